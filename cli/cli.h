@@ -1,0 +1,68 @@
+/* The command line: option parsing shared by every subcommand. */
+#ifndef DSC_CLI_H
+#define DSC_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "descent.h"
+
+/* Exit statuses (DESIGN.md): 0 success, 1 failure at run time, 2 usage. */
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+typedef enum {
+    OPT_FLAG,   /* int, set to 1 */
+    OPT_STRING, /* const char * */
+    OPT_DOUBLE, /* double, finite */
+    OPT_SIZE,   /* size_t, >= 0 */
+    OPT_LONG,   /* long, >= 0 */
+    OPT_U64     /* uint64_t */
+} opt_type;
+
+typedef struct {
+    const char *name; /* without the leading "--" */
+    opt_type type;
+    void *dest;
+    const char *arg;  /* placeholder shown in help, e.g. "R" */
+    const char *help;
+    int seen;         /* set by the parser: the option was given */
+} cli_opt;
+
+typedef struct {
+    const char *name;     /* subcommand */
+    const char *synopsis; /* "descent train --data FILE [options]" */
+    const char *about;
+    cli_opt *opts;
+    size_t n_opts;
+    const char **positional; /* receives positional arguments (may be NULL) */
+    size_t max_positional;
+    size_t n_positional;
+} cli_command;
+
+/* Parses argv (after the subcommand name). Returns -1 when parsing
+ * succeeded, otherwise the exit status to use: 0 after printing --help,
+ * EXIT_USAGE after an error message. */
+int cli_parse(cli_command *c, int argc, char **argv);
+/* Was the named option given on the command line? */
+int cli_seen(const cli_command *c, const char *name);
+
+/* "descent: error: ..." on stderr; returns status. */
+int cli_error(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Reports a library failure: "descent: error: <dsc_last_error()>"; returns
+ * EXIT_RUNTIME (EXIT_USAGE for DSC_EINVAL from options). */
+int cli_fail(dsc_status s);
+
+/* Numbers in output and JSON, independent of the locale. */
+void cli_print_number(FILE *f, double v);
+/* A JSON string with escapes. */
+void cli_print_json_string(FILE *f, const char *s);
+
+/* Subcommands. */
+int cmd_gradcheck(int argc, char **argv);
+
+#endif

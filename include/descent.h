@@ -1,0 +1,386 @@
+/**
+ * @file descent.h
+ * @brief descent: fit curves and train neural networks by gradient descent.
+ *
+ * One header for models, data sets and training. The tensor/graph layer
+ * underneath is in descent_graph.h.
+ *
+ * Conventions:
+ *  - Every function that can fail returns a ::dsc_status; on failure
+ *    dsc_last_error() holds a message for the calling thread that says what
+ *    went wrong and where.
+ *  - Every object returned through an `out` pointer is owned by the caller
+ *    and released with the matching `*_free`. `*_free(NULL)` is a no-op.
+ *  - The library never prints, never exits and never aborts on bad input.
+ *  - Numbers are float32 in storage; sums over many terms use double.
+ */
+#ifndef DESCENT_H
+#define DESCENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSC_VERSION_MAJOR 0
+#define DSC_VERSION_MINOR 1
+#define DSC_VERSION_PATCH 0
+#define DSC_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Status and errors                                                  */
+/* ------------------------------------------------------------------ */
+
+/** Status codes. DSC_OK is 0; every other value is a failure. */
+typedef enum {
+    DSC_OK = 0,
+    DSC_EINVAL,      /**< an argument or option is invalid */
+    DSC_ENOMEM,      /**< an allocation failed */
+    DSC_EIO,         /**< a file could not be read or written */
+    DSC_EFORMAT,     /**< a file or string is malformed */
+    DSC_ESHAPE,      /**< tensor shapes do not fit together */
+    DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
+    DSC_EDIVERGED,   /**< the loss became NaN or infinite */
+    DSC_ECANCELLED,  /**< a callback asked to stop */
+    DSC_EUNSUPPORTED /**< valid, but not supported by this build */
+} dsc_status;
+
+/** A short, static description of a status code. Never NULL. */
+const char *dsc_strerror(dsc_status s);
+
+/** The detailed message of the last failure in the calling thread (""
+ *  when there was none). Valid until the next failing call in the thread. */
+const char *dsc_last_error(void);
+
+/** The version string, e.g. "0.1.0". */
+const char *dsc_version(void);
+
+/** The build's choices in one line: GEMM kernel, OpenMP, zlib, CBLAS. */
+const char *dsc_build_info(void);
+
+/* ------------------------------------------------------------------ */
+/* Names: activations, losses, optimizers, schedules                  */
+/* ------------------------------------------------------------------ */
+
+/** Activation functions. */
+typedef enum {
+    DSC_ACT_IDENTITY = 0, /**< x */
+    DSC_ACT_SOFTPLUS,     /**< ln(1 + e^x) */
+    DSC_ACT_RELU,         /**< max(0, x) */
+    DSC_ACT_LEAKY_RELU,   /**< x if x > 0, else 0.01 x */
+    DSC_ACT_SIGMOID,      /**< 1 / (1 + e^-x) */
+    DSC_ACT_TANH,         /**< tanh(x) */
+    DSC_ACT_SOFTMAX,      /**< e^x_i / sum_j e^x_j, row by row */
+    DSC_ACT_COUNT
+} dsc_activation;
+
+/** Loss functions. SSR sums over the batch (the seed's loss); the others
+ *  are means over the batch, as PyTorch defines them. */
+typedef enum {
+    DSC_LOSS_SSR = 0, /**< sum of squared residuals */
+    DSC_LOSS_MSE,     /**< mean squared error over all elements */
+    DSC_LOSS_MAE,     /**< mean absolute error over all elements */
+    DSC_LOSS_HUBER,   /**< Huber loss (delta 1), mean over all elements */
+    DSC_LOSS_BCE,     /**< binary cross-entropy on probabilities */
+    DSC_LOSS_CE,      /**< categorical cross-entropy on probabilities, mean over rows */
+    DSC_LOSS_COUNT
+} dsc_loss;
+
+/** Optimizers. All run over the flat parameter buffer. */
+typedef enum {
+    DSC_OPT_GD = 0,  /**< gradient descent: p -= lr * g */
+    DSC_OPT_SGD,     /**< the same update on minibatches */
+    DSC_OPT_MOMENTUM,
+    DSC_OPT_NESTEROV,
+    DSC_OPT_RMSPROP,
+    DSC_OPT_ADAM,
+    DSC_OPT_ADAMW,
+    DSC_OPT_RPROP, /**< sign-based steps that grow and shrink per parameter (full batch) */
+    DSC_OPT_LBFGS, /**< limited-memory BFGS with a Wolfe line search (full batch) */
+    DSC_OPT_COUNT
+} dsc_optimizer;
+
+/** Learning-rate schedules over the whole run. */
+typedef enum {
+    DSC_SCHED_CONSTANT = 0,
+    DSC_SCHED_STEP,  /**< lr * gamma^(floor(t / step_size)) */
+    DSC_SCHED_EXP,   /**< lr * gamma^t */
+    DSC_SCHED_COSINE /**< lr_min + (lr - lr_min)(1 + cos(pi t / T)) / 2 */
+} dsc_schedule;
+
+/** Weight initialisation schemes. */
+typedef enum {
+    DSC_INIT_DEFAULT = 0, /**< He-uniform before ReLU-family, else Xavier-uniform */
+    DSC_INIT_NORMAL,      /**< standard normal */
+    DSC_INIT_XAVIER_UNIFORM,
+    DSC_INIT_XAVIER_NORMAL,
+    DSC_INIT_HE_UNIFORM,
+    DSC_INIT_HE_NORMAL
+} dsc_init;
+
+/** What ReLU's derivative is at exactly 0 (the seed: "0 or 1, or randomly
+ *  chosen between the two"). */
+typedef enum {
+    DSC_RELU_GRAD_ZERO = 0, /**< 0 (default) */
+    DSC_RELU_GRAD_ONE,      /**< 1 */
+    DSC_RELU_GRAD_RANDOM    /**< 0 or 1, drawn per element from the run's seed */
+} dsc_relu_grad;
+
+/** Name <-> value. The *_from_name functions return DSC_EINVAL (with a
+ *  message listing the valid names) for an unknown name. */
+const char *dsc_activation_name(dsc_activation a);
+dsc_status dsc_activation_from_name(const char *name, dsc_activation *out);
+const char *dsc_loss_name(dsc_loss l);
+dsc_status dsc_loss_from_name(const char *name, dsc_loss *out);
+const char *dsc_optimizer_name(dsc_optimizer o);
+dsc_status dsc_optimizer_from_name(const char *name, dsc_optimizer *out);
+const char *dsc_schedule_name(dsc_schedule s);
+dsc_status dsc_schedule_from_name(const char *name, dsc_schedule *out);
+const char *dsc_init_name(dsc_init i);
+dsc_status dsc_init_from_name(const char *name, dsc_init *out);
+
+/* ------------------------------------------------------------------ */
+/* Data sets                                                          */
+/* ------------------------------------------------------------------ */
+
+/** A table of n rows: n_in input features and n_out targets per row. */
+typedef struct dsc_dataset dsc_dataset;
+
+/** Builds a data set by copying the caller's arrays (row-major, x is
+ *  n x n_in, y is n x n_out). The caller keeps ownership of x and y.
+ *  Returns DSC_EINVAL for n == 0, n_in == 0, n_out == 0 or a non-finite
+ *  value (the message names the row and column). */
+dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
+                                   size_t n_out, dsc_dataset **out);
+void dsc_dataset_free(dsc_dataset *d);
+size_t dsc_dataset_rows(const dsc_dataset *d);
+size_t dsc_dataset_inputs(const dsc_dataset *d);
+size_t dsc_dataset_outputs(const dsc_dataset *d);
+/** Row-major views of the inputs and targets, owned by the data set. */
+const float *dsc_dataset_x(const dsc_dataset *d);
+const float *dsc_dataset_y(const dsc_dataset *d);
+
+/** Options for reading a CSV file into a data set. */
+typedef struct {
+    /** Target columns, comma-separated names or 1-based indexes; NULL: the
+     *  last column. A non-numeric target is a class label: classes in order
+     *  of first appearance, y one-hot over them. */
+    const char *target;
+    /** Columns to leave out, comma-separated names or indexes; NULL: none. */
+    const char *ignore;
+    /** Feature columns, comma-separated; NULL: every other column. */
+    const char *features;
+} dsc_csv_options;
+
+/** Fills o with the defaults documented on each field. */
+void dsc_csv_options_init(dsc_csv_options *o);
+
+/**
+ * Reads a CSV file with a header row ("-" reads standard input). Handles
+ * CRLF line ends, quoted fields and blank trailing lines; numbers are read
+ * with '.' whatever the locale. The file is read in chunks, never whole.
+ * Errors say where: "FILE:LINE:COLUMN: what is wrong" in dsc_last_error(),
+ * DSC_EIO for a file that cannot be read, DSC_EFORMAT for bad content
+ * (non-numeric feature, ragged row, empty file, header only, NaN/Inf),
+ * DSC_ENOTFOUND for a named column that does not exist.
+ */
+dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_dataset **out);
+
+/** Column names of inputs and outputs (NULL when the data set has none). */
+const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
+const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
+/** Class labels of a classification target (0 classes for regression). */
+size_t dsc_dataset_classes(const dsc_dataset *d);
+const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
+
+/* ------------------------------------------------------------------ */
+/* Models                                                             */
+/* ------------------------------------------------------------------ */
+
+/** A multi-layer perceptron: dense layers, each followed by an activation.
+ *  Its parameters live in one flat float buffer. */
+typedef struct dsc_model dsc_model;
+
+/**
+ * Builds an MLP from a spec string `IN -> [UNITS:ACT,...] -> OUT:ACT`, e.g.
+ * `"1 -> 2:softplus -> 1:identity"` (the seed's network) or
+ * `"784 -> 256:relu,128:relu -> 10:softmax"`. Hidden layers may be written
+ * with `,` or `->` between them, or left out (`"3 -> 1:identity"`).
+ *
+ * Parameters are all 0; call dsc_model_init() to draw random weights.
+ * Scalar parameters are named as in the seed: weights w1, w2, ... numbered
+ * layer by layer, within a layer by output unit then input unit; biases
+ * b1, b2, ... the same way. Whole tensors are `layerK.weight` and
+ * `layerK.bias` (K from 1). Returns DSC_EFORMAT for a malformed spec.
+ */
+dsc_status dsc_model_new(const char *spec, dsc_model **out);
+void dsc_model_free(dsc_model *m);
+
+/** Draws the weights from the seeded RNG (same stream on every platform)
+ *  and sets every bias to 0. */
+dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed);
+
+size_t dsc_model_inputs(const dsc_model *m);
+size_t dsc_model_outputs(const dsc_model *m);
+size_t dsc_model_layers(const dsc_model *m);
+/** Units and activation of layer k (0-based; the last one is the output). */
+size_t dsc_model_layer_units(const dsc_model *m, size_t k);
+dsc_activation dsc_model_layer_activation(const dsc_model *m, size_t k);
+/** The spec string in canonical form, e.g. "1 -> 2:softplus -> 1:identity". */
+const char *dsc_model_spec(const dsc_model *m);
+
+/** The number of scalar parameters and the flat buffer that holds them
+ *  (owned by the model; writable through dsc_model_params). */
+size_t dsc_model_param_count(const dsc_model *m);
+float *dsc_model_params(dsc_model *m);
+const float *dsc_model_params_const(const dsc_model *m);
+/** The seed-style name of scalar parameter i ("w3", "b1"). */
+const char *dsc_model_param_name(const dsc_model *m, size_t i);
+
+/**
+ * Finds parameters by name: a scalar name ("w3", "b1") gives one index, a
+ * tensor name ("layer2.weight") a range. On success *first and *count say
+ * which entries of the flat buffer the name covers. DSC_ENOTFOUND otherwise.
+ */
+dsc_status dsc_model_find(const dsc_model *m, const char *name, size_t *first, size_t *count);
+/** Sets every parameter the name covers to value. */
+dsc_status dsc_model_set(dsc_model *m, const char *name, float value);
+/** Reads a scalar parameter. */
+dsc_status dsc_model_get(const dsc_model *m, const char *name, float *value);
+
+/** The value of ReLU's derivative at exactly 0 for this model. */
+void dsc_model_set_relu_grad(dsc_model *m, dsc_relu_grad rule);
+dsc_relu_grad dsc_model_relu_grad(const dsc_model *m);
+
+/** Runs the model on n rows of x (n x inputs, row-major) into y (n x
+ *  outputs). A convenience for small inputs: allocates a workspace per
+ *  call. For repeated or multi-threaded use, see dsc_workspace. */
+dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float *y);
+
+/** A forward-only workspace for a shared, read-only model: one per thread. */
+typedef struct dsc_workspace dsc_workspace;
+dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out);
+void dsc_workspace_free(dsc_workspace *ws);
+/** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
+ *  must be the one the workspace was made for, and not change meanwhile. */
+dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n,
+                       float *y);
+
+/* ------------------------------------------------------------------ */
+/* Training                                                           */
+/* ------------------------------------------------------------------ */
+
+/** Why a run stopped. */
+typedef enum {
+    DSC_STOP_STEP_SIZE = 0, /**< every |step| fell below step_tol (the seed's rule) */
+    DSC_STOP_MAX_ITER,      /**< max_iter parameter updates were made */
+    DSC_STOP_GRADIENT,      /**< the gradient norm fell below grad_tol */
+    DSC_STOP_LOSS,          /**< the loss fell below loss_tol */
+    DSC_STOP_EPOCHS,        /**< the requested epochs were completed */
+    DSC_STOP_DIVERGED,      /**< the loss or a gradient became NaN/Inf */
+    DSC_STOP_CALLBACK,      /**< on_step returned non-zero */
+    DSC_STOP_LINE_SEARCH    /**< L-BFGS: no step satisfied the line search */
+} dsc_stop_reason;
+
+/** "step_size", "max_iter", "gradient", "loss", "epochs", "diverged", "callback",
+ *  "line_search_failed". */
+const char *dsc_stop_name(dsc_stop_reason r);
+
+/** What on_step sees after each parameter update. Pointers are valid only
+ *  during the call. Values are those *before* the update (as the seed's
+ *  tables list them), except params_after. */
+typedef struct {
+    size_t iter;              /**< 0-based index of this update */
+    size_t epoch;             /**< 0-based epoch (0 in full-batch runs) */
+    double loss;              /**< loss of the batch, before the update */
+    double learning_rate;     /**< the rate used for this update */
+    const float *params;      /**< all parameters before the update */
+    const float *grads;       /**< dLoss/dparam, before the update */
+    const float *steps;       /**< the update applied: params_after = params - steps */
+    size_t n_params;
+} dsc_step_info;
+
+/** Called at the end of each epoch of a minibatch run (epochs > 0). */
+typedef struct {
+    size_t epoch;     /**< 0-based */
+    size_t epochs;    /**< requested */
+    double loss;      /**< mean training loss over the epoch's batches */
+    double val_loss;  /**< validation loss, or NaN without validation data */
+    double seconds;   /**< time since training started */
+} dsc_epoch_info;
+
+/** Training options. Fill with dsc_train_params_init(), then change
+ *  fields: new fields get defaults there, so callers never break. */
+typedef struct {
+    dsc_loss loss;                 /**< default DSC_LOSS_SSR */
+    dsc_optimizer optimizer;       /**< default DSC_OPT_GD */
+    double learning_rate;          /**< default 0.01 */
+    double momentum;               /**< momentum/nesterov: 0.9 */
+    double beta1, beta2, eps;      /**< adam/adamw: 0.9, 0.999, 1e-8 (eps also rmsprop's) */
+    double rms_alpha;              /**< rmsprop smoothing: 0.99 */
+    double weight_decay;           /**< L2 added to the gradient (adamw: decoupled); 0 */
+    dsc_schedule schedule;         /**< default constant */
+    double lr_gamma;               /**< step/exp decay factor: 0.1 (step), 0.99 (exp) when 0 */
+    size_t lr_step;                /**< step schedule period in updates (0: max(1, total/3)) */
+    double lr_min;                 /**< cosine floor: 0 */
+    size_t batch;                  /**< rows per update; 0 = all rows (full batch) */
+    size_t epochs;                 /**< 0: full-batch gradient descent with the seed's rules */
+    double step_tol;               /**< <0: default (1e-3 without epochs, off with); 0: off */
+    long max_iter;                 /**< <0: default (1000 without epochs, off with); 0: off */
+    double grad_tol;               /**< stop when ||g||_2 < grad_tol; 0: off */
+    double loss_tol;               /**< stop when loss < loss_tol; 0: off */
+    const char *only;              /**< comma-separated names to train; NULL: all */
+    uint64_t seed;                 /**< shuffles and random choices; default 42 */
+    int threads;                   /**< 0: library default */
+    const dsc_dataset *val;        /**< optional validation data (borrowed) */
+    size_t patience;               /**< early stopping on val loss; 0: off */
+    int (*on_step)(const dsc_step_info *s, void *user);   /**< non-zero stops */
+    int (*on_epoch)(const dsc_epoch_info *e, void *user); /**< non-zero stops */
+    void *user;
+} dsc_train_params;
+
+/** Fills p with the defaults documented on each field. */
+void dsc_train_params_init(dsc_train_params *p);
+
+/** The outcome of dsc_train. */
+typedef struct {
+    dsc_stop_reason stop;
+    size_t iterations;   /**< parameter updates made */
+    size_t epochs;       /**< epochs completed */
+    double loss;         /**< loss at the final parameters, over the training data */
+    double val_loss;     /**< NaN without validation data */
+    double grad_norm;    /**< ||g||_2 at the last update */
+    double max_step;     /**< largest |step| of the last update */
+    double seconds;      /**< optimisation time */
+} dsc_train_result;
+
+/**
+ * Trains m on d. Returns DSC_OK when the run ended by one of its rules
+ * (see r->stop), DSC_EDIVERGED when the loss became NaN/Inf (r is filled,
+ * the parameters are those of the last finite step), DSC_ECANCELLED when
+ * a callback stopped it (r filled), or an error for bad arguments (shapes
+ * that do not match the model, an unknown name in `only`, ...).
+ */
+dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
+                     dsc_train_result *r);
+
+/** The loss of m on all of d (no update). */
+dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             double *out);
+
+/**
+ * Gradient check of m on d with loss: compares backpropagation with
+ * central differences in double precision for every parameter. The error of
+ * a parameter is |analytic - numeric| / max(|analytic|, |numeric|, 1).
+ * Writes the largest error, the index of the worst parameter, and how many
+ * parameters were skipped because a kink (ReLU at 0) lay within the step.
+ */
+dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                               double *max_rel_error, size_t *worst, size_t *kinks);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,50 @@
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+static _Thread_local uint64_t alloc_count;
+
+uint64_t dsc_alloc_count(void) { return alloc_count; }
+
+void *dsc_malloc(size_t n)
+{
+    alloc_count++;
+    return malloc(n ? n : 1);
+}
+
+void *dsc_calloc(size_t count, size_t size)
+{
+    alloc_count++;
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *dsc_realloc(void *p, size_t n)
+{
+    alloc_count++;
+    return realloc(p, n ? n : 1);
+}
+
+void dsc_free(void *p) { free(p); }
+
+char *dsc_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = dsc_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void *dsc_malloc_aligned(size_t n)
+{
+    alloc_count++;
+    void *p = NULL;
+    /* Round up so the size is a multiple of the alignment, as C11 asks. */
+    size_t sz = (n + 63) & ~(size_t)63;
+    if (sz == 0) sz = 64;
+    if (posix_memalign(&p, 64, sz) != 0) return NULL;
+    return p;
+}
+
+void dsc_free_aligned(void *p) { free(p); }

@@ -1,0 +1,79 @@
+/* Base layer: errors, allocation, the seeded RNG, CRC32. Internal header. */
+#ifndef DSC_BASE_H
+#define DSC_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "descent.h"
+
+/* Records a printf-style message for dsc_last_error() and returns s, so a
+ * failure reads `return dsc_fail(DSC_EINVAL, "bad thing %d", x);`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+
+dsc_status dsc_fail(dsc_status s, const char *fmt, ...);
+void dsc_clear_error(void);
+
+/* Allocation goes through these so that a test can count allocations (the
+ * training loop must make none) and a NULL result becomes DSC_ENOMEM. */
+void *dsc_malloc(size_t n);
+void *dsc_calloc(size_t count, size_t size);
+void *dsc_realloc(void *p, size_t n);
+void dsc_free(void *p);
+char *dsc_strdup(const char *s);
+/* 64-byte aligned allocation (for vector loads); free with dsc_free_aligned. */
+void *dsc_malloc_aligned(size_t n);
+void dsc_free_aligned(void *p);
+/* Number of allocations made by the calling thread since it started. */
+uint64_t dsc_alloc_count(void);
+
+/* PCG32 (O'Neill, pcg32_random_r): a 64-bit LCG state with a permuted 32-bit
+ * output. The same seed gives the same stream on every platform. */
+typedef struct {
+    uint64_t state;
+    uint64_t inc;
+} dsc_rng;
+
+void dsc_rng_seed(dsc_rng *r, uint64_t seed, uint64_t stream);
+uint32_t dsc_rng_u32(dsc_rng *r);
+/* Uniform in [0, 1) with 24 random bits (exact in float). */
+float dsc_rng_uniform(dsc_rng *r);
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+uint32_t dsc_rng_below(dsc_rng *r, uint32_t n);
+/* Standard normal by Box-Muller in double. */
+double dsc_rng_normal(dsc_rng *r);
+/* Fisher-Yates shuffle of idx[0..n). */
+void dsc_rng_shuffle(dsc_rng *r, uint32_t *idx, size_t n);
+/* A stateless 64-bit mix (splitmix64 finaliser): for per-element random
+ * choices that must not depend on thread count or order. */
+uint64_t dsc_hash64(uint64_t x);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32). Start with crc = 0. */
+uint32_t dsc_crc32(uint32_t crc, const void *data, size_t n);
+
+/* Locale-independent number formatting and parsing. */
+/* Shortest "%.9g"-style text that reads back to the same float. */
+int dsc_format_float(char *buf, size_t size, double v);
+/* Parses a decimal number with '.' whatever the locale. Returns 0 on success
+ * with *end after the number; -1 if no number starts at s. */
+int dsc_parse_double(const char *s, const char **end, double *out);
+
+#define DSC_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+
+/* OpenMP pragmas that vanish (without an unknown-pragma warning) in builds
+ * without OpenMP. Work is always split statically, so each element is
+ * computed by the same sequence of operations whatever the thread count. */
+#ifdef _OPENMP
+#define DSC_PRAGMA(x) _Pragma(#x)
+#define DSC_OMP_FOR(nthreads, cond) \
+    DSC_PRAGMA(omp parallel for num_threads(nthreads) if (cond) schedule(static))
+#else
+#define DSC_OMP_FOR(nthreads, cond)
+#endif
+
+/* The thread count to use for a request of t (0: the library default). */
+int dsc_threads(int t);
+#endif

@@ -1,0 +1,79 @@
+#include <math.h>
+#include <string.h>
+
+#include "data.h"
+
+dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **out)
+{
+    *out = NULL;
+    if (n == 0 || n_in == 0 || n_out == 0)
+        return dsc_fail(DSC_EINVAL, "a data set needs at least one row, input and output "
+                                    "(got %zu rows, %zu inputs, %zu outputs)",
+                        n, n_in, n_out);
+    if (n > SIZE_MAX / sizeof(float) / (n_in > n_out ? n_in : n_out))
+        return dsc_fail(DSC_ENOMEM, "data set of %zu rows is too large", n);
+    dsc_dataset *d = dsc_calloc(1, sizeof *d);
+    if (!d) return dsc_fail(DSC_ENOMEM, "out of memory for a data set");
+    d->n = n;
+    d->n_in = n_in;
+    d->n_out = n_out;
+    d->x = dsc_calloc(n * n_in, sizeof(float));
+    d->y = dsc_calloc(n * n_out, sizeof(float));
+    if (!d->x || !d->y) {
+        dsc_dataset_free(d);
+        return dsc_fail(DSC_ENOMEM, "out of memory for %zu rows of data", n);
+    }
+    *out = d;
+    return DSC_OK;
+}
+
+static dsc_status check_finite(const float *v, size_t n, size_t cols, const char *what)
+{
+    for (size_t i = 0; i < n * cols; i++)
+        if (!isfinite(v[i]))
+            return dsc_fail(DSC_EINVAL, "%s value at row %zu, column %zu is not finite", what,
+                            i / cols + 1, i % cols + 1);
+    return DSC_OK;
+}
+
+dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
+                                   size_t n_out, dsc_dataset **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: out is NULL");
+    *out = NULL;
+    if (!x || !y) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    dsc_status s = dsc_dataset_alloc(n, n_in, n_out, out);
+    if (s) return s;
+    if ((s = check_finite(x, n, n_in, "input")) || (s = check_finite(y, n, n_out, "target"))) {
+        dsc_dataset_free(*out);
+        *out = NULL;
+        return s;
+    }
+    memcpy((*out)->x, x, n * n_in * sizeof(float));
+    memcpy((*out)->y, y, n * n_out * sizeof(float));
+    return DSC_OK;
+}
+
+static void free_names(char **names, size_t n)
+{
+    if (!names) return;
+    for (size_t i = 0; i < n; i++) dsc_free(names[i]);
+    dsc_free(names);
+}
+
+void dsc_dataset_free(dsc_dataset *d)
+{
+    if (!d) return;
+    dsc_free(d->x);
+    dsc_free(d->y);
+    free_names(d->in_names, d->n_in);
+    free_names(d->out_names, d->n_out);
+    free_names(d->classes, d->n_classes);
+    dsc_free(d);
+}
+
+size_t dsc_dataset_rows(const dsc_dataset *d) { return d ? d->n : 0; }
+size_t dsc_dataset_inputs(const dsc_dataset *d) { return d ? d->n_in : 0; }
+size_t dsc_dataset_outputs(const dsc_dataset *d) { return d ? d->n_out : 0; }
+const float *dsc_dataset_x(const dsc_dataset *d) { return d ? d->x : NULL; }
+const float *dsc_dataset_y(const dsc_dataset *d) { return d ? d->y : NULL; }

@@ -1,0 +1,580 @@
+/* The graph: building, compiling (buffer planning), forward, backward,
+ * gradient check. Ops live in op_*.c and are reached through dsc_ops[]. */
+#include <math.h>
+#include <string.h>
+
+#include "graph_internal.h"
+
+/* Inputs and parameters hold values that others set; they compute nothing. */
+const dsc_op_def dsc_op_input = {"input", "x", "-", 0, NULL, NULL, NULL};
+const dsc_op_def dsc_op_param = {"param", "w", "-", 0, NULL, NULL, NULL};
+
+dsc_status dsc_shape_same(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_gnode *a = dsc_in(g, n, 0);
+    n->rows = a->rows;
+    n->cols = a->cols;
+    n->batch_rows = a->batch_rows;
+    return DSC_OK;
+}
+
+dsc_status dsc_shape_scalar(dsc_graph *g, dsc_gnode *n)
+{
+    (void)g;
+    n->rows = n->cols = 1;
+    n->batch_rows = 0;
+    return DSC_OK;
+}
+
+dsc_status dsc_shape_loss(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_gnode *p = dsc_in(g, n, 0), *t = dsc_in(g, n, 1);
+    if (p->cols != t->cols || p->batch_rows != t->batch_rows ||
+        (!p->batch_rows && p->rows != t->rows))
+        return dsc_fail(DSC_ESHAPE,
+                        "%s: prediction and target differ in shape (%zu vs %zu columns)",
+                        n->def->name, p->cols, t->cols);
+    return dsc_shape_scalar(g, n);
+}
+
+dsc_status dsc_graph_new(dsc_graph **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_graph_new: out is NULL");
+    *out = dsc_calloc(1, sizeof **out);
+    if (!*out) return dsc_fail(DSC_ENOMEM, "out of memory for a graph");
+    return DSC_OK;
+}
+
+void dsc_graph_free(dsc_graph *g)
+{
+    if (!g) return;
+    for (size_t i = 0; i < g->n_nodes; i++) dsc_free(g->nodes[i].name);
+    dsc_free(g->nodes);
+    if (g->owns_params) dsc_free_aligned(g->params);
+    dsc_free_aligned(g->grads);
+    dsc_free_aligned(g->arena);
+    dsc_free(g->reach);
+    dsc_free(g);
+}
+
+/* --- building ------------------------------------------------------------ */
+
+/* Remembers the first error so that a chain of builder calls needs one
+ * check, at compile. */
+static dsc_node build_error(dsc_graph *g, dsc_status s)
+{
+    if (g && !g->error) g->error = s;
+    return -1;
+}
+
+static dsc_node add_node(dsc_graph *g, dsc_op_id op, dsc_node a, dsc_node b, const char *name)
+{
+    if (!g) return -1;
+    if (g->error) return -1;
+    if (g->compiled)
+        return build_error(g, dsc_fail(DSC_EINVAL, "%s: the graph is already compiled",
+                                       dsc_ops[op]->name));
+    const dsc_op_def *def = dsc_ops[op];
+    dsc_node in[DSC_MAX_INPUTS] = {a, b};
+    for (int i = 0; i < def->n_in; i++)
+        if (in[i] < 0 || (size_t)in[i] >= g->n_nodes)
+            return build_error(g, dsc_fail(DSC_EINVAL, "%s: input %d is not a node of this "
+                                                       "graph",
+                                           def->name, i + 1));
+    if (g->n_nodes == g->cap_nodes) {
+        size_t cap = g->cap_nodes ? 2 * g->cap_nodes : 16;
+        dsc_gnode *nodes = dsc_realloc(g->nodes, cap * sizeof *nodes);
+        if (!nodes) return build_error(g, dsc_fail(DSC_ENOMEM, "out of memory for graph nodes"));
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    dsc_gnode *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->def = def;
+    n->n_in = def->n_in;
+    for (int i = 0; i < def->n_in; i++) n->in[i] = in[i];
+    if (name && !(n->name = dsc_strdup(name)))
+        return build_error(g, dsc_fail(DSC_ENOMEM, "out of memory for a node name"));
+    return (dsc_node)g->n_nodes++;
+}
+
+/* Runs the op's shape rule on a node just added; drops it on failure. */
+static dsc_node finish_node(dsc_graph *g, dsc_node id)
+{
+    if (id < 0) return id;
+    dsc_gnode *n = &g->nodes[id];
+    dsc_status s = n->def->shape(g, n);
+    if (s) {
+        dsc_free(n->name);
+        g->n_nodes--;
+        return build_error(g, s);
+    }
+    return id;
+}
+
+dsc_node dsc_input(dsc_graph *g, const char *name, size_t cols)
+{
+    if (g && cols == 0)
+        return build_error(g, dsc_fail(DSC_EINVAL, "input '%s' needs at least one column",
+                                       name ? name : "?"));
+    dsc_node id = add_node(g, DSC_OP_INPUT, -1, -1, name);
+    if (id < 0) return id;
+    g->nodes[id].cols = cols;
+    g->nodes[id].rows = 0;
+    g->nodes[id].batch_rows = 1;
+    return id;
+}
+
+dsc_node dsc_param(dsc_graph *g, const char *name, size_t rows, size_t cols)
+{
+    if (g && (rows == 0 || cols == 0))
+        return build_error(g, dsc_fail(DSC_EINVAL, "parameter '%s' has no elements (%zu x %zu)",
+                                       name ? name : "?", rows, cols));
+    dsc_node id = add_node(g, DSC_OP_PARAM, -1, -1, name);
+    if (id < 0) return id;
+    dsc_gnode *n = &g->nodes[id];
+    n->rows = rows;
+    n->cols = cols;
+    n->requires_grad = 1;
+    n->param_off = g->n_params;
+    g->n_params += rows * cols;
+    return id;
+}
+
+dsc_node dsc_matmul(dsc_graph *g, dsc_node a, dsc_node b, int trans_a, int trans_b)
+{
+    dsc_node id = add_node(g, DSC_OP_MATMUL, a, b, NULL);
+    if (id < 0) return id;
+    g->nodes[id].trans_a = trans_a != 0;
+    g->nodes[id].trans_b = trans_b != 0;
+    return finish_node(g, id);
+}
+
+dsc_node dsc_add(dsc_graph *g, dsc_node a, dsc_node b)
+{
+    return finish_node(g, add_node(g, DSC_OP_ADD, a, b, NULL));
+}
+
+dsc_node dsc_sub(dsc_graph *g, dsc_node a, dsc_node b)
+{
+    return finish_node(g, add_node(g, DSC_OP_SUB, a, b, NULL));
+}
+
+dsc_node dsc_mul(dsc_graph *g, dsc_node a, dsc_node b)
+{
+    return finish_node(g, add_node(g, DSC_OP_MUL, a, b, NULL));
+}
+
+dsc_node dsc_scale(dsc_graph *g, dsc_node a, float s)
+{
+    dsc_node id = add_node(g, DSC_OP_SCALE, a, -1, NULL);
+    if (id >= 0) g->nodes[id].attr = s;
+    return finish_node(g, id);
+}
+
+dsc_node dsc_sum(dsc_graph *g, dsc_node a)
+{
+    return finish_node(g, add_node(g, DSC_OP_SUM, a, -1, NULL));
+}
+
+dsc_node dsc_mean(dsc_graph *g, dsc_node a)
+{
+    return finish_node(g, add_node(g, DSC_OP_MEAN, a, -1, NULL));
+}
+
+dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x)
+{
+    if ((unsigned)act >= DSC_ACT_COUNT)
+        return build_error(g, dsc_fail(DSC_EINVAL, "unknown activation %d", (int)act));
+    dsc_node id = add_node(g, (dsc_op_id)(DSC_OP_IDENTITY + act), x, -1, NULL);
+    if (id >= 0 && act == DSC_ACT_LEAKY_RELU) g->nodes[id].attr = DSC_LEAKY_SLOPE;
+    return finish_node(g, id);
+}
+
+dsc_node dsc_loss_of(dsc_graph *g, dsc_loss loss, dsc_node pred, dsc_node target)
+{
+    if ((unsigned)loss >= DSC_LOSS_COUNT)
+        return build_error(g, dsc_fail(DSC_EINVAL, "unknown loss %d", (int)loss));
+    dsc_op_id op = (dsc_op_id)(DSC_OP_SSR + loss);
+    /* Cross-entropy of a sigmoid or softmax is computed from the logits:
+     * stable for any logit, and its gradient is simply p - t. */
+    if (g && pred >= 0 && (size_t)pred < g->n_nodes) {
+        const dsc_gnode *p = &g->nodes[pred];
+        if (loss == DSC_LOSS_BCE && p->op == DSC_OP_SIGMOID) {
+            op = DSC_OP_BCE_LOGITS;
+            pred = p->in[0];
+        } else if (loss == DSC_LOSS_CE && p->op == DSC_OP_SOFTMAX) {
+            op = DSC_OP_CE_LOGITS;
+            pred = p->in[0];
+        }
+    }
+    return finish_node(g, add_node(g, op, pred, target, NULL));
+}
+
+/* --- compiling ----------------------------------------------------------- */
+
+static size_t max_size(const dsc_graph *g, const dsc_gnode *n)
+{
+    return (n->batch_rows ? g->max_batch : n->rows) * n->cols;
+}
+
+/* Keeps every buffer 64-byte aligned inside the arena. */
+static size_t round_up(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Undoes a compile that failed half-way, so nothing leaks and compiling
+ * again starts clean. */
+static dsc_status compile_failed(dsc_graph *g, dsc_status s)
+{
+    if (g->owns_params) dsc_free_aligned(g->params);
+    dsc_free_aligned(g->grads);
+    dsc_free_aligned(g->arena);
+    dsc_free(g->reach);
+    g->params = g->grads = g->arena = NULL;
+    g->reach = NULL;
+    g->owns_params = 0;
+    return s;
+}
+
+dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int flags)
+{
+    if (!g) return dsc_fail(DSC_EINVAL, "dsc_graph_compile: graph is NULL");
+    if (g->error) return g->error;
+    if (g->compiled) return dsc_fail(DSC_EINVAL, "the graph is already compiled");
+    if (max_batch == 0) return dsc_fail(DSC_EINVAL, "the largest batch must be at least 1");
+    if (g->n_nodes == 0) return dsc_fail(DSC_EINVAL, "the graph has no nodes");
+    g->max_batch = max_batch;
+    g->batch = max_batch;
+    g->no_grad = (flags & DSC_COMPILE_NO_GRAD) != 0;
+
+    /* Nodes are created after their inputs, so creation order is already
+     * a topological order; requires_grad flows forward along it. */
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (n->op == DSC_OP_PARAM) continue;
+        n->requires_grad = 0;
+        for (int k = 0; k < n->n_in; k++) n->requires_grad |= dsc_in(g, n, k)->requires_grad;
+    }
+
+    size_t np = round_up(g->n_params);
+    if (params) {
+        g->params = params;
+    } else {
+        g->params = dsc_malloc_aligned(np * sizeof(float));
+        if (!g->params)
+            return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for %zu parameters", np));
+        memset(g->params, 0, np * sizeof(float));
+        g->owns_params = 1;
+    }
+    if (!g->no_grad) {
+        g->grads = dsc_malloc_aligned(np * sizeof(float));
+        g->reach = dsc_calloc(g->n_nodes, 1);
+        if (!g->grads || !g->reach)
+            return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for gradients"));
+        memset(g->grads, 0, np * sizeof(float));
+    }
+
+    /* One arena holds every computed value and gradient, sized for the
+     * largest batch, so running never allocates. */
+    size_t total = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const dsc_gnode *n = &g->nodes[i];
+        if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM) continue;
+        total += round_up(max_size(g, n));
+        if (n->requires_grad && !g->no_grad) total += round_up(max_size(g, n));
+    }
+    if (total > SIZE_MAX / sizeof(float))
+        return compile_failed(g, dsc_fail(DSC_ENOMEM, "graph too large"));
+    g->arena = dsc_malloc_aligned((total ? total : 16) * sizeof(float));
+    if (!g->arena)
+        return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for %zu activations", total));
+    memset(g->arena, 0, (total ? total : 16) * sizeof(float));
+    float *p = g->arena;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        n->val.cols = n->grad.cols = n->cols;
+        n->val.rows = n->grad.rows = n->batch_rows ? max_batch : n->rows;
+        if (n->op == DSC_OP_INPUT) continue;
+        if (n->op == DSC_OP_PARAM) {
+            n->val.data = g->params + n->param_off;
+            if (!g->no_grad) n->grad.data = g->grads + n->param_off;
+            continue;
+        }
+        n->val.data = p;
+        p += round_up(max_size(g, n));
+        if (n->requires_grad && !g->no_grad) {
+            n->grad.data = p;
+            p += round_up(max_size(g, n));
+        }
+    }
+    g->compiled = 1;
+    return DSC_OK;
+}
+
+size_t dsc_graph_param_count(const dsc_graph *g) { return g ? g->n_params : 0; }
+float *dsc_graph_params(dsc_graph *g) { return g ? g->params : NULL; }
+float *dsc_graph_grads(dsc_graph *g) { return g ? g->grads : NULL; }
+
+size_t dsc_graph_param_offset(const dsc_graph *g, dsc_node p)
+{
+    if (!g || p < 0 || (size_t)p >= g->n_nodes) return 0;
+    return g->nodes[p].param_off;
+}
+
+void dsc_graph_set_relu_grad(dsc_graph *g, dsc_relu_grad rule, uint64_t seed)
+{
+    if (!g) return;
+    g->relu_rule = rule;
+    g->relu_seed = seed;
+}
+
+void dsc_graph_set_threads(dsc_graph *g, int threads)
+{
+    if (g) g->threads = threads < 0 ? 0 : threads;
+}
+
+/* --- running ------------------------------------------------------------- */
+
+static dsc_status need_compiled(const dsc_graph *g, const char *what)
+{
+    if (!g) return dsc_fail(DSC_EINVAL, "%s: graph is NULL", what);
+    if (!g->compiled) return dsc_fail(DSC_EINVAL, "%s: compile the graph first", what);
+    return DSC_OK;
+}
+
+dsc_status dsc_graph_set_batch(dsc_graph *g, size_t rows)
+{
+    dsc_status s = need_compiled(g, "dsc_graph_set_batch");
+    if (s) return s;
+    if (rows == 0 || rows > g->max_batch)
+        return dsc_fail(DSC_EINVAL, "batch of %zu rows: must be 1 to %zu (the compiled size)",
+                        rows, g->max_batch);
+    g->batch = rows;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (n->batch_rows) n->val.rows = n->grad.rows = rows;
+    }
+    g->forward_done = 0;
+    return DSC_OK;
+}
+
+dsc_status dsc_graph_bind(dsc_graph *g, dsc_node id, const float *data)
+{
+    dsc_status s = need_compiled(g, "dsc_graph_bind");
+    if (s) return s;
+    if (id < 0 || (size_t)id >= g->n_nodes || g->nodes[id].op != DSC_OP_INPUT)
+        return dsc_fail(DSC_EINVAL, "dsc_graph_bind: node %d is not an input", id);
+    if (!data) return dsc_fail(DSC_EINVAL, "dsc_graph_bind: data is NULL");
+    /* The graph only reads inputs; the cast keeps one tensor type. */
+    g->nodes[id].val.data = (float *)(uintptr_t)data;
+    g->forward_done = 0;
+    return DSC_OK;
+}
+
+dsc_status dsc_graph_forward(dsc_graph *g)
+{
+    dsc_status s = need_compiled(g, "dsc_graph_forward");
+    if (s) return s;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (n->op == DSC_OP_INPUT && !n->val.data)
+            return dsc_fail(DSC_EINVAL, "input '%s' has no data bound",
+                            n->name ? n->name : "?");
+    }
+    g->pass++;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (n->def->forward) n->def->forward(g, n);
+    }
+    g->forward_done = 1;
+    return DSC_OK;
+}
+
+static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+
+dsc_status dsc_graph_backward(dsc_graph *g, dsc_node loss)
+{
+    dsc_status s = need_compiled(g, "dsc_graph_backward");
+    if (s) return s;
+    if (g->no_grad) return dsc_fail(DSC_EINVAL, "the graph was compiled without gradients");
+    if (!g->forward_done) return dsc_fail(DSC_EINVAL, "run forward before backward");
+    if (loss < 0 || (size_t)loss >= g->n_nodes)
+        return dsc_fail(DSC_EINVAL, "backward: node %d is not in the graph", loss);
+    dsc_gnode *l = &g->nodes[loss];
+    if (dsc_size(g, l) != 1)
+        return dsc_fail(DSC_ESHAPE, "backward needs a 1 x 1 loss node, not %zu x %zu",
+                        dsc_rows(g, l), l->cols);
+    zero(g->grads, g->n_params);
+    memset(g->reach, 0, g->n_nodes);
+    if (!l->requires_grad) return DSC_OK; /* nothing trainable upstream */
+    g->reach[loss] = 1;
+    if (l->op != DSC_OP_PARAM) l->grad.data[0] = 1.0f;
+    else l->grad.data[0] += 1.0f;
+    /* Reverse topological order; a node's gradient is zeroed when the first
+     * consumer reaches it, before anything is added into it. */
+    for (size_t i = (size_t)loss + 1; i-- > 0;) {
+        dsc_gnode *n = &g->nodes[i];
+        if (!g->reach[i] || !n->requires_grad || !n->def->backward) continue;
+        for (int k = 0; k < n->n_in; k++) {
+            dsc_node j = n->in[k];
+            dsc_gnode *in = &g->nodes[j];
+            if (g->reach[j] || !in->requires_grad) continue;
+            g->reach[j] = 1;
+            if (in->op != DSC_OP_PARAM) zero(in->grad.data, dsc_size(g, in));
+        }
+        n->def->backward(g, n);
+    }
+    return DSC_OK;
+}
+
+static int valid(const dsc_graph *g, dsc_node n) { return g && n >= 0 && (size_t)n < g->n_nodes; }
+
+dsc_tensor dsc_graph_value(const dsc_graph *g, dsc_node n)
+{
+    dsc_tensor t = {NULL, 0, 0};
+    if (valid(g, n)) t = g->nodes[n].val;
+    return t;
+}
+
+dsc_tensor dsc_graph_grad(const dsc_graph *g, dsc_node n)
+{
+    dsc_tensor t = {NULL, 0, 0};
+    if (valid(g, n)) t = g->nodes[n].grad;
+    return t;
+}
+
+/* --- inspecting ---------------------------------------------------------- */
+
+size_t dsc_graph_node_count(const dsc_graph *g) { return g ? g->n_nodes : 0; }
+
+dsc_op_text dsc_graph_op_text(const dsc_graph *g, dsc_node n)
+{
+    dsc_op_text t = {"", "", ""};
+    if (valid(g, n)) {
+        const dsc_op_def *d = g->nodes[n].def;
+        t.name = d->name;
+        t.formula = d->formula;
+        t.derivative = d->derivative;
+    }
+    return t;
+}
+
+const char *dsc_graph_node_name(const dsc_graph *g, dsc_node n)
+{
+    return valid(g, n) && g->nodes[n].name ? g->nodes[n].name : "";
+}
+
+int dsc_graph_node_arity(const dsc_graph *g, dsc_node n)
+{
+    return valid(g, n) ? g->nodes[n].n_in : 0;
+}
+
+dsc_node dsc_graph_node_input(const dsc_graph *g, dsc_node n, int i)
+{
+    return valid(g, n) && i >= 0 && i < g->nodes[n].n_in ? g->nodes[n].in[i] : -1;
+}
+
+/* --- gradient check ------------------------------------------------------ */
+
+static double loss_at(dsc_graph *g, dsc_node loss)
+{
+    dsc_graph_forward(g);
+    return g->nodes[loss].val.data[0];
+}
+
+/* Differences of the loss in parameter i at step h: central, forward and
+ * backward. The step actually taken is what a float can hold, so divide by
+ * that rather than by h. */
+typedef struct {
+    double central, forward, backward;
+} differences;
+
+static differences probe(dsc_graph *g, dsc_node loss, size_t i, double h, double f0)
+{
+    float p0 = g->params[i];
+    float up = (float)(p0 + h), down = (float)(p0 - h);
+    g->params[i] = up;
+    double f_up = loss_at(g, loss);
+    g->params[i] = down;
+    double f_down = loss_at(g, loss);
+    g->params[i] = p0;
+    differences d = {(f_up - f_down) / ((double)up - (double)down),
+                     (f_up - f0) / ((double)up - (double)p0),
+                     (f0 - f_down) / ((double)p0 - (double)down)};
+    return d;
+}
+
+static double rel_diff(double a, double b)
+{
+    return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1.0);
+}
+
+/* Richardson: from central differences at h and h/2 the h^2 error terms
+ * cancel, leaving float rounding as the main error. */
+static double richardson(differences d, differences half)
+{
+    return (4.0 * half.central - d.central) / 3.0;
+}
+
+/* Is there a kink (ReLU at 0) near the parameter? Differences at h, h/2 and
+ * h/4 tell, without looking at the analytic gradient (so a wrong derivative
+ * is never excused): for a smooth loss the central differences approach
+ * their limit as h^2 (each change a quarter of the one before) and the gap
+ * between the forward and backward differences halves with the step. A
+ * kink within the smallest step breaks one or the other. */
+static int kink_near(differences d1, differences d2, differences d3, double f0, double h)
+{
+    /* Rounding the loss to float (half an ulp of f0) divided by the step is
+     * noise in every difference; only changes well above it count. */
+    double noise = 1.2e-7 * fabs(f0) / (h / 4);
+    double scale = fmax(fmax(fabs(d1.forward), fabs(d1.backward)), 1.0);
+    double floor_ = fmax(1e-4 * scale, 10 * noise);
+    double c1 = d1.central - d2.central, c2 = d2.central - d3.central;
+    if (fabs(c2) > 0.5 * fabs(c1) + floor_) return 1;
+    double gap2 = d2.forward - d2.backward, gap3 = d3.forward - d3.backward;
+    return fabs(gap3) > floor_ && fabs(gap3) > 0.75 * fabs(gap2);
+}
+
+dsc_status dsc_graph_gradcheck(dsc_graph *g, dsc_node loss, double *max_rel_error, size_t *worst,
+                               size_t *kinks)
+{
+    dsc_status s = dsc_graph_forward(g);
+    if (s || (s = dsc_graph_backward(g, loss))) return s;
+    double f0 = g->nodes[loss].val.data[0];
+    double max_err = 0.0;
+    size_t worst_i = 0, n_kinks = 0;
+    for (size_t i = 0; i < g->n_params; i++) {
+        /* A large step keeps the float rounding of the loss small next to
+         * the difference, and Richardson extrapolation removes the
+         * truncation error a large step brings. */
+        double h = 4e-2 * fmax(1.0, fabs(g->params[i]));
+        differences d[5];
+        d[0] = probe(g, loss, i, h, f0);
+        d[1] = probe(g, loss, i, h / 2, f0);
+        double err = rel_diff(g->grads[i], richardson(d[0], d[1]));
+        /* A kink within the step spoils the larger steps only: halve the
+         * step a few times, and count a kink only when the differences
+         * themselves show one. */
+        int k = 1, kink = 0;
+        while (err > 1e-4 && k < 4) {
+            d[k + 1] = probe(g, loss, i, h / (double)(2 << k), f0);
+            err = fmin(err, rel_diff(g->grads[i], richardson(d[k], d[k + 1])));
+            kink |= kink_near(d[k - 1], d[k], d[k + 1], f0, h / (double)(1 << (k - 1)));
+            k++;
+        }
+        if (err > 1e-4 && kink) {
+            n_kinks++;
+            continue;
+        }
+        if (!(err <= max_err)) { /* also catches NaN */
+            max_err = err;
+            worst_i = i;
+            if (isnan(err)) break;
+        }
+    }
+    dsc_graph_forward(g); /* leave values consistent with the restored params */
+    if (max_rel_error) *max_rel_error = max_err;
+    if (worst) *worst = worst_i;
+    if (kinks) *kinks = n_kinks;
+    return DSC_OK;
+}

@@ -1,0 +1,294 @@
+/* Activations: element-wise functions (softmax: row by row) and their local
+ * derivatives, each op's forward beside its backward.
+ *
+ * Every form here stays finite for any finite input: exponentials only ever
+ * see -|x| or x - max, so nothing overflows, and underflow to 0 (or a
+ * denormal) is the correct float answer. Element loops are split statically
+ * and each element is computed by the same operations whatever the thread
+ * count, so results do not depend on it. */
+#include <math.h>
+
+#include "graph_internal.h"
+
+/* Below this many elements a parallel region costs more than it saves. */
+#define ACT_PAR_MIN 32768
+
+/* ---- identity -------------------------------------------------------- */
+
+static void identity_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = x[i];
+}
+
+static void identity_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) dx[i] += dy[i];
+}
+
+const dsc_op_def dsc_op_identity = {
+    "identity", "x", "1", 1, dsc_shape_same, identity_forward, identity_backward,
+};
+
+/* ---- softplus -------------------------------------------------------- */
+
+/* ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): e^-|x| <= 1, so the exponential
+ * cannot overflow, and for large |x| the log1p term vanishes exactly. */
+static float softplus1(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+
+/* 1 / (1 + e^-x) with the exponential of -|x| only, so it never overflows;
+ * the x < 0 branch is the same value written as e^x / (1 + e^x). */
+static float sigmoid1(float x)
+{
+    float e = expf(-fabsf(x));
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
+
+static void softplus_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = softplus1(x[i]);
+}
+
+static void softplus_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    /* softplus' is the sigmoid of the input; y alone would need e^y - 1,
+     * which loses all precision for small y. */
+    const float *x = in->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) dx[i] += sigmoid1(x[i]) * dy[i];
+}
+
+const dsc_op_def dsc_op_softplus = {
+    "softplus", "ln(1+e^x)", "1/(1+e^-x)", 1, dsc_shape_same, softplus_forward, softplus_backward,
+};
+
+/* ---- relu and leaky relu --------------------------------------------- */
+
+/* The derivative at exactly 0 is a choice between the left derivative (0 for
+ * relu, the slope for leaky relu) and the right one (1). The random choice
+ * is a hash of (seed, pass, node, element), not a draw from a stream, so it
+ * is the same whichever thread handles the element; the key folds in the
+ * parts shared by a whole node. */
+static uint64_t kink_key(const dsc_graph *g, const dsc_gnode *n)
+{
+    uint64_t id = (uint64_t)(n - g->nodes);
+    return dsc_hash64(g->relu_seed ^
+                      dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL ^ id * 0xd1b54a32d192ed03ULL));
+}
+
+/* 1 when element i takes the right derivative. */
+static int kink_right(const dsc_graph *g, uint64_t key, size_t i)
+{
+    switch (g->relu_rule) {
+    case DSC_RELU_GRAD_ZERO: return 0;
+    case DSC_RELU_GRAD_ONE: return 1;
+    case DSC_RELU_GRAD_RANDOM: return (int)(dsc_hash64(key ^ (uint64_t)i) >> 63);
+    }
+    return 0;
+}
+
+static void relu_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    /* A comparison rather than fmaxf, so a NaN input stays NaN and the
+     * divergence check sees it. */
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+static void relu_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *x = in->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    uint64_t key = kink_key(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) {
+        if (x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i))) dx[i] += dy[i];
+    }
+}
+
+const dsc_op_def dsc_op_relu = {
+    "relu",
+    "max(0,x)",
+    "1 if x>0, 0 if x<0 (at 0: the relu-grad-at-zero setting)",
+    1,
+    dsc_shape_same,
+    relu_forward,
+    relu_backward,
+};
+
+/* The slope for x < 0 is the node's attr (DSC_LEAKY_SLOPE from dsc_activate). */
+static void leaky_relu_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = x[i] > 0.0f ? x[i] : n->attr * x[i];
+}
+
+/* At exactly 0 the same setting as relu picks the left derivative (the
+ * slope; the default) or the right one (1), so one setting governs every
+ * kink in a network. */
+static void leaky_relu_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *x = in->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    uint64_t key = kink_key(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) {
+        int right = x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i));
+        dx[i] += (right ? 1.0f : n->attr) * dy[i];
+    }
+}
+
+const dsc_op_def dsc_op_leaky_relu = {
+    "leaky_relu",
+    "x if x>0, 0.01x otherwise",
+    "1 if x>0, 0.01 if x<0 (at 0: the relu-grad-at-zero setting picks 0.01 or 1)",
+    1,
+    dsc_shape_same,
+    leaky_relu_forward,
+    leaky_relu_backward,
+};
+
+/* ---- sigmoid --------------------------------------------------------- */
+
+static void sigmoid_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = sigmoid1(x[i]);
+}
+
+/* From the stored output: s'(x) = s(x)(1 - s(x)) needs no exponential. */
+static void sigmoid_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *y = n->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) dx[i] += y[i] * (1.0f - y[i]) * dy[i];
+}
+
+const dsc_op_def dsc_op_sigmoid = {
+    "sigmoid",      "s(x) = 1/(1+e^-x)", "s(x)(1-s(x))",   1,
+    dsc_shape_same, sigmoid_forward,     sigmoid_backward,
+};
+
+/* ---- tanh ------------------------------------------------------------ */
+
+static void tanh_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) y[i] = tanhf(x[i]);
+}
+
+static void tanh_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *y = n->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
+    for (size_t i = 0; i < size; i++) dx[i] += (1.0f - y[i] * y[i]) * dy[i];
+}
+
+const dsc_op_def dsc_op_tanh = {
+    "tanh", "(e^x-e^-x)/(e^x+e^-x)", "1-tanh(x)^2", 1, dsc_shape_same, tanh_forward, tanh_backward,
+};
+
+/* ---- softmax --------------------------------------------------------- */
+
+/* Row by row. Subtracting the row's largest value makes every exponent <= 0
+ * (no overflow) and leaves at least one term equal to 1 (no 0/0). The row
+ * sum is kept in double so wide rows do not lose the small terms. */
+static void softmax_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data;
+    size_t rows = dsc_rows(g, n), cols = n->cols;
+    if (cols == 0) return;
+    DSC_OMP_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = xr[0];
+        for (size_t j = 1; j < cols; j++) m = xr[j] > m ? xr[j] : m;
+        double s = 0.0;
+        for (size_t j = 0; j < cols; j++) {
+            yr[j] = expf(xr[j] - m);
+            s += yr[j];
+        }
+        float inv = (float)(1.0 / s);
+        for (size_t j = 0; j < cols; j++) yr[j] *= inv;
+    }
+}
+
+/* dx_j = y_j (dy_j - sum_k y_k dy_k): the Jacobian-vector product without
+ * forming the cols x cols Jacobian. */
+static void softmax_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *y = n->val.data;
+    float *dx = in->grad.data;
+    const float *dy = n->grad.data;
+    size_t rows = dsc_rows(g, n), cols = n->cols;
+    DSC_OMP_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        double dot = 0.0;
+        for (size_t j = 0; j < cols; j++) dot += (double)yr[j] * dyr[j];
+        for (size_t j = 0; j < cols; j++) dxr[j] += yr[j] * (float)(dyr[j] - dot);
+    }
+}
+
+const dsc_op_def dsc_op_softmax = {
+    "softmax",
+    "s_i = e^x_i / sum_j e^x_j (per row)",
+    "ds_i/dx_j = s_i (1[i=j] - s_j)",
+    1,
+    dsc_shape_same,
+    softmax_forward,
+    softmax_backward,
+};

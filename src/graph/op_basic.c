@@ -1,0 +1,298 @@
+/* Linear algebra and arithmetic ops: matmul, add, sub, mul, scale, sum,
+ * mean. Each op's forward and backward sit together; backward adds into
+ * the inputs' gradients. */
+#include <string.h>
+
+#include "../tensor/tensor.h"
+#include "graph_internal.h"
+
+#define PAR_MIN 32768 /* elements below which threads cost more than they save */
+
+/* --- matmul: C = op(A) op(B) ----------------------------------------- */
+
+/* Rows and columns of op(X) for a node X, now. */
+static void op_dims(const dsc_graph *g, const dsc_gnode *x, int trans, size_t *r, size_t *c)
+{
+    size_t rows = dsc_rows(g, x);
+    *r = trans ? x->cols : rows;
+    *c = trans ? rows : x->cols;
+}
+
+static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    /* A batch dimension may be a row of the result or be contracted over;
+     * it can never become a column. */
+    int a_rows_batch = a->batch_rows && !n->trans_a;
+    int a_k_batch = a->batch_rows && n->trans_a;
+    int b_k_batch = b->batch_rows && !n->trans_b;
+    int b_cols_batch = b->batch_rows && n->trans_b;
+    size_t ak = n->trans_a ? a->rows : a->cols;
+    size_t bk = n->trans_b ? b->cols : b->rows;
+    if (b_cols_batch)
+        return dsc_fail(DSC_EUNSUPPORTED, "matmul: the batch dimension of '%s' cannot become "
+                                          "a column of the result",
+                        b->name ? b->name : "?");
+    if (a_k_batch != b_k_batch || (!a_k_batch && ak != bk))
+        return dsc_fail(DSC_ESHAPE, "matmul: inner dimensions differ (%zu vs %zu)", ak, bk);
+    n->batch_rows = a_rows_batch;
+    n->rows = n->trans_a ? a->cols : a->rows;
+    n->cols = n->trans_b ? b->rows : b->cols;
+    return DSC_OK;
+}
+
+static void matmul_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t m, k, k2, cols;
+    op_dims(g, a, n->trans_a, &m, &k);
+    op_dims(g, b, n->trans_b, &k2, &cols);
+    (void)k2;
+    dsc_gemm(n->trans_a, n->trans_b, m, cols, k, 1.0f, a->val.data, a->cols, b->val.data,
+             b->cols, 0.0f, n->val.data, n->cols, g->threads);
+}
+
+static void matmul_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t m, k, k2, cols;
+    op_dims(g, a, n->trans_a, &m, &k);
+    op_dims(g, b, n->trans_b, &k2, &cols);
+    (void)k2;
+    const float *dc = n->grad.data;
+    /* d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, each written for how
+     * A and B are stored. */
+    if (a->requires_grad) {
+        if (!n->trans_a)
+            dsc_gemm(0, !n->trans_b, m, k, cols, 1.0f, dc, cols, b->val.data, b->cols, 1.0f,
+                     a->grad.data, a->cols, g->threads);
+        else
+            dsc_gemm(n->trans_b, 1, k, m, cols, 1.0f, b->val.data, b->cols, dc, cols, 1.0f,
+                     a->grad.data, a->cols, g->threads);
+    }
+    if (b->requires_grad) {
+        if (!n->trans_b)
+            dsc_gemm(!n->trans_a, 0, k, cols, m, 1.0f, a->val.data, a->cols, dc, cols, 1.0f,
+                     b->grad.data, b->cols, g->threads);
+        else
+            dsc_gemm(1, n->trans_a, cols, k, m, 1.0f, dc, cols, a->val.data, a->cols, 1.0f,
+                     b->grad.data, b->cols, g->threads);
+    }
+}
+
+const dsc_op_def dsc_op_matmul = {"matmul", "A B", "dC/dA = dC B^T, dC/dB = A^T dC", 2,
+                                  matmul_shape, matmul_forward, matmul_backward};
+
+/* --- element-wise binary ops with a broadcast second operand ---------- */
+
+/* b is the same shape as a, a single row, or 1 x 1. */
+static dsc_status broadcast_shape(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    int same = a->cols == b->cols && a->batch_rows == b->batch_rows &&
+               (a->batch_rows || a->rows == b->rows);
+    int row = !b->batch_rows && b->rows == 1 && b->cols == a->cols;
+    int scalar = !b->batch_rows && b->rows == 1 && b->cols == 1;
+    if (!same && !row && !scalar)
+        return dsc_fail(DSC_ESHAPE,
+                        "%s: the second operand (%zu x %zu) is neither the first's shape "
+                        "(%zu x %zu), one row of it, nor 1 x 1",
+                        n->def->name, b->rows, b->cols, a->rows, a->cols);
+    n->rows = a->rows;
+    n->cols = a->cols;
+    n->batch_rows = a->batch_rows;
+    return DSC_OK;
+}
+
+/* How b lines up with element i of a: the same index, its column, or 0. */
+static size_t b_stride_kind(const dsc_graph *g, const dsc_gnode *a, const dsc_gnode *b)
+{
+    if (dsc_size(g, b) == dsc_size(g, a)) return 0;
+    if (b->cols == a->cols && b->cols != 1) return 1;
+    return 2;
+}
+
+static inline size_t b_index(size_t kind, size_t i, size_t cols)
+{
+    return kind == 0 ? i : kind == 1 ? i % cols : 0;
+}
+
+/* Adds the gradient g_a (one value per element of a) into b's gradient,
+ * summing over the rows b was broadcast along. Sums run in double, column
+ * by column in a fixed order, so they do not depend on the thread count. */
+static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const float *ga_src,
+                          const float *factor, float sign)
+{
+    size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, a), cols = a->cols;
+    size_t total = rows * cols;
+    float *gb = b->grad.data;
+    if (kind == 0) {
+        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+        for (size_t i = 0; i < total; i++) gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f);
+        return;
+    }
+    size_t ncols = kind == 1 ? cols : 1;
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN && ncols > 1)
+    for (size_t j = 0; j < ncols; j++) {
+        double s = 0.0;
+        if (kind == 1) {
+            for (size_t r = 0; r < rows; r++) {
+                size_t i = r * cols + j;
+                s += (double)ga_src[i] * (factor ? factor[i] : 1.0f);
+            }
+        } else {
+            for (size_t i = 0; i < total; i++) s += (double)ga_src[i] * (factor ? factor[i] : 1.0f);
+        }
+        gb[j] += sign * (float)s;
+    }
+}
+
+static void add_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
+    const float *x = a->val.data, *y = b->val.data;
+    float *z = n->val.data;
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) z[i] = x[i] + y[b_index(kind, i, cols)];
+}
+
+static void add_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t total = dsc_size(g, n);
+    const float *dz = n->grad.data;
+    if (a->requires_grad) {
+        float *ga = a->grad.data;
+        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+        for (size_t i = 0; i < total; i++) ga[i] += dz[i];
+    }
+    if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, 1.0f);
+}
+
+const dsc_op_def dsc_op_add = {"add", "a + b", "d/da = 1, d/db = 1", 2, broadcast_shape,
+                               add_forward, add_backward};
+
+static void sub_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
+    const float *x = a->val.data, *y = b->val.data;
+    float *z = n->val.data;
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) z[i] = x[i] - y[b_index(kind, i, cols)];
+}
+
+static void sub_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t total = dsc_size(g, n);
+    const float *dz = n->grad.data;
+    if (a->requires_grad) {
+        float *ga = a->grad.data;
+        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+        for (size_t i = 0; i < total; i++) ga[i] += dz[i];
+    }
+    /* d(a - b)/db = -1 */
+    if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, -1.0f);
+}
+
+const dsc_op_def dsc_op_sub = {"sub", "a - b", "d/da = 1, d/db = -1", 2, broadcast_shape,
+                               sub_forward, sub_backward};
+
+static void mul_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
+    const float *x = a->val.data, *y = b->val.data;
+    float *z = n->val.data;
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) z[i] = x[i] * y[b_index(kind, i, cols)];
+}
+
+static void mul_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
+    const float *dz = n->grad.data, *x = a->val.data, *y = b->val.data;
+    if (a->requires_grad) {
+        float *ga = a->grad.data;
+        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+        for (size_t i = 0; i < total; i++) ga[i] += dz[i] * y[b_index(kind, i, cols)];
+    }
+    if (b->requires_grad) reduce_into_b(g, a, b, dz, x, 1.0f);
+}
+
+const dsc_op_def dsc_op_mul = {"mul", "a b", "d/da = b, d/db = a", 2, broadcast_shape,
+                               mul_forward, mul_backward};
+
+/* --- scale by a constant ------------------------------------------------ */
+
+static void scale_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *z = n->val.data, s = n->attr;
+    size_t total = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) z[i] = s * x[i];
+}
+
+static void scale_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0);
+    if (!a->requires_grad) return;
+    const float *dz = n->grad.data;
+    float *ga = a->grad.data, s = n->attr;
+    size_t total = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) ga[i] += s * dz[i];
+}
+
+const dsc_op_def dsc_op_scale = {"scale", "s x", "s", 1, dsc_shape_same, scale_forward,
+                                 scale_backward};
+
+/* --- sum and mean of all elements ---------------------------------------- */
+
+static double sum_all(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+static void sum_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0);
+    n->val.data[0] = (float)sum_all(a->val.data, dsc_size(g, a));
+}
+
+/* d(sum)/dx_i = 1, d(mean)/dx_i = 1/N: spread the output gradient. */
+static void spread_backward(dsc_graph *g, dsc_gnode *n, double factor)
+{
+    dsc_gnode *a = dsc_in(g, n, 0);
+    if (!a->requires_grad) return;
+    size_t total = dsc_size(g, a);
+    float d = (float)(n->grad.data[0] * factor), *ga = a->grad.data;
+    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
+    for (size_t i = 0; i < total; i++) ga[i] += d;
+}
+
+static void sum_backward(dsc_graph *g, dsc_gnode *n) { spread_backward(g, n, 1.0); }
+
+const dsc_op_def dsc_op_sum = {"sum", "sum_i x_i", "1", 1, dsc_shape_scalar, sum_forward,
+                               sum_backward};
+
+static void mean_forward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0);
+    size_t total = dsc_size(g, a);
+    n->val.data[0] = (float)(sum_all(a->val.data, total) / (double)total);
+}
+
+static void mean_backward(dsc_graph *g, dsc_gnode *n)
+{
+    spread_backward(g, n, 1.0 / (double)dsc_size(g, dsc_in(g, n, 0)));
+}
+
+const dsc_op_def dsc_op_mean = {"mean", "(1/N) sum_i x_i", "1/N", 1, dsc_shape_scalar,
+                                mean_forward, mean_backward};

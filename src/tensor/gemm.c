@@ -1,0 +1,587 @@
+/* Single-precision matrix multiply: a reference triple loop, a packed and
+ * register-blocked kernel (AVX2+FMA or portable C), and optional CBLAS.
+ *
+ * How the built-in kernel is organised, and why:
+ *  - k is cut into blocks of at most KC_MAX. For each k block, the part of
+ *    op(A) and op(B) it needs is copied ("packed") into 64-byte aligned
+ *    scratch, in the order the micro-kernel reads it. Packing is where the
+ *    four transpose cases and the leading dimensions are dealt with, once,
+ *    so the micro-kernel only ever sees unit-stride data.
+ *  - The micro-kernel computes an MR x NR tile of C in registers over one k
+ *    block and then folds it into C as C = alpha * acc + beta' * C, where
+ *    beta' is beta for the first k block and 1 afterwards.
+ *  - C is cut into a grid of tiles whose sizes are derived from m, n and k
+ *    only. Threads take whole tiles, so every element of C sees the same
+ *    sequence of float operations whatever the number of threads: results
+ *    are bit-identical for 1, 2 or 64 threads. Packing is plain copying and
+ *    is shared out between threads freely.
+ *  - Scratch is a thread-local buffer of the calling thread that only grows,
+ *    so repeated calls with the same (or smaller) shapes never allocate. It
+ *    is deliberately never freed: it lives as long as the thread.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "gemm_internal.h"
+#include "tensor.h"
+
+#if defined(DSC_USE_CBLAS) && DSC_USE_CBLAS
+#include <cblas.h>
+#include <limits.h>
+#define DSC_HAVE_CBLAS_GEMM 1
+#else
+#define DSC_HAVE_CBLAS_GEMM 0
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define DSC_GEMM_X86 1
+#else
+#define DSC_GEMM_X86 0
+#endif
+
+#ifdef _OPENMP
+#define GEMM_PRAGMA(x) _Pragma(#x)
+#else
+#define GEMM_PRAGMA(x)
+#endif
+
+/* Register tile: 6 rows x 16 columns is 12 ymm accumulators, leaving room
+ * for two B vectors and an A broadcast within AVX2's 16 registers. */
+enum { MR = 6, NR = 16 };
+
+/* KC_MAX keeps a packed B micro-panel (KC x NR) in L1 and an A tile block
+ * (MB x KC) in L2. MB_MAX x NB_MAX is the largest C tile one thread takes:
+ * small enough that two threads balance on minibatch shapes (m = 128),
+ * large enough that the micro-kernel loops amortise. The super-block caps
+ * bound the shared packing buffers (a few MB, so they stay in L3). */
+enum { KC_MAX = 256, MB_MAX = 96, NB_MAX = 192, MC_CAP = 1024, NC_CAP = 1024 };
+#define PACK_BUDGET ((size_t)1 << 20)
+
+/* Below this many multiply-adds, waking threads costs more than it saves. */
+#define PARALLEL_MIN_WORK 65536.0
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+static size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
+
+/* ------------------------------------------------------------------ */
+/* Reference                                                          */
+/* ------------------------------------------------------------------ */
+
+void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double s = 0.0;
+            for (size_t p = 0; p < k; p++) {
+                double a = trans_a ? A[p * lda + i] : A[i * lda + p];
+                double b = trans_b ? B[j * ldb + p] : B[p * ldb + j];
+                s += a * b;
+            }
+            double v = (double)alpha * s;
+            if (beta != 0.0f) v += (double)beta * C[i * ldc + j];
+            C[i * ldc + j] = (float)v;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Packing                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Rows i0..i0+rows (rows <= MR) of op(A), columns p0..p0+kc, as kc groups
+ * of MR values; rows past the end are zero so the kernel needs no tail. */
+static void pack_a_panel(int trans_a, const float *A, size_t lda, size_t i0, size_t rows,
+                         size_t p0, size_t kc, float *dst)
+{
+    if (rows < MR) memset(dst, 0, sizeof(float) * MR * kc);
+    if (!trans_a) {
+        for (size_t r = 0; r < rows; r++) {
+            const float *src = A + (i0 + r) * lda + p0;
+            for (size_t p = 0; p < kc; p++) dst[p * MR + r] = src[p];
+        }
+    } else {
+        const float *src = A + p0 * lda + i0;
+        for (size_t p = 0; p < kc; p++)
+            for (size_t r = 0; r < rows; r++) dst[p * MR + r] = src[p * lda + r];
+    }
+}
+
+/* Columns j0..j0+cols (cols <= NR) of op(B), rows p0..p0+kc, as kc groups
+ * of NR values, zero-padded like the A panels. */
+static void pack_b_panel(int trans_b, const float *B, size_t ldb, size_t j0, size_t cols,
+                         size_t p0, size_t kc, float *dst)
+{
+    if (cols < NR) memset(dst, 0, sizeof(float) * NR * kc);
+    if (!trans_b) {
+        const float *src = B + p0 * ldb + j0;
+        if (cols == NR) {
+            for (size_t p = 0; p < kc; p++) memcpy(dst + p * NR, src + p * ldb, sizeof(float) * NR);
+        } else {
+            for (size_t p = 0; p < kc; p++)
+                memcpy(dst + p * NR, src + p * ldb, sizeof(float) * cols);
+        }
+    } else {
+        for (size_t c = 0; c < cols; c++) {
+            const float *src = B + (j0 + c) * ldb + p0;
+            for (size_t p = 0; p < kc; p++) dst[p * NR + c] = src[p];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Micro-kernels                                                      */
+/* ------------------------------------------------------------------ */
+
+/* c (MR x NR, row stride ldc) = alpha * a*b + beta * c over kc steps of the
+ * packed panels a and b. beta == 0 writes c without reading it. */
+typedef void (*gemm_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                            float alpha, float beta);
+
+static void kernel_portable(size_t kc, const float *restrict a, const float *restrict b,
+                            float *restrict c, size_t ldc, float alpha, float beta)
+{
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (size_t p = 0; p < kc; p++) {
+        for (int r = 0; r < MR; r++) {
+            float ar = a[p * MR + (size_t)r];
+            for (int j = 0; j < NR; j++) acc[r][j] += ar * b[p * NR + (size_t)j];
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        float *cr = c + (size_t)r * ldc;
+        if (beta == 0.0f) {
+            for (int j = 0; j < NR; j++) cr[j] = alpha * acc[r][j];
+        } else {
+            for (int j = 0; j < NR; j++) cr[j] = alpha * acc[r][j] + beta * cr[j];
+        }
+    }
+}
+
+#if DSC_GEMM_X86
+__attribute__((target("avx2,fma"))) static void
+kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+            size_t ldc, float alpha, float beta)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+    /* Warm the C rows the epilogue will touch while the k loop runs. */
+    for (int r = 0; r < MR; r++) {
+        _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)r * ldc + NR - 1), _MM_HINT_T0);
+    }
+
+#define DSC_GEMM_STEP(off)                                                                         \
+    do {                                                                                           \
+        __m256 b0 = _mm256_load_ps(b + (off) * NR);                                                \
+        __m256 b1 = _mm256_load_ps(b + (off) * NR + 8);                                            \
+        __m256 av = _mm256_broadcast_ss(a + (off) * MR + 0);                                       \
+        c00 = _mm256_fmadd_ps(av, b0, c00);                                                        \
+        c01 = _mm256_fmadd_ps(av, b1, c01);                                                        \
+        av = _mm256_broadcast_ss(a + (off) * MR + 1);                                              \
+        c10 = _mm256_fmadd_ps(av, b0, c10);                                                        \
+        c11 = _mm256_fmadd_ps(av, b1, c11);                                                        \
+        av = _mm256_broadcast_ss(a + (off) * MR + 2);                                              \
+        c20 = _mm256_fmadd_ps(av, b0, c20);                                                        \
+        c21 = _mm256_fmadd_ps(av, b1, c21);                                                        \
+        av = _mm256_broadcast_ss(a + (off) * MR + 3);                                              \
+        c30 = _mm256_fmadd_ps(av, b0, c30);                                                        \
+        c31 = _mm256_fmadd_ps(av, b1, c31);                                                        \
+        av = _mm256_broadcast_ss(a + (off) * MR + 4);                                              \
+        c40 = _mm256_fmadd_ps(av, b0, c40);                                                        \
+        c41 = _mm256_fmadd_ps(av, b1, c41);                                                        \
+        av = _mm256_broadcast_ss(a + (off) * MR + 5);                                              \
+        c50 = _mm256_fmadd_ps(av, b0, c50);                                                        \
+        c51 = _mm256_fmadd_ps(av, b1, c51);                                                        \
+    } while (0)
+
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch((const char *)(b + 16 * NR), _MM_HINT_T0);
+        DSC_GEMM_STEP(0);
+        DSC_GEMM_STEP(1);
+        DSC_GEMM_STEP(2);
+        DSC_GEMM_STEP(3);
+        a += 4 * MR;
+        b += 4 * NR;
+    }
+    for (; p < kc; p++) {
+        DSC_GEMM_STEP(0);
+        a += MR;
+        b += NR;
+    }
+#undef DSC_GEMM_STEP
+
+    /* Row by row without an array of accumulators, which would make the
+     * compiler spill them all to the stack first. */
+    const __m256 va = _mm256_set1_ps(alpha);
+    if (beta == 0.0f) {
+#define DSC_GEMM_PUT(r, lo, hi)                                                                    \
+    do {                                                                                           \
+        _mm256_storeu_ps(c + (r) * ldc, _mm256_mul_ps(va, lo));                                    \
+        _mm256_storeu_ps(c + (r) * ldc + 8, _mm256_mul_ps(va, hi));                                \
+    } while (0)
+        DSC_GEMM_PUT(0, c00, c01);
+        DSC_GEMM_PUT(1, c10, c11);
+        DSC_GEMM_PUT(2, c20, c21);
+        DSC_GEMM_PUT(3, c30, c31);
+        DSC_GEMM_PUT(4, c40, c41);
+        DSC_GEMM_PUT(5, c50, c51);
+#undef DSC_GEMM_PUT
+    } else {
+        const __m256 vb = _mm256_set1_ps(beta);
+#define DSC_GEMM_PUT(r, lo, hi)                                                                    \
+    do {                                                                                           \
+        float *cr = c + (r) * ldc;                                                                 \
+        __m256 o0 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr));                                        \
+        __m256 o1 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8));                                    \
+        _mm256_storeu_ps(cr, _mm256_fmadd_ps(va, lo, o0));                                         \
+        _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(va, hi, o1));                                     \
+    } while (0)
+        DSC_GEMM_PUT(0, c00, c01);
+        DSC_GEMM_PUT(1, c10, c11);
+        DSC_GEMM_PUT(2, c20, c21);
+        DSC_GEMM_PUT(3, c30, c31);
+        DSC_GEMM_PUT(4, c40, c41);
+        DSC_GEMM_PUT(5, c50, c51);
+#undef DSC_GEMM_PUT
+    }
+}
+
+static int cpu_has_avx2_fma(void)
+{
+    /* Reads flags the runtime filled in at start-up: cheap enough per call,
+     * and no shared state of ours to initialise. */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+static int cpu_has_avx2_fma(void) { return 0; }
+#endif
+
+static _Atomic int force_portable;
+
+int dsc_gemm_force_portable(int on)
+{
+    int old = force_portable;
+    force_portable = on ? 1 : 0;
+    return old;
+}
+
+static int use_avx2(void) { return !force_portable && cpu_has_avx2_fma(); }
+
+static gemm_kernel pick_kernel(void)
+{
+#if DSC_GEMM_X86
+    if (use_avx2()) return kernel_avx2;
+#endif
+    return kernel_portable;
+}
+
+/* ------------------------------------------------------------------ */
+/* Blocked driver                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    int trans_a, trans_b;
+    size_t m, n, k;
+    float alpha, beta;
+    const float *A, *B;
+    size_t lda, ldb, ldc;
+    float *C;
+    /* The fixed grid, from the shape alone: C tiles of mb x nb, k blocks of
+     * kcs, and super-blocks of mco x nco x kco whose packed operands fit
+     * the scratch budget. */
+    size_t mb, nb, kcs, mco, nco, kco;
+    gemm_kernel kernel;
+} gemm_job;
+
+/* Splits len into the fewest pieces of at most max, of nearly equal size
+ * rounded up to a multiple of unit. */
+static size_t even_block(size_t len, size_t max, size_t unit)
+{
+    size_t pieces = ceil_div(len, max);
+    return round_up(ceil_div(len, pieces), unit);
+}
+
+static void plan(gemm_job *g)
+{
+    g->mb = even_block(g->m, MB_MAX, MR);
+    g->nb = even_block(g->n, NB_MAX, NR);
+    g->kcs = ceil_div(g->k, ceil_div(g->k, KC_MAX));
+    /* Super-blocks hold whole tiles and whole k blocks, so boundaries stay
+     * where the shape put them. */
+    g->mco = g->mb * (MC_CAP / g->mb > 0 ? MC_CAP / g->mb : 1);
+    g->nco = g->nb * (NC_CAP / g->nb > 0 ? NC_CAP / g->nb : 1);
+    size_t width = round_up(min_sz(g->mco, g->m), MR) + round_up(min_sz(g->nco, g->n), NR);
+    size_t kblocks = PACK_BUDGET / (width * g->kcs);
+    g->kco = g->kcs * (kblocks > 0 ? kblocks : 1);
+}
+
+/* Floats of scratch for the packed A and B parts of one super-block; the
+ * A part is rounded so that B starts 64-byte aligned for the kernel's
+ * aligned loads. */
+static size_t scratch_floats(const gemm_job *g, size_t *a_floats)
+{
+    size_t kc = min_sz(g->kco, g->k);
+    *a_floats = round_up(round_up(min_sz(g->mco, g->m), MR) * kc, 16);
+    return *a_floats + round_up(min_sz(g->nco, g->n), NR) * kc;
+}
+
+static _Thread_local float *scratch_buf;
+static _Thread_local size_t scratch_cap;
+
+/* The calling thread's scratch with room for n floats, or NULL when it
+ * cannot grow (the old buffer is kept for later calls). */
+static float *scratch(size_t n)
+{
+    if (n <= scratch_cap) return scratch_buf;
+    if (n > SIZE_MAX / sizeof(float)) return NULL;
+    float *p = dsc_malloc_aligned(n * sizeof(float));
+    if (!p) return NULL;
+    dsc_free_aligned(scratch_buf);
+    scratch_buf = p;
+    scratch_cap = n;
+    return p;
+}
+
+/* One super-block: rows ci.., columns cj.., k from pk on. */
+typedef struct {
+    size_t ci, cj, pk;
+    size_t mc, nc, kc;       /* its extent */
+    size_t mc_pad, nc_pad;   /* packed widths (whole panels) */
+    float *pa, *pb;
+} super_block;
+
+/* Packs one panel: index t counts the k blocks of the super-block, and
+ * within each the A panels, then the B panels. A k block of A is stored as
+ * mc_pad x kc (panel after panel), so a tile finds its rows at a fixed
+ * offset; likewise for B. */
+static void pack_item(const gemm_job *g, const super_block *sb, size_t t)
+{
+    size_t na = sb->mc_pad / MR, nbp = sb->nc_pad / NR;
+    size_t blk = t / (na + nbp), idx = t % (na + nbp);
+    size_t p = blk * g->kcs, kc = min_sz(g->kcs, sb->kc - p);
+    if (idx < na) {
+        size_t i = idx * MR;
+        pack_a_panel(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(MR, sb->mc - i), sb->pk + p,
+                     kc, sb->pa + sb->mc_pad * p + i * kc);
+    } else {
+        size_t j = (idx - na) * NR;
+        pack_b_panel(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(NR, sb->nc - j), sb->pk + p,
+                     kc, sb->pb + sb->nc_pad * p + j * kc);
+    }
+}
+
+/* One tile of C (rows ti.., columns tj.. of the super-block) over all the
+ * super-block's k blocks, in order. Edge tiles run the same kernel on a
+ * local copy, so their elements get exactly the operations interior ones
+ * get. */
+static void compute_tile(const gemm_job *g, const super_block *sb, size_t ti, size_t tj)
+{
+    size_t rows = min_sz(g->mb, sb->mc - ti), cols = min_sz(g->nb, sb->nc - tj);
+    size_t ldc = g->ldc;
+    float *C = g->C + (sb->ci + ti) * ldc + sb->cj + tj;
+    for (size_t p = 0; p < sb->kc; p += g->kcs) {
+        size_t kc = min_sz(g->kcs, sb->kc - p);
+        float beta = sb->pk + p == 0 ? g->beta : 1.0f;
+        const float *pa = sb->pa + sb->mc_pad * p + ti * kc;
+        const float *pb = sb->pb + sb->nc_pad * p + tj * kc;
+        for (size_t jr = 0; jr < cols; jr += NR) {
+            size_t nr = min_sz(NR, cols - jr);
+            for (size_t ir = 0; ir < rows; ir += MR) {
+                size_t mr = min_sz(MR, rows - ir);
+                float *c = C + ir * ldc + jr;
+                if (mr == MR && nr == NR) {
+                    g->kernel(kc, pa + ir * kc, pb + jr * kc, c, ldc, g->alpha, beta);
+                    continue;
+                }
+                _Alignas(64) float tmp[MR * NR];
+                if (beta != 0.0f) {
+                    for (size_t r = 0; r < mr; r++)
+                        memcpy(tmp + r * NR, c + r * ldc, nr * sizeof(float));
+                }
+                g->kernel(kc, pa + ir * kc, pb + jr * kc, tmp, NR, g->alpha, beta);
+                for (size_t r = 0; r < mr; r++)
+                    memcpy(c + r * ldc, tmp + r * NR, nr * sizeof(float));
+            }
+        }
+    }
+}
+
+/* Per super-block: all threads pack, one barrier, all threads compute
+ * tiles. Two barriers per super-block and none per k block: they are what
+ * costs most when the machine is busy with other work. Work is handed out
+ * dynamically, so a thread that gets less CPU takes fewer tiles; which
+ * thread computes a tile does not change how it is computed. */
+static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, int par)
+{
+    (void)nthreads;
+    (void)par;
+    GEMM_PRAGMA(omp parallel num_threads(nthreads) if (par))
+    {
+        for (size_t ci = 0; ci < g->m; ci += g->mco) {
+            for (size_t cj = 0; cj < g->n; cj += g->nco) {
+                for (size_t pk = 0; pk < g->k; pk += g->kco) {
+                    super_block sb = {.ci = ci,
+                                      .cj = cj,
+                                      .pk = pk,
+                                      .mc = min_sz(g->mco, g->m - ci),
+                                      .nc = min_sz(g->nco, g->n - cj),
+                                      .kc = min_sz(g->kco, g->k - pk),
+                                      .pa = pa,
+                                      .pb = pb};
+                    sb.mc_pad = round_up(sb.mc, MR);
+                    sb.nc_pad = round_up(sb.nc, NR);
+                    long n_pack = (long)(ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR));
+                    long n_tcols = (long)ceil_div(sb.nc, g->nb);
+                    long n_tiles = (long)ceil_div(sb.mc, g->mb) * n_tcols;
+
+                    GEMM_PRAGMA(omp for schedule(dynamic, 4))
+                    for (long t = 0; t < n_pack; t++) pack_item(g, &sb, (size_t)t);
+
+                    GEMM_PRAGMA(omp for schedule(dynamic, 1))
+                    for (long t = 0; t < n_tiles; t++)
+                        compute_tile(g, &sb, (size_t)(t / n_tcols) * g->mb,
+                                     (size_t)(t % n_tcols) * g->nb);
+                }
+            }
+        }
+    }
+}
+
+/* Used only when scratch cannot be allocated: slow, but it gives an answer
+ * instead of a failure the signature has no way to report. */
+static void gemm_unpacked(const gemm_job *g)
+{
+    for (size_t i = 0; i < g->m; i++) {
+        for (size_t j = 0; j < g->n; j++) {
+            float s = 0.0f;
+            for (size_t p = 0; p < g->k; p++) {
+                float a = g->trans_a ? g->A[p * g->lda + i] : g->A[i * g->lda + p];
+                float b = g->trans_b ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j];
+                s += a * b;
+            }
+            float *c = g->C + i * g->ldc + j;
+            *c = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *c;
+        }
+    }
+}
+
+/* C = beta * C, for k == 0 or alpha == 0 (A and B are then not read). */
+static void scale_c(size_t m, size_t n, float beta, float *C, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) {
+            memset(c, 0, n * sizeof(float));
+        } else if (beta != 1.0f) {
+            for (size_t j = 0; j < n; j++) c[j] *= beta;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* CBLAS switch                                                       */
+/* ------------------------------------------------------------------ */
+
+/* One process-wide choice, meant to be set once at start-up. Atomic so
+ * that a change while other threads multiply is not a data race. */
+#if DSC_HAVE_CBLAS_GEMM
+static _Atomic int use_cblas;
+#endif
+
+int dsc_gemm_use_cblas(int on)
+{
+#if DSC_HAVE_CBLAS_GEMM
+    int old = use_cblas;
+    use_cblas = on ? 1 : 0;
+    return old;
+#else
+    (void)on;
+    return 0;
+#endif
+}
+
+const char *dsc_gemm_name(void)
+{
+#if DSC_HAVE_CBLAS_GEMM
+    if (use_cblas) return "cblas";
+#endif
+    return use_avx2() ? "built-in (avx2+fma)" : "built-in (portable)";
+}
+
+#if DSC_HAVE_CBLAS_GEMM
+/* CBLAS takes int sizes and reports bad leading dimensions by printing
+ * (xerbla); anything it would reject goes to the built-in kernel. */
+static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k, size_t lda,
+                          size_t ldb, size_t ldc)
+{
+    size_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+    size_t lim = (size_t)INT_MAX;
+    if (m > lim || n > lim || k > lim || lda > lim || ldb > lim || ldc > lim) return 0;
+    if (lda < (a_cols ? a_cols : 1) || ldb < (b_cols ? b_cols : 1) || ldc < (n ? n : 1)) return 0;
+    return 1;
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Entry point                                                        */
+/* ------------------------------------------------------------------ */
+
+void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+              const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+              size_t ldc, int threads)
+{
+    if (m == 0 || n == 0) return;
+#if DSC_HAVE_CBLAS_GEMM
+    if (use_cblas && cblas_can_take(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, A,
+                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
+        return;
+    }
+#endif
+    if (k == 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, C, ldc);
+        return;
+    }
+
+    gemm_job g = {.trans_a = trans_a,
+                  .trans_b = trans_b,
+                  .m = m,
+                  .n = n,
+                  .k = k,
+                  .alpha = alpha,
+                  .beta = beta,
+                  .A = A,
+                  .B = B,
+                  .lda = lda,
+                  .ldb = ldb,
+                  .ldc = ldc,
+                  .C = C,
+                  .kernel = pick_kernel()};
+    plan(&g);
+
+    size_t a_floats;
+    float *buf = scratch(scratch_floats(&g, &a_floats));
+    if (!buf) {
+        gemm_unpacked(&g);
+        return;
+    }
+
+    int nthreads = dsc_threads(threads);
+    size_t tiles = ceil_div(min_sz(g.mco, m), g.mb) * ceil_div(min_sz(g.nco, n), g.nb);
+    if ((size_t)nthreads > tiles) nthreads = (int)tiles;
+    int par = nthreads > 1 && (double)m * (double)n * (double)k >= PARALLEL_MIN_WORK;
+    gemm_blocked(&g, buf, buf + a_floats, nthreads, par);
+}

@@ -1,0 +1,34 @@
+/* Tensor layer: matrix multiply and the kernels the graph ops call. Internal. */
+#ifndef DSC_TENSOR_H
+#define DSC_TENSOR_H
+
+#include <stddef.h>
+
+/*
+ * C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m x k, op(B) is
+ * k x n, C is m x n. lda, ldb, ldc are the row strides of A, B, C as stored
+ * (A is m x k when !trans_a, else k x m). beta == 0 overwrites C without
+ * reading it (NaNs in C do not propagate). threads: 0 = default.
+ *
+ * The built-in kernel splits C into a fixed grid of blocks, each computed by
+ * one thread with the same order of additions, so the result is the same
+ * bit for bit for any thread count. With DSC_USE_CBLAS (build option) and
+ * dsc_gemm_use_cblas(1), CBLAS is called instead.
+ */
+void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+              const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+              size_t ldc, int threads);
+
+/* The plain triple loop, in double accumulation: the reference the tests
+ * compare the fast kernel against. */
+void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc);
+
+/* Chooses CBLAS (1) or the built-in kernel (0); returns the previous choice.
+ * Without CBLAS in the build it stays 0. Process-wide: set it at start-up. */
+int dsc_gemm_use_cblas(int on);
+/* "built-in (avx2+fma)", "built-in (portable)", "cblas". */
+const char *dsc_gemm_name(void);
+
+#endif

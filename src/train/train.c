@@ -1,0 +1,453 @@
+#define _POSIX_C_SOURCE 200809L
+/* The training loop: batches, optimizer steps, the seed's stopping rules,
+ * callbacks. Everything is allocated before the first step. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "../data/data.h"
+#include "../nn/nn.h"
+#include "optim.h"
+
+void dsc_train_params_init(dsc_train_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->loss = DSC_LOSS_SSR;
+    p->optimizer = DSC_OPT_GD;
+    p->learning_rate = 0.01;
+    p->momentum = 0.9;
+    p->beta1 = 0.9;
+    p->beta2 = 0.999;
+    p->eps = 1e-8;
+    p->rms_alpha = 0.99;
+    p->schedule = DSC_SCHED_CONSTANT;
+    p->step_tol = -1.0;
+    p->max_iter = -1;
+    p->seed = 42;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Everything one run needs, made before the first step. */
+typedef struct {
+    dsc_model *m;
+    const dsc_dataset *d;
+    const dsc_train_params *p;
+    dsc_mlp_graph mg;
+    dsc_optim *opt;
+    uint8_t *mask;     /* NULL: every parameter trains */
+    float *steps;      /* the last update */
+    float *before;     /* parameters before the update, for on_step */
+    float *xb, *yb;    /* a gathered minibatch */
+    uint32_t *order;   /* the shuffled row order */
+    float *best;       /* early stopping: the best parameters so far */
+    dsc_mlp_graph eval; /* validation loss */
+    size_t batch;
+    dsc_rng rng;
+} run;
+
+static void run_free(run *r)
+{
+    dsc_mlp_graph_free(&r->mg);
+    dsc_mlp_graph_free(&r->eval);
+    dsc_optim_free(r->opt);
+    dsc_free(r->mask);
+    dsc_free(r->steps);
+    dsc_free(r->before);
+    dsc_free(r->xb);
+    dsc_free(r->yb);
+    dsc_free(r->order);
+    dsc_free(r->best);
+}
+
+/* Builds the mask from a comma-separated list of parameter names. */
+static dsc_status make_mask(run *r, const char *only)
+{
+    size_t n = r->m->n_params;
+    r->mask = dsc_calloc(n, 1);
+    if (!r->mask) return dsc_fail(DSC_ENOMEM, "out of memory for the parameter mask");
+    const char *s = only;
+    int any = 0;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        char name[64];
+        while (len && (*s == ' ')) s++, len--;
+        while (len && s[len - 1] == ' ') len--;
+        if (len == 0 || len >= sizeof name)
+            return dsc_fail(DSC_EINVAL, "--only: empty or overlong parameter name in '%s'", only);
+        memcpy(name, s, len);
+        name[len] = '\0';
+        size_t first, count;
+        dsc_status st = dsc_model_find(r->m, name, &first, &count);
+        if (st) return st;
+        memset(r->mask + first, 1, count);
+        any = 1;
+        if (!e) break;
+        s = e + 1;
+    }
+    if (!any) return dsc_fail(DSC_EINVAL, "--only: no parameter names given");
+    return DSC_OK;
+}
+
+static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc_train_params *p)
+{
+    if (!m || !d || !p) return dsc_fail(DSC_EINVAL, "dsc_train: NULL argument");
+    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
+        return dsc_fail(DSC_ESHAPE,
+                        "the data has %zu inputs and %zu outputs, the model %zu and %zu",
+                        d->n_in, d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
+    if (p->val && (p->val->n_in != d->n_in || p->val->n_out != d->n_out))
+        return dsc_fail(DSC_ESHAPE, "the validation data has a different shape");
+    if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
+        return dsc_fail(DSC_EINVAL, "the learning rate must be a positive number, not %g",
+                        p->learning_rate);
+    if ((unsigned)p->loss >= DSC_LOSS_COUNT || (unsigned)p->optimizer >= DSC_OPT_COUNT ||
+        (unsigned)p->schedule > DSC_SCHED_COSINE)
+        return dsc_fail(DSC_EINVAL, "unknown loss, optimizer or schedule");
+    if ((p->optimizer == DSC_OPT_RPROP || p->optimizer == DSC_OPT_LBFGS) &&
+        (p->epochs || (p->batch && p->batch < d->n)))
+        return dsc_fail(DSC_EINVAL, "%s works on the full batch only (no --epochs or --batch)",
+                        dsc_optimizer_name(p->optimizer));
+    if (p->patience && !p->val)
+        return dsc_fail(DSC_EINVAL, "early stopping (patience) needs validation data");
+    return DSC_OK;
+}
+
+static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc_train_params *p)
+{
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->d = d;
+    r->p = p;
+    size_t n = m->n_params;
+    r->batch = p->batch == 0 || p->batch > d->n ? d->n : p->batch;
+    dsc_rng_seed(&r->rng, p->seed, 2);
+    dsc_status s;
+    if (p->only && (s = make_mask(r, p->only))) return s;
+    m->relu_seed = p->seed;
+    if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, 0, &r->mg))) return s;
+    dsc_graph_set_threads(r->mg.g, p->threads);
+    if (p->val) {
+        if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, DSC_COMPILE_NO_GRAD, &r->eval)))
+            return s;
+        dsc_graph_set_threads(r->eval.g, p->threads);
+    }
+    r->steps = dsc_calloc(n, sizeof(float));
+    r->before = dsc_calloc(n, sizeof(float));
+    if (!r->steps || !r->before) return dsc_fail(DSC_ENOMEM, "out of memory for training");
+    if (r->batch < d->n) {
+        r->xb = dsc_malloc(r->batch * d->n_in * sizeof(float));
+        r->yb = dsc_malloc(r->batch * d->n_out * sizeof(float));
+        r->order = dsc_malloc(d->n * sizeof(uint32_t));
+        if (!r->xb || !r->yb || !r->order) return dsc_fail(DSC_ENOMEM, "out of memory for batches");
+        for (size_t i = 0; i < d->n; i++) r->order[i] = (uint32_t)i;
+    }
+    if (p->patience && !(r->best = dsc_malloc(n * sizeof(float))))
+        return dsc_fail(DSC_ENOMEM, "out of memory for early stopping");
+    if (p->optimizer != DSC_OPT_LBFGS) {
+        dsc_optim_config c;
+        dsc_optim_config_init(&c);
+        c.kind = p->optimizer == DSC_OPT_RPROP ? (dsc_optimizer)DSC_OPT_RPROP_ID : p->optimizer;
+        c.momentum = p->momentum;
+        c.beta1 = p->beta1;
+        c.beta2 = p->beta2;
+        c.eps = p->eps;
+        c.rms_alpha = p->rms_alpha;
+        c.weight_decay = p->weight_decay;
+        if ((s = dsc_optim_new(&c, n, &r->opt))) return s;
+    }
+    return DSC_OK;
+}
+
+/* Binds rows [start, start + rows) of the shuffled order (or of the data
+ * itself in a full-batch run) and runs forward and backward. */
+static dsc_status forward_backward(run *r, size_t start, size_t rows, double *loss)
+{
+    const dsc_dataset *d = r->d;
+    const float *x = d->x, *y = d->y;
+    if (r->order) {
+        for (size_t i = 0; i < rows; i++) {
+            size_t src = r->order[start + i];
+            memcpy(r->xb + i * d->n_in, d->x + src * d->n_in, d->n_in * sizeof(float));
+            memcpy(r->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
+        }
+        x = r->xb;
+        y = r->yb;
+    }
+    dsc_status s;
+    if ((s = dsc_graph_set_batch(r->mg.g, rows)) || (s = dsc_graph_bind(r->mg.g, r->mg.x, x)) ||
+        (s = dsc_graph_bind(r->mg.g, r->mg.y, y)) || (s = dsc_graph_forward(r->mg.g)) ||
+        (s = dsc_graph_backward(r->mg.g, r->mg.loss)))
+        return s;
+    *loss = dsc_graph_value(r->mg.g, r->mg.loss).data[0];
+    return DSC_OK;
+}
+
+static double grad_norm(const float *g, const uint8_t *mask, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (!mask || mask[i]) s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
+/* Outcome of one step: keep going, or the rule that stopped the run. */
+enum { GO_ON = -1 };
+
+/* One parameter update on the bound batch; returns GO_ON or a stop reason. */
+static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, long max_iter,
+                double step_tol, dsc_train_result *res)
+{
+    const dsc_train_params *p = r->p;
+    size_t n = r->m->n_params;
+    float *params = r->m->params, *grads = dsc_graph_grads(r->mg.g);
+    double gn = grad_norm(grads, r->mask, n);
+    if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
+    if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
+    if (p->grad_tol > 0 && gn < p->grad_tol) return DSC_STOP_GRADIENT;
+    double lr = dsc_schedule_lr(p->schedule, p->learning_rate, p->lr_gamma, p->lr_step, p->lr_min,
+                                iter, total);
+    double max_step = dsc_optim_max_step_size(r->opt, grads, r->mask, n, lr);
+    if (p->on_step) memcpy(r->before, params, n * sizeof(float));
+    dsc_optim_step(r->opt, params, grads, r->mask, r->steps, n, lr);
+    res->iterations = iter + 1;
+    res->grad_norm = gn;
+    res->max_step = max_step;
+    if (p->on_step) {
+        dsc_step_info info = {iter, epoch, loss, lr, r->before, grads, r->steps, n};
+        if (p->on_step(&info, p->user)) return DSC_STOP_CALLBACK;
+    }
+    if (step_tol > 0 && max_step < step_tol) return DSC_STOP_STEP_SIZE;
+    if (max_iter > 0 && (long)(iter + 1) >= max_iter) return DSC_STOP_MAX_ITER;
+    return GO_ON;
+}
+
+/* Full-batch gradient descent (or SGD on random batches when batch < n):
+ * the seed's algorithm with its stopping rules. */
+static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
+{
+    const dsc_train_params *p = r->p;
+    long max_iter = p->max_iter < 0 ? 1000 : p->max_iter;
+    double step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
+    size_t pos = r->d->n; /* forces a shuffle before the first minibatch */
+    for (size_t iter = 0;; iter++) {
+        size_t start = 0;
+        if (r->order) {
+            if (pos + r->batch > r->d->n) {
+                dsc_rng_shuffle(&r->rng, r->order, r->d->n);
+                pos = 0;
+            }
+            start = pos;
+            pos += r->batch;
+        }
+        double loss;
+        if ((*err = forward_backward(r, start, r->batch, &loss))) return DSC_STOP_DIVERGED;
+        int stop = step(r, loss, iter, 0, max_iter > 0 ? (size_t)max_iter : 0, max_iter,
+                        step_tol, res);
+        if (stop != GO_ON) return stop;
+    }
+}
+
+static dsc_status val_loss(run *r, double *out)
+{
+    const dsc_dataset *v = r->p->val;
+    return dsc_mlp_graph_loss(&r->eval, r->p->loss, v->x, v->y, v->n, v->n_in, v->n_out, out);
+}
+
+/* Epochs of shuffled minibatches; the last batch of an epoch may be short. */
+static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
+{
+    const dsc_train_params *p = r->p;
+    size_t n = r->d->n, per_epoch = (n + r->batch - 1) / r->batch;
+    long max_iter = p->max_iter < 0 ? 0 : p->max_iter;
+    double step_tol = p->step_tol < 0 ? 0 : p->step_tol;
+    double best = INFINITY;
+    size_t since_best = 0, iter = 0;
+    for (size_t epoch = 0; epoch < p->epochs; epoch++) {
+        if (r->order) dsc_rng_shuffle(&r->rng, r->order, n);
+        double sum = 0.0;
+        for (size_t b = 0; b < per_epoch; b++) {
+            size_t start = b * r->batch, rows = n - start < r->batch ? n - start : r->batch;
+            double loss;
+            if ((*err = forward_backward(r, start, rows, &loss))) return DSC_STOP_DIVERGED;
+            int stop = step(r, loss, iter++, epoch, per_epoch * p->epochs, max_iter, step_tol, res);
+            if (stop != GO_ON) return stop;
+            sum += loss;
+        }
+        res->epochs = epoch + 1;
+        dsc_epoch_info info = {epoch, p->epochs, sum / (double)per_epoch, NAN, 0.0};
+        if (p->val) {
+            if ((*err = val_loss(r, &info.val_loss))) return DSC_STOP_DIVERGED;
+            res->val_loss = info.val_loss;
+            if (p->patience) {
+                if (info.val_loss < best) {
+                    best = info.val_loss;
+                    since_best = 0;
+                    memcpy(r->best, r->m->params, r->m->n_params * sizeof(float));
+                } else if (++since_best >= p->patience) {
+                    /* Early stopping keeps the best parameters, not the last. */
+                    memcpy(r->m->params, r->best, r->m->n_params * sizeof(float));
+                    res->val_loss = best;
+                    return DSC_STOP_EPOCHS;
+                }
+            }
+        }
+        info.seconds = now_seconds() - t0;
+        if (p->on_epoch && p->on_epoch(&info, p->user)) return DSC_STOP_CALLBACK;
+    }
+    if (p->patience && isfinite(best)) {
+        memcpy(r->m->params, r->best, r->m->n_params * sizeof(float));
+        res->val_loss = best;
+    }
+    return DSC_STOP_EPOCHS;
+}
+
+/* --- L-BFGS: the line search picks each step ------------------------------- */
+
+typedef struct {
+    run *r;
+    dsc_train_result *res;
+    float *prev;
+} lbfgs_ctx;
+
+static double lbfgs_eval(void *user, const float *x, float *g)
+{
+    run *r = ((lbfgs_ctx *)user)->r;
+    size_t n = r->m->n_params;
+    if (x != r->m->params) memcpy(r->m->params, x, n * sizeof(float));
+    double loss;
+    if (forward_backward(r, 0, r->d->n, &loss)) return NAN;
+    memcpy(g, dsc_graph_grads(r->mg.g), n * sizeof(float));
+    return loss;
+}
+
+static int lbfgs_progress(void *user, size_t iter, const float *x, const float *g, double f,
+                          double step_size)
+{
+    lbfgs_ctx *c = user;
+    const dsc_train_params *p = c->r->p;
+    size_t n = c->r->m->n_params;
+    c->res->iterations = iter + 1;
+    c->res->max_step = step_size;
+    c->res->grad_norm = grad_norm(g, c->r->mask, n);
+    if (p->loss_tol > 0 && f < p->loss_tol) return 2;
+    if (!p->on_step) return 0;
+    for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
+    dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n};
+    int stop = p->on_step(&info, p->user);
+    memcpy(c->prev, x, n * sizeof(float));
+    return stop;
+}
+
+static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
+{
+    const dsc_train_params *p = r->p;
+    size_t n = r->m->n_params;
+    dsc_lbfgs_params lp;
+    dsc_lbfgs_params_init(&lp);
+    lp.max_iter = p->max_iter < 0 ? 1000 : (size_t)p->max_iter;
+    lp.step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
+    lp.grad_tol = p->grad_tol;
+    float *x = dsc_malloc(n * sizeof(float));
+    lbfgs_ctx ctx = {r, res, r->before};
+    if (!x) {
+        *err = dsc_fail(DSC_ENOMEM, "out of memory for L-BFGS");
+        return DSC_STOP_DIVERGED;
+    }
+    memcpy(x, r->m->params, n * sizeof(float));
+    memcpy(r->before, x, n * sizeof(float));
+    dsc_lbfgs_stop stop;
+    size_t iters = 0;
+    double f;
+    dsc_status s = dsc_lbfgs_minimize(n, x, r->mask, lbfgs_eval, lbfgs_progress, &ctx, &lp, &stop,
+                                      &iters, &f);
+    if (s == DSC_OK || s == DSC_EDIVERGED || s == DSC_ECANCELLED)
+        memcpy(r->m->params, x, n * sizeof(float));
+    dsc_free(x);
+    res->iterations = iters;
+    if (s == DSC_EINVAL || s == DSC_ENOMEM) {
+        *err = s;
+        return DSC_STOP_DIVERGED;
+    }
+    switch (stop) {
+    case DSC_LBFGS_GRADIENT:
+    case DSC_LBFGS_LINE_SEARCH_CONVERGED: return DSC_STOP_GRADIENT;
+    case DSC_LBFGS_STEP_SIZE: return DSC_STOP_STEP_SIZE;
+    case DSC_LBFGS_MAX_ITER: return DSC_STOP_MAX_ITER;
+    case DSC_LBFGS_LINE_SEARCH_FAILED: return DSC_STOP_LINE_SEARCH;
+    case DSC_LBFGS_DIVERGED: return DSC_STOP_DIVERGED;
+    case DSC_LBFGS_CANCELLED: break;
+    }
+    return p->loss_tol > 0 && f < p->loss_tol ? DSC_STOP_LOSS : DSC_STOP_CALLBACK;
+}
+
+dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
+                     dsc_train_result *res)
+{
+    dsc_status s = check_args(m, d, p);
+    if (s) return s;
+    dsc_train_result local;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    res->val_loss = NAN;
+    run r;
+    if ((s = run_init(&r, m, d, p))) {
+        run_free(&r);
+        return s;
+    }
+    double t0 = now_seconds();
+    dsc_status err = DSC_OK;
+    int stop = p->optimizer == DSC_OPT_LBFGS ? run_lbfgs(&r, res, &err)
+               : p->epochs                   ? run_epochs(&r, res, &err, t0)
+                                             : run_iterations(&r, res, &err);
+    res->seconds = now_seconds() - t0;
+    res->stop = (dsc_stop_reason)stop;
+    if (!err) {
+        err = dsc_mlp_graph_loss(&r.mg, p->loss, d->x, d->y, d->n, d->n_in, d->n_out, &res->loss);
+        if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
+    }
+    run_free(&r);
+    if (err) return err;
+    if (res->stop == DSC_STOP_DIVERGED)
+        return dsc_fail(DSC_EDIVERGED,
+                        "training diverged after %zu updates: the loss or a gradient is not "
+                        "finite (try a smaller learning rate)",
+                        res->iterations);
+    if (res->stop == DSC_STOP_CALLBACK) return dsc_fail(DSC_ECANCELLED, "training was stopped");
+    return DSC_OK;
+}
+
+dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss, double *out)
+{
+    if (!m || !d || !out) return dsc_fail(DSC_EINVAL, "dsc_evaluate_loss: NULL argument");
+    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
+        return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
+    dsc_mlp_graph mg;
+    dsc_status s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024,
+                                       DSC_COMPILE_NO_GRAD, &mg);
+    if (s) return s;
+    s = dsc_mlp_graph_loss(&mg, loss, d->x, d->y, d->n, d->n_in, d->n_out, out);
+    dsc_mlp_graph_free(&mg);
+    return s;
+}
+
+dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                               double *max_rel_error, size_t *worst, size_t *kinks)
+{
+    if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_gradcheck: NULL argument");
+    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
+        return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
+    dsc_mlp_graph mg;
+    dsc_status s = dsc_mlp_graph_build(m, 1, loss, d->n, 0, &mg);
+    if (s) return s;
+    if (!(s = dsc_graph_bind(mg.g, mg.x, d->x)) && !(s = dsc_graph_bind(mg.g, mg.y, d->y)))
+        s = dsc_graph_gradcheck(mg.g, mg.loss, max_rel_error, worst, kinks);
+    dsc_mlp_graph_free(&mg);
+    return s;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# descent gradcheck and the command line's conventions: exit statuses,
+# --json, --help, --version, usage errors.
+set -u
+cli=$1
+. "$(dirname "$0")/lib_cli.sh"
+
+# Every activation with every loss it fits passes.
+for act in identity softplus relu leaky_relu sigmoid tanh; do
+  for loss in ssr mse mae huber; do
+    expect_status 0 "$act/$loss" "$cli" gradcheck --layers "4:$act,3:$act" --output identity --loss "$loss" --json
+    expect_grep '"ok": true' "$act/$loss json"
+  done
+  expect_status 0 "$act/bce" "$cli" gradcheck --layers "4:$act" --output sigmoid --loss bce --outputs 1
+  expect_status 0 "$act/ce" "$cli" gradcheck --layers "4:$act" --output softmax --loss ce --outputs 3
+done
+# Unfused: a probability output against bce/ce without the fused logits op.
+expect_status 0 "tanh out + mse" "$cli" gradcheck --layers "" --output tanh --loss mse
+expect_status 0 "softmax + mse" "$cli" gradcheck --layers 3:relu --output softmax --loss mse --outputs 3
+
+# JSON fields.
+"$cli" gradcheck --json > "$tmp/out" 2>&1
+expect_grep '"max_rel_error": ' "json max_rel_error"
+expect_grep '"params": 26' "json params"
+
+# A tolerance no float computation meets fails with status 1.
+expect_status 1 "impossible tolerance" "$cli" gradcheck --layers 4:tanh --tol 0
+
+# Usage errors exit 2 with a message naming the problem.
+expect_status 2 "unknown option" "$cli" gradcheck --nope
+expect_grep "unknown option '--nope'" "message names the option"
+expect_status 2 "bad number" "$cli" gradcheck --batch abc
+expect_grep "whole number" "message for a bad number"
+expect_status 2 "negative number" "$cli" gradcheck --batch -3
+expect_status 2 "missing value" "$cli" gradcheck --batch
+expect_status 2 "bad activation" "$cli" gradcheck --output nope
+expect_grep "unknown activation 'nope'" "message for a bad activation"
+expect_status 2 "bad loss" "$cli" gradcheck --loss nope
+expect_status 2 "bad spec" "$cli" gradcheck --layers "4:"
+expect_status 2 "--key=value form" "$cli" gradcheck --batch=0
+expect_status 0 "--key=value form works" "$cli" gradcheck --batch=3 --seed=4
+expect_status 2 "unknown subcommand" "$cli" nope
+expect_status 2 "no subcommand" "$cli"
+expect_status 0 "--help" "$cli" gradcheck --help
+expect_grep "usage: descent gradcheck" "help text"
+expect_status 0 "--version" "$cli" --version
+expect_grep "gemm: " "version names the build"
+
+finish

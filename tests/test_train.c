@@ -1,0 +1,310 @@
+/* Training: the seed's worked examples, the stopping rules, every
+ * optimizer, the parameter mask, determinism, no allocation per step. */
+#include <string.h>
+
+#include "base/base.h"
+#include "check.h"
+#include "descent.h"
+
+static const float seed_x[] = {0.5f, 2.3f, 2.9f}, seed_y[] = {1.4f, 1.9f, 3.2f};
+
+/* Records the first steps, and allocations between step 2 and the last. */
+typedef struct {
+    float d[4], step[4], param[4];
+    size_t n;
+    uint64_t allocs_at_2, allocs_last;
+} trace;
+
+static int record(const dsc_step_info *s, void *user)
+{
+    trace *t = user;
+    if (t->n < 4) {
+        t->d[t->n] = s->grads[s->n_params - 1];
+        t->step[t->n] = s->steps[s->n_params - 1];
+        t->param[t->n] = s->params[s->n_params - 1];
+    }
+    t->n++;
+    if (s->iter == 2) t->allocs_at_2 = dsc_alloc_count();
+    t->allocs_last = dsc_alloc_count();
+    return 0;
+}
+
+/* The seed: slope fixed at 0.64, the intercept from 0 with learning rate
+ * 0.1. The first derivative is -5.704, the first step -0.5704, and the
+ * run stops on step size near 0.95. */
+static void test_seed_intercept(void)
+{
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 1:identity", &m));
+    CHECK_OK(dsc_dataset_from_arrays(seed_x, seed_y, 3, 1, 1, &d));
+    CHECK_OK(dsc_model_set(m, "w1", 0.64f)); /* slope */
+    CHECK_OK(dsc_model_set(m, "b1", 0.0f));  /* intercept */
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.learning_rate = 0.1;
+    p.only = "b1";
+    trace t = {0};
+    p.on_step = record;
+    p.user = &t;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK_NEAR(t.d[0], -5.704, 1e-4);
+    CHECK_NEAR(t.step[0], -0.5704, 1e-5);
+    CHECK_NEAR(t.param[1], 0.5704, 1e-5);
+    CHECK(r.stop == DSC_STOP_STEP_SIZE);
+    float icpt, slope;
+    CHECK_OK(dsc_model_get(m, "b1", &icpt));
+    CHECK_OK(dsc_model_get(m, "w1", &slope));
+    CHECK_NEAR(icpt, 0.95, 0.01);
+    CHECK(slope == 0.64f); /* masked: never moved */
+    CHECK(r.max_step < 1e-3);
+    CHECK(r.iterations == t.n);
+    CHECK(t.allocs_last == t.allocs_at_2); /* steps allocate nothing */
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
+/* Both parameters at learning rate 0.01: the step-size rule stops early
+ * (near intercept 0.86, slope 0.68), far from least squares (0.949,
+ * 0.641); with a tighter tolerance it gets there. */
+static void test_seed_both(void)
+{
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 1:identity", &m));
+    CHECK_OK(dsc_dataset_from_arrays(seed_x, seed_y, 3, 1, 1, &d));
+    CHECK_OK(dsc_model_set(m, "w1", 1.0f));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(r.stop == DSC_STOP_STEP_SIZE);
+    float icpt, slope;
+    dsc_model_get(m, "b1", &icpt);
+    dsc_model_get(m, "w1", &slope);
+    CHECK_NEAR(icpt, 0.86, 0.03);
+    CHECK_NEAR(slope, 0.68, 0.03);
+    CHECK(r.iterations > 100 && r.iterations < 400);
+    p.step_tol = 1e-7;
+    p.max_iter = 100000;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    dsc_model_get(m, "b1", &icpt);
+    dsc_model_get(m, "w1", &slope);
+    CHECK_NEAR(icpt, 0.948718, 1e-3);
+    CHECK_NEAR(slope, 0.641026, 1e-3);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
+static void test_stopping_rules(void)
+{
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 1:identity", &m));
+    CHECK_OK(dsc_dataset_from_arrays(seed_x, seed_y, 3, 1, 1, &d));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    dsc_train_result r;
+    /* A tiny learning rate cannot finish in 50 iterations. */
+    p.learning_rate = 1e-4;
+    p.max_iter = 50;
+    p.step_tol = 1e-9;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(r.stop == DSC_STOP_MAX_ITER);
+    CHECK(r.iterations == 50);
+    /* The default cap is 1000. */
+    p.max_iter = -1;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(r.stop == DSC_STOP_MAX_ITER && r.iterations == 1000);
+    /* Gradient norm. */
+    dsc_train_params_init(&p);
+    p.step_tol = 0;
+    p.grad_tol = 0.01;
+    p.max_iter = 100000;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(r.stop == DSC_STOP_GRADIENT);
+    CHECK(r.grad_norm < 0.02);
+    /* A learning rate far too large diverges, with its own status. */
+    dsc_train_params_init(&p);
+    p.learning_rate = 5.0;
+    CHECK(dsc_train(m, d, &p, &r) == DSC_EDIVERGED);
+    CHECK(r.stop == DSC_STOP_DIVERGED);
+    CHECK(strstr(dsc_last_error(), "diverged") != NULL);
+    const float *params = dsc_model_params(m);
+    CHECK(isfinite(params[0]) && isfinite(params[1])); /* the last finite step */
+    /* Bad arguments. */
+    dsc_train_params_init(&p);
+    p.learning_rate = -1;
+    CHECK(dsc_train(m, d, &p, &r) == DSC_EINVAL);
+    dsc_train_params_init(&p);
+    p.only = "w9";
+    CHECK(dsc_train(m, d, &p, &r) == DSC_ENOTFOUND);
+    dsc_model *wrong;
+    CHECK_OK(dsc_model_new("2 -> 1:identity", &wrong));
+    dsc_train_params_init(&p);
+    CHECK(dsc_train(wrong, d, &p, &r) == DSC_ESHAPE);
+    dsc_model_free(wrong);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
+/* A small regression (y = sin-like of 2 inputs) and a 3-class problem. */
+static void make_problems(dsc_dataset **reg, dsc_dataset **cls)
+{
+    enum { N = 60 };
+    float x[N * 2], y[N], yc[N * 3];
+    dsc_rng rng;
+    dsc_rng_seed(&rng, 5, 0);
+    for (int i = 0; i < N; i++) {
+        float a = 2 * dsc_rng_uniform(&rng) - 1, b = 2 * dsc_rng_uniform(&rng) - 1;
+        x[2 * i] = a;
+        x[2 * i + 1] = b;
+        y[i] = 0.5f * a - b * b + 0.3f;
+        int k = a + b > 0.5f ? 0 : a - b > 0 ? 1 : 2;
+        for (int j = 0; j < 3; j++) yc[3 * i + j] = j == k;
+    }
+    dsc_dataset_from_arrays(x, y, N, 2, 1, reg);
+    dsc_dataset_from_arrays(x, yc, N, 2, 3, cls);
+}
+
+static void test_every_optimizer(void)
+{
+    dsc_dataset *reg, *cls;
+    make_problems(&reg, &cls);
+    for (int o = 0; o < DSC_OPT_COUNT; o++) {
+        for (int task = 0; task < 2; task++) {
+            dsc_model *m;
+            CHECK_OK(dsc_model_new(task ? "2 -> 8:tanh -> 3:softmax" : "2 -> 8:tanh -> 1:identity", &m));
+            CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 3));
+            const dsc_dataset *d = task ? cls : reg;
+            dsc_loss loss = task ? DSC_LOSS_CE : DSC_LOSS_MSE;
+            double before, after;
+            CHECK_OK(dsc_evaluate_loss(m, d, loss, &before));
+            dsc_train_params p;
+            dsc_train_params_init(&p);
+            p.optimizer = (dsc_optimizer)o;
+            p.loss = loss;
+            int adaptive = o == DSC_OPT_RMSPROP || o == DSC_OPT_ADAM || o == DSC_OPT_ADAMW;
+            p.learning_rate = adaptive ? 0.01 : o == DSC_OPT_RPROP ? 0.01 : 0.1;
+            p.step_tol = 0;
+            p.max_iter = 200;
+            if (o == DSC_OPT_SGD) {
+                p.batch = 10;
+                p.epochs = 30;
+                p.max_iter = -1;
+            }
+            dsc_train_result r;
+            CHECK_OK(dsc_train(m, d, &p, &r));
+            CHECK_OK(dsc_evaluate_loss(m, d, loss, &after));
+            if (!(after < 0.5 * before))
+                fprintf(stderr, "optimizer %s task %d: loss %g -> %g\n",
+                        dsc_optimizer_name((dsc_optimizer)o), task, before, after);
+            CHECK(after < 0.5 * before);
+            CHECK_NEAR(after, r.loss, 1e-6 * (1 + after));
+            dsc_model_free(m);
+        }
+    }
+    dsc_dataset_free(reg);
+    dsc_dataset_free(cls);
+}
+
+/* The same seed gives the same parameters bit for bit, with any thread
+ * count (built-in matrix multiply). */
+static void train_copy(const dsc_dataset *d, int threads, uint64_t seed, float *out, size_t *n)
+{
+    dsc_model *m;
+    dsc_model_new("16 -> 256:relu -> 128:tanh -> 3:softmax", &m);
+    dsc_model_init(m, DSC_INIT_DEFAULT, seed);
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = DSC_LOSS_CE;
+    p.optimizer = DSC_OPT_ADAM;
+    p.learning_rate = 0.01;
+    p.batch = 256; /* large enough that the kernels split work over threads */
+    p.epochs = 3;
+    p.seed = seed;
+    p.threads = threads;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(r.stop == DSC_STOP_EPOCHS && r.epochs == 3);
+    *n = dsc_model_param_count(m);
+    memcpy(out, dsc_model_params(m), *n * sizeof(float));
+    dsc_model_free(m);
+}
+
+static void test_determinism(void)
+{
+    enum { N = 1000, IN = 16 };
+    static float x[N * IN], y[N * 3];
+    dsc_rng rng;
+    dsc_rng_seed(&rng, 77, 0);
+    for (int i = 0; i < N; i++) {
+        double s = 0;
+        for (int j = 0; j < IN; j++) s += x[i * IN + j] = (float)dsc_rng_normal(&rng);
+        for (int k = 0; k < 3; k++) y[i * 3 + k] = (s > 1) + (s > -1) == k;
+    }
+    dsc_dataset *cls;
+    CHECK_OK(dsc_dataset_from_arrays(x, y, N, IN, 3, &cls));
+    static float a[40000], b[40000], c[40000];
+    size_t n;
+    train_copy(cls, 1, 9, a, &n);
+    train_copy(cls, 1, 9, b, &n);
+    CHECK(memcmp(a, b, n * sizeof(float)) == 0);
+    train_copy(cls, 2, 9, c, &n);
+    CHECK(memcmp(a, c, n * sizeof(float)) == 0);
+    train_copy(cls, 1, 10, c, &n);
+    CHECK(memcmp(a, c, n * sizeof(float)) != 0);
+    dsc_dataset_free(cls);
+}
+
+/* Early stopping restores the parameters of the best validation loss. */
+static int count_epochs(const dsc_epoch_info *e, void *user)
+{
+    double *best = user;
+    if (e->val_loss < best[0]) best[0] = e->val_loss;
+    best[1] += 1;
+    return 0;
+}
+
+static void test_early_stopping(void)
+{
+    dsc_dataset *reg, *cls;
+    make_problems(&reg, &cls);
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("2 -> 32:relu -> 1:identity", &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 1));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = DSC_LOSS_MSE;
+    p.optimizer = DSC_OPT_ADAM;
+    p.learning_rate = 0.3; /* noisy on purpose, so validation loss rises */
+    p.batch = 8;
+    p.epochs = 200;
+    p.val = cls == NULL ? NULL : reg;
+    p.patience = 3;
+    double seen[2] = {INFINITY, 0};
+    p.on_epoch = count_epochs;
+    p.user = seen;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, reg, &p, &r));
+    CHECK(r.epochs < 200);
+    double now;
+    CHECK_OK(dsc_evaluate_loss(m, reg, DSC_LOSS_MSE, &now));
+    CHECK_NEAR(now, seen[0], 1e-6 * (1 + now));
+    CHECK_NEAR(r.val_loss, seen[0], 1e-9);
+    dsc_model_free(m);
+    dsc_dataset_free(reg);
+    dsc_dataset_free(cls);
+}
+
+int main(void)
+{
+    test_seed_intercept();
+    test_seed_both();
+    test_stopping_rules();
+    test_every_optimizer();
+    test_determinism();
+    test_early_stopping();
+    return check_report();
+}
