@@ -67,8 +67,7 @@ static double measure(const shape *s, const float *A, const float *B, float *C, 
     for (;;) {
         double t0 = now();
         for (long r = 0; r < reps; r++)
-            dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n,
-                     threads);
+            dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n, threads);
         if (now() - t0 >= 0.05) break;
         reps *= 2;
     }
@@ -76,8 +75,7 @@ static double measure(const shape *s, const float *A, const float *B, float *C, 
     for (int run = 0; run < RUNS; run++) {
         double t0 = now();
         for (long r = 0; r < reps; r++)
-            dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n,
-                     threads);
+            dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n, threads);
         rate[run] = flops * (double)reps / (now() - t0) * 1e-9;
     }
     qsort(rate, RUNS, sizeof rate[0], cmp_double);
@@ -89,18 +87,12 @@ int main(int argc, char **argv)
     size_t max_square = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 2048;
     report_best = argc > 2 && strcmp(argv[2], "best") == 0;
     static const shape shapes[] = {
-        {"square 128", 0, 0, 128, 128, 128},
-        {"square 256", 0, 0, 256, 256, 256},
-        {"square 512", 0, 0, 512, 512, 512},
-        {"square 1024", 0, 0, 1024, 1024, 1024},
-        {"square 2048", 0, 0, 2048, 2048, 2048},
-        {"W1 fwd  X*W1", 0, 0, 128, 256, 784},
-        {"W1 grad X^T*dH", 1, 0, 784, 256, 128},
-        {"W1 back dH*W1^T", 0, 1, 128, 784, 256},
-        {"W2 fwd  H1*W2", 0, 0, 128, 128, 256},
-        {"W2 grad H1^T*dH", 1, 0, 256, 128, 128},
-        {"W2 back dH*W2^T", 0, 1, 128, 256, 128},
-        {"W3 fwd  H2*W3", 0, 0, 128, 10, 128},
+        {"square 128", 0, 0, 128, 128, 128},      {"square 256", 0, 0, 256, 256, 256},
+        {"square 512", 0, 0, 512, 512, 512},      {"square 1024", 0, 0, 1024, 1024, 1024},
+        {"square 2048", 0, 0, 2048, 2048, 2048},  {"W1 fwd  X*W1", 0, 0, 128, 256, 784},
+        {"W1 grad X^T*dH", 1, 0, 784, 256, 128},  {"W1 back dH*W1^T", 0, 1, 128, 784, 256},
+        {"W2 fwd  H1*W2", 0, 0, 128, 128, 256},   {"W2 grad H1^T*dH", 1, 0, 256, 128, 128},
+        {"W2 back dH*W2^T", 0, 1, 128, 256, 128}, {"W3 fwd  H2*W3", 0, 0, 128, 10, 128},
     };
     int have_cblas = 0;
 #if defined(DSC_USE_CBLAS) && DSC_USE_CBLAS
@@ -112,43 +104,49 @@ int main(int argc, char **argv)
     if (have_cblas) printf(" | %-9s %-9s", "1 thr", "2 thr");
     printf("\n");
 
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        const shape *s = &shapes[i];
-        if (strncmp(s->label, "square", 6) == 0 && s->m > max_square) continue;
-        float *A = dsc_malloc_aligned(s->m * s->k * sizeof(float));
-        float *B = dsc_malloc_aligned(s->k * s->n * sizeof(float));
-        float *C = dsc_malloc_aligned(s->m * s->n * sizeof(float));
-        if (!A || !B || !C) {
-            fprintf(stderr, "out of memory\n");
-            return 1;
+    /* All built-in runs first, then all CBLAS runs: OpenBLAS's threads keep
+     * spinning for a while after each call and would otherwise take CPU
+     * from the built-in kernel's threads (and GOMP's from OpenBLAS). */
+    enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
+    double rate[NSHAPES][4] = {{0}};
+    for (int impl = 0; impl < 1 + have_cblas; impl++) {
+        dsc_gemm_use_cblas(impl);
+        for (size_t i = 0; i < NSHAPES; i++) {
+            const shape *s = &shapes[i];
+            if (strncmp(s->label, "square", 6) == 0 && s->m > max_square) continue;
+            float *A = dsc_malloc_aligned(s->m * s->k * sizeof(float));
+            float *B = dsc_malloc_aligned(s->k * s->n * sizeof(float));
+            float *C = dsc_malloc_aligned(s->m * s->n * sizeof(float));
+            if (!A || !B || !C) {
+                fprintf(stderr, "out of memory\n");
+                return 1;
+            }
+            uint64_t x = 88172645463325252ULL;
+            for (size_t j = 0; j < s->m * s->k; j++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                A[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
+            }
+            for (size_t j = 0; j < s->k * s->n; j++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                B[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
+            }
+            rate[i][2 * impl] = measure(s, A, B, C, 1);
+            rate[i][2 * impl + 1] = measure(s, A, B, C, 2);
+            dsc_free_aligned(A);
+            dsc_free_aligned(B);
+            dsc_free_aligned(C);
         }
-        uint64_t x = 88172645463325252ULL;
-        for (size_t j = 0; j < s->m * s->k; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            A[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
-        }
-        for (size_t j = 0; j < s->k * s->n; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            B[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
-        }
-        printf("%-18s %5zu %5zu %5zu |", s->label, s->m, s->n, s->k);
-        dsc_gemm_use_cblas(0);
-        printf(" %9.1f", measure(s, A, B, C, 1));
-        printf(" %9.1f", measure(s, A, B, C, 2));
-        if (have_cblas) {
-            dsc_gemm_use_cblas(1);
-            printf(" | %9.1f", measure(s, A, B, C, 1));
-            printf(" %9.1f", measure(s, A, B, C, 2));
-            dsc_gemm_use_cblas(0);
-        }
-        printf("\n");
-        fflush(stdout);
-        dsc_free_aligned(A);
-        dsc_free_aligned(B);
-        dsc_free_aligned(C);
     }
-    printf("GFLOP/s, %s of %d runs; kernel: ", report_best ? "best" : "median", RUNS);
     dsc_gemm_use_cblas(0);
-    printf("%s\n", dsc_gemm_name());
+    for (size_t i = 0; i < NSHAPES; i++) {
+        const shape *s = &shapes[i];
+        if (rate[i][0] == 0.0) continue;
+        printf("%-18s %5zu %5zu %5zu | %9.1f %9.1f", s->label, s->m, s->n, s->k, rate[i][0],
+               rate[i][1]);
+        if (have_cblas) printf(" | %9.1f %9.1f", rate[i][2], rate[i][3]);
+        printf("\n");
+    }
+    printf("GFLOP/s, %s of %d runs; kernel: %s\n", report_best ? "best" : "median", RUNS,
+           dsc_gemm_name());
     return 0;
 }

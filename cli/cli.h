@@ -64,5 +64,9 @@ void cli_print_json_string(FILE *f, const char *s);
 
 /* Subcommands. */
 int cmd_gradcheck(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_line(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -11,6 +11,10 @@ typedef struct {
 } subcommand;
 
 static const subcommand commands[] = {
+    {"line", cmd_line, "fit a line by gradient descent on the sum of squared residuals"},
+    {"demo", cmd_demo, "the seed's neural network examples (softplus-b3, softplus, relu)"},
+    {"train", cmd_train, "train a network on a CSV file"},
+    {"explain", cmd_explain, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, "compare backpropagation with numerical gradients"},
 };
 

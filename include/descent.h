@@ -328,7 +328,8 @@ typedef struct {
     size_t batch;                  /**< rows per update; 0 = all rows (full batch) */
     size_t epochs;                 /**< 0: full-batch gradient descent with the seed's rules */
     double step_tol;               /**< <0: default (1e-3 without epochs, off with); 0: off */
-    long max_iter;                 /**< <0: default (1000 without epochs, off with); 0: off */
+    long max_iter;                 /**< <0: default (1000 without epochs, no cap with);
+                                        otherwise at most this many updates (0: none) */
     double grad_tol;               /**< stop when ||g||_2 < grad_tol; 0: off */
     double loss_tol;               /**< stop when loss < loss_tol; 0: off */
     const char *only;              /**< comma-separated names to train; NULL: all */

@@ -60,8 +60,10 @@ static int run_case(const gemm_case *t, int verbose)
 
     for (size_t i = 0; i < t->m; i++) {
         for (size_t j = 0; j < ldc; j++) {
-            if (j >= t->n) C[i * ldc + j] = SENTINEL;
-            else if (t->nan_c) C[i * ldc + j] = NAN;
+            if (j >= t->n)
+                C[i * ldc + j] = SENTINEL;
+            else if (t->nan_c)
+                C[i * ldc + j] = NAN;
         }
     }
     memcpy(R, C, t->m * ldc * sizeof(float));
@@ -71,8 +73,7 @@ static int run_case(const gemm_case *t, int verbose)
     for (size_t i = 0; i < b_rows * ldb; i++) Babs[i] = fabsf(B[i]);
     for (size_t i = 0; i < t->m * ldc; i++) S[i] = t->nan_c ? 0.0f : fabsf(C[i]);
 
-    dsc_gemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, A, lda, B, ldb, t->beta, C, ldc,
-             t->threads);
+    dsc_gemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, A, lda, B, ldb, t->beta, C, ldc, t->threads);
     dsc_gemm_ref(t->ta, t->tb, t->m, t->n, t->k, t->alpha, A, lda, B, ldb, t->beta, R, ldc);
     dsc_gemm_ref(t->ta, t->tb, t->m, t->n, t->k, fabsf(t->alpha), Aabs, lda, Babs, ldb,
                  fabsf(t->beta), S, ldc);
@@ -116,9 +117,12 @@ static int run_case(const gemm_case *t, int verbose)
 }
 
 static const size_t shapes[][3] = {
-    {1, 1, 1},     {1, 1, 7},     {2, 3, 4},      {6, 16, 1},    {6, 16, 5},   {7, 17, 3},
-    {5, 15, 9},    {127, 65, 33}, {65, 127, 257}, {13, 300, 40}, {300, 13, 40}, {128, 10, 128},
-    {1, 256, 784}, {96, 192, 256}, {97, 193, 600},
+    /* Up to 512 multiply-adds take the plain loop, the rest the packed
+     * kernel: both sides of that line, and every edge-tile case. */
+    {1, 1, 1},     {1, 1, 7},      {2, 3, 4},     {6, 16, 1},     {6, 16, 5},
+    {7, 17, 3},    {6, 16, 8},     {1, 1, 600},   {3, 2, 100},    {1, 300, 2},
+    {300, 1, 2},   {5, 15, 9},     {127, 65, 33}, {65, 127, 257}, {13, 300, 40},
+    {300, 13, 40}, {128, 10, 128}, {1, 256, 784}, {96, 192, 256}, {97, 193, 600},
 };
 
 /* Every shape, every transpose case, with and without padded strides. */
@@ -127,9 +131,9 @@ static void test_shapes_and_transposes(void)
     for (size_t s = 0; s < DSC_COUNT_OF(shapes); s++) {
         for (int tr = 0; tr < 4; tr++) {
             for (int pad = 0; pad < 2; pad++) {
-                gemm_case t = {tr & 1, tr >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                               pad * 3,  pad * 5, pad * 7,      1.0f,         0.0f,
-                               0,        0};
+                gemm_case t = {tr & 1,  tr >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
+                               pad * 3, pad * 5, pad * 7,      1.0f,         0.0f,
+                               0,       0};
                 CHECK(run_case(&t, 1));
             }
         }
@@ -284,8 +288,8 @@ static void test_portable_kernel(void)
     static const size_t dims[][3] = {{1, 1, 1}, {127, 65, 33}, {128, 256, 300}};
     for (size_t s = 0; s < DSC_COUNT_OF(dims); s++) {
         for (int tr = 0; tr < 4; tr++) {
-            gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 1, 0, 2,
-                           0.5f,   0.0f,    1,          2};
+            gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 1,
+                           0,      2,       0.5f,       0.0f,       1,          2};
             CHECK(run_case(&t, 1));
             gemm_case u = t;
             u.nan_c = 0;
@@ -313,8 +317,8 @@ static void test_names_and_cblas(void)
         static const size_t dims[][3] = {{1, 1, 1}, {127, 65, 33}, {128, 256, 784}};
         for (size_t s = 0; s < DSC_COUNT_OF(dims); s++) {
             for (int tr = 0; tr < 4; tr++) {
-                gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 2, 1, 3,
-                               1.5f,   0.0f,    1,          0};
+                gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 2,
+                               1,      3,       1.5f,       0.0f,       1,          0};
                 CHECK(run_case(&t, 1));
                 t.nan_c = 0;
                 t.beta = 0.5f;

@@ -2,19 +2,20 @@
  * register-blocked kernel (AVX2+FMA or portable C), and optional CBLAS.
  *
  * How the built-in kernel is organised, and why:
- *  - k is cut into blocks of at most KC_MAX. For each k block, the part of
- *    op(A) and op(B) it needs is copied ("packed") into 64-byte aligned
- *    scratch, in the order the micro-kernel reads it. Packing is where the
- *    four transpose cases and the leading dimensions are dealt with, once,
- *    so the micro-kernel only ever sees unit-stride data.
- *  - The micro-kernel computes an MR x NR tile of C in registers over one k
- *    block and then folds it into C as C = alpha * acc + beta' * C, where
- *    beta' is beta for the first k block and 1 afterwards.
- *  - C is cut into a grid of tiles whose sizes are derived from m, n and k
- *    only. Threads take whole tiles, so every element of C sees the same
- *    sequence of float operations whatever the number of threads: results
- *    are bit-identical for 1, 2 or 64 threads. Packing is plain copying and
- *    is shared out between threads freely.
+ *  - The micro-kernel keeps an MR x NR tile of C in registers over a block
+ *    of at most KC_MAX steps of k, reading operands that were copied
+ *    ("packed") into aligned scratch in exactly the order it needs them.
+ *    Packing is where the four transpose cases and the leading dimensions
+ *    are dealt with, once, so the micro-kernel only sees unit-stride data.
+ *    After each k block it folds its tile into C as alpha * acc + beta' * C,
+ *    where beta' is beta for the first k block and 1 afterwards.
+ *  - C is cut into tiles of at most MB_MAX x NB_MAX, and the problem into
+ *    super-blocks (whole tiles, whole k blocks) whose packed operands fit
+ *    PACK_BUDGET. For each super-block the threads first pack it together,
+ *    then take tiles. Every size comes from m, n and k alone and a tile is
+ *    computed the same way by whichever thread takes it, so each element of
+ *    C sees the same float operations whatever the thread count: results
+ *    are bit-identical for 1, 2 or 64 threads.
  *  - Scratch is a thread-local buffer of the calling thread that only grows,
  *    so repeated calls with the same (or smaller) shapes never allocate. It
  *    is deliberately never freed: it lives as long as the thread.
@@ -61,6 +62,8 @@ enum { KC_MAX = 256, MB_MAX = 96, NB_MAX = 192, MC_CAP = 1024, NC_CAP = 1024 };
 
 /* Below this many multiply-adds, waking threads costs more than it saves. */
 #define PARALLEL_MIN_WORK 65536.0
+/* Up to this many, a plain loop beats packing. */
+#define TINY_WORK 512.0
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -95,15 +98,14 @@ void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float 
 
 /* Rows i0..i0+rows (rows <= MR) of op(A), columns p0..p0+kc, as kc groups
  * of MR values; rows past the end are zero so the kernel needs no tail. */
-static void pack_a_panel(int trans_a, const float *A, size_t lda, size_t i0, size_t rows,
-                         size_t p0, size_t kc, float *dst)
+static void pack_a_panel(int trans_a, const float *A, size_t lda, size_t i0, size_t rows, size_t p0,
+                         size_t kc, float *dst)
 {
     if (rows < MR) memset(dst, 0, sizeof(float) * MR * kc);
     if (!trans_a) {
-        for (size_t r = 0; r < rows; r++) {
-            const float *src = A + (i0 + r) * lda + p0;
-            for (size_t p = 0; p < kc; p++) dst[p * MR + r] = src[p];
-        }
+        const float *src = A + i0 * lda + p0;
+        for (size_t p = 0; p < kc; p++)
+            for (size_t r = 0; r < rows; r++) dst[p * MR + r] = src[r * lda + p];
     } else {
         const float *src = A + p0 * lda + i0;
         for (size_t p = 0; p < kc; p++)
@@ -113,13 +115,13 @@ static void pack_a_panel(int trans_a, const float *A, size_t lda, size_t i0, siz
 
 /* Columns j0..j0+cols (cols <= NR) of op(B), rows p0..p0+kc, as kc groups
  * of NR values, zero-padded like the A panels. */
-static void pack_b_panel(int trans_b, const float *B, size_t ldb, size_t j0, size_t cols,
-                         size_t p0, size_t kc, float *dst)
+static void pack_b_panel(int trans_b, const float *B, size_t ldb, size_t j0, size_t cols, size_t p0,
+                         size_t kc, float *dst)
 {
     if (cols < NR) memset(dst, 0, sizeof(float) * NR * kc);
     if (!trans_b) {
         const float *src = B + p0 * ldb + j0;
-        if (cols == NR) {
+        if (cols == NR) { /* a constant size lets the compiler inline the copy */
             for (size_t p = 0; p < kc; p++) memcpy(dst + p * NR, src + p * ldb, sizeof(float) * NR);
         } else {
             for (size_t p = 0; p < kc; p++)
@@ -164,9 +166,10 @@ static void kernel_portable(size_t kc, const float *restrict a, const float *res
 }
 
 #if DSC_GEMM_X86
-__attribute__((target("avx2,fma"))) static void
-kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-            size_t ldc, float alpha, float beta)
+__attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const float *restrict a,
+                                                            const float *restrict b,
+                                                            float *restrict c, size_t ldc,
+                                                            float alpha, float beta)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -183,24 +186,24 @@ kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *
 
 #define DSC_GEMM_STEP(off)                                                                         \
     do {                                                                                           \
-        __m256 b0 = _mm256_load_ps(b + (off) * NR);                                                \
-        __m256 b1 = _mm256_load_ps(b + (off) * NR + 8);                                            \
-        __m256 av = _mm256_broadcast_ss(a + (off) * MR + 0);                                       \
+        __m256 b0 = _mm256_load_ps(b + (off)*NR);                                                  \
+        __m256 b1 = _mm256_load_ps(b + (off)*NR + 8);                                              \
+        __m256 av = _mm256_broadcast_ss(a + (off)*MR + 0);                                         \
         c00 = _mm256_fmadd_ps(av, b0, c00);                                                        \
         c01 = _mm256_fmadd_ps(av, b1, c01);                                                        \
-        av = _mm256_broadcast_ss(a + (off) * MR + 1);                                              \
+        av = _mm256_broadcast_ss(a + (off)*MR + 1);                                                \
         c10 = _mm256_fmadd_ps(av, b0, c10);                                                        \
         c11 = _mm256_fmadd_ps(av, b1, c11);                                                        \
-        av = _mm256_broadcast_ss(a + (off) * MR + 2);                                              \
+        av = _mm256_broadcast_ss(a + (off)*MR + 2);                                                \
         c20 = _mm256_fmadd_ps(av, b0, c20);                                                        \
         c21 = _mm256_fmadd_ps(av, b1, c21);                                                        \
-        av = _mm256_broadcast_ss(a + (off) * MR + 3);                                              \
+        av = _mm256_broadcast_ss(a + (off)*MR + 3);                                                \
         c30 = _mm256_fmadd_ps(av, b0, c30);                                                        \
         c31 = _mm256_fmadd_ps(av, b1, c31);                                                        \
-        av = _mm256_broadcast_ss(a + (off) * MR + 4);                                              \
+        av = _mm256_broadcast_ss(a + (off)*MR + 4);                                                \
         c40 = _mm256_fmadd_ps(av, b0, c40);                                                        \
         c41 = _mm256_fmadd_ps(av, b1, c41);                                                        \
-        av = _mm256_broadcast_ss(a + (off) * MR + 5);                                              \
+        av = _mm256_broadcast_ss(a + (off)*MR + 5);                                                \
         c50 = _mm256_fmadd_ps(av, b0, c50);                                                        \
         c51 = _mm256_fmadd_ps(av, b1, c51);                                                        \
     } while (0)
@@ -228,8 +231,8 @@ kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *
     if (beta == 0.0f) {
 #define DSC_GEMM_PUT(r, lo, hi)                                                                    \
     do {                                                                                           \
-        _mm256_storeu_ps(c + (r) * ldc, _mm256_mul_ps(va, lo));                                    \
-        _mm256_storeu_ps(c + (r) * ldc + 8, _mm256_mul_ps(va, hi));                                \
+        _mm256_storeu_ps(c + (r)*ldc, _mm256_mul_ps(va, lo));                                      \
+        _mm256_storeu_ps(c + (r)*ldc + 8, _mm256_mul_ps(va, hi));                                  \
     } while (0)
         DSC_GEMM_PUT(0, c00, c01);
         DSC_GEMM_PUT(1, c10, c11);
@@ -242,7 +245,7 @@ kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *
         const __m256 vb = _mm256_set1_ps(beta);
 #define DSC_GEMM_PUT(r, lo, hi)                                                                    \
     do {                                                                                           \
-        float *cr = c + (r) * ldc;                                                                 \
+        float *cr = c + (r)*ldc;                                                                   \
         __m256 o0 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr));                                        \
         __m256 o1 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8));                                    \
         _mm256_storeu_ps(cr, _mm256_fmadd_ps(va, lo, o0));                                         \
@@ -256,6 +259,69 @@ kernel_avx2(size_t kc, const float *restrict a, const float *restrict b, float *
         DSC_GEMM_PUT(5, c50, c51);
 #undef DSC_GEMM_PUT
     }
+}
+
+/* Packing for the two cases that are a transpose in memory (rows of A,
+ * columns of B^T): 8x8 blocks go through registers instead of element by
+ * element, which otherwise costs as much as the multiply on small k. */
+__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 v[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* A full panel of MR rows of an untransposed A: as pack_a_panel. */
+__attribute__((target("avx2,fma"))) static void
+pack_a_rows_avx2(const float *A, size_t lda, size_t i0, size_t p0, size_t kc, float *dst)
+{
+    const float *src = A + i0 * lda + p0;
+    size_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        __m256 v[8];
+        for (int r = 0; r < MR; r++) v[r] = _mm256_loadu_ps(src + (size_t)r * lda + p);
+        v[6] = v[7] = _mm256_setzero_ps();
+        transpose8(v);
+        /* Six floats per k step: 4 + 2, so nothing lands past the panel. */
+        for (int q = 0; q < 8; q++) {
+            float *d = dst + (p + (size_t)q) * MR;
+            _mm_storeu_ps(d, _mm256_castps256_ps128(v[q]));
+            _mm_store_sd((double *)(void *)(d + 4), _mm_castps_pd(_mm256_extractf128_ps(v[q], 1)));
+        }
+    }
+    for (; p < kc; p++)
+        for (size_t r = 0; r < MR; r++) dst[p * MR + r] = src[r * lda + p];
+}
+
+/* A full panel of NR columns of op(B) = B^T: as pack_b_panel. */
+__attribute__((target("avx2,fma"))) static void
+pack_b_cols_avx2(const float *B, size_t ldb, size_t j0, size_t p0, size_t kc, float *dst)
+{
+    const float *src = B + j0 * ldb + p0;
+    size_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (size_t h = 0; h < NR; h += 8) {
+            __m256 v[8];
+            for (size_t c = 0; c < 8; c++) v[c] = _mm256_loadu_ps(src + (h + c) * ldb + p);
+            transpose8(v);
+            for (size_t q = 0; q < 8; q++) _mm256_store_ps(dst + (p + q) * NR + h, v[q]);
+        }
+    }
+    for (; p < kc; p++)
+        for (size_t c = 0; c < NR; c++) dst[p * NR + c] = src[c * ldb + p];
 }
 
 static int cpu_has_avx2_fma(void)
@@ -303,6 +369,7 @@ typedef struct {
      * the scratch budget. */
     size_t mb, nb, kcs, mco, nco, kco;
     gemm_kernel kernel;
+    int avx2; /* the kernel is kernel_avx2, so the AVX2 packers may be used */
 } gemm_job;
 
 /* Splits len into the fewest pieces of at most max, of nearly equal size
@@ -320,8 +387,8 @@ static void plan(gemm_job *g)
     g->kcs = ceil_div(g->k, ceil_div(g->k, KC_MAX));
     /* Super-blocks hold whole tiles and whole k blocks, so boundaries stay
      * where the shape put them. */
-    g->mco = g->mb * (MC_CAP / g->mb > 0 ? MC_CAP / g->mb : 1);
-    g->nco = g->nb * (NC_CAP / g->nb > 0 ? NC_CAP / g->nb : 1);
+    g->mco = g->mb * ceil_div(ceil_div(g->m, g->mb), ceil_div(g->m, MC_CAP));
+    g->nco = g->nb * ceil_div(ceil_div(g->n, g->nb), ceil_div(g->n, NC_CAP));
     size_t width = round_up(min_sz(g->mco, g->m), MR) + round_up(min_sz(g->nco, g->n), NR);
     size_t kblocks = PACK_BUDGET / (width * g->kcs);
     g->kco = g->kcs * (kblocks > 0 ? kblocks : 1);
@@ -357,8 +424,8 @@ static float *scratch(size_t n)
 /* One super-block: rows ci.., columns cj.., k from pk on. */
 typedef struct {
     size_t ci, cj, pk;
-    size_t mc, nc, kc;       /* its extent */
-    size_t mc_pad, nc_pad;   /* packed widths (whole panels) */
+    size_t mc, nc, kc;     /* its extent */
+    size_t mc_pad, nc_pad; /* packed widths (whole panels) */
     float *pa, *pb;
 } super_block;
 
@@ -371,14 +438,28 @@ static void pack_item(const gemm_job *g, const super_block *sb, size_t t)
     size_t na = sb->mc_pad / MR, nbp = sb->nc_pad / NR;
     size_t blk = t / (na + nbp), idx = t % (na + nbp);
     size_t p = blk * g->kcs, kc = min_sz(g->kcs, sb->kc - p);
+#if DSC_GEMM_X86
+    if (g->avx2 && idx < na && !g->trans_a && sb->mc - idx * MR >= MR) {
+        size_t i = idx * MR;
+        pack_a_rows_avx2(g->A, g->lda, sb->ci + i, sb->pk + p, kc,
+                         sb->pa + sb->mc_pad * p + i * kc);
+        return;
+    }
+    if (g->avx2 && idx >= na && g->trans_b && sb->nc - (idx - na) * NR >= NR) {
+        size_t j = (idx - na) * NR;
+        pack_b_cols_avx2(g->B, g->ldb, sb->cj + j, sb->pk + p, kc,
+                         sb->pb + sb->nc_pad * p + j * kc);
+        return;
+    }
+#endif
     if (idx < na) {
         size_t i = idx * MR;
-        pack_a_panel(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(MR, sb->mc - i), sb->pk + p,
-                     kc, sb->pa + sb->mc_pad * p + i * kc);
+        pack_a_panel(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(MR, sb->mc - i), sb->pk + p, kc,
+                     sb->pa + sb->mc_pad * p + i * kc);
     } else {
         size_t j = (idx - na) * NR;
-        pack_b_panel(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(NR, sb->nc - j), sb->pk + p,
-                     kc, sb->pb + sb->nc_pad * p + j * kc);
+        pack_b_panel(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(NR, sb->nc - j), sb->pk + p, kc,
+                     sb->pb + sb->nc_pad * p + j * kc);
     }
 }
 
@@ -442,7 +523,8 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
                                       .pb = pb};
                     sb.mc_pad = round_up(sb.mc, MR);
                     sb.nc_pad = round_up(sb.nc, NR);
-                    long n_pack = (long)(ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR));
+                    long n_pack =
+                        (long)(ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR));
                     long n_tcols = (long)ceil_div(sb.nc, g->nb);
                     long n_tiles = (long)ceil_div(sb.mc, g->mb) * n_tcols;
 
@@ -459,8 +541,9 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
     }
 }
 
-/* Used only when scratch cannot be allocated: slow, but it gives an answer
- * instead of a failure the signature has no way to report. */
+/* For tiny products, and when scratch cannot be allocated: slow on big
+ * ones, but it gives an answer instead of a failure the signature has no
+ * way to report. */
 static void gemm_unpacked(const gemm_job *g)
 {
     for (size_t i = 0; i < g->m; i++) {
@@ -538,16 +621,15 @@ static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k
 /* Entry point                                                        */
 /* ------------------------------------------------------------------ */
 
-void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-              const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-              size_t ldc, int threads)
+void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
+              size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int threads)
 {
     if (m == 0 || n == 0) return;
 #if DSC_HAVE_CBLAS_GEMM
     if (use_cblas && cblas_can_take(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, A,
-                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
+                    trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, (int)lda,
+                    B, (int)ldb, beta, C, (int)ldc);
         return;
     }
 #endif
@@ -570,8 +652,15 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
                   .ldc = ldc,
                   .C = C,
                   .kernel = pick_kernel()};
+    g.avx2 = g.kernel != kernel_portable;
     plan(&g);
 
+    /* Tiny products (the seed's 1-2-1 network) cost more to pack than to
+     * compute. The choice depends on the shape only, like everything else. */
+    if ((double)m * (double)n * (double)k <= TINY_WORK) {
+        gemm_unpacked(&g);
+        return;
+    }
     size_t a_floats;
     float *buf = scratch(scratch_floats(&g, &a_floats));
     if (!buf) {

@@ -8,12 +8,21 @@
  * C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m x k, op(B) is
  * k x n, C is m x n. lda, ldb, ldc are the row strides of A, B, C as stored
  * (A is m x k when !trans_a, else k x m). beta == 0 overwrites C without
- * reading it (NaNs in C do not propagate). threads: 0 = default.
+ * reading it (NaNs in C do not propagate). When k == 0 or alpha == 0, A and
+ * B are not read and C becomes beta * C, as in BLAS. threads: 0 = default.
  *
  * The built-in kernel splits C into a fixed grid of blocks, each computed by
  * one thread with the same order of additions, so the result is the same
- * bit for bit for any thread count. With DSC_USE_CBLAS (build option) and
- * dsc_gemm_use_cblas(1), CBLAS is called instead.
+ * bit for bit for any thread count. It packs operands into a scratch buffer
+ * owned by the calling thread, which grows to the largest shape seen and is
+ * then reused: repeated calls do not allocate. The buffer is kept for the
+ * life of the thread. If it cannot be allocated, a slow unpacked loop gives
+ * the result instead.
+ *
+ * With DSC_USE_CBLAS (build option) and dsc_gemm_use_cblas(1), CBLAS is
+ * called instead; it uses its own threads (threads is then ignored) and no
+ * bit-identity is promised. Calls CBLAS would reject (sizes above INT_MAX,
+ * leading dimensions below the row length) stay on the built-in kernel.
  */
 void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
               const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
@@ -28,7 +37,8 @@ void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float 
 /* Chooses CBLAS (1) or the built-in kernel (0); returns the previous choice.
  * Without CBLAS in the build it stays 0. Process-wide: set it at start-up. */
 int dsc_gemm_use_cblas(int on);
-/* "built-in (avx2+fma)", "built-in (portable)", "cblas". */
+/* What dsc_gemm uses now on this CPU: "built-in (avx2+fma)",
+ * "built-in (portable)" or "cblas". */
 const char *dsc_gemm_name(void);
 
 #endif

@@ -224,7 +224,7 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
         if (p->on_step(&info, p->user)) return DSC_STOP_CALLBACK;
     }
     if (step_tol > 0 && max_step < step_tol) return DSC_STOP_STEP_SIZE;
-    if (max_iter > 0 && (long)(iter + 1) >= max_iter) return DSC_STOP_MAX_ITER;
+    if (max_iter >= 0 && (long)(iter + 1) >= max_iter) return DSC_STOP_MAX_ITER;
     return GO_ON;
 }
 
@@ -236,6 +236,7 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
     long max_iter = p->max_iter < 0 ? 1000 : p->max_iter;
     double step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
     size_t pos = r->d->n; /* forces a shuffle before the first minibatch */
+    if (max_iter == 0) return DSC_STOP_MAX_ITER;
     for (size_t iter = 0;; iter++) {
         size_t start = 0;
         if (r->order) {
@@ -248,7 +249,7 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
         }
         double loss;
         if ((*err = forward_backward(r, start, r->batch, &loss))) return DSC_STOP_DIVERGED;
-        int stop = step(r, loss, iter, 0, max_iter > 0 ? (size_t)max_iter : 0, max_iter,
+        int stop = step(r, loss, iter, 0, (size_t)max_iter, max_iter,
                         step_tol, res);
         if (stop != GO_ON) return stop;
     }
@@ -265,9 +266,10 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
 {
     const dsc_train_params *p = r->p;
     size_t n = r->d->n, per_epoch = (n + r->batch - 1) / r->batch;
-    long max_iter = p->max_iter < 0 ? 0 : p->max_iter;
+    long max_iter = p->max_iter; /* < 0: no cap */
     double step_tol = p->step_tol < 0 ? 0 : p->step_tol;
     double best = INFINITY;
+    if (max_iter == 0) return DSC_STOP_MAX_ITER;
     size_t since_best = 0, iter = 0;
     for (size_t epoch = 0; epoch < p->epochs; epoch++) {
         if (r->order) dsc_rng_shuffle(&r->rng, r->order, n);
@@ -351,6 +353,7 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     size_t n = r->m->n_params;
     dsc_lbfgs_params lp;
     dsc_lbfgs_params_init(&lp);
+    if (p->max_iter == 0) return DSC_STOP_MAX_ITER;
     lp.max_iter = p->max_iter < 0 ? 1000 : (size_t)p->max_iter;
     lp.step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
     lp.grad_tol = p->grad_tol;

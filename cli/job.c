@@ -1,0 +1,402 @@
+#define _POSIX_C_SOURCE 200809L
+#include "job.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+
+void job_opts_init(job_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->optimizer = "gd";
+    o->schedule = "constant";
+    o->relu0 = "0";
+    o->lr = 0.01;
+    o->tol = -1;
+    o->max_iter = -1;
+    o->momentum = 0.9;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+    o->seed = 42;
+}
+
+size_t job_opts_table(job_opts *o, cli_opt *t)
+{
+    cli_opt opts[JOB_N_OPTS] = {
+        {"loss", OPT_STRING, &o->loss, "LOSS", "ssr, mse, mae, huber, bce, ce", 0},
+        {"optimizer", OPT_STRING, &o->optimizer, "OPT",
+         "gd, sgd, momentum, nesterov, rmsprop, adam, adamw, rprop, lbfgs (gd)", 0},
+        {"lr", OPT_DOUBLE, &o->lr, "R", "learning rate (0.01)", 0},
+        {"tol", OPT_DOUBLE, &o->tol, "T",
+         "stop when every |lr x derivative| < T (0.001 without --epochs; 0: off)", 0},
+        {"max-iter", OPT_LONG, &o->max_iter, "N",
+         "stop after N updates (1000 without --epochs; 0: none, only evaluate)", 0},
+        {"grad-tol", OPT_DOUBLE, &o->grad_tol, "T", "stop when the gradient norm < T (off)", 0},
+        {"loss-tol", OPT_DOUBLE, &o->loss_tol, "T", "stop when the loss < T (off)", 0},
+        {"batch", OPT_SIZE, &o->batch, "N", "rows per update (all: full batch)", 0},
+        {"epochs", OPT_SIZE, &o->epochs, "N", "passes over the data in minibatches", 0},
+        {"seed", OPT_U64, &o->seed, "S", "random seed for init and shuffles (42)", 0},
+        {"init", OPT_STRING, &o->init, "FILE", "initial parameters: lines of `name value`", 0},
+        {"only", OPT_STRING, &o->only, "NAMES", "train only these parameters (e.g. b3)", 0},
+        {"schedule", OPT_STRING, &o->schedule, "S", "constant, step, exp, cosine (constant)", 0},
+        {"lr-gamma", OPT_DOUBLE, &o->lr_gamma, "G", "step/exp decay factor (0.1 / 0.99)", 0},
+        {"lr-step", OPT_SIZE, &o->lr_step, "N", "step schedule period in updates", 0},
+        {"lr-min", OPT_DOUBLE, &o->lr_min, "R", "cosine schedule floor (0)", 0},
+        {"momentum", OPT_DOUBLE, &o->momentum, "M", "momentum/nesterov coefficient (0.9)", 0},
+        {"beta1", OPT_DOUBLE, &o->beta1, "B", "adam beta1 (0.9)", 0},
+        {"beta2", OPT_DOUBLE, &o->beta2, "B", "adam beta2 (0.999)", 0},
+        {"eps", OPT_DOUBLE, &o->eps, "E", "adam/rmsprop epsilon (1e-8)", 0},
+        {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
+        {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random", 0},
+        {"threads", OPT_SIZE, &o->threads, "N", "threads (0: all cores)", 0},
+        {"trace", OPT_STRING, &o->trace, "FILE.csv", "write every step to a CSV file", 0},
+        {"json", OPT_FLAG, &o->json, NULL, "print one JSON object", 0},
+        {"quiet", OPT_FLAG, &o->quiet, NULL, "no progress bar", 0},
+    };
+    memcpy(t, opts, sizeof opts);
+    return JOB_N_OPTS;
+}
+
+int job_relu_rule(const char *s, dsc_relu_grad *out)
+{
+    if (strcmp(s, "0") == 0) *out = DSC_RELU_GRAD_ZERO;
+    else if (strcmp(s, "1") == 0) *out = DSC_RELU_GRAD_ONE;
+    else if (strcmp(s, "random") == 0) *out = DSC_RELU_GRAD_RANDOM;
+    else return cli_error(EXIT_USAGE, "--relu-grad-at-zero must be 0, 1 or random, not '%s'", s);
+    return -1;
+}
+
+/* --- files written whole or not at all ------------------------------------ */
+
+FILE *job_open_file(const char *path, char *tmp, size_t tmp_size)
+{
+    if ((size_t)snprintf(tmp, tmp_size, "%s.tmp", path) >= tmp_size) {
+        cli_error(EXIT_RUNTIME, "%s: path too long", path);
+        return NULL;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) cli_error(EXIT_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
+    return f;
+}
+
+int job_commit_file(FILE *f, const char *tmp, const char *path, int ok)
+{
+    int failed = ferror(f);
+    if (fclose(f) != 0) failed = 1;
+    if (!ok || failed) {
+        remove(tmp);
+        return ok ? cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(errno))
+                  : EXIT_RUNTIME;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(e));
+    }
+    return EXIT_OK;
+}
+
+/* --- initial values -------------------------------------------------------- */
+
+int job_load_init(dsc_model *m, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_error(EXIT_RUNTIME, "cannot read %s: %s", path, strerror(errno));
+    char line[512];
+    int status = -1;
+    for (size_t lineno = 1; status < 0 && fgets(line, sizeof line, f); lineno++) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: line too long", path, lineno);
+            break;
+        }
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') continue;
+        char name[64];
+        size_t n = 0;
+        while (*p && !strchr(" \t\r\n=", *p) && n + 1 < sizeof name) name[n++] = *p++;
+        name[n] = '\0';
+        while (*p == ' ' || *p == '\t' || *p == '=') p++;
+        double v;
+        const char *end;
+        if (dsc_parse_double(p, &end, &v) != 0) {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: expected `name value`, e.g. `w1 2.74`", path,
+                               lineno);
+            break;
+        }
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
+        if (*end != '\0' && *end != '#') {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: unexpected text after the value", path,
+                               lineno);
+            break;
+        }
+        if (!isfinite(v) || fabs(v) > 3.4e38) {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: the value of %s is not a finite float",
+                               path, lineno, name);
+            break;
+        }
+        if (dsc_model_set(m, name, (float)v) != DSC_OK)
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno, dsc_last_error());
+    }
+    if (status < 0 && ferror(f)) status = cli_error(EXIT_RUNTIME, "cannot read %s", path);
+    fclose(f);
+    return status;
+}
+
+/* --- the run --------------------------------------------------------------- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    job_result *res;
+    int record, bar;
+    double t0, last_draw;
+    long max_iter;
+    size_t epochs;
+    dsc_status record_error;
+} job_state;
+
+/* A progress line on stderr, only for runs that last: drawn from the
+ * first second on, at most ten times a second. */
+static void draw_bar(job_state *s, size_t iter, double loss, int done)
+{
+    double t = now();
+    if (!done && (t - s->t0 < 1.0 || t - s->last_draw < 0.1)) return;
+    if (done && s->last_draw == 0) return;
+    s->last_draw = t;
+    if (s->max_iter > 0)
+        fprintf(stderr, "\r  update %zu/%ld  loss %.6g  %.1fs   ", iter + 1, s->max_iter, loss,
+                t - s->t0);
+    else
+        fprintf(stderr, "\r  update %zu  loss %.6g  %.1fs   ", iter + 1, loss, t - s->t0);
+    if (done) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int on_step(const dsc_step_info *si, void *user)
+{
+    job_state *s = user;
+    if (s->record && !s->record_error)
+        s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
+    if (s->bar) draw_bar(s, si->iter, si->loss, 0);
+    return 0;
+}
+
+int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
+            int keep_trace, job_result *res)
+{
+    memset(res, 0, sizeof *res);
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    dsc_relu_grad relu = DSC_RELU_GRAD_ZERO;
+    int st = job_relu_rule(o->relu0, &relu);
+    if (st >= 0) return st;
+    if (dsc_optimizer_from_name(o->optimizer, &p.optimizer) ||
+        dsc_schedule_from_name(o->schedule, &p.schedule))
+        return cli_error(EXIT_USAGE, "%s", dsc_last_error());
+    if (o->lr <= 0) return cli_error(EXIT_USAGE, "--lr must be positive, not %g", o->lr);
+    if (o->tol < 0 && o->tol != -1)
+        return cli_error(EXIT_USAGE, "--tol must be >= 0 (0 turns the rule off)");
+    if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
+        return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
+    if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
+    dsc_model_set_relu_grad(m, relu);
+    p.loss = loss;
+    p.learning_rate = o->lr;
+    p.step_tol = o->tol;
+    p.max_iter = o->max_iter;
+    p.grad_tol = o->grad_tol;
+    p.loss_tol = o->loss_tol;
+    p.batch = o->batch;
+    p.epochs = o->epochs;
+    p.seed = o->seed;
+    p.only = o->only;
+    p.momentum = o->momentum;
+    p.beta1 = o->beta1;
+    p.beta2 = o->beta2;
+    p.eps = o->eps;
+    p.weight_decay = o->weight_decay;
+    p.lr_gamma = o->lr_gamma;
+    p.lr_step = o->lr_step;
+    p.lr_min = o->lr_min;
+    p.threads = (int)o->threads;
+
+    job_state s = {res, keep_trace || o->trace || o->plot_dir,
+                   !o->quiet && isatty(STDERR_FILENO), now(), 0, 0, 0, DSC_OK};
+    s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
+    if (s.record && dsc_run_trace_init(&res->trace, dsc_model_param_count(m)))
+        return cli_fail(DSC_ENOMEM);
+    res->traced = s.record;
+    p.on_step = on_step;
+    p.user = &s;
+    res->status = dsc_train(m, d, &p, &res->r);
+    if (s.bar) draw_bar(&s, res->r.iterations ? res->r.iterations - 1 : 0, res->r.loss, 1);
+    if (res->status != DSC_OK && res->status != DSC_EDIVERGED)
+        return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND
+                   ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
+                   : cli_fail(res->status);
+    if (s.record_error) return cli_fail(s.record_error);
+    if (s.record && dsc_run_trace_finish(&res->trace, dsc_model_params(m), res->r.loss))
+        return cli_fail(DSC_ENOMEM);
+    if (o->trace && (st = job_write_trace(o->trace, &res->trace, m)) != EXIT_OK) return st;
+    if (o->plot_dir) {
+        if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST)
+            return cli_error(EXIT_RUNTIME, "cannot create %s: %s", o->plot_dir, strerror(errno));
+        if (dsc_model_inputs(m) != 1 || dsc_model_outputs(m) != 1)
+            return cli_error(EXIT_USAGE, "--plot-dir draws models with 1 input and 1 output; "
+                                         "this one has %zu and %zu",
+                             dsc_model_inputs(m), dsc_model_outputs(m));
+        const char *sweep = o->sweep;
+        char first[64];
+        if (!sweep && o->only) {
+            /* The first trained parameter: the seed sweeps the one it trains. */
+            size_t n = strcspn(o->only, ",");
+            snprintf(first, sizeof first, "%.*s", (int)(n < 63 ? n : 63), o->only);
+            sweep = first;
+        }
+        if (!sweep) sweep = dsc_model_param_name(m, dsc_model_param_count(m) - 1);
+        char sweep_copy[64];
+        snprintf(sweep_copy, sizeof sweep_copy, "%s", sweep);
+        char *written[8];
+        size_t n_written = 0;
+        dsc_status ps = dsc_plot_network(o->plot_dir, m, d, loss, &res->trace, sweep_copy, written,
+                                         &n_written);
+        if (ps) return cli_fail(ps);
+        for (size_t i = 0; i < n_written; i++) {
+            if (!o->json) fprintf(stderr, "wrote %s\n", written[i]);
+            dsc_free(written[i]);
+        }
+    }
+    return EXIT_OK;
+}
+
+void job_result_free(job_result *res)
+{
+    if (res->traced) dsc_run_trace_free(&res->trace);
+    res->traced = 0;
+}
+
+int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m)
+{
+    char tmp[4096];
+    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    if (!f) return EXIT_RUNTIME;
+    size_t np = t->n_params, rows = t->rows - (t->final ? 1 : 0);
+    fputs("iter", f);
+    for (size_t j = 0; j < np; j++) fprintf(f, ",%s", dsc_model_param_name(m, j));
+    for (size_t j = 0; j < np; j++) fprintf(f, ",d_%s", dsc_model_param_name(m, j));
+    fputs(",loss\n", f);
+    for (size_t i = 0; i < rows; i++) {
+        fprintf(f, "%zu", i);
+        for (size_t j = 0; j < np; j++) {
+            fputc(',', f);
+            cli_print_number(f, t->params[i * np + j]);
+        }
+        for (size_t j = 0; j < np; j++) {
+            fputc(',', f);
+            cli_print_number(f, t->grads[i * np + j]);
+        }
+        fputc(',', f);
+        cli_print_number(f, t->loss[i]);
+        fputc('\n', f);
+    }
+    return job_commit_file(f, tmp, path, 1);
+}
+
+/* --- the summary ------------------------------------------------------------ */
+
+static const char *stop_words(dsc_stop_reason r)
+{
+    switch (r) {
+    case DSC_STOP_STEP_SIZE: return "every step size |lr x derivative| fell below the tolerance";
+    case DSC_STOP_MAX_ITER: return "the maximum number of iterations was reached";
+    case DSC_STOP_GRADIENT: return "the gradient is (numerically) zero";
+    case DSC_STOP_LOSS: return "the loss fell below its tolerance";
+    case DSC_STOP_EPOCHS: return "the requested epochs are done";
+    case DSC_STOP_DIVERGED: return "the loss became NaN or infinite: the run diverged";
+    case DSC_STOP_CALLBACK: return "it was interrupted";
+    case DSC_STOP_LINE_SEARCH: return "no step satisfied the line search";
+    }
+    return "?";
+}
+
+void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
+                       const job_result *res, const char *data_label)
+{
+    size_t np = dsc_model_param_count(m), n = dsc_dataset_rows(d), nout = dsc_model_outputs(m);
+    int small = np <= 64, few = n <= 64;
+    float *out = few ? malloc(n * nout * sizeof(float)) : NULL;
+    if (out && dsc_model_predict(m, dsc_dataset_x(d), n, out) != DSC_OK) {
+        free(out);
+        out = NULL;
+    }
+    const float *params = dsc_model_params_const(m);
+    if (o->json) {
+        printf("{\"loss\": ");
+        cli_print_number(stdout, res->r.loss);
+        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"", dsc_loss_name(loss),
+               res->r.iterations, dsc_stop_name(res->r.stop));
+        if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
+        printf(", \"seconds\": ");
+        cli_print_number(stdout, res->r.seconds);
+        if (small) {
+            printf(", \"params\": {");
+            for (size_t i = 0; i < np; i++) {
+                printf("%s\"%s\": ", i ? ", " : "", dsc_model_param_name(m, i));
+                cli_print_number(stdout, params[i]);
+            }
+            printf("}");
+        }
+        if (out) {
+            printf(", \"outputs\": [");
+            for (size_t i = 0; i < n; i++) {
+                printf("%s", i ? ", " : "");
+                if (nout > 1) printf("[");
+                for (size_t j = 0; j < nout; j++) {
+                    printf("%s", j ? ", " : "");
+                    cli_print_number(stdout, out[i * nout + j]);
+                }
+                if (nout > 1) printf("]");
+            }
+            printf("]");
+        }
+        printf("}\n");
+        free(out);
+        return;
+    }
+    printf("network      %s (%zu parameters%s%s)\n", dsc_model_spec(m), np,
+           o->only ? ", training " : "", o->only ? o->only : "");
+    printf("data         %s: %zu rows\n", data_label, n);
+    printf("loss         %s   optimizer %s, learning rate %g\n", dsc_loss_name(loss), o->optimizer,
+           o->lr);
+    printf("stopped      %s after %zu iteration%s: %s\n", dsc_stop_name(res->r.stop),
+           res->r.iterations, res->r.iterations == 1 ? "" : "s", stop_words(res->r.stop));
+    printf("final loss   %.6g\n", res->r.loss);
+    if (small) {
+        printf("parameters  ");
+        for (size_t i = 0; i < np; i++)
+            printf(" %s %.4g%s", dsc_model_param_name(m, i), params[i], i + 1 < np ? "," : "\n");
+    }
+    if (out && dsc_model_inputs(m) == 1 && nout == 1) {
+        printf("outputs     ");
+        const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
+        for (size_t i = 0; i < n; i++)
+            printf(" %g -> %.4g (observed %g)%s", x[i], out[i], y[i], i + 1 < n ? "," : "\n");
+    }
+    printf("seconds      %.4g\n", res->r.seconds);
+    free(out);
+}

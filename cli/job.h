@@ -1,0 +1,65 @@
+/* A training run from the command line, shared by train, demo and line:
+ * options, initial values, the run with its trace and progress bar, and
+ * the summary. */
+#ifndef DSC_CLI_JOB_H
+#define DSC_CLI_JOB_H
+
+#include "cli.h"
+#include "viz/plots.h"
+
+/* Options of a run, as given on the command line (strings are argv's). */
+typedef struct {
+    const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
+    double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min,
+        lr_gamma;
+    long max_iter;
+    size_t batch, epochs, lr_step, threads;
+    uint64_t seed;
+    int json, quiet;
+} job_opts;
+
+/* Defaults: loss NULL (the caller decides), optimizer gd, lr 0.01, the
+ * seed's tolerances (left to the library: tol -1, max_iter -1), seed 42. */
+void job_opts_init(job_opts *o);
+/* Appends the shared options to opts (which has room for at least
+ * JOB_N_OPTS more) and returns how many were added. */
+#define JOB_N_OPTS 26
+size_t job_opts_table(job_opts *o, cli_opt *opts);
+
+/* Reads `name value` lines (# comments, blank lines) into the model's
+ * parameters. Returns an exit status; messages say FILE:LINE. */
+int job_load_init(dsc_model *m, const char *path);
+
+/* The outcome of job_run, for the callers' own summaries. */
+typedef struct {
+    dsc_status status;
+    dsc_train_result r;
+    dsc_run_trace trace; /* filled when trace, plots or `keep_trace` were asked */
+    int traced;
+} job_result;
+
+/* Trains m on d with the options. keep_trace records every step even
+ * without --trace/--plot-dir. Writes --trace (atomically) and --plot-dir.
+ * Returns an exit status; usage errors (bad names) are EXIT_USAGE. */
+int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
+            int keep_trace, job_result *res);
+void job_result_free(job_result *res);
+
+/* The summary of a network run: human text or --json. data_label names
+ * the data (a file or "built-in dosage data"). */
+void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
+                       const job_result *res, const char *data_label);
+
+/* Writes a CSV trace: header `iter,` + names + `d_`names + `loss`, one row
+ * per update with the values before it. */
+int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m);
+
+/* Opens PATH.tmp for writing; job_commit_file closes and renames it into
+ * place (or removes it when ok is 0). Returns NULL with a message printed. */
+FILE *job_open_file(const char *path, char *tmp, size_t tmp_size);
+int job_commit_file(FILE *f, const char *tmp, const char *path, int ok);
+
+/* Parses --relu-grad-at-zero: "0", "1" or "random". */
+int job_relu_rule(const char *s, dsc_relu_grad *out);
+
+#endif

@@ -1,0 +1,124 @@
+#include "network.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+
+size_t net_opts_table(net_opts *o, cli_opt *t)
+{
+    cli_opt opts[NET_N_OPTS] = {
+        {"data", OPT_STRING, &o->data, "FILE.csv", "the data: a CSV file with a header row", 0},
+        {"target", OPT_STRING, &o->target, "COLS", "target column(s), by name or 1-based index "
+                                                   "(the last column)", 0},
+        {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
+        {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
+        {"layers", OPT_STRING, &o->layers, "SPEC",
+         "hidden layers UNITS:ACT,..., e.g. 2:softplus,8:relu ('' for none)", 0},
+        {"output", OPT_STRING, &o->output, "ACT",
+         "output activation (identity; softmax for class labels)", 0},
+    };
+    memcpy(t, opts, sizeof opts);
+    return NET_N_OPTS;
+}
+
+int net_build(const net_opts *o, const char *loss_name, const char *init, uint64_t seed,
+              dsc_model **m, dsc_dataset **d, dsc_loss *loss)
+{
+    *m = NULL;
+    *d = NULL;
+    if (!o->data) return cli_error(EXIT_USAGE, "--data FILE.csv is required");
+    dsc_csv_options co;
+    dsc_csv_options_init(&co);
+    co.target = o->target;
+    co.ignore = o->ignore;
+    co.features = o->features;
+    dsc_status s = dsc_dataset_from_csv(o->data, &co, d);
+    if (s) return cli_fail(s);
+    int classes = dsc_dataset_classes(*d) > 0;
+    const char *output = o->output ? o->output : classes ? "softmax" : "identity";
+    const char *layers = o->layers ? o->layers : "";
+    dsc_activation act;
+    if (dsc_activation_from_name(output, &act))
+        return cli_error(EXIT_USAGE, "--output: %s", dsc_last_error());
+    if (loss_name) {
+        if (dsc_loss_from_name(loss_name, loss))
+            return cli_error(EXIT_USAGE, "--loss: %s", dsc_last_error());
+    } else {
+        *loss = classes ? DSC_LOSS_CE : DSC_LOSS_MSE;
+    }
+    char spec[2048];
+    int n = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", dsc_dataset_inputs(*d), layers,
+                     *layers ? " -> " : "", dsc_dataset_outputs(*d), output);
+    if (n < 0 || (size_t)n >= sizeof spec) return cli_error(EXIT_USAGE, "--layers is too long");
+    if ((s = dsc_model_new(spec, m))) return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
+    if ((s = dsc_model_init(*m, DSC_INIT_DEFAULT, seed))) return cli_fail(s);
+    if (init) {
+        int st = job_load_init(*m, init);
+        if (st >= 0) return st;
+    }
+    return -1;
+}
+
+/* --- the seed's demos ------------------------------------------------------ */
+
+const seed_demo seed_demos[] = {
+    {"softplus-b3",
+     "Backpropagation of b3 alone: softplus hidden units with trained weights, b3 from 0",
+     "2:softplus",
+     "identity",
+     "1 -> 2:softplus -> 1:identity",
+     {"w1", "b1", "w2", "b2", "w3", "w4", "b3"},
+     {3.34f, -1.43f, -3.53f, 0.57f, -1.22f, -2.30f, 0.0f},
+     "b3",
+     0.1,
+     0,
+     1,
+     "b3"},
+    {"softplus",
+     "All seven parameters by backpropagation, from the seed's starting values",
+     "2:softplus",
+     "identity",
+     "1 -> 2:softplus -> 1:identity",
+     {"w1", "b1", "w2", "b2", "w3", "w4", "b3"},
+     {2.74f, 0.0f, -1.13f, 0.0f, 0.36f, 0.63f, 0.0f},
+     NULL,
+     0.1,
+     0.001,
+     1,
+     "b3"},
+    {"relu",
+     "ReLU hidden units and a ReLU on the output, with the seed's weights",
+     "2:relu",
+     "relu",
+     "1 -> 2:relu -> 1:relu",
+     {"w1", "b1", "w2", "b2", "w3", "w4", "b3"},
+     {1.70f, -0.85f, 12.6f, 0.0f, -40.8f, 2.70f, -16.0f},
+     NULL,
+     0.01,
+     0,
+     0,
+     "b3"},
+};
+const size_t seed_n_demos = sizeof seed_demos / sizeof seed_demos[0];
+
+const seed_demo *seed_find_demo(const char *name)
+{
+    for (size_t i = 0; i < seed_n_demos; i++)
+        if (strcmp(seed_demos[i].name, name) == 0) return &seed_demos[i];
+    return NULL;
+}
+
+int seed_dosage_data(dsc_dataset **d)
+{
+    static const float dosage[] = {0.0f, 0.5f, 1.0f}, efficacy[] = {0.0f, 1.0f, 0.0f};
+    dsc_status s = dsc_dataset_from_arrays(dosage, efficacy, 3, 1, 1, d);
+    return s ? cli_fail(s) : -1;
+}
+
+int seed_demo_model(const seed_demo *demo, dsc_model **m)
+{
+    dsc_status s = dsc_model_new(demo->spec, m);
+    for (int i = 0; !s && i < 7; i++) s = dsc_model_set(*m, demo->names[i], demo->values[i]);
+    return s ? cli_fail(s) : -1;
+}

@@ -1,0 +1,48 @@
+/* Building a model and its data from the command line: a CSV file and a
+ * layer spec (train, explain), or one of the seed's built-in demos. */
+#ifndef DSC_CLI_NETWORK_H
+#define DSC_CLI_NETWORK_H
+
+#include "job.h"
+
+typedef struct {
+    const char *data, *target, *ignore, *features, *layers, *output;
+} net_opts;
+
+#define NET_N_OPTS 6
+/* Appends --data --target --ignore --features --layers --output. */
+size_t net_opts_table(net_opts *o, cli_opt *t);
+
+/* Reads the data, builds "IN -> LAYERS -> OUT:OUTPUT" (inputs and outputs
+ * from the data), draws its weights from seed and applies --init. *loss
+ * gets the default for the data unless loss_name is given: ce for class
+ * labels, mse otherwise. Returns -1 on success, else an exit status. */
+int net_build(const net_opts *o, const char *loss_name, const char *init, uint64_t seed,
+              dsc_model **m, dsc_dataset **d, dsc_loss *loss);
+
+/* The seed's network demos. */
+typedef struct {
+    const char *name;
+    const char *title;
+    const char *layers; /* for `train --layers` */
+    const char *output;
+    const char *spec;
+    const char *names[7];
+    float values[7];
+    const char *only;
+    double lr;
+    double loss_tol;
+    int train_by_default; /* 0: evaluate the given weights unless --max-iter */
+    const char *sweep;
+} seed_demo;
+
+extern const seed_demo seed_demos[];
+extern const size_t seed_n_demos;
+const seed_demo *seed_find_demo(const char *name);
+
+/* The dosage data: 0, 0.5, 1 -> 0, 1, 0. */
+int seed_dosage_data(dsc_dataset **d);
+/* A model with the demo's weights. */
+int seed_demo_model(const seed_demo *demo, dsc_model **m);
+
+#endif
