@@ -153,7 +153,15 @@ static void test_threads(void)
     enum { N = 100, T = 4 };
     float x[N * 5], want[N * 3], got[T][N * 3];
     for (int i = 0; i < N * 5; i++) x[i] = (float)((i * 37) % 17) / 8.0f - 1.0f;
-    CHECK_OK(dsc_model_predict(m, x, N, want));
+    /* The reference runs in this thread with the same chunk size: the
+     * threads must give exactly it. */
+    dsc_workspace *ws;
+    CHECK_OK(dsc_workspace_new(m, 16, &ws));
+    CHECK_OK(dsc_predict(m, ws, x, N, want));
+    dsc_workspace_free(ws);
+    float whole[N * 3];
+    CHECK_OK(dsc_model_predict(m, x, N, whole));
+    for (int i = 0; i < N * 3; i++) CHECK_NEAR(whole[i], want[i], 1e-6);
     pthread_t th[T];
     job jobs[T];
     for (int t = 0; t < T; t++) {
