@@ -108,7 +108,7 @@ int cmd_demo(int argc, char **argv)
             if (!jo.json) printf("demo         %s: %s\n", demo->name, demo->title);
             job_print_summary(m, d, &jo, DSC_LOSS_SSR, &res, "built-in dosage data");
             if (!jo.json) print_command(demo, &jo, data, init, max_iter);
-            if (res.status == DSC_EDIVERGED) st = cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
+            st = job_exit_status(&res);
         }
         job_result_free(&res);
     }

@@ -157,14 +157,19 @@ int cmd_line(int argc, char **argv)
         printf(", \"ls_slope\": ");
         if (have_ls) cli_print_number(stdout, ls_slope);
         else printf("null");
+        if (res.r.stop == DSC_STOP_LINE_SEARCH)
+            printf(", \"converged\": %s", res.r.at_rounding_level ? "true" : "false");
         printf(", \"seconds\": ");
         cli_print_number(stdout, res.r.seconds);
         printf("}\n");
     } else if (st == EXIT_OK) {
         printf("fit          predicted = %.6g + %.6g x   (%s)\n", icpt, slope,
                fit_slope ? "intercept and slope fitted" : "slope fixed");
-        printf("stopped      %s after %zu iteration%s\n", dsc_stop_name(res.r.stop),
-               res.r.iterations, res.r.iterations == 1 ? "" : "s");
+        printf("stopped      %s after %zu iteration%s%s\n", dsc_stop_name(res.r.stop),
+               res.r.iterations, res.r.iterations == 1 ? "" : "s",
+               res.r.stop == DSC_STOP_LINE_SEARCH && res.r.at_rounding_level
+                   ? " (converged: the gradient is at rounding level)"
+                   : "");
         printf("SSR          %.6g\n", ssr);
         if (have_ls)
             printf("least squares intercept %.6g, slope %.6g (SSR %.6g), in closed form\n", ls_icpt,
@@ -181,7 +186,7 @@ int cmd_line(int argc, char **argv)
                        jo.tol >= 0 ? jo.tol : 1e-3, res.r.grad_norm, ssr - best);
         }
     }
-    if (st == EXIT_OK && res.status == DSC_EDIVERGED) st = cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
+    if (st == EXIT_OK) st = job_exit_status(&res);
     job_result_free(&res);
 done:
     dsc_model_free(m);

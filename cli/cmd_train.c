@@ -35,9 +35,8 @@ int cmd_train(int argc, char **argv)
         st = job_run(m, d, &jo, loss, 0, &res);
         if (st == EXIT_OK) {
             job_print_summary(m, d, &jo, loss, &res, no.data);
-            if (res.status == DSC_EDIVERGED) {
-                st = cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
-            } else if (res.r.stop == DSC_STOP_STEP_SIZE && !jo.json) {
+            st = job_exit_status(&res);
+            if (st == EXIT_OK && res.r.stop == DSC_STOP_STEP_SIZE && !jo.json) {
                 printf("note         the step-size rule stops when steps are small, not when "
                        "the gradient is 0\n             (gradient norm %.3g now); a smaller "
                        "--tol or a larger --lr goes further\n",

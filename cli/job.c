@@ -284,6 +284,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss
     return EXIT_OK;
 }
 
+int job_exit_status(const job_result *res)
+{
+    if (res->status == DSC_EDIVERGED) return cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
+    if (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level)
+        return cli_error(EXIT_RUNTIME, "the line search found no step that lowers the loss, "
+                                       "away from a minimum (after %zu iterations)",
+                         res->r.iterations);
+    return EXIT_OK;
+}
+
 void job_result_free(job_result *res)
 {
     if (res->traced) dsc_run_trace_free(&res->trace);
@@ -351,6 +361,8 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
         printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"", dsc_loss_name(loss),
                res->r.iterations, dsc_stop_name(res->r.stop));
         if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
+        if (res->r.stop == DSC_STOP_LINE_SEARCH)
+            printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
         printf(", \"seconds\": ");
         cli_print_number(stdout, res->r.seconds);
         if (small) {
@@ -385,6 +397,11 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
            o->lr);
     printf("stopped      %s after %zu iteration%s: %s\n", dsc_stop_name(res->r.stop),
            res->r.iterations, res->r.iterations == 1 ? "" : "s", stop_words(res->r.stop));
+    if (res->r.stop == DSC_STOP_LINE_SEARCH)
+        printf("             %s\n", res->r.at_rounding_level
+                                       ? "converged: the loss cannot be lowered measurably any "
+                                         "more (the gradient is at rounding level)"
+                                       : "the line search failed away from a minimum");
     printf("final loss   %.6g\n", res->r.loss);
     if (small) {
         printf("parameters  ");

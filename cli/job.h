@@ -50,6 +50,10 @@ void job_result_free(job_result *res);
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
                        const job_result *res, const char *data_label);
 
+/* The exit status a finished run earns, with its message: divergence and a
+ * line search that failed away from a minimum are failures (1). */
+int job_exit_status(const job_result *res);
+
 /* Writes a CSV trace: header `iter,` + names + `d_`names + `loss`, one row
  * per update with the values before it. */
 int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m);

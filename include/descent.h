@@ -355,6 +355,10 @@ typedef struct {
     double grad_norm;    /**< ||g||_2 at the last update */
     double max_step;     /**< largest |step| of the last update */
     double seconds;      /**< optimisation time */
+    /** With DSC_STOP_LINE_SEARCH: 1 when the search failed because the loss
+     *  cannot be lowered measurably any more (the gradient is at rounding
+     *  level), which is convergence; 0 for a real failure. */
+    int at_rounding_level;
 } dsc_train_result;
 
 /**

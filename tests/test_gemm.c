@@ -47,7 +47,7 @@ static const float SENTINEL = 12345.0f;
 
 /* Runs one case through dsc_gemm and the reference; returns 1 when every
  * element is within tolerance and the padding of C is untouched. */
-static int run_case(const gemm_case *t, int verbose)
+static int run_case(const gemm_case *t)
 {
     size_t a_rows = t->ta ? t->k : t->m, a_cols = t->ta ? t->m : t->k;
     size_t b_rows = t->tb ? t->n : t->k, b_cols = t->tb ? t->k : t->n;
@@ -99,7 +99,7 @@ static int run_case(const gemm_case *t, int verbose)
             }
         }
     }
-    if (!ok && verbose) {
+    if (!ok) {
         fprintf(stderr,
                 "  case ta=%d tb=%d m=%zu n=%zu k=%zu lda=%zu ldb=%zu ldc=%zu alpha=%g beta=%g "
                 "nan=%d threads=%d: worst at (%zu,%zu): got %.9g want %.9g\n",
@@ -134,7 +134,7 @@ static void test_shapes_and_transposes(void)
                 gemm_case t = {tr & 1,  tr >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
                                pad * 3, pad * 5, pad * 7,      1.0f,         0.0f,
                                0,       0};
-                CHECK(run_case(&t, 1));
+                CHECK(run_case(&t));
             }
         }
     }
@@ -155,7 +155,7 @@ static void test_training_shapes(void)
         {0, 1, 128, 128, 10, 0, 0, 0, 1.0f, 0.0f, 0, 0},
         {1, 1, 200, 300, 500, 2, 3, 4, -0.75f, 0.5f, 0, 2},
     };
-    for (size_t i = 0; i < DSC_COUNT_OF(cases); i++) CHECK(run_case(&cases[i], 1));
+    for (size_t i = 0; i < DSC_COUNT_OF(cases); i++) CHECK(run_case(&cases[i]));
 }
 
 /* alpha and beta rules, including beta == 0 over a C full of NaN. */
@@ -167,13 +167,13 @@ static void test_alpha_beta(void)
         for (size_t a = 0; a < DSC_COUNT_OF(alphas); a++) {
             for (size_t b = 0; b < DSC_COUNT_OF(betas); b++) {
                 gemm_case t = {tr & 1, tr >> 1, 37, 41, 300, 1, 2, 3, alphas[a], betas[b], 0, 0};
-                CHECK(run_case(&t, 1));
+                CHECK(run_case(&t));
             }
         }
         gemm_case nan_small = {tr & 1, tr >> 1, 7, 9, 5, 0, 0, 2, 1.5f, 0.0f, 1, 1};
         gemm_case nan_big = {tr & 1, tr >> 1, 130, 70, 520, 1, 0, 0, 1.0f, 0.0f, 1, 2};
-        CHECK(run_case(&nan_small, 1));
-        CHECK(run_case(&nan_big, 1));
+        CHECK(run_case(&nan_small));
+        CHECK(run_case(&nan_big));
     }
 }
 
@@ -252,11 +252,11 @@ static void test_large_dims(void)
 {
     gemm_case tall = {0, 1, 2100, 20, 5, 0, 0, 0, 1.0f, 0.5f, 0, 2};
     gemm_case wide = {1, 0, 10, 2100, 7, 0, 1, 0, 1.0f, 0.0f, 0, 2};
-    CHECK(run_case(&tall, 1));
-    CHECK(run_case(&wide, 1));
+    CHECK(run_case(&tall));
+    CHECK(run_case(&wide));
     for (int tr = 0; tr < 4; tr++) {
         gemm_case long_k = {tr & 1, tr >> 1, 20, 1100, 1700, 1, 0, 2, 0.5f, 0.25f, 0, 2};
-        CHECK(run_case(&long_k, 1));
+        CHECK(run_case(&long_k));
     }
 }
 
@@ -290,11 +290,11 @@ static void test_portable_kernel(void)
         for (int tr = 0; tr < 4; tr++) {
             gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 1,
                            0,      2,       0.5f,       0.0f,       1,          2};
-            CHECK(run_case(&t, 1));
+            CHECK(run_case(&t));
             gemm_case u = t;
             u.nan_c = 0;
             u.beta = 0.5f;
-            CHECK(run_case(&u, 1));
+            CHECK(run_case(&u));
         }
     }
     dsc_gemm_force_portable(old);
@@ -319,10 +319,10 @@ static void test_names_and_cblas(void)
             for (int tr = 0; tr < 4; tr++) {
                 gemm_case t = {tr & 1, tr >> 1, dims[s][0], dims[s][1], dims[s][2], 2,
                                1,      3,       1.5f,       0.0f,       1,          0};
-                CHECK(run_case(&t, 1));
+                CHECK(run_case(&t));
                 t.nan_c = 0;
                 t.beta = 0.5f;
-                CHECK(run_case(&t, 1));
+                CHECK(run_case(&t));
             }
         }
     } else {

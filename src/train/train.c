@@ -379,8 +379,8 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
         return DSC_STOP_DIVERGED;
     }
     switch (stop) {
-    case DSC_LBFGS_GRADIENT:
-    case DSC_LBFGS_LINE_SEARCH_CONVERGED: return DSC_STOP_GRADIENT;
+    case DSC_LBFGS_GRADIENT: return DSC_STOP_GRADIENT;
+    case DSC_LBFGS_LINE_SEARCH_CONVERGED: res->at_rounding_level = 1; return DSC_STOP_LINE_SEARCH;
     case DSC_LBFGS_STEP_SIZE: return DSC_STOP_STEP_SIZE;
     case DSC_LBFGS_MAX_ITER: return DSC_STOP_MAX_ITER;
     case DSC_LBFGS_LINE_SEARCH_FAILED: return DSC_STOP_LINE_SEARCH;
