@@ -165,8 +165,9 @@ const float *dsc_dataset_y(const dsc_dataset *d);
 /** Options for reading a CSV file into a data set. */
 typedef struct {
     /** Target columns, comma-separated names or 1-based indexes; NULL: the
-     *  last column. A non-numeric target is a class label: classes in order
-     *  of first appearance, y one-hot over them. */
+     *  last column; "" (empty): no target (inputs only, for prediction: the
+     *  data set then has 0 outputs). A non-numeric target is a class label:
+     *  classes in order of first appearance, y one-hot over them. */
     const char *target;
     /** Columns to leave out, comma-separated names or indexes; NULL: none. */
     const char *ignore;
@@ -187,6 +188,22 @@ void dsc_csv_options_init(dsc_csv_options *o);
  * DSC_ENOTFOUND for a named column that does not exist.
  */
 dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_dataset **out);
+
+/**
+ * Reads an IDX image file and its label file (the MNIST / Fashion-MNIST
+ * format), plain or gzip-compressed (by content, with zlib; a build without
+ * zlib returns DSC_EUNSUPPORTED for compressed files). Images become rows of
+ * pixels scaled to [0, 1]; labels become one-hot targets over the classes
+ * 0..max label, named "0", "1", ... Errors name the file and what is wrong:
+ * bad magic, dimensions, truncated or corrupt data, count mismatch.
+ */
+dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
+
+/** Splits d into a training part and a validation part holding about
+ *  `fraction` of the rows (at least one each), drawn by a seeded shuffle.
+ *  Names and classes are copied into both. */
+dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t seed,
+                             dsc_dataset **train, dsc_dataset **val);
 
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
@@ -253,6 +270,78 @@ dsc_status dsc_model_get(const dsc_model *m, const char *name, float *value);
 /** The value of ReLU's derivative at exactly 0 for this model. */
 void dsc_model_set_relu_grad(dsc_model *m, dsc_relu_grad rule);
 dsc_relu_grad dsc_model_relu_grad(const dsc_model *m);
+
+/* --- What a model knows about its data ------------------------------------
+ * A model keeps what it needs to read new data the way it was trained: the
+ * names of its input columns, of its target column(s), the class labels of a
+ * classifier, the standardisation of inputs and targets, and a short summary
+ * of its training. The model file stores all of it. Setters copy what they
+ * are given; getters return strings owned by the model (NULL when unset). */
+
+/** Input column names: `inputs` strings, or NULL to clear. */
+dsc_status dsc_model_set_input_names(dsc_model *m, const char *const *names);
+const char *dsc_model_input_name(const dsc_model *m, size_t j);
+/** Target column names (comma-separated in one string, e.g. "efficacy"). */
+dsc_status dsc_model_set_target(dsc_model *m, const char *targets);
+const char *dsc_model_target(const dsc_model *m);
+/** Class labels of a classifier: one per output (softmax), or two for a
+ *  single sigmoid output (label of 0, label of 1). NULL/0 clears. */
+dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t n);
+size_t dsc_model_classes(const dsc_model *m);
+const char *dsc_model_class_label(const dsc_model *m, size_t k);
+
+/**
+ * Standardisation, fitted on training data: each input becomes (x - mean) /
+ * std, and with targets_too each regression target likewise (undone on the
+ * model's outputs). Columns with std 0 get std 1. Once set, dsc_train,
+ * dsc_evaluate_loss, dsc_model_evaluate and dsc_predict take and give data
+ * in its original units: they standardise internally.
+ */
+dsc_status dsc_model_fit_standardization(dsc_model *m, const dsc_dataset *train, int targets_too);
+/** Means and standard deviations (NULL when not standardised). */
+const float *dsc_model_input_mean(const dsc_model *m);
+const float *dsc_model_input_std(const dsc_model *m);
+const float *dsc_model_target_mean(const dsc_model *m);
+const float *dsc_model_target_std(const dsc_model *m);
+/** Sets them directly (as the model file does); any pointer may be NULL. */
+dsc_status dsc_model_set_standardization(dsc_model *m, const float *x_mean, const float *x_std,
+                                         const float *y_mean, const float *y_std);
+
+/** A short record of how a model was trained, kept in the model file. */
+typedef struct {
+    char loss[16];       /**< loss name */
+    char optimizer[16];  /**< optimizer name */
+    char stop[24];       /**< stop reason name */
+    uint64_t iterations; /**< parameter updates */
+    uint64_t epochs;
+    uint64_t samples;    /**< training rows */
+    double loss_value;   /**< final training loss */
+    double val_loss;     /**< NaN without validation */
+    double accuracy;     /**< validation accuracy of a classifier, else NaN */
+    double seconds;
+} dsc_model_summary;
+void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s);
+/** NULL when the model has none. */
+const dsc_model_summary *dsc_model_get_summary(const dsc_model *m);
+
+/**
+ * Saves m to path: binary, little-endian, versioned, with a CRC32 (see
+ * docs/FORMAT.md). The file is written to a temporary file in the same
+ * folder, flushed and renamed into place, so a crash or a full disk never
+ * leaves a broken model where a good one was. DSC_EIO on failure.
+ */
+dsc_status dsc_model_save(const dsc_model *m, const char *path);
+/** Loads a model saved by dsc_model_save. Every length and value is
+ *  checked: a truncated, corrupted, foreign or future-version file gives
+ *  DSC_EFORMAT (DSC_EIO if it cannot be read) and a message saying what is
+ *  wrong; *out is NULL then. */
+dsc_status dsc_model_load(const char *path, dsc_model **out);
+/** The same, from memory (name is used in messages). */
+dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size,
+                                 dsc_model **out);
+
+/** A deep copy of m: parameters and everything it knows. */
+dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
 
 /** Runs the model on n rows of x (n x inputs, row-major) into y (n x
  *  outputs). A convenience for small inputs: allocates a workspace per
@@ -374,6 +463,26 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
 /** The loss of m on all of d (no update). */
 dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                              double *out);
+
+/** What a model scores on a data set (dsc_model_evaluate). */
+typedef struct {
+    size_t n;             /**< rows */
+    double loss;          /**< the loss, as training computes it */
+    /* classification (the model has class labels), else NaN / 0 / NULL */
+    double accuracy;      /**< fraction of rows whose most likely class is right */
+    size_t n_classes;
+    size_t *confusion;    /**< n_classes x n_classes: row = true, column = predicted */
+    double *precision, *recall, *f1; /**< per class (NaN where undefined) */
+    /* regression, in the targets' original units, else NaN */
+    double mse, mae, r2;  /**< over all outputs */
+} dsc_metrics;
+
+/** Evaluates m on d: the loss, and for a classifier (a model with class
+ *  labels) accuracy, confusion matrix and per-class precision, recall and
+ *  F1, for a regression MSE, MAE and R^2. Free with dsc_metrics_free. */
+dsc_status dsc_model_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                              dsc_metrics *out);
+void dsc_metrics_free(dsc_metrics *mt);
 
 /**
  * Gradient check of m on d with loss: compares backpropagation with

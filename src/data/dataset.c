@@ -6,10 +6,11 @@
 dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **out)
 {
     *out = NULL;
-    if (n == 0 || n_in == 0 || n_out == 0)
-        return dsc_fail(DSC_EINVAL, "a data set needs at least one row, input and output "
-                                    "(got %zu rows, %zu inputs, %zu outputs)",
-                        n, n_in, n_out);
+    /* No outputs is allowed: data to predict from. */
+    if (n == 0 || n_in == 0)
+        return dsc_fail(DSC_EINVAL, "a data set needs at least one row and one input "
+                                    "(got %zu rows, %zu inputs)",
+                        n, n_in);
     if (n > SIZE_MAX / sizeof(float) / (n_in > n_out ? n_in : n_out))
         return dsc_fail(DSC_ENOMEM, "data set of %zu rows is too large", n);
     dsc_dataset *d = dsc_calloc(1, sizeof *d);
@@ -41,16 +42,17 @@ dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, siz
 {
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: out is NULL");
     *out = NULL;
-    if (!x || !y) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
     dsc_status s = dsc_dataset_alloc(n, n_in, n_out, out);
     if (s) return s;
-    if ((s = check_finite(x, n, n_in, "input")) || (s = check_finite(y, n, n_out, "target"))) {
+    if ((s = check_finite(x, n, n_in, "input")) ||
+        (n_out && (s = check_finite(y, n, n_out, "target")))) {
         dsc_dataset_free(*out);
         *out = NULL;
         return s;
     }
     memcpy((*out)->x, x, n * n_in * sizeof(float));
-    memcpy((*out)->y, y, n * n_out * sizeof(float));
+    if (n_out) memcpy((*out)->y, y, n * n_out * sizeof(float));
     return DSC_OK;
 }
 
@@ -69,6 +71,7 @@ void dsc_dataset_free(dsc_dataset *d)
     free_names(d->in_names, d->n_in);
     free_names(d->out_names, d->n_out);
     free_names(d->classes, d->n_classes);
+    dsc_free(d->target_name);
     dsc_free(d);
 }
 

@@ -166,6 +166,7 @@ void dsc_model_free(dsc_model *m)
     dsc_free(m->b_off);
     dsc_free_aligned(m->params);
     dsc_free(m->spec);
+    dsc_model_free_meta(m);
     dsc_free(m);
 }
 
@@ -389,6 +390,7 @@ dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const float *x, 
 struct dsc_workspace {
     dsc_mlp_graph mg;
     const dsc_model *m;
+    float *xs; /* standardised inputs, when the model standardises */
 };
 
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out)
@@ -405,6 +407,13 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
         return s;
     }
     ws->m = m;
+    if (m->x_mean) {
+        ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float));
+        if (!ws->xs) {
+            dsc_workspace_free(ws);
+            return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
+        }
+    }
     *out = ws;
     return DSC_OK;
 }
@@ -413,6 +422,7 @@ void dsc_workspace_free(dsc_workspace *ws)
 {
     if (!ws) return;
     dsc_mlp_graph_free(&ws->mg);
+    dsc_free(ws->xs);
     dsc_free(ws);
 }
 
@@ -421,16 +431,25 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
     if (!m || !ws || (!x && n) || (!y && n))
         return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
     if (ws->m != m) return dsc_fail(DSC_EINVAL, "dsc_predict: the workspace is for another model");
+    if (!!ws->xs != !!m->x_mean)
+        return dsc_fail(DSC_EINVAL, "dsc_predict: the model's standardisation changed since the "
+                                    "workspace was made");
     size_t n_in = m->units[0], n_out = m->units[m->n_layers];
     for (size_t i = 0; i < n; i += ws->mg.max_batch) {
         size_t rows = n - i < ws->mg.max_batch ? n - i : ws->mg.max_batch;
+        const float *xb = x + i * n_in;
+        if (ws->xs) {
+            memcpy(ws->xs, xb, rows * n_in * sizeof(float));
+            dsc_model_scale_inputs(m, ws->xs, rows);
+            xb = ws->xs;
+        }
         dsc_status s;
-        if ((s = dsc_graph_set_batch(ws->mg.g, rows)) ||
-            (s = dsc_graph_bind(ws->mg.g, ws->mg.x, x + i * n_in)) ||
+        if ((s = dsc_graph_set_batch(ws->mg.g, rows)) || (s = dsc_graph_bind(ws->mg.g, ws->mg.x, xb)) ||
             (s = dsc_graph_forward(ws->mg.g)))
             return s;
         memcpy(y + i * n_out, dsc_graph_value(ws->mg.g, ws->mg.out).data,
                rows * n_out * sizeof(float));
+        dsc_model_unscale_outputs(m, y + i * n_out, rows);
     }
     return DSC_OK;
 }

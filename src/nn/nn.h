@@ -15,7 +15,27 @@ struct dsc_model {
     dsc_relu_grad relu_rule;
     uint64_t relu_seed;
     char *spec;
+    /* What the model knows about its data (meta.c). */
+    char **in_names; /* inputs entries, or NULL */
+    char *target;
+    char **classes;
+    size_t n_classes;
+    float *x_mean, *x_std; /* inputs entries each, or NULL */
+    float *y_mean, *y_std; /* outputs entries each, or NULL */
+    dsc_model_summary *summary;
 };
+
+/* Frees the metadata of m (meta.c). */
+void dsc_model_free_meta(dsc_model *m);
+
+/* The data as the model's graph sees it: d itself, or a standardised copy
+ * in *copy (free it with dsc_dataset_free) when the model standardises. */
+dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
+                                  const dsc_dataset **use);
+/* Standardises n rows of inputs in place / undoes the target
+ * standardisation on n rows of outputs in place. */
+void dsc_model_scale_inputs(const dsc_model *m, float *x, size_t n);
+void dsc_model_unscale_outputs(const dsc_model *m, float *y, size_t n);
 
 /* A model compiled into a graph: inputs x and (with a loss) y, the output,
  * and the loss node (-1 without). The graph borrows the model's parameters. */

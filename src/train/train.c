@@ -399,9 +399,25 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->val_loss = NAN;
+    /* A standardising model trains on standardised copies of the data. */
+    dsc_dataset *d_copy = NULL, *val_copy = NULL;
+    const dsc_dataset *val = p->val;
+    dsc_train_params local_p;
+    if ((s = dsc_model_prepare_data(m, d, &d_copy, &d))) return s;
+    if (p->val && m->x_mean) {
+        if ((s = dsc_model_prepare_data(m, p->val, &val_copy, &val))) {
+            dsc_dataset_free(d_copy);
+            return s;
+        }
+        local_p = *p;
+        local_p.val = val;
+        p = &local_p;
+    }
     run r;
     if ((s = run_init(&r, m, d, p))) {
         run_free(&r);
+        dsc_dataset_free(d_copy);
+        dsc_dataset_free(val_copy);
         return s;
     }
     double t0 = now_seconds();
@@ -416,6 +432,8 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
     }
     run_free(&r);
+    dsc_dataset_free(d_copy);
+    dsc_dataset_free(val_copy);
     if (err) return err;
     if (res->stop == DSC_STOP_DIVERGED)
         return dsc_fail(DSC_EDIVERGED,
@@ -431,12 +449,16 @@ dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     if (!m || !d || !out) return dsc_fail(DSC_EINVAL, "dsc_evaluate_loss: NULL argument");
     if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
         return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
-    dsc_mlp_graph mg;
-    dsc_status s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024,
-                                       DSC_COMPILE_NO_GRAD, &mg);
+    dsc_dataset *copy;
+    dsc_status s = dsc_model_prepare_data(m, d, &copy, &d);
     if (s) return s;
-    s = dsc_mlp_graph_loss(&mg, loss, d->x, d->y, d->n, d->n_in, d->n_out, out);
-    dsc_mlp_graph_free(&mg);
+    dsc_mlp_graph mg;
+    s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024, DSC_COMPILE_NO_GRAD, &mg);
+    if (!s) {
+        s = dsc_mlp_graph_loss(&mg, loss, d->x, d->y, d->n, d->n_in, d->n_out, out);
+        dsc_mlp_graph_free(&mg);
+    }
+    dsc_dataset_free(copy);
     return s;
 }
 
@@ -446,11 +468,15 @@ dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_los
     if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_gradcheck: NULL argument");
     if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
         return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
-    dsc_mlp_graph mg;
-    dsc_status s = dsc_mlp_graph_build(m, 1, loss, d->n, 0, &mg);
+    dsc_dataset *copy;
+    dsc_status s = dsc_model_prepare_data(m, d, &copy, &d);
     if (s) return s;
-    if (!(s = dsc_graph_bind(mg.g, mg.x, d->x)) && !(s = dsc_graph_bind(mg.g, mg.y, d->y)))
-        s = dsc_graph_gradcheck(mg.g, mg.loss, max_rel_error, worst, kinks);
-    dsc_mlp_graph_free(&mg);
+    dsc_mlp_graph mg;
+    if (!(s = dsc_mlp_graph_build(m, 1, loss, d->n, 0, &mg))) {
+        if (!(s = dsc_graph_bind(mg.g, mg.x, d->x)) && !(s = dsc_graph_bind(mg.g, mg.y, d->y)))
+            s = dsc_graph_gradcheck(mg.g, mg.loss, max_rel_error, worst, kinks);
+        dsc_mlp_graph_free(&mg);
+    }
+    dsc_dataset_free(copy);
     return s;
 }

@@ -1,0 +1,267 @@
+/* What a model knows about its data: column names, class labels,
+ * standardisation, a training summary; and a deep copy. */
+#include <math.h>
+#include <string.h>
+
+#include "../data/data.h"
+#include "nn.h"
+
+static void free_strings(char **s, size_t n)
+{
+    if (!s) return;
+    for (size_t i = 0; i < n; i++) dsc_free(s[i]);
+    dsc_free(s);
+}
+
+void dsc_model_free_meta(dsc_model *m)
+{
+    free_strings(m->in_names, m->units[0]);
+    free_strings(m->classes, m->n_classes);
+    dsc_free(m->target);
+    dsc_free(m->x_mean);
+    dsc_free(m->x_std);
+    dsc_free(m->y_mean);
+    dsc_free(m->y_std);
+    dsc_free(m->summary);
+    m->in_names = m->classes = NULL;
+    m->target = NULL;
+    m->x_mean = m->x_std = m->y_mean = m->y_std = NULL;
+    m->summary = NULL;
+    m->n_classes = 0;
+}
+
+/* A dsc_malloc'd copy of n strings, or NULL (with a message) on failure. */
+static char **copy_strings(const char *const *src, size_t n, dsc_status *s)
+{
+    char **dst = dsc_calloc(n, sizeof *dst);
+    *s = DSC_OK;
+    for (size_t i = 0; dst && i < n; i++) {
+        if (!src[i]) {
+            free_strings(dst, n);
+            *s = dsc_fail(DSC_EINVAL, "name %zu is NULL", i + 1);
+            return NULL;
+        }
+        if (!(dst[i] = dsc_strdup(src[i]))) {
+            free_strings(dst, n);
+            dst = NULL;
+        }
+    }
+    if (!dst && !*s) *s = dsc_fail(DSC_ENOMEM, "out of memory for names");
+    return dst;
+}
+
+dsc_status dsc_model_set_input_names(dsc_model *m, const char *const *names)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_input_names: model is NULL");
+    char **copy = NULL;
+    dsc_status s = DSC_OK;
+    if (names && !(copy = copy_strings(names, m->units[0], &s))) return s;
+    free_strings(m->in_names, m->units[0]);
+    m->in_names = copy;
+    return DSC_OK;
+}
+
+const char *dsc_model_input_name(const dsc_model *m, size_t j)
+{
+    return m && m->in_names && j < m->units[0] ? m->in_names[j] : NULL;
+}
+
+dsc_status dsc_model_set_target(dsc_model *m, const char *targets)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_target: model is NULL");
+    char *copy = NULL;
+    if (targets && !(copy = dsc_strdup(targets)))
+        return dsc_fail(DSC_ENOMEM, "out of memory for a name");
+    dsc_free(m->target);
+    m->target = copy;
+    return DSC_OK;
+}
+
+const char *dsc_model_target(const dsc_model *m) { return m ? m->target : NULL; }
+
+dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t n)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_classes: model is NULL");
+    size_t outs = m->units[m->n_layers];
+    if (labels && n && n != outs && !(outs == 1 && n == 2))
+        return dsc_fail(DSC_EINVAL,
+                        "%zu class labels for a model with %zu outputs (one per output, or two "
+                        "for a single sigmoid output)",
+                        n, outs);
+    char **copy = NULL;
+    dsc_status s = DSC_OK;
+    if (labels && n && !(copy = copy_strings(labels, n, &s))) return s;
+    free_strings(m->classes, m->n_classes);
+    m->classes = copy;
+    m->n_classes = copy ? n : 0;
+    return DSC_OK;
+}
+
+size_t dsc_model_classes(const dsc_model *m) { return m ? m->n_classes : 0; }
+
+const char *dsc_model_class_label(const dsc_model *m, size_t k)
+{
+    return m && k < m->n_classes ? m->classes[k] : NULL;
+}
+
+/* --- standardisation ----------------------------------------------------- */
+
+static dsc_status copy_floats(float **dst, const float *src, size_t n)
+{
+    float *c = NULL;
+    if (src) {
+        if (!(c = dsc_malloc(n * sizeof(float))))
+            return dsc_fail(DSC_ENOMEM, "out of memory for standardisation");
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(src[i]))
+                return dsc_free(c), dsc_fail(DSC_EINVAL, "standardisation value %zu is not "
+                                                         "finite",
+                                             i + 1);
+            c[i] = src[i];
+        }
+    }
+    dsc_free(*dst);
+    *dst = c;
+    return DSC_OK;
+}
+
+dsc_status dsc_model_set_standardization(dsc_model *m, const float *x_mean, const float *x_std,
+                                         const float *y_mean, const float *y_std)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_standardization: model is NULL");
+    if (!x_mean != !x_std || !y_mean != !y_std)
+        return dsc_fail(DSC_EINVAL, "standardisation needs both a mean and a std");
+    size_t in = m->units[0], out = m->units[m->n_layers];
+    for (size_t i = 0; x_std && i < in; i++)
+        if (!(x_std[i] > 0)) return dsc_fail(DSC_EINVAL, "input std %zu is not positive", i + 1);
+    for (size_t i = 0; y_std && i < out; i++)
+        if (!(y_std[i] > 0)) return dsc_fail(DSC_EINVAL, "target std %zu is not positive", i + 1);
+    dsc_status s;
+    if ((s = copy_floats(&m->x_mean, x_mean, in)) || (s = copy_floats(&m->x_std, x_std, in)) ||
+        (s = copy_floats(&m->y_mean, y_mean, out)) || (s = copy_floats(&m->y_std, y_std, out)))
+        return s;
+    return DSC_OK;
+}
+
+/* Column means and standard deviations (population), in double. */
+static void column_stats(const float *v, size_t n, size_t cols, float *mean, float *std)
+{
+    for (size_t j = 0; j < cols; j++) {
+        double s = 0, s2 = 0;
+        for (size_t i = 0; i < n; i++) s += v[i * cols + j];
+        double mu = s / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double dv = v[i * cols + j] - mu;
+            s2 += dv * dv;
+        }
+        double sd = sqrt(s2 / (double)n);
+        mean[j] = (float)mu;
+        /* A constant column carries no information; std 1 keeps it finite. */
+        std[j] = sd > 1e-12 ? (float)sd : 1.0f;
+    }
+}
+
+dsc_status dsc_model_fit_standardization(dsc_model *m, const dsc_dataset *d, int targets_too)
+{
+    if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_fit_standardization: NULL argument");
+    size_t in = m->units[0], out = m->units[m->n_layers];
+    if (d->n_in != in || d->n_out != out)
+        return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
+    float *buf = dsc_malloc(2 * (in + out) * sizeof(float));
+    if (!buf) return dsc_fail(DSC_ENOMEM, "out of memory for standardisation");
+    float *xm = buf, *xs = xm + in, *ym = xs + in, *ys = ym + out;
+    column_stats(d->x, d->n, in, xm, xs);
+    /* Class targets are one-hot: they stay as they are. */
+    int do_y = targets_too && d->n_classes == 0 && m->n_classes == 0;
+    if (do_y) column_stats(d->y, d->n, out, ym, ys);
+    dsc_status s = dsc_model_set_standardization(m, xm, xs, do_y ? ym : NULL, do_y ? ys : NULL);
+    dsc_free(buf);
+    return s;
+}
+
+const float *dsc_model_input_mean(const dsc_model *m) { return m ? m->x_mean : NULL; }
+const float *dsc_model_input_std(const dsc_model *m) { return m ? m->x_std : NULL; }
+const float *dsc_model_target_mean(const dsc_model *m) { return m ? m->y_mean : NULL; }
+const float *dsc_model_target_std(const dsc_model *m) { return m ? m->y_std : NULL; }
+
+void dsc_model_scale_inputs(const dsc_model *m, float *x, size_t n)
+{
+    if (!m->x_mean) return;
+    size_t c = m->units[0];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c; j++) x[i * c + j] = (x[i * c + j] - m->x_mean[j]) / m->x_std[j];
+}
+
+static void scale_targets(const dsc_model *m, float *y, size_t n)
+{
+    if (!m->y_mean) return;
+    size_t c = m->units[m->n_layers];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c; j++) y[i * c + j] = (y[i * c + j] - m->y_mean[j]) / m->y_std[j];
+}
+
+void dsc_model_unscale_outputs(const dsc_model *m, float *y, size_t n)
+{
+    if (!m->y_mean) return;
+    size_t c = m->units[m->n_layers];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c; j++) y[i * c + j] = y[i * c + j] * m->y_std[j] + m->y_mean[j];
+}
+
+dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
+                                  const dsc_dataset **use)
+{
+    *copy = NULL;
+    *use = d;
+    if (!m->x_mean && !m->y_mean) return DSC_OK;
+    dsc_status s = dsc_dataset_from_arrays(d->x, d->y, d->n, d->n_in, d->n_out, copy);
+    if (s) return s;
+    dsc_model_scale_inputs(m, (*copy)->x, d->n);
+    scale_targets(m, (*copy)->y, d->n);
+    *use = *copy;
+    return DSC_OK;
+}
+
+/* --- summary and copies ---------------------------------------------------- */
+
+void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s)
+{
+    if (!m) return;
+    if (!s) {
+        dsc_free(m->summary);
+        m->summary = NULL;
+        return;
+    }
+    if (!m->summary && !(m->summary = dsc_malloc(sizeof *m->summary))) return;
+    *m->summary = *s;
+    /* The names are fixed-size: make sure they end. */
+    m->summary->loss[sizeof m->summary->loss - 1] = '\0';
+    m->summary->optimizer[sizeof m->summary->optimizer - 1] = '\0';
+    m->summary->stop[sizeof m->summary->stop - 1] = '\0';
+}
+
+const dsc_model_summary *dsc_model_get_summary(const dsc_model *m)
+{
+    return m ? m->summary : NULL;
+}
+
+dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
+{
+    if (!m || !out) return dsc_fail(DSC_EINVAL, "dsc_model_clone: NULL argument");
+    dsc_status s = dsc_model_new(m->spec, out);
+    if (s) return s;
+    dsc_model *c = *out;
+    memcpy(c->params, m->params, m->n_params * sizeof(float));
+    c->relu_rule = m->relu_rule;
+    c->relu_seed = m->relu_seed;
+    if ((s = dsc_model_set_input_names(c, (const char *const *)m->in_names)) ||
+        (s = dsc_model_set_target(c, m->target)) ||
+        (s = dsc_model_set_classes(c, (const char *const *)m->classes, m->n_classes)) ||
+        (s = dsc_model_set_standardization(c, m->x_mean, m->x_std, m->y_mean, m->y_std))) {
+        dsc_model_free(c);
+        *out = NULL;
+        return s;
+    }
+    if (m->summary) dsc_model_set_summary(c, m->summary);
+    return DSC_OK;
+}
