@@ -68,5 +68,8 @@ int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_line(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

@@ -103,10 +103,10 @@ int cmd_demo(int argc, char **argv)
     if (st < 0) st = write_files(dir, demo, data, init, sizeof data);
     if (st < 0 || st == EXIT_OK) {
         job_result res;
-        st = job_run(m, d, &jo, DSC_LOSS_SSR, 0, &res);
+        st = job_run(m, d, NULL, &jo, DSC_LOSS_SSR, 0, &res);
         if (st == EXIT_OK) {
             if (!jo.json) printf("demo         %s: %s\n", demo->name, demo->title);
-            job_print_summary(m, d, &jo, DSC_LOSS_SSR, &res, "built-in dosage data");
+            job_print_summary(m, d, &jo, DSC_LOSS_SSR, &res, "built-in dosage data", NULL);
             if (!jo.json) print_command(demo, &jo, data, init, max_iter);
             st = job_exit_status(&res);
         }

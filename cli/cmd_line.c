@@ -129,7 +129,7 @@ int cmd_line(int argc, char **argv)
     const char *trace = jo.trace;
     jo.trace = NULL;
     job_result res;
-    st = job_run(m, d, &jo, DSC_LOSS_SSR, trace || plot, &res);
+    st = job_run(m, d, NULL, &jo, DSC_LOSS_SSR, trace || plot, &res);
     if (st != EXIT_OK) {
         job_result_free(&res);
         goto done;

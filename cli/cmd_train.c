@@ -1,51 +1,199 @@
-/* descent train: a network on a CSV file. */
+/* descent train: a network on a CSV or IDX data set. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "network.h"
+
+typedef struct {
+    const char *save, *model, *test;
+    double val;
+    int standardize;
+} train_extra;
+
+/* Loads --model for fine-tuning and checks it fits the data. */
+static int load_model(const char *path, const dsc_dataset *d, const char *loss_name,
+                      dsc_model **m, dsc_loss *loss)
+{
+    dsc_status s = dsc_model_load(path, m);
+    if (s) return cli_fail(s);
+    if (dsc_model_inputs(*m) != dsc_dataset_inputs(d) ||
+        dsc_model_outputs(*m) != dsc_dataset_outputs(d))
+        return cli_error(EXIT_RUNTIME,
+                         "%s: the model has %zu inputs and %zu outputs, the data %zu and %zu", path,
+                         dsc_model_inputs(*m), dsc_model_outputs(*m), dsc_dataset_inputs(d),
+                         dsc_dataset_outputs(d));
+    if (loss_name) {
+        if (dsc_loss_from_name(loss_name, loss))
+            return cli_error(EXIT_USAGE, "--loss: %s", dsc_last_error());
+    } else {
+        const dsc_model_summary *sum = dsc_model_get_summary(*m);
+        if (!sum || dsc_loss_from_name(sum->loss, loss))
+            *loss = dsc_model_classes(*m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
+    }
+    return -1;
+}
+
+static void fill_summary(dsc_model *m, const job_opts *o, dsc_loss loss, const job_result *res,
+                         size_t rows, double accuracy)
+{
+    dsc_model_summary sum;
+    memset(&sum, 0, sizeof sum);
+    snprintf(sum.loss, sizeof sum.loss, "%s", dsc_loss_name(loss));
+    snprintf(sum.optimizer, sizeof sum.optimizer, "%s", o->optimizer);
+    snprintf(sum.stop, sizeof sum.stop, "%s", dsc_stop_name(res->r.stop));
+    sum.iterations = res->r.iterations;
+    sum.epochs = res->r.epochs;
+    sum.samples = rows;
+    sum.loss_value = res->r.loss;
+    sum.val_loss = res->r.val_loss;
+    sum.accuracy = accuracy;
+    sum.seconds = res->r.seconds;
+    dsc_model_set_summary(m, &sum);
+}
+
+/* --test FILE: the same columns as training, scored after training. */
+static int test_after(const dsc_model *m, const net_opts *no, const char *path, dsc_loss loss,
+                      int json)
+{
+    net_opts t = *no;
+    t.data = path;
+    if (no->idx_images) {
+        return cli_error(EXIT_USAGE, "--test reads a CSV file; for IDX data use descent eval");
+    }
+    dsc_dataset *d;
+    int st = net_load_data(&t, &d);
+    if (st >= 0) return st;
+    dsc_metrics mt;
+    dsc_status s = dsc_model_evaluate(m, d, loss, &mt);
+    dsc_dataset_free(d);
+    if (s) return cli_fail(s);
+    if (!json) {
+        printf("test         %s: %zu rows, loss %.6g", path, mt.n, mt.loss);
+        if (mt.n_classes) printf(", accuracy %.4f\n", mt.accuracy);
+        else printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", mt.mse, mt.mae, mt.r2);
+    }
+    dsc_metrics_free(&mt);
+    return -1;
+}
 
 int cmd_train(int argc, char **argv)
 {
     net_opts no = {0};
     job_opts jo;
     job_opts_init(&jo);
-    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 2];
+    train_extra tx = {0};
+    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 12];
     size_t n = net_opts_table(&no, opts);
     n += job_opts_table(&jo, opts + n);
-    opts[n++] = (cli_opt){"plot-dir", OPT_STRING, &jo.plot_dir, "DIR",
-                          "draw the seed's pictures into DIR (1 input, 1 output)", 0};
-    opts[n++] = (cli_opt){"sweep-param", OPT_STRING, &jo.sweep, "NAME",
-                          "the parameter the loss curve is drawn against (first of --only)", 0};
+    cli_opt more[] = {
+        {"val", OPT_DOUBLE, &tx.val, "FRACTION", "hold out this fraction for validation (seeded)", 0},
+        {"patience", OPT_SIZE, &jo.patience, "N",
+         "early stopping: N epochs without a better validation loss (keeps the best)", 0},
+        {"standardize", OPT_FLAG, &tx.standardize, NULL,
+         "standardise inputs (and regression targets) on the training split", 0},
+        {"dropout", OPT_DOUBLE, &jo.dropout, "P", "dropout rate after hidden layers while training", 0},
+        {"save", OPT_STRING, &tx.save, "FILE", "save the trained model (atomically)", 0},
+        {"model", OPT_STRING, &tx.model, "FILE", "start from a saved model (fine-tuning)", 0},
+        {"test", OPT_STRING, &tx.test, "FILE.csv", "evaluate on this file after training", 0},
+        {"log", OPT_STRING, &jo.log, "FILE.jsonl", "one line of metrics per epoch", 0},
+        {"plot-dir", OPT_STRING, &jo.plot_dir, "DIR",
+         "draw the seed's pictures into DIR (1 input, 1 output)", 0},
+        {"sweep-param", OPT_STRING, &jo.sweep, "NAME",
+         "the parameter the loss curve is drawn against (first of --only)", 0},
+    };
+    memcpy(opts + n, more, sizeof more);
+    n += sizeof more / sizeof more[0];
     cli_command c = {"train",
-                     "descent train --data FILE.csv [--target COL] [--layers SPEC] [--output ACT] "
-                     "[--loss LOSS] [options]",
-                     "Trains a network on a CSV file by gradient descent and backpropagation.\n"
+                     "descent train (--data FILE.csv [--target COL] | --idx-images F --idx-labels "
+                     "F) [--layers SPEC] [--output ACT] [--loss LOSS] [options]",
+                     "Trains a network by gradient descent and backpropagation.\n"
                      "Without --epochs it is full-batch gradient descent with the seed's stopping "
                      "rules: every\nstep size |lr x derivative| below --tol (0.001), or --max-iter "
-                     "(1000) updates.",
+                     "(1000) updates.\nWith --epochs N it makes N passes in minibatches of --batch "
+                     "rows, reshuffled every epoch.",
                      opts, n, NULL, 0, 0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    if (cli_seen(&c, "val") && !(tx.val > 0 && tx.val < 1))
+        return cli_error(EXIT_USAGE, "--val must be a fraction between 0 and 1");
+    if (jo.patience && !cli_seen(&c, "val"))
+        return cli_error(EXIT_USAGE, "--patience needs --val (a validation split)");
+    if (tx.model && (no.layers || no.output))
+        return cli_error(EXIT_USAGE, "--model brings its own network: drop --layers/--output");
+    if (tx.model && tx.standardize)
+        return cli_error(EXIT_USAGE, "--model keeps its own standardisation: drop --standardize");
+
     dsc_model *m = NULL;
-    dsc_dataset *d = NULL;
-    dsc_loss loss;
-    int st = net_build(&no, jo.loss, jo.init, jo.seed, &m, &d, &loss);
-    if (st < 0) {
-        job_result res;
-        st = job_run(m, d, &jo, loss, 0, &res);
-        if (st == EXIT_OK) {
-            job_print_summary(m, d, &jo, loss, &res, no.data);
-            st = job_exit_status(&res);
-            if (st == EXIT_OK && res.r.stop == DSC_STOP_STEP_SIZE && !jo.json) {
-                printf("note         the step-size rule stops when steps are small, not when "
-                       "the gradient is 0\n             (gradient norm %.3g now); a smaller "
-                       "--tol or a larger --lr goes further\n",
-                       res.r.grad_norm);
-            }
-        }
-        job_result_free(&res);
+    dsc_dataset *d = NULL, *tr = NULL, *va = NULL;
+    dsc_loss loss = DSC_LOSS_MSE;
+    job_result res;
+    memset(&res, 0, sizeof res);
+    int st = net_load_data(&no, &d);
+    if (st < 0)
+        st = tx.model ? load_model(tx.model, d, jo.loss, &m, &loss)
+                      : net_make_model(&no, d, jo.loss, jo.init, jo.seed, &m, &loss);
+    if (st < 0 && tx.model && jo.init) st = job_load_init(m, jo.init);
+    if (st < 0 && cli_seen(&c, "val")) {
+        dsc_status s = dsc_dataset_split(d, tx.val, jo.seed, &tr, &va);
+        if (s) st = cli_fail(s);
     }
+    const dsc_dataset *train = tr ? tr : d;
+    if (st < 0 && tx.standardize) {
+        dsc_status s = dsc_model_fit_standardization(m, train, 1);
+        if (s) st = cli_fail(s);
+    }
+    if (st < 0) st = job_run(m, train, va, &jo, loss, 0, &res);
+    if (st == EXIT_OK) {
+        int interrupted = res.status == DSC_ECANCELLED && job_interrupted;
+        double accuracy = NAN;
+        if (va && dsc_model_classes(m)) {
+            dsc_metrics mt;
+            if (dsc_model_evaluate(m, va, loss, &mt) == DSC_OK) accuracy = mt.accuracy;
+            dsc_metrics_free(&mt);
+        }
+        fill_summary(m, &jo, loss, &res, dsc_dataset_rows(train), accuracy);
+        if (tx.save) {
+            /* Saved even when interrupted: Ctrl-C keeps the model so far. */
+            dsc_status s = dsc_model_save(m, tx.save);
+            if (s) st = cli_fail(s);
+            else if (!jo.json) fprintf(stderr, "saved %s\n", tx.save);
+        }
+        if (interrupted) {
+            fprintf(stderr, "descent: interrupted after %zu updates%s\n", res.r.iterations,
+                    tx.save && st == EXIT_OK ? "; the model so far is saved" : "");
+            st = EXIT_INTERRUPTED;
+        }
+        if (st == EXIT_OK) {
+            size_t rows = dsc_dataset_rows(train);
+            double samples =
+                (double)res.r.iterations * (double)(jo.batch && jo.batch < rows ? jo.batch : rows);
+            job_extra x = {res.r.val_loss, accuracy,
+                           res.r.seconds > 0 ? samples / res.r.seconds : NAN};
+            job_print_summary(m, train, &jo, loss, &res, no.data ? no.data : no.idx_images, &x);
+            if (va && !jo.json) {
+                printf("validation   %zu rows, loss %.6g", dsc_dataset_rows(va), res.r.val_loss);
+                if (!isnan(accuracy)) printf(", accuracy %.4f", accuracy);
+                printf("\n");
+            }
+            if (!jo.json && !isnan(x.samples_per_second))
+                printf("speed        %.0f samples/s\n", x.samples_per_second);
+            st = job_exit_status(&res);
+        }
+        if (st == EXIT_OK && res.r.stop == DSC_STOP_STEP_SIZE && !jo.json && !jo.epochs)
+            printf("note         the step-size rule stops when steps are small, not when the "
+                   "gradient is 0\n             (gradient norm %.3g now); a smaller --tol or a "
+                   "larger --lr goes further\n",
+                   res.r.grad_norm);
+        if (st == EXIT_OK && tx.test) {
+            int t = test_after(m, &no, tx.test, loss, jo.json);
+            if (t >= 0) st = t;
+        }
+    }
+    job_result_free(&res);
     dsc_model_free(m);
+    dsc_dataset_free(tr);
+    dsc_dataset_free(va);
     dsc_dataset_free(d);
     return st;
 }

@@ -2,6 +2,7 @@
 #include "job.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,13 +162,27 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+volatile int job_interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    job_interrupted = 1;
+}
+
 typedef struct {
     job_result *res;
     int record, bar;
     double t0, last_draw;
     long max_iter;
-    size_t epochs;
+    size_t epochs, rows, batch;
     dsc_status record_error;
+    const dsc_model *m;
+    const dsc_dataset *val;
+    dsc_loss loss;
+    FILE *log;
+    int log_failed;
+    double last_val, last_acc;
 } job_state;
 
 /* A progress line on stderr, only for runs that last: drawn from the
@@ -178,7 +193,19 @@ static void draw_bar(job_state *s, size_t iter, double loss, int done)
     if (!done && (t - s->t0 < 1.0 || t - s->last_draw < 0.1)) return;
     if (done && s->last_draw == 0) return;
     s->last_draw = t;
-    if (s->max_iter > 0)
+    if (s->epochs) {
+        /* Epochs: where we are, speed and time left. */
+        size_t per_epoch = (s->rows + s->batch - 1) / s->batch, done_b = iter + 1;
+        size_t epoch = done_b / per_epoch, b = done_b % per_epoch;
+        double el = t - s->t0, frac = (double)done_b / (double)(per_epoch * s->epochs);
+        double samples = (double)done_b * (double)s->batch;
+        fprintf(stderr, "\r  epoch %zu/%zu  batch %zu/%zu  loss %.4g", epoch + (b ? 1 : 0),
+                s->epochs, b ? b : per_epoch, per_epoch, loss);
+        if (!isnan(s->last_val)) fprintf(stderr, "  val %.4g", s->last_val);
+        if (!isnan(s->last_acc)) fprintf(stderr, "  acc %.3f", s->last_acc);
+        fprintf(stderr, "  %.0f samples/s  %.0fs left   ", samples / (el > 0 ? el : 1e-9),
+                frac > 0 ? el / frac - el : 0.0);
+    } else if (s->max_iter > 0)
         fprintf(stderr, "\r  update %zu/%ld  loss %.6g  %.1fs   ", iter + 1, s->max_iter, loss,
                 t - s->t0);
     else
@@ -193,11 +220,43 @@ static int on_step(const dsc_step_info *si, void *user)
     if (s->record && !s->record_error)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
-    return 0;
+    return job_interrupted;
 }
 
-int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
-            int keep_trace, job_result *res)
+/* One JSON line of metrics per epoch, and the validation numbers for the
+ * progress bar. */
+static int on_epoch(const dsc_epoch_info *e, void *user)
+{
+    job_state *s = user;
+    s->last_val = e->val_loss;
+    if (s->val && dsc_model_classes(s->m) > 0) {
+        dsc_metrics mt;
+        if (dsc_model_evaluate(s->m, s->val, s->loss, &mt) == DSC_OK) {
+            s->last_acc = mt.accuracy;
+            dsc_metrics_free(&mt);
+        }
+    }
+    if (s->log) {
+        fprintf(s->log, "{\"epoch\": %zu, \"loss\": ", e->epoch + 1);
+        cli_print_number(s->log, e->loss);
+        fputs(", \"val_loss\": ", s->log);
+        if (isnan(e->val_loss)) fputs("null", s->log);
+        else cli_print_number(s->log, e->val_loss);
+        fputs(", \"accuracy\": ", s->log);
+        if (isnan(s->last_acc)) fputs("null", s->log);
+        else cli_print_number(s->log, s->last_acc);
+        fputs(", \"seconds\": ", s->log);
+        cli_print_number(s->log, e->seconds);
+        fputs("}\n", s->log);
+        /* Each line is on disk when the epoch ends, so a killed run keeps
+         * its log so far. */
+        if (fflush(s->log) != 0) s->log_failed = 1;
+    }
+    return job_interrupted;
+}
+
+int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const job_opts *o,
+            dsc_loss loss, int keep_trace, job_result *res)
 {
     memset(res, 0, sizeof *res);
     dsc_train_params p;
@@ -234,17 +293,47 @@ int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss
     p.lr_step = o->lr_step;
     p.lr_min = o->lr_min;
     p.threads = (int)o->threads;
+    p.dropout = o->dropout;
+    p.patience = o->patience;
+    p.val = val;
 
-    job_state s = {res, keep_trace || o->trace || o->plot_dir,
-                   !o->quiet && isatty(STDERR_FILENO), now(), 0, 0, 0, DSC_OK};
+    job_state s = {0};
+    s.res = res;
+    s.record = keep_trace || o->trace || o->plot_dir;
+    s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO);
+    s.t0 = now();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
-    if (s.record && dsc_run_trace_init(&res->trace, dsc_model_param_count(m)))
+    s.epochs = o->epochs;
+    s.rows = dsc_dataset_rows(d);
+    s.batch = o->batch && o->batch < s.rows ? o->batch : s.rows;
+    s.m = m;
+    s.val = val;
+    s.loss = loss;
+    s.last_val = s.last_acc = NAN;
+    char log_tmp[4096];
+    if (o->log && !(s.log = job_open_file(o->log, log_tmp, sizeof log_tmp))) return EXIT_RUNTIME;
+    if (s.record && dsc_run_trace_init(&res->trace, dsc_model_param_count(m))) {
+        if (s.log) job_commit_file(s.log, log_tmp, o->log, 0);
         return cli_fail(DSC_ENOMEM);
+    }
     res->traced = s.record;
     p.on_step = on_step;
+    p.on_epoch = on_epoch;
     p.user = &s;
+    job_interrupted = 0;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_sa);
     res->status = dsc_train(m, d, &p, &res->r);
+    sigaction(SIGINT, &old_sa, NULL);
     if (s.bar) draw_bar(&s, res->r.iterations ? res->r.iterations - 1 : 0, res->r.loss, 1);
+    if (s.log) {
+        int st_log = job_commit_file(s.log, log_tmp, o->log, !s.log_failed);
+        if (st_log != EXIT_OK) return st_log;
+    }
+    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_OK;
     if (res->status != DSC_OK && res->status != DSC_EDIVERGED)
         return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND
                    ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
@@ -286,6 +375,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss
 
 int job_exit_status(const job_result *res)
 {
+    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_INTERRUPTED;
     if (res->status == DSC_EDIVERGED) return cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
     if (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level)
         return cli_error(EXIT_RUNTIME, "the line search found no step that lowers the loss, "
@@ -344,8 +434,15 @@ static const char *stop_words(dsc_stop_reason r)
     return "?";
 }
 
+static void json_number_or_null(const char *key, double v)
+{
+    printf(", \"%s\": ", key);
+    if (isnan(v)) printf("null");
+    else cli_print_number(stdout, v);
+}
+
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
-                       const job_result *res, const char *data_label)
+                       const job_result *res, const char *data_label, const job_extra *x)
 {
     size_t np = dsc_model_param_count(m), n = dsc_dataset_rows(d), nout = dsc_model_outputs(m);
     int small = np <= 64, few = n <= 64;
@@ -365,6 +462,11 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
             printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
         printf(", \"seconds\": ");
         cli_print_number(stdout, res->r.seconds);
+        if (x) {
+            json_number_or_null("val_loss", x->val_loss);
+            json_number_or_null("accuracy", x->accuracy);
+            json_number_or_null("samples_per_second", x->samples_per_second);
+        }
         if (small) {
             printf(", \"params\": {");
             for (size_t i = 0; i < np; i++) {
@@ -410,9 +512,9 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     }
     if (out && dsc_model_inputs(m) == 1 && nout == 1) {
         printf("outputs     ");
-        const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
+        const float *xs = dsc_dataset_x(d), *ys = dsc_dataset_y(d);
         for (size_t i = 0; i < n; i++)
-            printf(" %g -> %.4g (observed %g)%s", x[i], out[i], y[i], i + 1 < n ? "," : "\n");
+            printf(" %g -> %.4g (observed %g)%s", xs[i], out[i], ys[i], i + 1 < n ? "," : "\n");
     }
     printf("seconds      %.4g\n", res->r.seconds);
     free(out);

@@ -16,6 +16,10 @@ typedef struct {
     size_t batch, epochs, lr_step, threads;
     uint64_t seed;
     int json, quiet;
+    /* train only */
+    const char *log;       /* --log FILE.jsonl */
+    double dropout;
+    size_t patience;
 } job_opts;
 
 /* Defaults: loss NULL (the caller decides), optimizer gd, lr 0.01, the
@@ -41,14 +45,22 @@ typedef struct {
 /* Trains m on d with the options. keep_trace records every step even
  * without --trace/--plot-dir. Writes --trace (atomically) and --plot-dir.
  * Returns an exit status; usage errors (bad names) are EXIT_USAGE. */
-int job_run(dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
-            int keep_trace, job_result *res);
+int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const job_opts *o,
+            dsc_loss loss, int keep_trace, job_result *res);
+
+/* Set by SIGINT during job_run: the run stops at the next step and the
+ * caller saves what it has (exit status 130). */
+extern volatile int job_interrupted;
+enum { EXIT_INTERRUPTED = 130 };
 void job_result_free(job_result *res);
 
 /* The summary of a network run: human text or --json. data_label names
  * the data (a file or "built-in dosage data"). */
+typedef struct {
+    double val_loss, accuracy, samples_per_second; /* NaN: not known */
+} job_extra;
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
-                       const job_result *res, const char *data_label);
+                       const job_result *res, const char *data_label, const job_extra *x);
 
 /* The exit status a finished run earns, with its message: divergence and a
  * line search that failed away from a minimum are failures (1). */

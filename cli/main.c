@@ -13,7 +13,10 @@ typedef struct {
 static const subcommand commands[] = {
     {"line", cmd_line, "fit a line by gradient descent on the sum of squared residuals"},
     {"demo", cmd_demo, "the seed's neural network examples (softplus-b3, softplus, relu)"},
-    {"train", cmd_train, "train a network on a CSV file"},
+    {"train", cmd_train, "train a network on a CSV or IDX data set"},
+    {"eval", cmd_eval, "score a saved model on data: loss, accuracy or R^2, ..."},
+    {"predict", cmd_predict, "predict every row of a CSV file with a saved model"},
+    {"info", cmd_info, "show a saved model"},
     {"explain", cmd_explain, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, "compare backpropagation with numerical gradients"},
 };

@@ -1,6 +1,7 @@
 #include "network.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -17,25 +18,61 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
          "hidden layers UNITS:ACT,..., e.g. 2:softplus,8:relu ('' for none)", 0},
         {"output", OPT_STRING, &o->output, "ACT",
          "output activation (identity; softmax for class labels)", 0},
+        {"idx-images", OPT_STRING, &o->idx_images, "FILE", "IDX image file (.gz too) instead of --data", 0},
+        {"idx-labels", OPT_STRING, &o->idx_labels, "FILE", "IDX label file for --idx-images", 0},
     };
     memcpy(t, opts, sizeof opts);
     return NET_N_OPTS;
 }
 
-int net_build(const net_opts *o, const char *loss_name, const char *init, uint64_t seed,
-              dsc_model **m, dsc_dataset **d, dsc_loss *loss)
+int net_load_data(const net_opts *o, dsc_dataset **d)
 {
-    *m = NULL;
     *d = NULL;
-    if (!o->data) return cli_error(EXIT_USAGE, "--data FILE.csv is required");
+    dsc_status s;
+    if (o->idx_images || o->idx_labels) {
+        if (!o->idx_images || !o->idx_labels)
+            return cli_error(EXIT_USAGE, "--idx-images and --idx-labels go together");
+        if (o->data) return cli_error(EXIT_USAGE, "--data or --idx-images, not both");
+        s = dsc_dataset_from_idx(o->idx_images, o->idx_labels, d);
+        return s ? cli_fail(s) : -1;
+    }
+    if (!o->data) return cli_error(EXIT_USAGE, "--data FILE.csv (or --idx-images and --idx-labels) is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
-    dsc_status s = dsc_dataset_from_csv(o->data, &co, d);
-    if (s) return cli_fail(s);
-    int classes = dsc_dataset_classes(*d) > 0;
+    s = dsc_dataset_from_csv(o->data, &co, d);
+    return s ? cli_fail(s) : -1;
+}
+
+int net_describe_model(dsc_model *m, const dsc_dataset *d)
+{
+    size_t n_in = dsc_dataset_inputs(d), nc = dsc_dataset_classes(d);
+    dsc_status s = DSC_OK;
+    if (dsc_dataset_input_name(d, 0)) {
+        const char **names = malloc(n_in * sizeof *names);
+        if (!names) return cli_fail(DSC_ENOMEM);
+        for (size_t j = 0; j < n_in; j++) names[j] = dsc_dataset_input_name(d, j);
+        s = dsc_model_set_input_names(m, names);
+        free(names);
+    }
+    if (!s && dsc_dataset_target_name(d)) s = dsc_model_set_target(m, dsc_dataset_target_name(d));
+    if (!s && nc) {
+        const char **labels = malloc(nc * sizeof *labels);
+        if (!labels) return cli_fail(DSC_ENOMEM);
+        for (size_t k = 0; k < nc; k++) labels[k] = dsc_dataset_class_label(d, k);
+        s = dsc_model_set_classes(m, labels, nc);
+        free(labels);
+    }
+    return s ? cli_fail(s) : -1;
+}
+
+int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name,
+                   const char *init, uint64_t seed, dsc_model **m, dsc_loss *loss)
+{
+    *m = NULL;
+    int classes = dsc_dataset_classes(d) > 0;
     const char *output = o->output ? o->output : classes ? "softmax" : "identity";
     const char *layers = o->layers ? o->layers : "";
     dsc_activation act;
@@ -48,16 +85,28 @@ int net_build(const net_opts *o, const char *loss_name, const char *init, uint64
         *loss = classes ? DSC_LOSS_CE : DSC_LOSS_MSE;
     }
     char spec[2048];
-    int n = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", dsc_dataset_inputs(*d), layers,
-                     *layers ? " -> " : "", dsc_dataset_outputs(*d), output);
+    int n = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", dsc_dataset_inputs(d), layers,
+                     *layers ? " -> " : "", dsc_dataset_outputs(d), output);
     if (n < 0 || (size_t)n >= sizeof spec) return cli_error(EXIT_USAGE, "--layers is too long");
+    dsc_status s;
     if ((s = dsc_model_new(spec, m))) return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
     if ((s = dsc_model_init(*m, DSC_INIT_DEFAULT, seed))) return cli_fail(s);
+    int st = net_describe_model(*m, d);
+    if (st >= 0) return st;
     if (init) {
-        int st = job_load_init(*m, init);
+        st = job_load_init(*m, init);
         if (st >= 0) return st;
     }
     return -1;
+}
+
+int net_build(const net_opts *o, const char *loss_name, const char *init, uint64_t seed,
+              dsc_model **m, dsc_dataset **d, dsc_loss *loss)
+{
+    *m = NULL;
+    int st = net_load_data(o, d);
+    if (st < 0) st = net_make_model(o, *d, loss_name, init, seed, m, loss);
+    return st;
 }
 
 /* --- the seed's demos ------------------------------------------------------ */

@@ -7,9 +7,10 @@
 
 typedef struct {
     const char *data, *target, *ignore, *features, *layers, *output;
+    const char *idx_images, *idx_labels;
 } net_opts;
 
-#define NET_N_OPTS 6
+#define NET_N_OPTS 8
 /* Appends --data --target --ignore --features --layers --output. */
 size_t net_opts_table(net_opts *o, cli_opt *t);
 
@@ -19,6 +20,12 @@ size_t net_opts_table(net_opts *o, cli_opt *t);
  * labels, mse otherwise. Returns -1 on success, else an exit status. */
 int net_build(const net_opts *o, const char *loss_name, const char *init, uint64_t seed,
               dsc_model **m, dsc_dataset **d, dsc_loss *loss);
+/* The two halves of net_build: the data (CSV or IDX), then the model. */
+int net_load_data(const net_opts *o, dsc_dataset **d);
+int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name,
+                   const char *init, uint64_t seed, dsc_model **m, dsc_loss *loss);
+/* Copies the data's column names, target and classes into the model. */
+int net_describe_model(dsc_model *m, const dsc_dataset *d);
 
 /* The seed's network demos. */
 typedef struct {

@@ -208,6 +208,8 @@ dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t see
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
+/** The target column(s) as read, comma-separated (NULL when unknown). */
+const char *dsc_dataset_target_name(const dsc_dataset *d);
 /** Class labels of a classification target (0 classes for regression). */
 size_t dsc_dataset_classes(const dsc_dataset *d);
 const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
@@ -410,6 +412,7 @@ typedef struct {
     double beta1, beta2, eps;      /**< adam/adamw: 0.9, 0.999, 1e-8 (eps also rmsprop's) */
     double rms_alpha;              /**< rmsprop smoothing: 0.99 */
     double weight_decay;           /**< L2 added to the gradient (adamw: decoupled); 0 */
+    double dropout;                /**< dropout rate after each hidden layer while training; 0 */
     dsc_schedule schedule;         /**< default constant */
     double lr_gamma;               /**< step/exp decay factor: 0.1 (step), 0.99 (exp) when 0 */
     size_t lr_step;                /**< step schedule period in updates (0: max(1, total/3)) */

@@ -76,6 +76,14 @@ dsc_node dsc_sum(dsc_graph *g, dsc_node a);
 dsc_node dsc_mean(dsc_graph *g, dsc_node a);
 /** An activation applied element-wise (softmax: row by row). */
 dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x);
+/** Dropout with rate p in [0, 1): each element is kept with probability
+ *  1 - p and scaled by 1 / (1 - p), a new mask every forward pass, drawn
+ *  from the graph's seed (dsc_graph_set_seed). Leave it out of inference
+ *  graphs. A gradient check of a graph with dropout is meaningless. */
+dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p);
+/** The seed of the graph's random choices (dropout masks, ReLU at 0 with
+ *  the random rule). */
+void dsc_graph_set_seed(dsc_graph *g, uint64_t seed);
 /** A loss (1 x 1) of pred against target (same shape). When pred is a
  *  sigmoid node and loss is BCE, or pred is a softmax node and loss is CE,
  *  the loss is computed from the logits in one overflow-safe op; pred keeps

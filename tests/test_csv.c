@@ -217,6 +217,80 @@ static void test_selection(void)
     }
 }
 
+/* target "" reads every column as a feature: data to predict from. */
+static void test_no_target(void)
+{
+    const char *text = "a,b,c\n1,2,3\n4,5,6\n";
+    dsc_dataset *d;
+    dsc_csv_options o = opts("", NULL, NULL);
+    CHECK_OK(load("none1.csv", text, &o, &d));
+    if (d) {
+        const float *x = dsc_dataset_x(d);
+        CHECK(dsc_dataset_rows(d) == 2);
+        CHECK(dsc_dataset_inputs(d) == 3 && dsc_dataset_outputs(d) == 0);
+        CHECK(x[0] == 1 && x[1] == 2 && x[2] == 3 && x[3] == 4 && x[5] == 6);
+        CHECK(strcmp(dsc_dataset_input_name(d, 2), "c") == 0);
+        CHECK(dsc_dataset_output_name(d, 0) == NULL);
+        CHECK(dsc_dataset_classes(d) == 0);
+        CHECK(d->target_name == NULL);
+        dsc_dataset_free(d);
+    }
+
+    /* With ignore and with a features list. */
+    o = opts("", "b", NULL);
+    CHECK_OK(load("none2.csv", text, &o, &d));
+    if (d) {
+        CHECK(dsc_dataset_inputs(d) == 2 && dsc_dataset_outputs(d) == 0);
+        CHECK(dsc_dataset_x(d)[2] == 4 && dsc_dataset_x(d)[3] == 6);
+        dsc_dataset_free(d);
+    }
+    o = opts("", NULL, "c,a");
+    CHECK_OK(load("none3.csv", text, &o, &d));
+    if (d) {
+        CHECK(dsc_dataset_inputs(d) == 2 && dsc_dataset_outputs(d) == 0);
+        CHECK(dsc_dataset_x(d)[0] == 3 && dsc_dataset_x(d)[1] == 1);
+        dsc_dataset_free(d);
+    }
+
+    /* A label-like column is still a feature and must be numeric. */
+    EXPECT_ERROR("x,species\n1,setosa\n", &o, DSC_ENOTFOUND, "features column 'c' not found", NULL);
+    o = opts("", NULL, NULL);
+    EXPECT_ERROR("x,species\n1,setosa\n", &o, DSC_EFORMAT,
+                 ":2:2: 'setosa' is not a number (column 'species')", NULL);
+    o = opts("", "a,b,c", NULL);
+    EXPECT_ERROR(text, &o, DSC_EINVAL, "no feature columns left (3 columns, 0 targets)", NULL);
+    /* Only exactly "" means no target; blanks are an empty item. */
+    o = opts(" ", NULL, NULL);
+    EXPECT_ERROR(text, &o, DSC_EINVAL, "empty item", NULL);
+    EXPECT_ERROR("a,b\n", &o, DSC_EINVAL, "empty item", NULL);
+}
+
+/* target_name: the header names of the targets, whatever selected them. */
+static void test_target_name(void)
+{
+    const char *text = "a,b,c\n1,2,3\n4,5,6\n";
+    static const struct {
+        const char *target, *want;
+    } cases[] = {{NULL, "c"}, {"a", "a"}, {"2", "b"}, {" c , 1", "c,a"}, {"b,c", "b,c"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dsc_dataset *d;
+        dsc_csv_options o = opts(cases[i].target, NULL, NULL);
+        CHECK_OK(load("tname.csv", text, &o, &d));
+        if (!d) continue;
+        CHECK(d->target_name && strcmp(d->target_name, cases[i].want) == 0);
+        dsc_dataset_free(d);
+    }
+    /* A class-label target too. */
+    dsc_dataset *d;
+    dsc_csv_options o = opts("1", NULL, NULL);
+    CHECK_OK(load("tname2.csv", "species,x\nsetosa,1\nvirginica,2\n", &o, &d));
+    if (d) {
+        CHECK(dsc_dataset_classes(d) == 2);
+        CHECK(d->target_name && strcmp(d->target_name, "species") == 0);
+        dsc_dataset_free(d);
+    }
+}
+
 static void test_classes(void)
 {
     dsc_dataset *d;
@@ -554,6 +628,8 @@ int main(void)
     }
     test_seed_data();
     test_selection();
+    test_no_target();
+    test_target_name();
     test_classes();
     test_formats();
     test_errors();

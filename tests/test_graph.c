@@ -1,6 +1,7 @@
 /* The graph core: building, shapes, forward values of the basic ops, the
  * chain rule through backward (accumulation when a node is used twice),
  * batch sizes, errors, gradient check sharp enough to catch a broken op. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -190,8 +191,49 @@ static void test_no_allocation(void)
     dsc_graph_free(g);
 }
 
+/* Dropout keeps about 1 - p of the elements, scaled by 1 / (1 - p); its
+ * backward passes gradient exactly where the forward kept the element. */
+static void test_dropout(void)
+{
+    enum { N = 4000 };
+    dsc_graph *g;
+    CHECK_OK(dsc_graph_new(&g));
+    dsc_node w = dsc_param(g, "w", 1, N);
+    dsc_node d = dsc_dropout(g, w, 0.25f);
+    dsc_node s = dsc_sum(g, d);
+    CHECK(dsc_dropout(g, w, 1.0f) == -1);
+    dsc_graph_free(g);
+    CHECK_OK(dsc_graph_new(&g));
+    w = dsc_param(g, "w", 1, N);
+    d = dsc_dropout(g, w, 0.25f);
+    s = dsc_sum(g, d);
+    CHECK_OK(dsc_graph_compile(g, 1, NULL, 0));
+    dsc_graph_set_seed(g, 3);
+    float *p = dsc_graph_params(g);
+    for (int i = 0; i < N; i++) p[i] = 1.0f;
+    CHECK_OK(dsc_graph_forward(g));
+    CHECK_OK(dsc_graph_backward(g, s));
+    const float *y = dsc_graph_value(g, d).data, *gr = dsc_graph_grads(g);
+    int kept = 0, consistent = 1;
+    for (int i = 0; i < N; i++) {
+        kept += y[i] != 0;
+        consistent &= (y[i] == 0 && gr[i] == 0) || (fabsf(y[i] - 4.0f / 3) < 1e-6f && fabsf(gr[i] - 4.0f / 3) < 1e-6f);
+    }
+    CHECK(consistent);
+    CHECK(kept > 2850 && kept < 3150); /* 3000 expected */
+    /* A new pass draws a new mask: about 2 p (1 - p) of the elements change. */
+    static float first[N];
+    memcpy(first, y, sizeof first);
+    CHECK_OK(dsc_graph_forward(g));
+    int changed = 0;
+    for (int i = 0; i < N; i++) changed += first[i] != dsc_graph_value(g, d).data[i];
+    CHECK(changed > 1200 && changed < 1800); /* 1500 expected */
+    dsc_graph_free(g);
+}
+
 int main(void)
 {
+    test_dropout();
     test_seed_line();
     test_accumulation();
     test_basic_ops();

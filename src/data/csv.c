@@ -17,6 +17,10 @@
  *    distinct texts in order of first appearance (numbers included, as
  *    written: "1" and "1.0" are two classes), y is one-hot over them and
  *    out_names[k] is the label of class k, as dsc_dataset_class_label(k).
+ *  - A target of "" (empty) means no target at all: every column not
+ *    ignored is a feature (or those listed), and the data set has no
+ *    outputs. target_name holds the header names of the targets, joined
+ *    with commas, however the options named them.
  *  - Values of columns that are neither features nor targets are not
  *    looked at; only the number of fields in each row is checked.
  *  - COLUMN in "FILE:LINE:COLUMN" is the 1-based field number; LINE is the
@@ -858,7 +862,10 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, size_t
         st = dsc_fail(DSC_ENOMEM, "out of memory");
         goto done;
     }
-    if (o->target) {
+    if (o->target && !o->target[0]) {
+        /* No target: data to predict from. */
+        P->n_tgt = 0;
+    } else if (o->target) {
         if ((st = select_columns(P, o->target, "target", ROLE_TARGET, chosen, &P->tgt, &P->n_tgt,
                                  header_line)))
             goto done;
@@ -926,6 +933,24 @@ static char **copy_names(char *const *src, const size_t *idx, size_t n)
     return names;
 }
 
+/* The chosen target columns by their header names, whatever the options
+ * called them (an index, or nothing for the last column), so a model can
+ * record what it predicts. */
+static char *target_names(const csv_parser *P)
+{
+    size_t len = 0;
+    for (size_t j = 0; j < P->n_tgt; j++) len += strlen(P->cols[P->tgt[j]]) + 1;
+    char *s = dsc_malloc(len), *p = s;
+    if (!s) return NULL;
+    for (size_t j = 0; j < P->n_tgt; j++) {
+        size_t n = strlen(P->cols[P->tgt[j]]);
+        memcpy(p, P->cols[P->tgt[j]], n);
+        p += n;
+        *p++ = j + 1 < P->n_tgt ? ',' : '\0';
+    }
+    return s;
+}
+
 static dsc_status build(csv_parser *P, dsc_dataset **out)
 {
     dsc_dataset *d = dsc_calloc(1, sizeof *d);
@@ -956,9 +981,12 @@ static dsc_status build(csv_parser *P, dsc_dataset **out)
         float *y = dsc_realloc(P->y, n * P->n_tgt * sizeof *y);
         d->y = y ? y : P->y;
         P->y = NULL;
-        d->out_names = copy_names(P->cols, P->tgt, P->n_tgt);
-        if (!d->out_names) goto oom;
+        if (P->n_tgt) {
+            d->out_names = copy_names(P->cols, P->tgt, P->n_tgt);
+            if (!d->out_names) goto oom;
+        }
     }
+    if (P->n_tgt && !(d->target_name = target_names(P))) goto oom;
     d->in_names = copy_names(P->cols, P->feat, P->n_feat);
     if (!d->in_names) goto oom;
     *out = d;

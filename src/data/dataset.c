@@ -80,3 +80,5 @@ size_t dsc_dataset_inputs(const dsc_dataset *d) { return d ? d->n_in : 0; }
 size_t dsc_dataset_outputs(const dsc_dataset *d) { return d ? d->n_out : 0; }
 const float *dsc_dataset_x(const dsc_dataset *d) { return d ? d->x : NULL; }
 const float *dsc_dataset_y(const dsc_dataset *d) { return d ? d->y : NULL; }
+
+const char *dsc_dataset_target_name(const dsc_dataset *d) { return d ? d->target_name : NULL; }

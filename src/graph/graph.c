@@ -192,6 +192,20 @@ dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x)
     return finish_node(g, id);
 }
 
+dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
+{
+    if (!(p >= 0.0f && p < 1.0f))
+        return build_error(g, dsc_fail(DSC_EINVAL, "dropout rate %g: must be in [0, 1)", (double)p));
+    dsc_node id = add_node(g, DSC_OP_DROPOUT, x, -1, NULL);
+    if (id >= 0) g->nodes[id].attr = p;
+    return finish_node(g, id);
+}
+
+void dsc_graph_set_seed(dsc_graph *g, uint64_t seed)
+{
+    if (g) g->relu_seed = seed;
+}
+
 dsc_node dsc_loss_of(dsc_graph *g, dsc_loss loss, dsc_node pred, dsc_node target)
 {
     if ((unsigned)loss >= DSC_LOSS_COUNT)

@@ -33,6 +33,7 @@ typedef enum {
     /* fused output activation + loss, on logits */
     DSC_OP_BCE_LOGITS,
     DSC_OP_CE_LOGITS,
+    DSC_OP_DROPOUT,
     DSC_OP_COUNT
 } dsc_op_id;
 
@@ -98,6 +99,7 @@ extern const dsc_op_def dsc_op_identity, dsc_op_softplus, dsc_op_relu, dsc_op_le
     dsc_op_sigmoid, dsc_op_tanh, dsc_op_softmax;                       /* op_act.c */
 extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce,
     dsc_op_ce, dsc_op_bce_logits, dsc_op_ce_logits;                    /* op_loss.c */
+extern const dsc_op_def dsc_op_dropout;                                /* op_dropout.c */
 
 static inline dsc_gnode *dsc_in(dsc_graph *g, const dsc_gnode *n, int i)
 {

@@ -28,4 +28,5 @@ const dsc_op_def *const dsc_ops[DSC_OP_COUNT] = {
     [DSC_OP_CE] = &dsc_op_ce,
     [DSC_OP_BCE_LOGITS] = &dsc_op_bce_logits,
     [DSC_OP_CE_LOGITS] = &dsc_op_ce_logits,
+    [DSC_OP_DROPOUT] = &dsc_op_dropout,
 };

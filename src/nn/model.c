@@ -160,13 +160,13 @@ dsc_status dsc_model_new(const char *spec, dsc_model **out)
 void dsc_model_free(dsc_model *m)
 {
     if (!m) return;
+    dsc_model_free_meta(m); /* reads units[0]: before units goes */
     dsc_free(m->units);
     dsc_free(m->act);
     dsc_free(m->w_off);
     dsc_free(m->b_off);
     dsc_free_aligned(m->params);
     dsc_free(m->spec);
-    dsc_model_free_meta(m);
     dsc_free(m);
 }
 
@@ -325,8 +325,8 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed)
 
 /* --- the model as a graph ------------------------------------------------ */
 
-dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
-                               int flags, dsc_mlp_graph *mg)
+static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
+                              int flags, float dropout, dsc_mlp_graph *mg)
 {
     memset(mg, 0, sizeof *mg);
     mg->loss = mg->y = -1;
@@ -344,6 +344,7 @@ dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss,
         snprintf(name, sizeof name, "layer%zu.bias", k + 1);
         dsc_node b = dsc_param(g, name, 1, m->units[k + 1]);
         h = dsc_activate(g, m->act[k], dsc_add(g, dsc_matmul(g, h, w, 0, 1), b));
+        if (dropout > 0 && k + 1 < m->n_layers) h = dsc_dropout(g, h, dropout);
     }
     mg->out = h;
     if (with_loss) {
@@ -359,6 +360,18 @@ dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss,
     dsc_graph_set_relu_grad(g, m->relu_rule, m->relu_seed);
     mg->max_batch = max_batch;
     return DSC_OK;
+}
+
+dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
+                               int flags, dsc_mlp_graph *mg)
+{
+    return build_graph(m, with_loss, loss, max_batch, flags, 0.0f, mg);
+}
+
+dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
+                                       float dropout, dsc_mlp_graph *mg)
+{
+    return build_graph(m, 1, loss, max_batch, 0, dropout, mg);
 }
 
 void dsc_mlp_graph_free(dsc_mlp_graph *mg)

@@ -48,6 +48,10 @@ typedef struct {
 /* flags: DSC_COMPILE_NO_GRAD for inference. with_loss 0 builds no target. */
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *out);
+/* The same for training, with dropout at rate p after every hidden layer
+ * (0: none). */
+dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
+                                       float dropout, dsc_mlp_graph *out);
 void dsc_mlp_graph_free(dsc_mlp_graph *mg);
 
 /* The loss of the model over all of x/y (n rows), in chunks of max_batch:

@@ -114,6 +114,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         (p->epochs || (p->batch && p->batch < d->n)))
         return dsc_fail(DSC_EINVAL, "%s works on the full batch only (no --epochs or --batch)",
                         dsc_optimizer_name(p->optimizer));
+    if (!(p->dropout >= 0 && p->dropout < 1))
+        return dsc_fail(DSC_EINVAL, "the dropout rate must be in [0, 1), not %g", p->dropout);
     if (p->patience && !p->val)
         return dsc_fail(DSC_EINVAL, "early stopping (patience) needs validation data");
     return DSC_OK;
@@ -131,7 +133,7 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     dsc_status s;
     if (p->only && (s = make_mask(r, p->only))) return s;
     m->relu_seed = p->seed;
-    if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, 0, &r->mg))) return s;
+    if ((s = dsc_mlp_graph_build_dropout(m, p->loss, r->batch, (float)p->dropout, &r->mg))) return s;
     dsc_graph_set_threads(r->mg.g, p->threads);
     if (p->val) {
         if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, DSC_COMPILE_NO_GRAD, &r->eval)))

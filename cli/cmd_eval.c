@@ -1,0 +1,343 @@
+/* descent eval / predict / info: using a saved model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "network.h"
+
+/* The model's input names joined with commas, for choosing the columns of
+ * a CSV file by name (NULL when the model has no names: columns in order). */
+static char *feature_list(const dsc_model *m)
+{
+    if (!dsc_model_input_name(m, 0)) return NULL;
+    size_t len = 1;
+    for (size_t j = 0; j < dsc_model_inputs(m); j++) len += strlen(dsc_model_input_name(m, j)) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (size_t j = 0; j < dsc_model_inputs(m); j++) {
+        if (j) strcat(s, ",");
+        strcat(s, dsc_model_input_name(m, j));
+    }
+    return s;
+}
+
+static dsc_loss model_loss(const dsc_model *m, const char *name, int *bad)
+{
+    dsc_loss l = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
+    const dsc_model_summary *s = dsc_model_get_summary(m);
+    *bad = 0;
+    if (name) *bad = dsc_loss_from_name(name, &l) != DSC_OK;
+    else if (s) dsc_loss_from_name(s->loss, &l);
+    return l;
+}
+
+static void json_num(const char *key, double v, int comma)
+{
+    printf("%s\"%s\": ", comma ? ", " : "", key);
+    if (isnan(v)) printf("null");
+    else cli_print_number(stdout, v);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *target = NULL, *images = NULL, *labels = NULL,
+               *loss_name = NULL;
+    int json = 0;
+    cli_opt opts[] = {
+        {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
+        {"data", OPT_STRING, &data, "FILE.csv", "data to score (a CSV file with a header)", 0},
+        {"target", OPT_STRING, &target, "COLS", "target column(s) (the model's)", 0},
+        {"idx-images", OPT_STRING, &images, "FILE", "IDX images instead of --data", 0},
+        {"idx-labels", OPT_STRING, &labels, "FILE", "IDX labels", 0},
+        {"loss", OPT_STRING, &loss_name, "LOSS", "the loss to report (the model's training loss)", 0},
+        {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+    };
+    cli_command c = {"eval",
+                     "descent eval --model FILE (--data FILE.csv [--target COL] | --idx-images F "
+                     "--idx-labels F) [--json]",
+                     "Scores a saved model: the loss; for a classifier accuracy, per-class "
+                     "precision, recall, F1 and the\nconfusion matrix; for a regression MSE, MAE "
+                     "and R^2 (in the targets' own units).",
+                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+    int r = cli_parse(&c, argc, argv);
+    if (r >= 0) return r;
+    if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
+    dsc_model *m = NULL;
+    dsc_status s = dsc_model_load(model, &m);
+    if (s) return cli_fail(s);
+    int bad;
+    dsc_loss loss = model_loss(m, loss_name, &bad);
+    if (bad) {
+        dsc_model_free(m);
+        return cli_error(EXIT_USAGE, "--loss: %s", dsc_last_error());
+    }
+    net_opts no = {0};
+    no.data = data;
+    no.idx_images = images;
+    no.idx_labels = labels;
+    no.target = target ? target : dsc_model_target(m);
+    char *features = data ? feature_list(m) : NULL;
+    no.features = features;
+    dsc_dataset *d = NULL;
+    int st = net_load_data(&no, &d);
+    dsc_metrics mt;
+    memset(&mt, 0, sizeof mt);
+    if (st < 0) {
+        s = dsc_model_evaluate(m, d, loss, &mt);
+        st = s ? cli_fail(s) : EXIT_OK;
+    }
+    size_t K = mt.n_classes;
+    if (st == EXIT_OK && json) {
+        printf("{\"n\": %zu", mt.n);
+        json_num("loss", mt.loss, 1);
+        printf(", \"loss_name\": \"%s\"", dsc_loss_name(loss));
+        json_num("accuracy", mt.accuracy, 1);
+        json_num("mse", mt.mse, 1);
+        json_num("mae", mt.mae, 1);
+        json_num("r2", mt.r2, 1);
+        if (K) {
+            printf(", \"per_class\": {");
+            for (size_t k = 0; k < K; k++) {
+                printf("%s", k ? ", " : "");
+                cli_print_json_string(stdout, dsc_model_class_label(m, k));
+                printf(": {");
+                json_num("precision", mt.precision[k], 0);
+                json_num("recall", mt.recall[k], 1);
+                json_num("f1", mt.f1[k], 1);
+                printf("}");
+            }
+            printf("}, \"confusion\": [");
+            for (size_t i = 0; i < K; i++) {
+                printf("%s[", i ? ", " : "");
+                for (size_t j = 0; j < K; j++) printf("%s%zu", j ? ", " : "", mt.confusion[i * K + j]);
+                printf("]");
+            }
+            printf("]");
+        }
+        printf("}\n");
+    } else if (st == EXIT_OK) {
+        printf("model        %s (%s)\n", model, dsc_model_spec(m));
+        printf("data         %s: %zu rows\n", data ? data : images, mt.n);
+        printf("loss         %.6g (%s)\n", mt.loss, dsc_loss_name(loss));
+        if (K) {
+            printf("accuracy     %.4f\n\n%-16s %9s %9s %9s\n", mt.accuracy, "class", "precision",
+                   "recall", "f1");
+            for (size_t k = 0; k < K; k++)
+                printf("%-16s %9.4f %9.4f %9.4f\n", dsc_model_class_label(m, k), mt.precision[k],
+                       mt.recall[k], mt.f1[k]);
+            printf("\nconfusion (rows: true class, columns: predicted)\n");
+            for (size_t i = 0; i < K; i++) {
+                printf("%-16s", dsc_model_class_label(m, i));
+                for (size_t j = 0; j < K; j++) printf(" %6zu", mt.confusion[i * K + j]);
+                printf("\n");
+            }
+        } else {
+            printf("MSE          %.6g\nMAE          %.6g\nR2           %.6g\n", mt.mse, mt.mae,
+                   mt.r2);
+        }
+    }
+    dsc_metrics_free(&mt);
+    free(features);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+    return st;
+}
+
+/* --- predict ------------------------------------------------------------- */
+
+static void write_header(FILE *f, const dsc_model *m)
+{
+    if (dsc_model_classes(m)) {
+        fputs("label,probability\n", f);
+        return;
+    }
+    size_t nout = dsc_model_outputs(m);
+    const char *t = dsc_model_target(m);
+    /* Output columns are named after the targets when their number fits. */
+    size_t commas = 0;
+    for (const char *p = t; p && *p; p++) commas += *p == ',';
+    if (t && commas + 1 == nout) {
+        fputs(t, f);
+    } else {
+        for (size_t j = 0; j < nout; j++) fprintf(f, "%sprediction%zu", j ? "," : "", j + 1);
+    }
+    fputc('\n', f);
+}
+
+static void write_row(FILE *f, const dsc_model *m, const float *y)
+{
+    size_t nout = dsc_model_outputs(m), K = dsc_model_classes(m);
+    if (K) {
+        size_t best = 0;
+        double p;
+        if (nout == 1) {
+            best = y[0] >= 0.5f;
+            p = best ? y[0] : 1.0 - y[0];
+        } else {
+            for (size_t k = 1; k < nout; k++)
+                if (y[k] > y[best]) best = k;
+            p = y[best];
+        }
+        /* Labels may hold commas or quotes: quote them as CSV asks. */
+        const char *label = dsc_model_class_label(m, best);
+        if (strpbrk(label, ",\"\n\r")) {
+            fputc('"', f);
+            for (const char *c = label; *c; c++) {
+                if (*c == '"') fputc('"', f);
+                fputc(*c, f);
+            }
+            fputc('"', f);
+        } else {
+            fputs(label, f);
+        }
+        fputc(',', f);
+        cli_print_number(f, p);
+    } else {
+        for (size_t j = 0; j < nout; j++) {
+            if (j) fputc(',', f);
+            cli_print_number(f, y[j]);
+        }
+    }
+    fputc('\n', f);
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *out = NULL;
+    cli_opt opts[] = {
+        {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
+        {"data", OPT_STRING, &data, "FILE.csv", "rows to predict ('-': standard input)", 0},
+        {"out", OPT_STRING, &out, "FILE.csv", "write here (standard output)", 0},
+    };
+    cli_command c = {"predict", "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
+                     "Predicts every row of a CSV file. Columns are matched by the names stored "
+                     "in the model, in any order;\nother columns (the target, ids) are ignored. "
+                     "Writes a header, then one row per input: the\npredicted value(s), or for a "
+                     "classifier the class label and its probability.",
+                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+    int r = cli_parse(&c, argc, argv);
+    if (r >= 0) return r;
+    if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
+    dsc_model *m = NULL;
+    dsc_status s = dsc_model_load(model, &m);
+    if (s) return cli_fail(s);
+    char *features = feature_list(m);
+    dsc_csv_options co;
+    dsc_csv_options_init(&co);
+    co.target = "";
+    co.features = features;
+    dsc_dataset *d = NULL;
+    float *y = NULL;
+    int st = EXIT_OK;
+    if ((s = dsc_dataset_from_csv(data, &co, &d))) {
+        st = cli_fail(s);
+    } else if (dsc_dataset_inputs(d) != dsc_model_inputs(m)) {
+        st = cli_error(EXIT_RUNTIME, "%s has %zu input columns, the model takes %zu", data,
+                       dsc_dataset_inputs(d), dsc_model_inputs(m));
+    } else {
+        size_t n = dsc_dataset_rows(d), nout = dsc_model_outputs(m);
+        y = malloc(n * nout * sizeof(float));
+        if (!y) st = cli_fail(DSC_ENOMEM);
+        else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y))) st = cli_fail(s);
+        if (st == EXIT_OK) {
+            char tmp[4096];
+            FILE *f = out ? job_open_file(out, tmp, sizeof tmp) : stdout;
+            if (!f) {
+                st = EXIT_RUNTIME;
+            } else {
+                write_header(f, m);
+                for (size_t i = 0; i < n; i++) write_row(f, m, y + i * nout);
+                if (out) st = job_commit_file(f, tmp, out, 1);
+                else if (fflush(stdout) != 0) st = cli_error(EXIT_RUNTIME, "cannot write the output");
+            }
+        }
+    }
+    free(y);
+    free(features);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+    return st;
+}
+
+/* --- info ----------------------------------------------------------------- */
+
+int cmd_info(int argc, char **argv)
+{
+    const char *model = NULL;
+    int json = 0;
+    cli_opt opts[] = {
+        {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
+        {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+    };
+    cli_command c = {"info", "descent info --model FILE [--json]",
+                     "Shows a saved model: architecture, parameters, data columns and the summary "
+                     "of its training.",
+                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+    int r = cli_parse(&c, argc, argv);
+    if (r >= 0) return r;
+    if (!model) return cli_error(EXIT_USAGE, "info: --model FILE is required");
+    dsc_model *m = NULL;
+    dsc_status s = dsc_model_load(model, &m);
+    if (s) return cli_fail(s);
+    const dsc_model_summary *sum = dsc_model_get_summary(m);
+    size_t nin = dsc_model_inputs(m), K = dsc_model_classes(m);
+    if (json) {
+        printf("{\"spec\": ");
+        cli_print_json_string(stdout, dsc_model_spec(m));
+        printf(", \"params\": %zu, \"inputs\": %zu, \"outputs\": %zu", dsc_model_param_count(m),
+               nin, dsc_model_outputs(m));
+        printf(", \"target\": ");
+        if (dsc_model_target(m)) cli_print_json_string(stdout, dsc_model_target(m));
+        else printf("null");
+        printf(", \"classes\": [");
+        for (size_t k = 0; k < K; k++) {
+            printf("%s", k ? ", " : "");
+            cli_print_json_string(stdout, dsc_model_class_label(m, k));
+        }
+        printf("], \"standardized\": %s", dsc_model_input_mean(m) ? "true" : "false");
+        if (sum) {
+            printf(", \"training\": {\"loss\": \"%s\", \"optimizer\": \"%s\", \"stop\": \"%s\", "
+                   "\"iterations\": %llu, \"epochs\": %llu, \"samples\": %llu",
+                   sum->loss, sum->optimizer, sum->stop, (unsigned long long)sum->iterations,
+                   (unsigned long long)sum->epochs, (unsigned long long)sum->samples);
+            json_num("final_loss", sum->loss_value, 1);
+            json_num("val_loss", sum->val_loss, 1);
+            json_num("accuracy", sum->accuracy, 1);
+            json_num("seconds", sum->seconds, 1);
+            printf("}");
+        }
+        printf("}\n");
+    } else {
+        printf("model        %s\nnetwork      %s\nparameters   %zu\n", model, dsc_model_spec(m),
+               dsc_model_param_count(m));
+        if (dsc_model_input_name(m, 0)) {
+            printf("inputs      ");
+            for (size_t j = 0; j < nin && j < 20; j++)
+                printf(" %s%s", dsc_model_input_name(m, j), j + 1 < nin ? "," : "");
+            printf("%s\n", nin > 20 ? " ..." : "");
+        }
+        if (dsc_model_target(m)) printf("target       %s\n", dsc_model_target(m));
+        if (K) {
+            printf("classes     ");
+            for (size_t k = 0; k < K; k++)
+                printf(" %s%s", dsc_model_class_label(m, k), k + 1 < K ? "," : "\n");
+        }
+        printf("standardized %s\n", dsc_model_input_mean(m)
+                                        ? (dsc_model_target_mean(m) ? "inputs and targets" : "inputs")
+                                        : "no");
+        if (sum) {
+            printf("trained      %s, %s, %llu updates, %llu epochs on %llu rows, stopped by %s\n",
+                   sum->loss, sum->optimizer, (unsigned long long)sum->iterations,
+                   (unsigned long long)sum->epochs, (unsigned long long)sum->samples, sum->stop);
+            printf("final loss   %.6g", sum->loss_value);
+            if (!isnan(sum->val_loss)) printf(", validation %.6g", sum->val_loss);
+            if (!isnan(sum->accuracy)) printf(", accuracy %.4f", sum->accuracy);
+            printf(" (%.3g s)\n", sum->seconds);
+        }
+    }
+    dsc_model_free(m);
+    return EXIT_OK;
+}

@@ -1,0 +1,102 @@
+/* Splitting a data set into training and validation parts.
+ *
+ * The validation rows are the first k of a seeded Fisher-Yates shuffle of
+ * all row indexes (RNG stream 3, so the split does not move when other
+ * seeded draws change), and each part keeps the rows in their original
+ * order: the same seed always gives the same parts, and a part can be
+ * compared with the file it came from by eye.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "data.h"
+
+#define SPLIT_STREAM 3
+
+static char **copy_names(char *const *src, size_t n)
+{
+    if (!src) return NULL;
+    char **names = dsc_calloc(n, sizeof *names);
+    if (!names) return NULL;
+    for (size_t j = 0; j < n; j++) {
+        if (!(names[j] = dsc_strdup(src[j]))) {
+            for (size_t k = 0; k < j; k++) dsc_free(names[k]);
+            dsc_free(names);
+            return NULL;
+        }
+    }
+    return names;
+}
+
+/* The rows of d whose mark equals want, in order, with d's names. */
+static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, unsigned char want,
+                            size_t rows, dsc_dataset **out)
+{
+    dsc_dataset *p;
+    dsc_status st = dsc_dataset_alloc(rows, d->n_in, d->n_out, &p);
+    if (st) return st;
+    size_t r = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (mark[i] != want) continue;
+        memcpy(p->x + r * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
+        if (d->n_out) memcpy(p->y + r * d->n_out, d->y + i * d->n_out, d->n_out * sizeof(float));
+        r++;
+    }
+    /* Each copy is checked on its own: a NULL source is not a failure. */
+    if ((d->in_names && !(p->in_names = copy_names(d->in_names, d->n_in))) ||
+        (d->out_names && !(p->out_names = copy_names(d->out_names, d->n_out))) ||
+        (d->target_name && !(p->target_name = dsc_strdup(d->target_name))))
+        goto oom;
+    if (d->classes) {
+        if (!(p->classes = copy_names(d->classes, d->n_classes))) goto oom;
+        p->n_classes = d->n_classes;
+    }
+    *out = p;
+    return DSC_OK;
+oom:
+    dsc_dataset_free(p);
+    return dsc_fail(DSC_ENOMEM, "out of memory splitting a data set of %zu rows", d->n);
+}
+
+dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t seed,
+                             dsc_dataset **train, dsc_dataset **val)
+{
+    if (!train || !val) return dsc_fail(DSC_EINVAL, "dsc_dataset_split: train or val is NULL");
+    *train = *val = NULL;
+    if (!d) return dsc_fail(DSC_EINVAL, "dsc_dataset_split: the data set is NULL");
+    if (!(fraction > 0 && fraction < 1))
+        return dsc_fail(DSC_EINVAL, "validation fraction %g is not between 0 and 1 (exclusive)",
+                        fraction);
+    if (d->n < 2)
+        return dsc_fail(DSC_EINVAL, "cannot split a data set of %zu row%s: each part needs one",
+                        d->n, d->n == 1 ? "" : "s");
+    if (d->n > UINT32_MAX)
+        return dsc_fail(DSC_EUNSUPPORTED, "cannot split a data set of %zu rows (at most %lu)", d->n,
+                        (unsigned long)UINT32_MAX);
+    size_t n = d->n;
+    double want = floor(fraction * (double)n + 0.5);
+    size_t k = want < 1 ? 1 : want > (double)(n - 1) ? n - 1 : (size_t)want;
+
+    uint32_t *idx = dsc_malloc(n * sizeof *idx);
+    unsigned char *mark = dsc_calloc(n, 1);
+    dsc_status st = DSC_OK;
+    if (!idx || !mark) {
+        st = dsc_fail(DSC_ENOMEM, "out of memory splitting a data set of %zu rows", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    dsc_rng rng;
+    dsc_rng_seed(&rng, seed, SPLIT_STREAM);
+    dsc_rng_shuffle(&rng, idx, n);
+    /* Marking instead of sorting the chosen indexes keeps file order in
+     * O(n). */
+    for (size_t i = 0; i < k; i++) mark[idx[i]] = 1;
+    if ((st = take_rows(d, mark, 0, n - k, train)) || (st = take_rows(d, mark, 1, k, val))) {
+        dsc_dataset_free(*train);
+        *train = NULL;
+    }
+done:
+    dsc_free(idx);
+    dsc_free(mark);
+    return st;
+}

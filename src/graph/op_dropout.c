@@ -1,0 +1,40 @@
+/* Dropout: during training each element is kept with probability 1 - p and
+ * scaled by 1 / (1 - p), so the expected value is unchanged; inference
+ * graphs simply leave the op out. The mask is not stored: it is a hash of
+ * (seed, forward pass, node, element), recomputed in backward, so it costs
+ * no memory and does not depend on the thread count. */
+#include "graph_internal.h"
+
+static int kept(const dsc_graph *g, const dsc_gnode *n, size_t i)
+{
+    uint64_t key = dsc_hash64(g->relu_seed ^ 0x5bd1e9955bd1e995ULL) ^
+                   dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL + (uint64_t)(n - g->nodes));
+    /* The top 24 bits as a uniform number in [0, 1). */
+    double u = (double)(dsc_hash64(key ^ (uint64_t)i) >> 40) / 16777216.0;
+    return u >= n->attr;
+}
+
+static void dropout_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const float *x = dsc_in(g, n, 0)->val.data;
+    float *y = n->val.data, scale = 1.0f / (1.0f - n->attr);
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > 32768)
+    for (size_t i = 0; i < size; i++) y[i] = kept(g, n, i) ? x[i] * scale : 0.0f;
+}
+
+static void dropout_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *in = dsc_in(g, n, 0);
+    if (!in->requires_grad) return;
+    const float *dy = n->grad.data;
+    float *dx = in->grad.data, scale = 1.0f / (1.0f - n->attr);
+    size_t size = dsc_size(g, n);
+    DSC_OMP_FOR(dsc_threads(g->threads), size > 32768)
+    for (size_t i = 0; i < size; i++)
+        if (kept(g, n, i)) dx[i] += dy[i] * scale;
+}
+
+const dsc_op_def dsc_op_dropout = {"dropout", "x / (1-p) with probability 1-p, else 0",
+                                   "1/(1-p) where kept, 0 where dropped", 1, dsc_shape_same,
+                                   dropout_forward, dropout_backward};

@@ -1,0 +1,878 @@
+/* Model files: a chunked, little-endian, checksummed binary format (the
+ * byte-by-byte description is docs/FORMAT.md), saved atomically. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "model_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../nn/nn.h"
+
+_Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE-754 binary32/64 expected");
+
+static const uint8_t magic[8] = {'D', 'S', 'C', 'M', 'O', 'D', 'E', 'L'};
+enum { HEADER_SIZE = 12, CHUNK_HEAD = 8, MAX_LAYERS = 64 };
+#define MAX_UNITS 100000000u /* the spec parser's limit */
+
+/* The file's own numbering, pinned here so that reordering the public enums
+ * can never change what an existing file means. */
+static const dsc_activation act_codes[] = {
+    DSC_ACT_IDENTITY, DSC_ACT_SOFTPLUS, DSC_ACT_RELU,    DSC_ACT_LEAKY_RELU,
+    DSC_ACT_SIGMOID,  DSC_ACT_TANH,     DSC_ACT_SOFTMAX,
+};
+static const dsc_relu_grad relu_codes[] = {DSC_RELU_GRAD_ZERO, DSC_RELU_GRAD_ONE,
+                                           DSC_RELU_GRAD_RANDOM};
+
+static int act_code(dsc_activation a)
+{
+    for (size_t i = 0; i < DSC_COUNT_OF(act_codes); i++)
+        if (act_codes[i] == a) return (int)i;
+    return -1;
+}
+
+static int relu_code(dsc_relu_grad r)
+{
+    for (size_t i = 0; i < DSC_COUNT_OF(relu_codes); i++)
+        if (relu_codes[i] == r) return (int)i;
+    return -1;
+}
+
+/* --- encoding -------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    int failed;  /* an allocation failed or the file grew past the limit */
+    int too_big; /* the latter */
+} out_buf;
+
+static uint8_t *reserve(out_buf *o, size_t n)
+{
+    if (o->failed) return NULL;
+    if (n > DSC_MODEL_FILE_MAX - o->n) {
+        o->failed = o->too_big = 1;
+        return NULL;
+    }
+    if (o->n + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->n + n) cap *= 2;
+        uint8_t *p = dsc_realloc(o->p, cap);
+        if (!p) {
+            o->failed = 1;
+            return NULL;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    uint8_t *at = o->p + o->n;
+    o->n += n;
+    return at;
+}
+
+static void put_le(uint8_t *at, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) at[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u8(out_buf *o, unsigned v)
+{
+    uint8_t *at = reserve(o, 1);
+    if (at) *at = (uint8_t)v;
+}
+
+static void put_u32(out_buf *o, uint32_t v)
+{
+    uint8_t *at = reserve(o, 4);
+    if (at) put_le(at, v, 4);
+}
+
+static void put_u64(out_buf *o, uint64_t v)
+{
+    uint8_t *at = reserve(o, 8);
+    if (at) put_le(at, v, 8);
+}
+
+static void put_f64(out_buf *o, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    put_u64(o, bits);
+}
+
+static void put_bytes(out_buf *o, const void *b, size_t n)
+{
+    uint8_t *at = reserve(o, n);
+    if (at && n) memcpy(at, b, n);
+}
+
+static void put_str_n(out_buf *o, const char *s, size_t n)
+{
+    if (n > UINT32_MAX) {
+        o->failed = o->too_big = 1;
+        return;
+    }
+    put_u32(o, (uint32_t)n);
+    put_bytes(o, s, n);
+}
+
+static void put_str(out_buf *o, const char *s) { put_str_n(o, s, strlen(s)); }
+
+/* Writes the tag and a length placeholder; end_chunk fills the length in. */
+static size_t begin_chunk(out_buf *o, const char tag[4])
+{
+    put_bytes(o, tag, 4);
+    put_u32(o, 0);
+    return o->n;
+}
+
+static void end_chunk(out_buf *o, size_t start)
+{
+    if (o->failed) return;
+    size_t len = o->n - start;
+    if (len > UINT32_MAX) {
+        o->failed = 1;
+        return;
+    }
+    put_le(o->p + start - 4, len, 4);
+}
+
+static void put_floats(out_buf *o, const float *v, size_t n)
+{
+    uint8_t *at = reserve(o, n * 4);
+    if (!at) return;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], 4);
+        put_le(at + 4 * i, bits, 4);
+    }
+}
+
+dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
+{
+    if (!m || !bytes || !size) return dsc_fail(DSC_EINVAL, "dsc_model_encode: NULL argument");
+    *bytes = NULL;
+    *size = 0;
+    if (m->n_params > (DSC_MODEL_FILE_MAX - 4096) / 4)
+        return dsc_fail(DSC_EINVAL,
+                        "model '%s' has %zu parameters: too many for a model file (at most %zu "
+                        "bytes)",
+                        m->spec, m->n_params, DSC_MODEL_FILE_MAX);
+    /* The loader rejects these, so writing them would only produce a file
+     * nobody can read (and could replace a good one). */
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!isfinite(m->params[i]))
+            return dsc_fail(DSC_EINVAL, "parameter %s is %s: a model file holds finite values only",
+                            dsc_model_param_name(m, i), isnan(m->params[i]) ? "NaN" : "infinite");
+    int relu = relu_code(m->relu_rule);
+    if (relu < 0) return dsc_fail(DSC_EINVAL, "unknown ReLU gradient rule %d", (int)m->relu_rule);
+    for (size_t k = 0; k < m->n_layers; k++)
+        if (act_code(m->act[k]) < 0)
+            return dsc_fail(DSC_EINVAL, "layer %zu has an unknown activation %d", k + 1,
+                            (int)m->act[k]);
+    size_t in = m->units[0], outs = m->units[m->n_layers];
+
+    out_buf o = {0};
+    put_bytes(&o, magic, sizeof magic);
+    put_u32(&o, DSC_MODEL_FORMAT_VERSION);
+
+    size_t c = begin_chunk(&o, "ARCH");
+    put_u32(&o, (uint32_t)m->n_layers);
+    for (size_t k = 0; k <= m->n_layers; k++) put_u32(&o, (uint32_t)m->units[k]);
+    for (size_t k = 0; k < m->n_layers; k++) put_u8(&o, (unsigned)act_code(m->act[k]));
+    put_u8(&o, (unsigned)relu);
+    end_chunk(&o, c);
+
+    c = begin_chunk(&o, "PARM");
+    put_u64(&o, m->n_params);
+    put_floats(&o, m->params, m->n_params);
+    end_chunk(&o, c);
+
+    if (m->in_names) {
+        c = begin_chunk(&o, "INPN");
+        put_u32(&o, (uint32_t)in);
+        for (size_t j = 0; j < in; j++) put_str(&o, m->in_names[j]);
+        end_chunk(&o, c);
+    }
+    if (m->target) {
+        c = begin_chunk(&o, "TRGT");
+        put_str(&o, m->target);
+        end_chunk(&o, c);
+    }
+    if (m->classes && m->n_classes) {
+        c = begin_chunk(&o, "CLSS");
+        put_u32(&o, (uint32_t)m->n_classes);
+        for (size_t k = 0; k < m->n_classes; k++) put_str(&o, m->classes[k]);
+        end_chunk(&o, c);
+    }
+    if ((m->x_mean && m->x_std) || (m->y_mean && m->y_std)) {
+        int has_x = m->x_mean && m->x_std, has_y = m->y_mean && m->y_std;
+        c = begin_chunk(&o, "NORM");
+        put_u32(&o, (uint32_t)(has_x | has_y << 1));
+        if (has_x) put_floats(&o, m->x_mean, in), put_floats(&o, m->x_std, in);
+        if (has_y) put_floats(&o, m->y_mean, outs), put_floats(&o, m->y_std, outs);
+        end_chunk(&o, c);
+    }
+    if (m->summary) {
+        const dsc_model_summary *s = m->summary;
+        c = begin_chunk(&o, "SUMM");
+        put_str_n(&o, s->loss, strnlen(s->loss, sizeof s->loss - 1));
+        put_str_n(&o, s->optimizer, strnlen(s->optimizer, sizeof s->optimizer - 1));
+        put_str_n(&o, s->stop, strnlen(s->stop, sizeof s->stop - 1));
+        put_u64(&o, s->iterations);
+        put_u64(&o, s->epochs);
+        put_u64(&o, s->samples);
+        put_f64(&o, s->loss_value);
+        put_f64(&o, s->val_loss);
+        put_f64(&o, s->accuracy);
+        put_f64(&o, s->seconds);
+        end_chunk(&o, c);
+    }
+
+    c = begin_chunk(&o, "END ");
+    uint32_t crc = o.failed ? 0 : dsc_crc32(0, o.p, o.n - CHUNK_HEAD);
+    put_u32(&o, crc);
+    end_chunk(&o, c);
+
+    if (o.failed) {
+        dsc_free(o.p);
+        if (o.too_big)
+            return dsc_fail(DSC_EINVAL, "model '%s' is too large for a model file", m->spec);
+        return dsc_fail(DSC_ENOMEM, "out of memory encoding model '%s'", m->spec);
+    }
+    *bytes = o.p;
+    *size = o.n;
+    return DSC_OK;
+}
+
+/* --- saving ---------------------------------------------------------------- */
+
+/* Writes all of data to fd through stdio, then forces it to the disk. */
+static int write_all_synced(int fd, const uint8_t *data, size_t n)
+{
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (fclose(f) != 0 && ok) return -1;
+    errno = e;
+    return ok ? 0 : -1;
+}
+
+/* The folder part of path ("." when there is none), for fsync after the
+ * rename, so that the new directory entry itself is durable. */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? dsc_malloc((size_t)(slash - path) + 2) : NULL;
+    if (slash && !dir) return;
+    if (dir) {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir ? dir : ".", O_RDONLY);
+    dsc_free(dir);
+    /* Best effort: some file systems refuse fsync on a directory, and the
+     * file's data is already safe by then. */
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+dsc_status dsc_model_save(const dsc_model *m, const char *path)
+{
+    if (!m || !path || !*path) return dsc_fail(DSC_EINVAL, "dsc_model_save: NULL argument");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    dsc_status s = dsc_model_encode(m, &data, &size);
+    if (s) return s;
+
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t plen = strlen(path);
+    char *tmp = dsc_malloc(plen + sizeof suffix);
+    if (!tmp) {
+        dsc_free(data);
+        return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, sizeof suffix);
+
+    /* mkstemp makes the file 0600; a replaced model keeps its permissions,
+     * a new one gets the usual 0644. */
+    struct stat st;
+    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        dsc_free(data);
+        dsc_free(tmp);
+        return dsc_fail(DSC_EIO, "%s: cannot create a temporary file next to it: %s", path,
+                        strerror(e));
+    }
+    const char *step = "cannot set the permissions of";
+    int failed = fchmod(fd, mode) != 0;
+    if (failed) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    } else {
+        step = "cannot write";
+        failed = write_all_synced(fd, data, size) != 0;
+    }
+    if (!failed) {
+        step = "cannot rename into place";
+        failed = rename(tmp, path) != 0;
+    }
+    dsc_free(data);
+    if (failed) {
+        int e = errno;
+        unlink(tmp);
+        dsc_free(tmp);
+        return dsc_fail(DSC_EIO, "%s: %s the temporary file: %s", path, step, strerror(e));
+    }
+    dsc_free(tmp);
+    sync_parent(path);
+    return DSC_OK;
+}
+
+/* --- decoding -------------------------------------------------------------- */
+
+static uint32_t get_u32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *b) { return get_u32(b) | (uint64_t)get_u32(b + 4) << 32; }
+
+static float get_f32(const uint8_t *b)
+{
+    uint32_t bits = get_u32(b);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* A tag as printable text, whatever its bytes. */
+static void tag_text(const uint8_t *b, char out[5])
+{
+    for (int i = 0; i < 4; i++) out[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+    out[4] = '\0';
+    /* "END " reads better as END in a message. */
+    for (int i = 3; i > 0 && out[i] == ' '; i--) out[i] = '\0';
+}
+
+static int is_letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/* A tag is four printable ASCII bytes starting with a letter; the case of
+ * that letter says whether a reader may skip the chunk (PNG's rule). */
+static int valid_tag(const uint8_t *b)
+{
+    if (!is_letter(b[0])) return 0;
+    for (int i = 1; i < 4; i++)
+        if (b[i] < 0x20 || b[i] >= 0x7f) return 0;
+    return 1;
+}
+
+enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_NORM, C_SUMM, C_KNOWN };
+static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT", "CLSS", "NORM", "SUMM"};
+
+typedef struct {
+    int present;
+    size_t at;  /* file offset of the chunk's tag */
+    size_t len; /* payload bytes, which start at at + 8 */
+} chunk_ref;
+
+/* Reads one chunk's payload with bounds checks; every failure names the
+ * file, the chunk and the byte offset in the file. */
+typedef struct {
+    const char *name;
+    const uint8_t *b;
+    size_t pos, end;
+    const char *tag;
+} reader;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static dsc_status
+rd_fail_at(const reader *r, size_t at, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return dsc_fail(DSC_EFORMAT, "%s: chunk %s at byte %zu: %s", r->name, r->tag, at, what);
+}
+
+static dsc_status rd_need(const reader *r, size_t n, const char *field)
+{
+    if (r->end - r->pos >= n) return DSC_OK;
+    return rd_fail_at(r, r->pos, "the chunk ends inside %s (%zu bytes needed, %zu left)", field, n,
+                      r->end - r->pos);
+}
+
+static dsc_status rd_u32(reader *r, const char *field, uint32_t *v)
+{
+    dsc_status s = rd_need(r, 4, field);
+    if (s) return s;
+    *v = get_u32(r->b + r->pos);
+    r->pos += 4;
+    return DSC_OK;
+}
+
+static dsc_status rd_u64(reader *r, const char *field, uint64_t *v)
+{
+    dsc_status s = rd_need(r, 8, field);
+    if (s) return s;
+    *v = get_u64(r->b + r->pos);
+    r->pos += 8;
+    return DSC_OK;
+}
+
+static dsc_status rd_f64(reader *r, const char *field, double *v)
+{
+    uint64_t bits;
+    dsc_status s = rd_u64(r, field, &bits);
+    if (s) return s;
+    memcpy(v, &bits, 8);
+    return DSC_OK;
+}
+
+static dsc_status rd_done(const reader *r)
+{
+    if (r->pos == r->end) return DSC_OK;
+    return rd_fail_at(r, r->pos, "%zu unexpected bytes after the last field", r->end - r->pos);
+}
+
+/* A length-prefixed string as a new C string. Embedded NULs are refused:
+ * the C string would silently lose its tail. */
+static dsc_status rd_str(reader *r, const char *field, size_t max_len, char **out)
+{
+    *out = NULL;
+    size_t at = r->pos;
+    uint32_t len;
+    dsc_status s = rd_u32(r, field, &len);
+    if (s) return s;
+    if (len > max_len)
+        return rd_fail_at(r, at, "%s is %u bytes (at most %zu)", field, len, max_len);
+    if ((s = rd_need(r, len, field))) return s;
+    const uint8_t *p = r->b + r->pos;
+    if (len && memchr(p, 0, len)) return rd_fail_at(r, at, "%s contains a NUL byte", field);
+    char *c = dsc_malloc((size_t)len + 1);
+    if (!c) return dsc_fail(DSC_ENOMEM, "%s: out of memory for %s", r->name, field);
+    if (len) memcpy(c, p, len);
+    c[len] = '\0';
+    r->pos += len;
+    *out = c;
+    return DSC_OK;
+}
+
+typedef struct {
+    char **v;
+    size_t n;
+} str_list;
+
+static void str_list_free(str_list *l)
+{
+    for (size_t i = 0; l->v && i < l->n; i++) dsc_free(l->v[i]);
+    dsc_free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* A u32 count and that many strings; check_count vets the count first so
+ * a corrupt count never drives the allocation. */
+static dsc_status rd_str_list(reader *r, size_t want, size_t alt, const char *what, str_list *l)
+{
+    l->v = NULL;
+    l->n = 0;
+    size_t at = r->pos;
+    uint32_t n;
+    dsc_status s = rd_u32(r, "the count", &n);
+    if (s) return s;
+    if (n != want && (alt == 0 || n != alt)) {
+        if (alt)
+            return rd_fail_at(r, at, "%u %s, the architecture needs %zu or %zu", n, what, want,
+                              alt);
+        return rd_fail_at(r, at, "%u %s, the architecture needs %zu", n, what, want);
+    }
+    if (!(l->v = dsc_calloc(n, sizeof *l->v)))
+        return dsc_fail(DSC_ENOMEM, "%s: out of memory for %s", r->name, what);
+    l->n = n;
+    for (size_t i = 0; i < n; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "string %zu", i + 1);
+        if ((s = rd_str(r, field, SIZE_MAX, &l->v[i]))) {
+            str_list_free(l);
+            return s;
+        }
+    }
+    return DSC_OK;
+}
+
+/* Reads n floats, each finite (and positive for a std). */
+static dsc_status rd_floats(reader *r, const char *what, int positive, size_t n, float *out)
+{
+    dsc_status s = rd_need(r, n * 4, what);
+    if (s) return s;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = r->pos + 4 * i;
+        float v = get_f32(r->b + at);
+        if (!isfinite(v)) return rd_fail_at(r, at, "%s %zu is not finite", what, i + 1);
+        if (positive && !(v > 0)) return rd_fail_at(r, at, "%s %zu is not positive", what, i + 1);
+        out[i] = v;
+    }
+    r->pos += n * 4;
+    return DSC_OK;
+}
+
+typedef struct {
+    size_t n_layers;
+    size_t units[MAX_LAYERS + 1];
+    dsc_activation act[MAX_LAYERS];
+    dsc_relu_grad relu;
+    uint64_t n_params;
+} arch;
+
+static dsc_status parse_arch(reader *r, arch *a)
+{
+    uint32_t n, u;
+    dsc_status s = rd_u32(r, "the layer count", &n);
+    if (s) return s;
+    if (n < 1 || n > MAX_LAYERS)
+        return rd_fail_at(r, r->pos - 4, "%u layers (1 to %d)", n, MAX_LAYERS);
+    a->n_layers = n;
+    for (size_t k = 0; k <= n; k++) {
+        if ((s = rd_u32(r, "the units", &u))) return s;
+        if (u < 1 || u > MAX_UNITS) {
+            if (k == 0) return rd_fail_at(r, r->pos - 4, "%u inputs (1 to %u)", u, MAX_UNITS);
+            return rd_fail_at(r, r->pos - 4, "layer %zu has %u units (1 to %u)", k, u, MAX_UNITS);
+        }
+        a->units[k] = u;
+    }
+    if ((s = rd_need(r, n + 1u, "the activations"))) return s;
+    for (size_t k = 0; k < n; k++) {
+        unsigned code = r->b[r->pos];
+        if (code >= DSC_COUNT_OF(act_codes))
+            return rd_fail_at(r, r->pos, "layer %zu has unknown activation code %u", k + 1, code);
+        a->act[k] = act_codes[code];
+        if (a->act[k] == DSC_ACT_SOFTMAX && k + 1 < n)
+            return rd_fail_at(r, r->pos, "layer %zu is softmax, which only the output may be",
+                              k + 1);
+        r->pos++;
+    }
+    unsigned rule = r->b[r->pos];
+    if (rule >= DSC_COUNT_OF(relu_codes))
+        return rd_fail_at(r, r->pos, "unknown ReLU gradient rule %u", rule);
+    a->relu = relu_codes[rule];
+    r->pos++;
+    /* At most 64 * (1e8 * 1e8 + 1e8) < 2^63: no overflow. */
+    a->n_params = 0;
+    for (size_t k = 0; k < n; k++)
+        a->n_params += (uint64_t)a->units[k] * a->units[k + 1] + a->units[k + 1];
+    return rd_done(r);
+}
+
+static dsc_status parse_summary(reader *r, dsc_model_summary *sm)
+{
+    memset(sm, 0, sizeof *sm);
+    char *loss = NULL, *opt = NULL, *stop = NULL;
+    dsc_status s;
+    if ((s = rd_str(r, "the loss name", sizeof sm->loss - 1, &loss)) ||
+        (s = rd_str(r, "the optimizer name", sizeof sm->optimizer - 1, &opt)) ||
+        (s = rd_str(r, "the stop reason", sizeof sm->stop - 1, &stop)) ||
+        (s = rd_u64(r, "iterations", &sm->iterations)) || (s = rd_u64(r, "epochs", &sm->epochs)) ||
+        (s = rd_u64(r, "samples", &sm->samples)) || (s = rd_f64(r, "the loss", &sm->loss_value)) ||
+        (s = rd_f64(r, "the validation loss", &sm->val_loss)) ||
+        (s = rd_f64(r, "the accuracy", &sm->accuracy)) ||
+        (s = rd_f64(r, "the seconds", &sm->seconds)) || (s = rd_done(r))) {
+        dsc_free(loss), dsc_free(opt), dsc_free(stop);
+        return s;
+    }
+    strcpy(sm->loss, loss);
+    strcpy(sm->optimizer, opt);
+    strcpy(sm->stop, stop);
+    dsc_free(loss), dsc_free(opt), dsc_free(stop);
+    return DSC_OK;
+}
+
+static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *c, int which)
+{
+    reader r = {name, b, c->at + CHUNK_HEAD, c->at + CHUNK_HEAD + c->len, known_tags[which]};
+    return r;
+}
+
+/* Everything after the architecture: parameters and metadata, read straight
+ * into the new model through the public setters. */
+static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref *ch, const arch *a,
+                             dsc_model *m)
+{
+    size_t in = a->units[0], outs = a->units[a->n_layers];
+    dsc_status s;
+
+    reader r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
+    uint64_t count;
+    if ((s = rd_u64(&r, "the parameter count", &count))) return s;
+    if (count != a->n_params)
+        return rd_fail_at(&r, r.pos - 8, "%llu parameters, but '%s' has %llu",
+                          (unsigned long long)count, m->spec, (unsigned long long)a->n_params);
+    if ((s = rd_need(&r, (size_t)count * 4, "the parameters"))) return s;
+    for (size_t i = 0; i < count; i++) {
+        size_t at = r.pos + 4 * i;
+        float v = get_f32(b + at);
+        if (!isfinite(v))
+            return rd_fail_at(&r, at, "parameter %s is %s", dsc_model_param_name(m, i),
+                              isnan(v) ? "NaN" : "infinite");
+        m->params[i] = v;
+    }
+    r.pos += (size_t)count * 4;
+    if ((s = rd_done(&r))) return s;
+    dsc_model_set_relu_grad(m, a->relu);
+
+    if (ch[C_INPN].present) {
+        r = chunk_reader(name, b, &ch[C_INPN], C_INPN);
+        str_list l;
+        if ((s = rd_str_list(&r, in, 0, "input names", &l))) return s;
+        if (!(s = rd_done(&r))) s = dsc_model_set_input_names(m, (const char *const *)l.v);
+        str_list_free(&l);
+        if (s) return s;
+    }
+    if (ch[C_TRGT].present) {
+        r = chunk_reader(name, b, &ch[C_TRGT], C_TRGT);
+        char *t = NULL;
+        if (!(s = rd_str(&r, "the target", SIZE_MAX, &t)) && !(s = rd_done(&r)))
+            s = dsc_model_set_target(m, t);
+        dsc_free(t);
+        if (s) return s;
+    }
+    if (ch[C_CLSS].present) {
+        r = chunk_reader(name, b, &ch[C_CLSS], C_CLSS);
+        str_list l;
+        if ((s = rd_str_list(&r, outs, outs == 1 ? 2 : 0, "class labels", &l))) return s;
+        if (!(s = rd_done(&r))) s = dsc_model_set_classes(m, (const char *const *)l.v, l.n);
+        str_list_free(&l);
+        if (s) return s;
+    }
+    if (ch[C_NORM].present) {
+        r = chunk_reader(name, b, &ch[C_NORM], C_NORM);
+        uint32_t flags;
+        if ((s = rd_u32(&r, "the flags", &flags))) return s;
+        if (flags == 0 || flags > 3)
+            return rd_fail_at(&r, r.pos - 4, "flags %u (1: inputs, 2: targets, 3: both)", flags);
+        float *buf = dsc_malloc(2 * (in + outs) * sizeof(float));
+        if (!buf) return dsc_fail(DSC_ENOMEM, "%s: out of memory for standardisation", name);
+        float *xm = buf, *xs = xm + in, *ym = xs + in, *ys = ym + outs;
+        int hx = flags & 1, hy = (flags >> 1) & 1;
+        if ((hx && ((s = rd_floats(&r, "input mean", 0, in, xm)) ||
+                    (s = rd_floats(&r, "input std", 1, in, xs)))) ||
+            (hy && ((s = rd_floats(&r, "target mean", 0, outs, ym)) ||
+                    (s = rd_floats(&r, "target std", 1, outs, ys)))) ||
+            (s = rd_done(&r))) {
+            dsc_free(buf);
+            return s;
+        }
+        s = dsc_model_set_standardization(m, hx ? xm : NULL, hx ? xs : NULL, hy ? ym : NULL,
+                                          hy ? ys : NULL);
+        dsc_free(buf);
+        if (s) return s;
+    }
+    if (ch[C_SUMM].present) {
+        r = chunk_reader(name, b, &ch[C_SUMM], C_SUMM);
+        dsc_model_summary sm;
+        if ((s = parse_summary(&r, &sm))) return s;
+        dsc_model_set_summary(m, &sm);
+        if (!dsc_model_get_summary(m))
+            return dsc_fail(DSC_ENOMEM, "%s: out of memory for the summary", name);
+    }
+    return DSC_OK;
+}
+
+/* Walks the chunk headers and checks the checksum before any field is
+ * interpreted, so a damaged file reads as damaged rather than as whatever
+ * its flipped bits happen to say. */
+static dsc_status scan_chunks(const char *name, const uint8_t *b, size_t size, chunk_ref *ch)
+{
+    size_t pos = HEADER_SIZE;
+    size_t critical_at = 0;
+    char critical[5] = "";
+    for (;;) {
+        if (pos == size)
+            return dsc_fail(DSC_EFORMAT, "%s: truncated at byte %zu: the END chunk is missing",
+                            name, pos);
+        if (size - pos < CHUNK_HEAD)
+            return dsc_fail(DSC_EFORMAT,
+                            "%s: truncated in a chunk header at byte %zu (%zu of 8 bytes)", name,
+                            pos, size - pos);
+        char tag[5];
+        tag_text(b + pos, tag);
+        if (!valid_tag(b + pos))
+            return dsc_fail(DSC_EFORMAT, "%s: byte %zu: '%s' is not a chunk tag", name, pos, tag);
+        uint32_t len = get_u32(b + pos + 4);
+        size_t left = size - pos - CHUNK_HEAD;
+        if (len > left)
+            return dsc_fail(DSC_EFORMAT,
+                            "%s: truncated in chunk %s at byte %zu: it should hold %u bytes, "
+                            "only %zu remain",
+                            name, tag, pos, len, left);
+        if (memcmp(b + pos, "END ", 4) == 0) {
+            if (len != 4)
+                return dsc_fail(DSC_EFORMAT, "%s: chunk END at byte %zu: %u bytes (4 expected)",
+                                name, pos, len);
+            uint32_t stored = get_u32(b + pos + CHUNK_HEAD);
+            uint32_t actual = dsc_crc32(0, b, pos);
+            if (stored != actual)
+                return dsc_fail(DSC_EFORMAT,
+                                "%s: corrupted: checksum mismatch (stored %08x, computed %08x)",
+                                name, (unsigned)stored, (unsigned)actual);
+            if (pos + CHUNK_HEAD + 4 != size)
+                return dsc_fail(DSC_EFORMAT, "%s: %zu unexpected bytes after the END chunk", name,
+                                size - pos - CHUNK_HEAD - 4);
+            break;
+        }
+        int k = 0;
+        while (k < C_KNOWN && memcmp(b + pos, known_tags[k], 4) != 0) k++;
+        if (k < C_KNOWN) {
+            if (ch[k].present)
+                return dsc_fail(DSC_EFORMAT, "%s: byte %zu: a second %s chunk", name, pos, tag);
+            ch[k].present = 1;
+            ch[k].at = pos;
+            ch[k].len = len;
+        } else if (b[pos] >= 'A' && b[pos] <= 'Z' && !critical[0]) {
+            memcpy(critical, tag, sizeof tag);
+            critical_at = pos;
+        }
+        pos += CHUNK_HEAD + len;
+    }
+    if (critical[0])
+        return dsc_fail(DSC_EFORMAT,
+                        "%s: chunk %s at byte %zu is not known to this descent (format %u): the "
+                        "file needs a newer descent",
+                        name, critical, critical_at, DSC_MODEL_FORMAT_VERSION);
+    for (int k = C_ARCH; k <= C_PARM; k++)
+        if (!ch[k].present)
+            return dsc_fail(DSC_EFORMAT, "%s: the %s chunk is missing", name, known_tags[k]);
+    return DSC_OK;
+}
+
+dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load_memory: out is NULL");
+    *out = NULL;
+    if (!name) name = "(memory)";
+    if (!data && size) return dsc_fail(DSC_EINVAL, "dsc_model_load_memory: data is NULL");
+    const uint8_t *b = data;
+    if (size > DSC_MODEL_FILE_MAX)
+        return dsc_fail(DSC_EFORMAT, "%s: %zu bytes is larger than any model file (at most %zu)",
+                        name, size, DSC_MODEL_FILE_MAX);
+    size_t head = size < sizeof magic ? size : sizeof magic;
+    if (size == 0 || memcmp(b, magic, head) != 0)
+        return dsc_fail(DSC_EFORMAT, "%s: not a descent model file%s", name,
+                        size == 0 ? " (it is empty)" : "");
+    if (size < HEADER_SIZE)
+        return dsc_fail(DSC_EFORMAT, "%s: truncated in the header (%zu of %d bytes)", name, size,
+                        (int)HEADER_SIZE);
+    uint32_t version = get_u32(b + 8);
+    if (version > DSC_MODEL_FORMAT_VERSION)
+        return dsc_fail(DSC_EFORMAT,
+                        "%s: format version %u is newer than this descent supports (%u)", name,
+                        version, DSC_MODEL_FORMAT_VERSION);
+    if (version == 0) return dsc_fail(DSC_EFORMAT, "%s: format version 0 is not valid", name);
+
+    chunk_ref ch[C_KNOWN] = {{0}};
+    dsc_status s = scan_chunks(name, b, size, ch);
+    if (s) return s;
+
+    arch a = {0};
+    reader r = chunk_reader(name, b, &ch[C_ARCH], C_ARCH);
+    if ((s = parse_arch(&r, &a))) return s;
+    /* The parameter count is compared with the PARM chunk's length before
+     * the model is allocated: a corrupt architecture cannot ask for more
+     * memory than the file itself holds. */
+    if (ch[C_PARM].len < 8 || (ch[C_PARM].len - 8) / 4 != a.n_params ||
+        (ch[C_PARM].len - 8) % 4 != 0) {
+        r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
+        return rd_fail_at(&r, r.pos,
+                          "%zu bytes, but the architecture needs %llu parameters (%llu bytes)",
+                          ch[C_PARM].len, (unsigned long long)a.n_params,
+                          (unsigned long long)(8 + 4 * a.n_params));
+    }
+
+    char spec[MAX_LAYERS * 40 + 16];
+    size_t len = (size_t)snprintf(spec, sizeof spec, "%zu", a.units[0]);
+    for (size_t k = 0; k < a.n_layers; k++)
+        len += (size_t)snprintf(spec + len, sizeof spec - len, " -> %zu:%s", a.units[k + 1],
+                                dsc_activation_name(a.act[k]));
+    dsc_model *m = NULL;
+    if ((s = dsc_model_new(spec, &m))) return s;
+    if ((s = fill_model(name, b, ch, &a, m))) {
+        dsc_model_free(m);
+        return s;
+    }
+    *out = m;
+    return DSC_OK;
+}
+
+/* --- loading from a file --------------------------------------------------- */
+
+dsc_status dsc_model_load(const char *path, dsc_model **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load: out is NULL");
+    *out = NULL;
+    if (!path) return dsc_fail(DSC_EINVAL, "dsc_model_load: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* Read to the end rather than trusting a size from stat: that works
+     * for pipes too. The limit + 1 tells "too large" from "exactly full". */
+    size_t cap = 0, n = 0;
+    uint8_t *buf = NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size <= DSC_MODEL_FILE_MAX)
+        cap = (size_t)st.st_size + 1;
+    if (cap < 4096) cap = 4096;
+    dsc_status s = DSC_OK;
+    for (;;) {
+        if (n == cap || !buf) {
+            size_t ncap =
+                buf ? (cap > DSC_MODEL_FILE_MAX / 2 ? DSC_MODEL_FILE_MAX + 1 : 2 * cap) : cap;
+            uint8_t *nb = dsc_realloc(buf, ncap);
+            if (!nb) {
+                s = dsc_fail(DSC_ENOMEM, "%s: out of memory reading %zu bytes", path, ncap);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > DSC_MODEL_FILE_MAX) {
+            s = dsc_fail(DSC_EFORMAT, "%s: larger than any model file (at most %zu bytes)", path,
+                         DSC_MODEL_FILE_MAX);
+            break;
+        }
+        if (got == 0 || n < cap) {
+            if (ferror(f)) s = dsc_fail(DSC_EIO, "%s: cannot read: %s", path, strerror(errno));
+            if (ferror(f) || feof(f)) break;
+        }
+    }
+    fclose(f);
+    if (!s) s = dsc_model_load_memory(path, buf, n, out);
+    dsc_free(buf);
+    return s;
+}

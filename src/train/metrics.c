@@ -1,0 +1,193 @@
+/* What a model scores on a data set: the training loss, and either
+ * classification metrics (accuracy, confusion matrix, per-class precision,
+ * recall, F1) or regression metrics (MSE, MAE, R^2) in original units.
+ *
+ * Decisions:
+ *  - Predicted and true classes are argmaxes; a tie goes to the lowest index,
+ *    and a NaN output never wins (a row of NaNs is class 0), so a broken
+ *    model scores badly instead of failing.
+ *  - A single output with two class labels is a sigmoid: class 1 when the
+ *    output (or the target) is >= 0.5.
+ *  - Precision, recall and F1 are NaN when undefined: precision for a class
+ *    never predicted, recall for a class that never occurs, F1 when either
+ *    is NaN or both are 0 (2PR/(P+R) has denominator 0).
+ *  - R^2 uses each output's own mean for SS_tot, summed over outputs. With
+ *    SS_tot = 0 (constant targets) R^2 is 1 if the fit is exact, else NaN:
+ *    no fraction of zero variance is explained or unexplained.
+ *  - Predictions are made in chunks, so memory does not grow with the rows.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../data/data.h"
+#include "../nn/nn.h"
+
+/* Rows predicted per chunk: large enough to amortise the graph's per-call
+ * cost, small enough that the buffer stays in cache. */
+#define EVAL_BATCH 256
+
+void dsc_metrics_free(dsc_metrics *mt)
+{
+    if (!mt) return;
+    dsc_free(mt->confusion);
+    dsc_free(mt->precision);
+    dsc_free(mt->recall);
+    dsc_free(mt->f1);
+    memset(mt, 0, sizeof *mt);
+}
+
+static size_t argmax(const float *v, size_t k)
+{
+    size_t best = 0;
+    /* Comparisons with NaN are false, so a NaN is never taken; the strict >
+     * keeps the first of equal maxima, and `found` lets a row whose best is
+     * -inf still pick its first -inf rather than a NaN before it. */
+    float bv = -INFINITY;
+    int found = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (v[j] > bv || (!found && v[j] == bv)) {
+            bv = v[j];
+            best = j;
+            found = 1;
+        }
+    }
+    return best;
+}
+
+static size_t class_of(const float *row, size_t n_out, int sigmoid)
+{
+    if (sigmoid) return row[0] >= 0.5f ? 1 : 0;
+    return argmax(row, n_out);
+}
+
+static dsc_status classify(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
+                           dsc_metrics *out)
+{
+    size_t n_out = d->n_out;
+    size_t k = dsc_model_classes(m);
+    /* One output with one label is a degenerate softmax: every row is
+     * class 0. Only two labels make a single output a sigmoid. */
+    int sigmoid = n_out == 1 && k == 2;
+    if (!sigmoid && k != n_out)
+        return dsc_fail(DSC_EINVAL, "the model has %zu class labels for %zu outputs", k, n_out);
+    if (k > SIZE_MAX / sizeof(size_t) / k)
+        return dsc_fail(DSC_ENOMEM, "a confusion matrix of %zu classes is too large", k);
+    out->n_classes = k;
+    out->confusion = dsc_calloc(k * k, sizeof(size_t));
+    out->precision = dsc_malloc(k * sizeof(double));
+    out->recall = dsc_malloc(k * sizeof(double));
+    out->f1 = dsc_malloc(k * sizeof(double));
+    if (!out->confusion || !out->precision || !out->recall || !out->f1)
+        return dsc_fail(DSC_ENOMEM, "out of memory for the metrics of %zu classes", k);
+
+    size_t correct = 0;
+    for (size_t i = 0; i < d->n; i += EVAL_BATCH) {
+        size_t rows = d->n - i < EVAL_BATCH ? d->n - i : EVAL_BATCH;
+        dsc_status s = dsc_predict(m, ws, d->x + i * d->n_in, rows, pred);
+        if (s) return s;
+        for (size_t r = 0; r < rows; r++) {
+            size_t t = class_of(d->y + (i + r) * n_out, n_out, sigmoid);
+            size_t p = class_of(pred + r * n_out, n_out, sigmoid);
+            out->confusion[t * k + p]++;
+            correct += t == p;
+        }
+    }
+    out->accuracy = (double)correct / (double)d->n;
+
+    for (size_t c = 0; c < k; c++) {
+        size_t tp = out->confusion[c * k + c], predicted = 0, actual = 0;
+        for (size_t j = 0; j < k; j++) {
+            predicted += out->confusion[j * k + c];
+            actual += out->confusion[c * k + j];
+        }
+        double p = predicted ? (double)tp / (double)predicted : NAN;
+        double r = actual ? (double)tp / (double)actual : NAN;
+        out->precision[c] = p;
+        out->recall[c] = r;
+        /* NaN in P or R carries through; P + R == 0 needs its own case. */
+        out->f1[c] = p + r > 0 ? 2.0 * p * r / (p + r) : NAN;
+    }
+    return DSC_OK;
+}
+
+static dsc_status regress(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
+                          dsc_metrics *out)
+{
+    size_t n = d->n, n_out = d->n_out;
+    double *mean = dsc_calloc(n_out, sizeof(double));
+    if (!mean) return dsc_fail(DSC_ENOMEM, "out of memory for target means");
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n_out; j++) mean[j] += d->y[i * n_out + j];
+    for (size_t j = 0; j < n_out; j++) mean[j] /= (double)n;
+
+    double ss_res = 0, ss_tot = 0, abs_sum = 0;
+    for (size_t i = 0; i < n; i += EVAL_BATCH) {
+        size_t rows = n - i < EVAL_BATCH ? n - i : EVAL_BATCH;
+        dsc_status s = dsc_predict(m, ws, d->x + i * d->n_in, rows, pred);
+        if (s) {
+            dsc_free(mean);
+            return s;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            const float *y = d->y + (i + r) * n_out;
+            for (size_t j = 0; j < n_out; j++) {
+                double e = (double)y[j] - (double)pred[r * n_out + j];
+                double t = (double)y[j] - mean[j];
+                ss_res += e * e;
+                abs_sum += fabs(e);
+                ss_tot += t * t;
+            }
+        }
+    }
+    dsc_free(mean);
+    double count = (double)n * (double)n_out;
+    out->mse = ss_res / count;
+    out->mae = abs_sum / count;
+    if (ss_tot > 0)
+        out->r2 = 1.0 - ss_res / ss_tot;
+    else
+        out->r2 = ss_res == 0 ? 1.0 : NAN;
+    return DSC_OK;
+}
+
+dsc_status dsc_model_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                              dsc_metrics *out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_evaluate: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_evaluate: NULL model or data set");
+    if (d->n_out == 0) return dsc_fail(DSC_EINVAL, "no targets to evaluate against");
+    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
+        return dsc_fail(DSC_ESHAPE,
+                        "the data has %zu inputs and %zu outputs, the model %zu and %zu", d->n_in,
+                        d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
+    if (d->n == 0) return dsc_fail(DSC_EINVAL, "the data set has no rows to evaluate");
+
+    out->n = d->n;
+    out->accuracy = out->mse = out->mae = out->r2 = NAN;
+    dsc_status s = dsc_evaluate_loss(m, d, loss, &out->loss);
+    if (s) {
+        dsc_metrics_free(out);
+        return s;
+    }
+
+    size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
+    dsc_workspace *ws = NULL;
+    float *pred = NULL;
+    if ((s = dsc_workspace_new(m, batch, &ws))) {
+        dsc_metrics_free(out);
+        return s;
+    }
+    if (!(pred = dsc_malloc(batch * d->n_out * sizeof(float)))) {
+        s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");
+    } else if (dsc_model_classes(m) > 0) {
+        s = classify(m, d, ws, pred, out);
+    } else {
+        s = regress(m, d, ws, pred, out);
+    }
+    dsc_free(pred);
+    dsc_workspace_free(ws);
+    if (s) dsc_metrics_free(out);
+    return s;
+}
