@@ -402,6 +402,20 @@ typedef struct {
     double seconds;   /**< time since training started */
 } dsc_epoch_info;
 
+/** Where a minibatch run stands at the end of an epoch: what a checkpoint
+ *  holds besides the model, and what resuming needs. */
+typedef struct {
+    uint64_t epoch;       /**< epochs completed */
+    uint64_t iterations;  /**< parameter updates made */
+    uint64_t optimizer_t; /**< the optimizer's step counter */
+    size_t n_state;       /**< floats of optimizer state */
+    float *state;         /**< the optimizer's flat state (momentum, Adam's m and v, ...) */
+    double best_val;      /**< early stopping: best validation loss so far (Inf: none) */
+    uint64_t since_best;  /**< early stopping: epochs since then */
+    size_t n_best;        /**< 0, or the parameter count when best holds parameters */
+    float *best;          /**< early stopping: the parameters of best_val */
+} dsc_train_state;
+
 /** Training options. Fill with dsc_train_params_init(), then change
  *  fields: new fields get defaults there, so callers never break. */
 typedef struct {
@@ -431,6 +445,15 @@ typedef struct {
     size_t patience;               /**< early stopping on val loss; 0: off */
     int (*on_step)(const dsc_step_info *s, void *user);   /**< non-zero stops */
     int (*on_epoch)(const dsc_epoch_info *e, void *user); /**< non-zero stops */
+    /** Called every checkpoint_every epochs (minibatch runs) with the state
+     *  a resume needs; the model's parameters are current. Non-zero stops. */
+    int (*on_checkpoint)(const dsc_train_state *s, void *user);
+    size_t checkpoint_every;
+    /** Continue a minibatch run from a checkpoint (borrowed). The same data,
+     *  options and seed then give the same model as a run never stopped:
+     *  the shuffles of the epochs done are replayed, and the optimizer state
+     *  and step counters restored. */
+    const dsc_train_state *resume;
     void *user;
 } dsc_train_params;
 

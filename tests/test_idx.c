@@ -94,10 +94,10 @@ static void gzip_member(bytes *g, const unsigned char *data, size_t n)
     do {
         size_t len = n - at < 1000 ? n - at : 1000;
         put_u8(g, at + len == n); /* BFINAL, BTYPE 00 */
-        put_u8(g, len & 0xff);
-        put_u8(g, len >> 8);
-        put_u8(g, ~len & 0xff);
-        put_u8(g, (~len >> 8) & 0xff);
+        put_u8(g, (unsigned)(len & 0xff));
+        put_u8(g, (unsigned)(len >> 8));
+        put_u8(g, (unsigned)(~len & 0xff));
+        put_u8(g, (unsigned)((~len >> 8) & 0xff));
         put(g, data + at, len);
         at += len;
     } while (at < n);
@@ -142,7 +142,8 @@ static dsc_status load(const char *img, const char *lab, dsc_dataset **d)
     *d = (dsc_dataset *)&tmpdir; /* must become NULL on failure */
     dsc_status s = dsc_dataset_from_idx(img, lab, d);
     if (s != DSC_OK && *d != NULL) {
-        CHECK(!"*out is NULL after a failure");
+        check_failed++;
+        fprintf(stderr, "%s: *out is not NULL after a failure\n", img);
         *d = NULL;
     }
     return s;

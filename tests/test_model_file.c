@@ -591,6 +591,16 @@ static void test_damage(void)
     CHECK(dsc_model_load(path_in("empty.bin"), &r) == DSC_EFORMAT && r == NULL);
     CHECK(strstr(dsc_last_error(), "not a descent model file (it is empty)") != NULL);
     CHECK(dsc_model_load("/dev/null", &r) == DSC_EFORMAT && r == NULL);
+    /* An absurd size is refused from its size alone (a sparse file). */
+    f = fopen(path_in("huge.bin"), "wb");
+    if (f && sizeof(long) >= 8 && fseek(f, 3L << 30, SEEK_SET) == 0 && fputc(0, f) != EOF) {
+        fclose(f);
+        CHECK(dsc_model_load(path_in("huge.bin"), &r) == DSC_EFORMAT && r == NULL);
+        CHECK(strstr(dsc_last_error(), "larger than any model file") != NULL);
+    } else if (f) {
+        fclose(f);
+    }
+    remove(path_in("huge.bin"));
 }
 
 /* --- atomic saves -------------------------------------------------------- */

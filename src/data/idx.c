@@ -301,10 +301,10 @@ static dsc_status read_body(idx_src *s, uint64_t header_bytes, uint64_t n, const
     size_t cap = sized || n < IDX_FIRST_CAP ? (size_t)n : IDX_FIRST_CAP;
     /* Deflate expands at most about 1032:1, so a compressed regular file
      * bounds its data: a real file gets its whole buffer at once, without
-     * copies as it grows, and a forged header still cannot ask for much. */
+     * copies as it grows, and a forged header cannot ask for much. */
     if (s->gz && s->file_size >= 0 && (uint64_t)s->file_size < UINT64_MAX / IDX_DEFLATE_RATIO) {
         uint64_t bound = (uint64_t)s->file_size * IDX_DEFLATE_RATIO;
-        if (bound > cap) cap = bound < n ? (size_t)bound : (size_t)n;
+        cap = bound < n ? (size_t)bound : (size_t)n;
     }
     unsigned char *buf = dsc_malloc(cap * esz), *stage = NULL;
     if (as_float) stage = dsc_malloc(IDX_CHUNK);

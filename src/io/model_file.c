@@ -709,7 +709,8 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
 static dsc_status scan_chunks(const char *name, const uint8_t *b, size_t size, chunk_ref *ch)
 {
     size_t pos = HEADER_SIZE;
-    size_t critical_at = 0;
+    size_t critical_at = 0, second_at = 0; /* reported after the CRC check */
+    int second = 0;
     char critical[5] = "";
     for (;;) {
         if (pos == size)
@@ -748,8 +749,7 @@ static dsc_status scan_chunks(const char *name, const uint8_t *b, size_t size, c
         int k = 0;
         while (k < C_KNOWN && memcmp(b + pos, known_tags[k], 4) != 0) k++;
         if (k < C_KNOWN) {
-            if (ch[k].present)
-                return dsc_fail(DSC_EFORMAT, "%s: byte %zu: a second %s chunk", name, pos, tag);
+            if (ch[k].present && !second_at) second_at = pos, second = k;
             ch[k].present = 1;
             ch[k].at = pos;
             ch[k].len = len;
@@ -759,6 +759,9 @@ static dsc_status scan_chunks(const char *name, const uint8_t *b, size_t size, c
         }
         pos += CHUNK_HEAD + len;
     }
+    if (second_at)
+        return dsc_fail(DSC_EFORMAT, "%s: byte %zu: a second %s chunk", name, second_at,
+                        known_tags[second]);
     if (critical[0])
         return dsc_fail(DSC_EFORMAT,
                         "%s: chunk %s at byte %zu is not known to this descent (format %u): the "
@@ -842,9 +845,15 @@ dsc_status dsc_model_load(const char *path, dsc_model **out)
     size_t cap = 0, n = 0;
     uint8_t *buf = NULL;
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-        (uint64_t)st.st_size <= DSC_MODEL_FILE_MAX)
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0) {
+        if ((uint64_t)st.st_size > DSC_MODEL_FILE_MAX) {
+            fclose(f);
+            return dsc_fail(DSC_EFORMAT,
+                            "%s: %llu bytes is larger than any model file (at most %zu)", path,
+                            (unsigned long long)st.st_size, DSC_MODEL_FILE_MAX);
+        }
         cap = (size_t)st.st_size + 1;
+    }
     if (cap < 4096) cap = 4096;
     dsc_status s = DSC_OK;
     for (;;) {

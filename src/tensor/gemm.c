@@ -20,6 +20,7 @@
  *    so repeated calls with the same (or smaller) shapes never allocate. It
  *    is deliberately never freed: it lives as long as the thread.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -407,14 +408,34 @@ static size_t scratch_floats(const gemm_job *g, size_t *a_floats)
 static _Thread_local float *scratch_buf;
 static _Thread_local size_t scratch_cap;
 
+/* A thread-specific key whose destructor frees a thread's scratch when the
+ * thread ends, so threads that come and go (a caller's own pthreads, each
+ * predicting with a workspace) do not leak their buffers. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_release(void *p) { dsc_free_aligned(p); }
+
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_release) == 0;
+}
+
 /* The calling thread's scratch with room for n floats, or NULL when it
  * cannot grow (the old buffer is kept for later calls). */
 static float *scratch(size_t n)
 {
     if (n <= scratch_cap) return scratch_buf;
     if (n > SIZE_MAX / sizeof(float)) return NULL;
+    pthread_once(&scratch_once, scratch_key_init);
+    if (!scratch_key_ok) return NULL;
     float *p = dsc_malloc_aligned(n * sizeof(float));
     if (!p) return NULL;
+    if (pthread_setspecific(scratch_key, p) != 0) {
+        dsc_free_aligned(p);
+        return NULL;
+    }
     dsc_free_aligned(scratch_buf);
     scratch_buf = p;
     scratch_cap = n;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../data/data.h"
+#include "../graph/graph_internal.h"
 #include "../nn/nn.h"
 #include "optim.h"
 
@@ -118,6 +119,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         return dsc_fail(DSC_EINVAL, "the dropout rate must be in [0, 1), not %g", p->dropout);
     if (p->patience && !p->val)
         return dsc_fail(DSC_EINVAL, "early stopping (patience) needs validation data");
+    if (p->resume && !p->epochs)
+        return dsc_fail(DSC_EINVAL, "resuming needs a minibatch run (epochs)");
     return DSC_OK;
 }
 
@@ -263,6 +266,48 @@ static dsc_status val_loss(run *r, double *out)
     return dsc_mlp_graph_loss(&r->eval, r->p->loss, v->x, v->y, v->n, v->n_in, v->n_out, out);
 }
 
+/* Restores a checkpoint: optimizer state, counters, and the shuffle stream
+ * (by replaying the epochs done, which costs a shuffle each). */
+static dsc_status resume_from(run *r, const dsc_train_state *st, size_t *iter, double *best,
+                              size_t *since_best)
+{
+    size_t n = r->m->n_params;
+    if (st->n_state != dsc_optim_state_size(r->opt))
+        return dsc_fail(DSC_EINVAL, "the checkpoint's optimizer state has %zu values, this "
+                                    "optimizer %zu (same --optimizer?)",
+                        st->n_state, dsc_optim_state_size(r->opt));
+    if (st->n_best && (st->n_best != n || !r->best))
+        return dsc_fail(DSC_EINVAL, "the checkpoint's early-stopping state does not fit");
+    if (st->epoch > r->p->epochs)
+        return dsc_fail(DSC_EINVAL, "the checkpoint is at epoch %llu, past --epochs %zu",
+                        (unsigned long long)st->epoch, r->p->epochs);
+    if (st->n_state) memcpy(dsc_optim_state(r->opt), st->state, st->n_state * sizeof(float));
+    dsc_optim_set_t(r->opt, st->optimizer_t);
+    if (st->n_best) memcpy(r->best, st->best, n * sizeof(float));
+    for (uint64_t e = 0; r->order && e < st->epoch; e++)
+        dsc_rng_shuffle(&r->rng, r->order, r->d->n);
+    /* Dropout masks and random ReLU choices follow the forward count. */
+    r->mg.g->pass = st->iterations;
+    *iter = st->iterations;
+    *best = st->best_val;
+    *since_best = st->since_best;
+    return DSC_OK;
+}
+
+static int checkpoint(run *r, size_t epoch, size_t iter, double best, size_t since_best)
+{
+    dsc_train_state st = {epoch,
+                          iter,
+                          dsc_optim_t(r->opt),
+                          dsc_optim_state_size(r->opt),
+                          dsc_optim_state(r->opt),
+                          best,
+                          since_best,
+                          r->best && isfinite(best) ? r->m->n_params : 0,
+                          r->best};
+    return r->p->on_checkpoint(&st, r->p->user);
+}
+
 /* Epochs of shuffled minibatches; the last batch of an epoch may be short. */
 static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
 {
@@ -271,9 +316,15 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
     long max_iter = p->max_iter; /* < 0: no cap */
     double step_tol = p->step_tol < 0 ? 0 : p->step_tol;
     double best = INFINITY;
+    size_t since_best = 0, iter = 0, first = 0;
+    if (p->resume) {
+        if ((*err = resume_from(r, p->resume, &iter, &best, &since_best))) return DSC_STOP_DIVERGED;
+        first = (size_t)p->resume->epoch;
+        res->epochs = first;
+        res->iterations = iter;
+    }
     if (max_iter == 0) return DSC_STOP_MAX_ITER;
-    size_t since_best = 0, iter = 0;
-    for (size_t epoch = 0; epoch < p->epochs; epoch++) {
+    for (size_t epoch = first; epoch < p->epochs; epoch++) {
         if (r->order) dsc_rng_shuffle(&r->rng, r->order, n);
         double sum = 0.0;
         for (size_t b = 0; b < per_epoch; b++) {
@@ -304,6 +355,9 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
         }
         info.seconds = now_seconds() - t0;
         if (p->on_epoch && p->on_epoch(&info, p->user)) return DSC_STOP_CALLBACK;
+        if (p->on_checkpoint && p->checkpoint_every && (epoch + 1) % p->checkpoint_every == 0 &&
+            checkpoint(r, epoch + 1, iter, best, since_best))
+            return DSC_STOP_CALLBACK;
     }
     if (p->patience && isfinite(best)) {
         memcpy(r->m->params, r->best, r->m->n_params * sizeof(float));
