@@ -6,7 +6,7 @@
 #include "network.h"
 
 typedef struct {
-    const char *save, *model, *test;
+    const char *save, *model, *test, *resume;
     double val;
     int standardize;
 } train_extra;
@@ -97,6 +97,10 @@ int cmd_train(int argc, char **argv)
         {"model", OPT_STRING, &tx.model, "FILE", "start from a saved model (fine-tuning)", 0},
         {"test", OPT_STRING, &tx.test, "FILE.csv", "evaluate on this file after training", 0},
         {"log", OPT_STRING, &jo.log, "FILE.jsonl", "one line of metrics per epoch", 0},
+        {"checkpoint-every", OPT_SIZE, &jo.checkpoint_every, "N",
+         "write a checkpoint (the --save file + .ckpt) every N epochs", 0},
+        {"resume", OPT_STRING, &tx.resume, "FILE.ckpt",
+         "go on from a checkpoint (same data and options)", 0},
         {"plot-dir", OPT_STRING, &jo.plot_dir, "DIR",
          "draw the seed's pictures into DIR (1 input, 1 output)", 0},
         {"sweep-param", OPT_STRING, &jo.sweep, "NAME",
@@ -123,6 +127,20 @@ int cmd_train(int argc, char **argv)
         return cli_error(EXIT_USAGE, "--model brings its own network: drop --layers/--output");
     if (tx.model && tx.standardize)
         return cli_error(EXIT_USAGE, "--model keeps its own standardisation: drop --standardize");
+    if (tx.resume && tx.model)
+        return cli_error(EXIT_USAGE, "--resume brings its own model: drop --model");
+    if ((jo.checkpoint_every || tx.resume) && !jo.epochs)
+        return cli_error(EXIT_USAGE, "checkpoints are for minibatch runs: give --epochs");
+    if (jo.checkpoint_every && !tx.save)
+        return cli_error(EXIT_USAGE, "--checkpoint-every needs --save FILE (checkpoints go to "
+                                     "FILE.ckpt)");
+    char ckpt_path[4096];
+    if (tx.save) {
+        snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", tx.save);
+        jo.checkpoint = ckpt_path;
+    }
+    dsc_train_state resume_state;
+    memset(&resume_state, 0, sizeof resume_state);
 
     dsc_model *m = NULL;
     dsc_dataset *d = NULL, *tr = NULL, *va = NULL;
@@ -130,16 +148,40 @@ int cmd_train(int argc, char **argv)
     job_result res;
     memset(&res, 0, sizeof res);
     int st = net_load_data(&no, &d);
-    if (st < 0)
+    if (st < 0 && tx.resume) {
+        dsc_status s = dsc_checkpoint_load(tx.resume, &m, &resume_state);
+        if (s) {
+            st = cli_fail(s);
+        } else {
+            jo.resume = &resume_state;
+            /* The command that made the checkpoint may be given again as
+             * it was: its --layers and --output must then match. */
+            dsc_model *want = NULL;
+            dsc_loss ignored;
+            if (no.layers || no.output) {
+                st = net_make_model(&no, d, jo.loss, NULL, jo.seed, &want, &ignored);
+                if (st < 0 && strcmp(dsc_model_spec(want), dsc_model_spec(m)) != 0)
+                    st = cli_error(EXIT_USAGE, "--resume: the checkpoint holds %s, the options "
+                                               "ask for %s",
+                                   dsc_model_spec(m), dsc_model_spec(want));
+                dsc_model_free(want);
+            }
+            dsc_model_free(m);
+            m = NULL;
+            /* Loaded again through the checks of --model. */
+            if (st < 0) st = load_model(tx.resume, d, jo.loss, &m, &loss);
+        }
+    } else if (st < 0) {
         st = tx.model ? load_model(tx.model, d, jo.loss, &m, &loss)
                       : net_make_model(&no, d, jo.loss, jo.init, jo.seed, &m, &loss);
+    }
     if (st < 0 && tx.model && jo.init) st = job_load_init(m, jo.init);
     if (st < 0 && cli_seen(&c, "val")) {
         dsc_status s = dsc_dataset_split(d, tx.val, jo.seed, &tr, &va);
         if (s) st = cli_fail(s);
     }
     const dsc_dataset *train = tr ? tr : d;
-    if (st < 0 && tx.standardize) {
+    if (st < 0 && tx.standardize && !tx.resume) {
         dsc_status s = dsc_model_fit_standardization(m, train, 1);
         if (s) st = cli_fail(s);
     }
@@ -191,6 +233,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     job_result_free(&res);
+    dsc_train_state_free(&resume_state);
     dsc_model_free(m);
     dsc_dataset_free(tr);
     dsc_dataset_free(va);

@@ -182,6 +182,8 @@ typedef struct {
     dsc_loss loss;
     FILE *log;
     int log_failed;
+    const char *checkpoint;
+    dsc_status checkpoint_error;
     double last_val, last_acc;
 } job_state;
 
@@ -220,6 +222,19 @@ static int on_step(const dsc_step_info *si, void *user)
     if (s->record && !s->record_error)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
+    return job_interrupted;
+}
+
+/* Every --checkpoint-every epochs: the model and where the run stands, so
+ * --resume can go on exactly as if nothing had stopped. */
+static int on_checkpoint(const dsc_train_state *st, void *user)
+{
+    job_state *s = user;
+    dsc_status e = dsc_checkpoint_save(s->m, st, s->checkpoint);
+    if (e) {
+        s->checkpoint_error = e;
+        return 1;
+    }
     return job_interrupted;
 }
 
@@ -319,6 +334,12 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     res->traced = s.record;
     p.on_step = on_step;
     p.on_epoch = on_epoch;
+    p.resume = o->resume;
+    if (o->checkpoint_every && o->checkpoint) {
+        p.on_checkpoint = on_checkpoint;
+        p.checkpoint_every = o->checkpoint_every;
+        s.checkpoint = o->checkpoint;
+    }
     p.user = &s;
     job_interrupted = 0;
     struct sigaction sa, old_sa;
@@ -333,6 +354,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         int st_log = job_commit_file(s.log, log_tmp, o->log, !s.log_failed);
         if (st_log != EXIT_OK) return st_log;
     }
+    if (s.checkpoint_error) return cli_fail(s.checkpoint_error);
     if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_OK;
     if (res->status != DSC_OK && res->status != DSC_EDIVERGED)
         return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND

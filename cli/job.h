@@ -20,6 +20,9 @@ typedef struct {
     const char *log;       /* --log FILE.jsonl */
     double dropout;
     size_t patience;
+    size_t checkpoint_every;         /* epochs */
+    const char *checkpoint;          /* where checkpoints go */
+    const dsc_train_state *resume;   /* from --resume */
 } job_opts;
 
 /* Defaults: loss NULL (the caller decides), optimizer gd, lr 0.01, the

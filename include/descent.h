@@ -486,6 +486,14 @@ typedef struct {
 dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
                      dsc_train_result *r);
 
+/** Saves a checkpoint: the model file of m with the training state st in
+ *  one more (optional) chunk, atomically. A checkpoint loads as a model. */
+dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, const char *path);
+/** Loads a checkpoint: the model and the state (its arrays are allocated;
+ *  release them with dsc_train_state_free). DSC_EFORMAT for a plain model. */
+dsc_status dsc_checkpoint_load(const char *path, dsc_model **m, dsc_train_state *st);
+void dsc_train_state_free(dsc_train_state *st);
+
 /** The loss of m on all of d (no update). */
 dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                              double *out);

@@ -293,21 +293,12 @@ static void sync_parent(const char *path)
     }
 }
 
-dsc_status dsc_model_save(const dsc_model *m, const char *path)
+dsc_status dsc_write_file_atomic(const char *path, const uint8_t *data, size_t size)
 {
-    if (!m || !path || !*path) return dsc_fail(DSC_EINVAL, "dsc_model_save: NULL argument");
-    uint8_t *data = NULL;
-    size_t size = 0;
-    dsc_status s = dsc_model_encode(m, &data, &size);
-    if (s) return s;
-
     static const char suffix[] = ".tmp.XXXXXX";
     size_t plen = strlen(path);
     char *tmp = dsc_malloc(plen + sizeof suffix);
-    if (!tmp) {
-        dsc_free(data);
-        return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
-    }
+    if (!tmp) return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, suffix, sizeof suffix);
 
@@ -319,7 +310,6 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        dsc_free(data);
         dsc_free(tmp);
         return dsc_fail(DSC_EIO, "%s: cannot create a temporary file next to it: %s", path,
                         strerror(e));
@@ -338,7 +328,6 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
         step = "cannot rename into place";
         failed = rename(tmp, path) != 0;
     }
-    dsc_free(data);
     if (failed) {
         int e = errno;
         unlink(tmp);
@@ -348,6 +337,18 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
     dsc_free(tmp);
     sync_parent(path);
     return DSC_OK;
+}
+
+dsc_status dsc_model_save(const dsc_model *m, const char *path)
+{
+    if (!m || !path || !*path) return dsc_fail(DSC_EINVAL, "dsc_model_save: NULL argument");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    dsc_status s = dsc_model_encode(m, &data, &size);
+    if (s) return s;
+    s = dsc_write_file_atomic(path, data, size);
+    dsc_free(data);
+    return s;
 }
 
 /* --- decoding -------------------------------------------------------------- */

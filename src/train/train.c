@@ -487,6 +487,9 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
         err = dsc_mlp_graph_loss(&r.mg, p->loss, d->x, d->y, d->n, d->n_in, d->n_out, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
     }
+    /* The validation loss of the final parameters (the best ones when early
+     * stopping restored them), whatever the kind of run. */
+    if (!err && p->val) err = val_loss(&r, &res->val_loss);
     run_free(&r);
     dsc_dataset_free(d_copy);
     dsc_dataset_free(val_copy);
