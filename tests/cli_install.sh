@@ -30,4 +30,9 @@ expect_status 0 "example builds (shared)" \
 expect_status 0 "example runs" "$tmp/example"
 expect_grep "w3 = " "example prints a named parameter"
 expect_grep "after [0-9]* steps" "example trained"
+expect_status 0 "second example builds" \
+  "$cc" -std=c11 ${DSC_EXAMPLE_CFLAGS:-} "$src/examples/save_load_predict.c" $flags -Wl,-rpath,"$libdir" -o "$tmp/example2"
+expect_status 0 "save, load and predict from C" "$tmp/example2" "$tmp/xor.model"
+expect_grep "4 of 4 right" "the loaded model predicts XOR"
+expect_status 0 "the saved model reads in the tool" "$prefix/bin/descent" info --model "$tmp/xor.model"
 finish
