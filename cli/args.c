@@ -47,10 +47,14 @@ void cli_print_json_string(FILE *f, const char *s)
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
@@ -87,15 +91,19 @@ static int set_value(const cli_command *c, cli_opt *o, const char *v)
     case OPT_LONG:
     case OPT_U64: {
         if (*v == '-' || *v == '+' || *v == '\0' || *v == ' ')
-            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'",
-                             c->name, o->name, v);
+            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'", c->name,
+                             o->name, v);
         unsigned long long x = strtoull(v, &end, 10);
-        if (*end != '\0' || errno == ERANGE || (o->type == OPT_LONG && x > (unsigned long long)LONG_MAX))
-            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'",
-                             c->name, o->name, v);
-        if (o->type == OPT_SIZE) *(size_t *)o->dest = (size_t)x;
-        else if (o->type == OPT_LONG) *(long *)o->dest = (long)x;
-        else *(uint64_t *)o->dest = (uint64_t)x;
+        if (*end != '\0' || errno == ERANGE ||
+            (o->type == OPT_LONG && x > (unsigned long long)LONG_MAX))
+            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'", c->name,
+                             o->name, v);
+        if (o->type == OPT_SIZE)
+            *(size_t *)o->dest = (size_t)x;
+        else if (o->type == OPT_LONG)
+            *(long *)o->dest = (long)x;
+        else
+            *(uint64_t *)o->dest = (uint64_t)x;
         return -1;
     }
     }
@@ -123,8 +131,9 @@ int cli_parse(cli_command *c, int argc, char **argv)
             return EXIT_OK;
         }
         if (a[1] != '-')
-            return cli_error(EXIT_USAGE, "%s: unknown option '%s' (options are --long; see "
-                                         "descent %s --help)",
+            return cli_error(EXIT_USAGE,
+                             "%s: unknown option '%s' (options are --long; see "
+                             "descent %s --help)",
                              c->name, a, c->name);
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);

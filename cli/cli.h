@@ -24,9 +24,9 @@ typedef struct {
     const char *name; /* without the leading "--" */
     opt_type type;
     void *dest;
-    const char *arg;  /* placeholder shown in help, e.g. "R" */
+    const char *arg; /* placeholder shown in help, e.g. "R" */
     const char *help;
-    int seen;         /* set by the parser: the option was given */
+    int seen; /* set by the parser: the option was given */
 } cli_opt;
 
 typedef struct {

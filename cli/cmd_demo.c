@@ -25,8 +25,8 @@ static int write_files(const char *dir, const seed_demo *demo, char *data, char 
     snprintf(data, size, "%s/dosage.csv", dir);
     snprintf(init, size, "%s/%s.init", dir, demo->name);
     char text[512];
-    size_t len = (size_t)snprintf(text, sizeof text, "# initial values of descent demo %s\n",
-                                  demo->name);
+    size_t len =
+        (size_t)snprintf(text, sizeof text, "# initial values of descent demo %s\n", demo->name);
     for (int i = 0; i < 7; i++) {
         char num[32];
         dsc_format_float(num, sizeof num, demo->values[i]);
@@ -61,12 +61,20 @@ int cmd_demo(int argc, char **argv)
     const char *pos[1];
     cli_opt opts[JOB_N_OPTS + 3];
     size_t n = job_opts_table(&jo, opts);
-    opts[n++] = (cli_opt){"plot-dir", OPT_STRING, &jo.plot_dir, "DIR",
-                          "draw the seed's pictures into DIR", 0};
-    opts[n++] = (cli_opt){"sweep-param", OPT_STRING, &jo.sweep, "NAME",
-                          "the parameter the loss curve is drawn against (b3)", 0};
-    opts[n++] = (cli_opt){"dir", OPT_STRING, &dir, "DIR",
-                          "where the data and initial values for `train` go (descent-demo)", 0};
+    opts[n++] = (cli_opt){
+        "plot-dir", OPT_STRING, &jo.plot_dir, "DIR", "draw the seed's pictures into DIR", 0};
+    opts[n++] = (cli_opt){"sweep-param",
+                          OPT_STRING,
+                          &jo.sweep,
+                          "NAME",
+                          "the parameter the loss curve is drawn against (b3)",
+                          0};
+    opts[n++] = (cli_opt){"dir",
+                          OPT_STRING,
+                          &dir,
+                          "DIR",
+                          "where the data and initial values for `train` go (descent-demo)",
+                          0};
     char about[1024];
     size_t len = (size_t)snprintf(about, sizeof about,
                                   "Runs one of the seed's network examples on the dosage data "
@@ -74,14 +82,22 @@ int cmd_demo(int argc, char **argv)
     for (size_t i = 0; i < seed_n_demos; i++)
         len += (size_t)snprintf(about + len, sizeof about - len, "\n  %-12s %s", seed_demos[i].name,
                                 seed_demos[i].title);
-    cli_command c = {"demo", "descent demo NAME [--lr R] [--tol T] [--max-iter N] [--trace "
-                             "FILE.csv] [--plot-dir DIR] [--json]",
-                     about, opts, n, pos, 1, 0};
+    cli_command c = {"demo",
+                     "descent demo NAME [--lr R] [--tol T] [--max-iter N] [--trace "
+                     "FILE.csv] [--plot-dir DIR] [--json]",
+                     about,
+                     opts,
+                     n,
+                     pos,
+                     1,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
-    if (c.n_positional != 1) return cli_error(EXIT_USAGE, "demo: which one? (see descent demo --help)");
+    if (c.n_positional != 1)
+        return cli_error(EXIT_USAGE, "demo: which one? (see descent demo --help)");
     const seed_demo *demo = seed_find_demo(pos[0]);
-    if (!demo) return cli_error(EXIT_USAGE, "demo: no demo '%s' (softplus-b3, softplus, relu)", pos[0]);
+    if (!demo)
+        return cli_error(EXIT_USAGE, "demo: no demo '%s' (softplus-b3, softplus, relu)", pos[0]);
     if (cli_seen(&c, "loss") && strcmp(jo.loss, "ssr") != 0)
         return cli_error(EXIT_USAGE, "demo: the seed's demos use the ssr loss");
     if (cli_seen(&c, "init") || cli_seen(&c, "epochs") || cli_seen(&c, "batch"))

@@ -29,16 +29,20 @@ static dsc_loss model_loss(const dsc_model *m, const char *name, int *bad)
     dsc_loss l = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
     const dsc_model_summary *s = dsc_model_get_summary(m);
     *bad = 0;
-    if (name) *bad = dsc_loss_from_name(name, &l) != DSC_OK;
-    else if (s) dsc_loss_from_name(s->loss, &l);
+    if (name)
+        *bad = dsc_loss_from_name(name, &l) != DSC_OK;
+    else if (s)
+        dsc_loss_from_name(s->loss, &l);
     return l;
 }
 
 static void json_num(const char *key, double v, int comma)
 {
     printf("%s\"%s\": ", comma ? ", " : "", key);
-    if (isnan(v)) printf("null");
-    else cli_print_number(stdout, v);
+    if (isnan(v))
+        printf("null");
+    else
+        cli_print_number(stdout, v);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -52,7 +56,8 @@ int cmd_eval(int argc, char **argv)
         {"target", OPT_STRING, &target, "COLS", "target column(s) (the model's)", 0},
         {"idx-images", OPT_STRING, &images, "FILE", "IDX images instead of --data", 0},
         {"idx-labels", OPT_STRING, &labels, "FILE", "IDX labels", 0},
-        {"loss", OPT_STRING, &loss_name, "LOSS", "the loss to report (the model's training loss)", 0},
+        {"loss", OPT_STRING, &loss_name, "LOSS", "the loss to report (the model's training loss)",
+         0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
     cli_command c = {"eval",
@@ -61,7 +66,11 @@ int cmd_eval(int argc, char **argv)
                      "Scores a saved model: the loss; for a classifier accuracy, per-class "
                      "precision, recall, F1 and the\nconfusion matrix; for a regression MSE, MAE "
                      "and R^2 (in the targets' own units).",
-                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+                     opts,
+                     sizeof opts / sizeof opts[0],
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
@@ -112,7 +121,8 @@ int cmd_eval(int argc, char **argv)
             printf("}, \"confusion\": [");
             for (size_t i = 0; i < K; i++) {
                 printf("%s[", i ? ", " : "");
-                for (size_t j = 0; j < K; j++) printf("%s%zu", j ? ", " : "", mt.confusion[i * K + j]);
+                for (size_t j = 0; j < K; j++)
+                    printf("%s%zu", j ? ", " : "", mt.confusion[i * K + j]);
                 printf("]");
             }
             printf("]");
@@ -212,12 +222,17 @@ int cmd_predict(int argc, char **argv)
         {"data", OPT_STRING, &data, "FILE.csv", "rows to predict ('-': standard input)", 0},
         {"out", OPT_STRING, &out, "FILE.csv", "write here (standard output)", 0},
     };
-    cli_command c = {"predict", "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
+    cli_command c = {"predict",
+                     "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
                      "Predicts every row of a CSV file. Columns are matched by the names stored "
                      "in the model, in any order;\nother columns (the target, ids) are ignored. "
                      "Writes a header, then one row per input: the\npredicted value(s), or for a "
                      "classifier the class label and its probability.",
-                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+                     opts,
+                     sizeof opts / sizeof opts[0],
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
@@ -240,8 +255,10 @@ int cmd_predict(int argc, char **argv)
     } else {
         size_t n = dsc_dataset_rows(d), nout = dsc_model_outputs(m);
         y = malloc(n * nout * sizeof(float));
-        if (!y) st = cli_fail(DSC_ENOMEM);
-        else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y))) st = cli_fail(s);
+        if (!y)
+            st = cli_fail(DSC_ENOMEM);
+        else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y)))
+            st = cli_fail(s);
         if (st == EXIT_OK) {
             char tmp[4096];
             FILE *f = out ? job_open_file(out, tmp, sizeof tmp) : stdout;
@@ -250,8 +267,10 @@ int cmd_predict(int argc, char **argv)
             } else {
                 write_header(f, m);
                 for (size_t i = 0; i < n; i++) write_row(f, m, y + i * nout);
-                if (out) st = job_commit_file(f, tmp, out, 1);
-                else if (fflush(stdout) != 0) st = cli_error(EXIT_RUNTIME, "cannot write the output");
+                if (out)
+                    st = job_commit_file(f, tmp, out, 1);
+                else if (fflush(stdout) != 0)
+                    st = cli_error(EXIT_RUNTIME, "cannot write the output");
             }
         }
     }
@@ -272,10 +291,15 @@ int cmd_info(int argc, char **argv)
         {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"info", "descent info --model FILE [--json]",
+    cli_command c = {"info",
+                     "descent info --model FILE [--json]",
                      "Shows a saved model: architecture, parameters, data columns and the summary "
                      "of its training.",
-                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+                     opts,
+                     sizeof opts / sizeof opts[0],
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "info: --model FILE is required");
@@ -290,8 +314,10 @@ int cmd_info(int argc, char **argv)
         printf(", \"params\": %zu, \"inputs\": %zu, \"outputs\": %zu", dsc_model_param_count(m),
                nin, dsc_model_outputs(m));
         printf(", \"target\": ");
-        if (dsc_model_target(m)) cli_print_json_string(stdout, dsc_model_target(m));
-        else printf("null");
+        if (dsc_model_target(m))
+            cli_print_json_string(stdout, dsc_model_target(m));
+        else
+            printf("null");
         printf(", \"classes\": [");
         for (size_t k = 0; k < K; k++) {
             printf("%s", k ? ", " : "");
@@ -325,9 +351,10 @@ int cmd_info(int argc, char **argv)
             for (size_t k = 0; k < K; k++)
                 printf(" %s%s", dsc_model_class_label(m, k), k + 1 < K ? "," : "\n");
         }
-        printf("standardized %s\n", dsc_model_input_mean(m)
-                                        ? (dsc_model_target_mean(m) ? "inputs and targets" : "inputs")
-                                        : "no");
+        printf("standardized %s\n",
+               dsc_model_input_mean(m)
+                   ? (dsc_model_target_mean(m) ? "inputs and targets" : "inputs")
+                   : "no");
         if (sum) {
             printf("trained      %s, %s, %llu updates, %llu epochs on %llu rows, stopped by %s\n",
                    sum->loss, sum->optimizer, (unsigned long long)sum->iterations,

@@ -40,16 +40,19 @@ int cmd_explain(int argc, char **argv)
     cli_opt opts[NET_N_OPTS + 13];
     size_t n = net_opts_table(&no, opts);
     cli_opt more[] = {
-        {"demo", OPT_STRING, &demo_name, "NAME", "one of the seed's demos: softplus-b3, softplus, relu", 0},
+        {"demo", OPT_STRING, &demo_name, "NAME",
+         "one of the seed's demos: softplus-b3, softplus, relu", 0},
         {"param", OPT_STRING, &param, "NAMES", "the parameter(s) to explain (all trained ones)", 0},
         {"loss", OPT_STRING, &loss_name, "LOSS", "the loss (ssr for demos; train's default)", 0},
         {"init", OPT_STRING, &init, "FILE", "parameter values: lines of `name value`", 0},
         {"seed", OPT_U64, &seed, "S", "random seed for parameters not in --init (42)", 0},
         {"relu-grad-at-zero", OPT_STRING, &relu0, "V", "ReLU's derivative at 0: 0 or 1", 0},
-        {"line", OPT_FLAG, &line, NULL, "explain a line fit (with --data, --slope, --intercept)", 0},
+        {"line", OPT_FLAG, &line, NULL, "explain a line fit (with --data, --slope, --intercept)",
+         0},
         {"x", OPT_STRING, &xcol, "COL", "--line: x column (1)", 0},
         {"y", OPT_STRING, &ycol, "COL", "--line: y column (2)", 0},
-        {"slope", OPT_DOUBLE, &slope, "K", "--line: the slope (fixed; fitted both when absent: 1)", 0},
+        {"slope", OPT_DOUBLE, &slope, "K", "--line: the slope (fixed; fitted both when absent: 1)",
+         0},
         {"intercept", OPT_DOUBLE, &icpt, "B", "--line: the intercept (0)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
@@ -62,7 +65,11 @@ int cmd_explain(int argc, char **argv)
                      "Writes dLoss/dparam as the chain of local derivatives the seed works out by "
                      "hand, with every factor a number\nat the current parameters, and checks the "
                      "total against backpropagation.",
-                     opts, n, NULL, 0, 0};
+                     opts,
+                     n,
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (line) {
@@ -96,14 +103,16 @@ int cmd_explain(int argc, char **argv)
         double diff = 0;
         dsc_status s = dsc_explain_model(m, d, loss, only, json, &text, &diff);
         if (s) {
-            st = s == DSC_EINVAL || s == DSC_ENOTFOUND ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
-                                                       : cli_fail(s);
+            st = s == DSC_EINVAL || s == DSC_ENOTFOUND
+                     ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
+                     : cli_fail(s);
         } else {
             fputs(text, stdout);
             st = EXIT_OK;
             if (!(diff <= 1e-3))
-                st = cli_error(EXIT_RUNTIME, "the chain rule's total differs from backpropagation "
-                                             "by %g",
+                st = cli_error(EXIT_RUNTIME,
+                               "the chain rule's total differs from backpropagation "
+                               "by %g",
                                diff);
         }
         dsc_free(text);

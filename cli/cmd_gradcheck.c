@@ -16,9 +16,12 @@ static void fill_targets(dsc_rng *rng, dsc_loss loss, float *y, size_t n, size_t
         size_t hot = dsc_rng_below(rng, (uint32_t)m);
         for (size_t j = 0; j < m; j++) {
             float *t = &y[i * m + j];
-            if (loss == DSC_LOSS_BCE) *t = (float)(dsc_rng_below(rng, 2));
-            else if (loss == DSC_LOSS_CE) *t = j == hot ? 1.0f : 0.0f;
-            else *t = (float)dsc_rng_normal(rng);
+            if (loss == DSC_LOSS_BCE)
+                *t = (float)(dsc_rng_below(rng, 2));
+            else if (loss == DSC_LOSS_CE)
+                *t = j == hot ? 1.0f : 0.0f;
+            else
+                *t = (float)dsc_rng_normal(rng);
         }
     }
 }
@@ -33,7 +36,8 @@ int cmd_gradcheck(int argc, char **argv)
     cli_opt opts[] = {
         {"inputs", OPT_SIZE, &inputs, "N", "input features (3)", 0},
         {"outputs", OPT_SIZE, &outputs, "M", "outputs (2)", 0},
-        {"layers", OPT_STRING, &layers, "SPEC", "hidden layers, e.g. 4:tanh,3:relu ('' for none)", 0},
+        {"layers", OPT_STRING, &layers, "SPEC", "hidden layers, e.g. 4:tanh,3:relu ('' for none)",
+         0},
         {"output", OPT_STRING, &output, "ACT", "output activation (identity)", 0},
         {"loss", OPT_STRING, &loss_name, "LOSS", "ssr, mse, mae, huber, bce, ce (mse)", 0},
         {"batch", OPT_SIZE, &batch, "B", "rows of random data (4)", 0},
@@ -48,7 +52,11 @@ int cmd_gradcheck(int argc, char **argv)
                      "parameter from backpropagation with a central difference.\nThe error is "
                      "|analytic - numerical| / max(|analytic|, |numerical|, 1); exit status 1 "
                      "when the largest is above --tol.",
-                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+                     opts,
+                     sizeof opts / sizeof opts[0],
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (inputs == 0 || outputs == 0 || batch == 0)

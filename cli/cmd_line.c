@@ -20,7 +20,8 @@ static int least_squares(const float *x, const float *y, size_t n, int fit_slope
     for (size_t i = 0; i < n; i++) mx += x[i], my += y[i];
     mx /= (double)n;
     my /= (double)n;
-    for (size_t i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx), sxy += (x[i] - mx) * (y[i] - my);
+    for (size_t i = 0; i < n; i++)
+        sxx += (x[i] - mx) * (x[i] - mx), sxy += (x[i] - mx) * (y[i] - my);
     if (fit_slope) {
         if (sxx == 0) return 0;
         slope = sxy / sxx;
@@ -50,8 +51,12 @@ static int write_line_trace(const char *path, const dsc_run_trace *t)
     for (size_t i = 0; i < rows; i++) {
         const float *p = t->params + i * 2, *g = t->grads + i * 2, *next = p + 2;
         /* The step is what the update subtracted: before - after. */
-        double v[7] = {p[INTERCEPT], p[SLOPE], g[INTERCEPT], g[SLOPE],
-                       (double)p[INTERCEPT] - next[INTERCEPT], (double)p[SLOPE] - next[SLOPE],
+        double v[7] = {p[INTERCEPT],
+                       p[SLOPE],
+                       g[INTERCEPT],
+                       g[SLOPE],
+                       (double)p[INTERCEPT] - next[INTERCEPT],
+                       (double)p[SLOPE] - next[SLOPE],
                        t->loss[i]};
         fprintf(f, "%zu", i);
         for (int k = 0; k < 7; k++) {
@@ -73,14 +78,15 @@ int cmd_line(int argc, char **argv)
         {"data", OPT_STRING, &data, "FILE.csv", "the points: a CSV file with a header row", 0},
         {"x", OPT_STRING, &xcol, "COL", "x column, name or 1-based index (1)", 0},
         {"y", OPT_STRING, &ycol, "COL", "y column (2)", 0},
-        {"slope", OPT_DOUBLE, &slope_fixed, "K", "fix the slope at K and fit the intercept alone", 0},
+        {"slope", OPT_DOUBLE, &slope_fixed, "K", "fix the slope at K and fit the intercept alone",
+         0},
         {"intercept0", OPT_DOUBLE, &icpt0, "B", "starting intercept (0)", 0},
         {"slope0", OPT_DOUBLE, &slope0, "S", "starting slope (1)", 0},
         {"lr", OPT_DOUBLE, &jo.lr, "R", "learning rate (0.01)", 0},
         {"tol", OPT_DOUBLE, &jo.tol, "T", "stop when every |lr x derivative| < T (0.001)", 0},
         {"max-iter", OPT_LONG, &jo.max_iter, "N", "stop after N updates (1000)", 0},
-        {"batch", OPT_SIZE, &jo.batch, "N",
-         "stochastic gradient descent: N random points per step", 0},
+        {"batch", OPT_SIZE, &jo.batch, "N", "stochastic gradient descent: N random points per step",
+         0},
         {"seed", OPT_U64, &jo.seed, "S", "random seed for --batch (42)", 0},
         {"optimizer", OPT_STRING, &jo.optimizer, "OPT", "gd (default), rprop, lbfgs, adam, ...", 0},
         {"trace", OPT_STRING, &jo.trace, "FILE.csv", "write every step to a CSV file", 0},
@@ -95,7 +101,11 @@ int cmd_line(int argc, char **argv)
                      "Fits predicted = intercept + slope x by gradient descent on the sum of "
                      "squared residuals (SSR).\nWith --slope the slope stays fixed and only the "
                      "intercept is fitted, as in the seed's first example.",
-                     opts, sizeof opts / sizeof opts[0], NULL, 0, 0};
+                     opts,
+                     sizeof opts / sizeof opts[0],
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!data) return cli_error(EXIT_USAGE, "line: --data FILE.csv is required");
@@ -139,8 +149,10 @@ int cmd_line(int argc, char **argv)
     int have_ls = least_squares(x, y, n, fit_slope, slope0, &ls_icpt, &ls_slope);
     if (st == EXIT_OK && plot) {
         s = dsc_plot_line(plot, x, y, n, &res.trace, fit_slope, ls_icpt, ls_slope);
-        if (s) st = cli_fail(s);
-        else if (!jo.json) fprintf(stderr, "wrote %s\n", plot);
+        if (s)
+            st = cli_fail(s);
+        else if (!jo.json)
+            fprintf(stderr, "wrote %s\n", plot);
     }
     double icpt = p[INTERCEPT], slope = p[SLOPE], ssr = res.r.loss;
     if (st == EXIT_OK && jo.json) {
@@ -152,11 +164,15 @@ int cmd_line(int argc, char **argv)
                dsc_stop_name(res.r.stop));
         cli_print_number(stdout, ssr);
         printf(", \"ls_intercept\": ");
-        if (have_ls) cli_print_number(stdout, ls_icpt);
-        else printf("null");
+        if (have_ls)
+            cli_print_number(stdout, ls_icpt);
+        else
+            printf("null");
         printf(", \"ls_slope\": ");
-        if (have_ls) cli_print_number(stdout, ls_slope);
-        else printf("null");
+        if (have_ls)
+            cli_print_number(stdout, ls_slope);
+        else
+            printf("null");
         if (res.r.stop == DSC_STOP_LINE_SEARCH)
             printf(", \"converged\": %s", res.r.at_rounding_level ? "true" : "false");
         printf(", \"seconds\": ");

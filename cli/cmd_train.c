@@ -12,8 +12,8 @@ typedef struct {
 } train_extra;
 
 /* Loads --model for fine-tuning and checks it fits the data. */
-static int load_model(const char *path, const dsc_dataset *d, const char *loss_name,
-                      dsc_model **m, dsc_loss *loss)
+static int load_model(const char *path, const dsc_dataset *d, const char *loss_name, dsc_model **m,
+                      dsc_loss *loss)
 {
     dsc_status s = dsc_model_load(path, m);
     if (s) return cli_fail(s);
@@ -70,8 +70,10 @@ static int test_after(const dsc_model *m, const net_opts *no, const char *path, 
     if (s) return cli_fail(s);
     if (!json) {
         printf("test         %s: %zu rows, loss %.6g", path, mt.n, mt.loss);
-        if (mt.n_classes) printf(", accuracy %.4f\n", mt.accuracy);
-        else printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", mt.mse, mt.mae, mt.r2);
+        if (mt.n_classes)
+            printf(", accuracy %.4f\n", mt.accuracy);
+        else
+            printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", mt.mse, mt.mae, mt.r2);
     }
     dsc_metrics_free(&mt);
     return -1;
@@ -87,12 +89,14 @@ int cmd_train(int argc, char **argv)
     size_t n = net_opts_table(&no, opts);
     n += job_opts_table(&jo, opts + n);
     cli_opt more[] = {
-        {"val", OPT_DOUBLE, &tx.val, "FRACTION", "hold out this fraction for validation (seeded)", 0},
+        {"val", OPT_DOUBLE, &tx.val, "FRACTION", "hold out this fraction for validation (seeded)",
+         0},
         {"patience", OPT_SIZE, &jo.patience, "N",
          "early stopping: N epochs without a better validation loss (keeps the best)", 0},
         {"standardize", OPT_FLAG, &tx.standardize, NULL,
          "standardise inputs (and regression targets) on the training split", 0},
-        {"dropout", OPT_DOUBLE, &jo.dropout, "P", "dropout rate after hidden layers while training", 0},
+        {"dropout", OPT_DOUBLE, &jo.dropout, "P", "dropout rate after hidden layers while training",
+         0},
         {"save", OPT_STRING, &tx.save, "FILE", "save the trained model (atomically)", 0},
         {"model", OPT_STRING, &tx.model, "FILE", "start from a saved model (fine-tuning)", 0},
         {"test", OPT_STRING, &tx.test, "FILE.csv", "evaluate on this file after training", 0},
@@ -116,7 +120,11 @@ int cmd_train(int argc, char **argv)
                      "rules: every\nstep size |lr x derivative| below --tol (0.001), or --max-iter "
                      "(1000) updates.\nWith --epochs N it makes N passes in minibatches of --batch "
                      "rows, reshuffled every epoch.",
-                     opts, n, NULL, 0, 0};
+                     opts,
+                     n,
+                     NULL,
+                     0,
+                     0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (cli_seen(&c, "val") && !(tx.val > 0 && tx.val < 1))
@@ -161,8 +169,9 @@ int cmd_train(int argc, char **argv)
             if (no.layers || no.output) {
                 st = net_make_model(&no, d, jo.loss, NULL, jo.seed, &want, &ignored);
                 if (st < 0 && strcmp(dsc_model_spec(want), dsc_model_spec(m)) != 0)
-                    st = cli_error(EXIT_USAGE, "--resume: the checkpoint holds %s, the options "
-                                               "ask for %s",
+                    st = cli_error(EXIT_USAGE,
+                                   "--resume: the checkpoint holds %s, the options "
+                                   "ask for %s",
                                    dsc_model_spec(m), dsc_model_spec(want));
                 dsc_model_free(want);
             }
@@ -198,8 +207,10 @@ int cmd_train(int argc, char **argv)
         if (tx.save) {
             /* Saved even when interrupted: Ctrl-C keeps the model so far. */
             dsc_status s = dsc_model_save(m, tx.save);
-            if (s) st = cli_fail(s);
-            else if (!jo.json) fprintf(stderr, "saved %s\n", tx.save);
+            if (s)
+                st = cli_fail(s);
+            else if (!jo.json)
+                fprintf(stderr, "saved %s\n", tx.save);
         }
         if (interrupted) {
             fprintf(stderr, "descent: interrupted after %zu updates%s\n", res.r.iterations,

@@ -2,13 +2,13 @@
 #include "job.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -56,7 +56,8 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"beta2", OPT_DOUBLE, &o->beta2, "B", "adam beta2 (0.999)", 0},
         {"eps", OPT_DOUBLE, &o->eps, "E", "adam/rmsprop epsilon (1e-8)", 0},
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
-        {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random", 0},
+        {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
+         0},
         {"threads", OPT_SIZE, &o->threads, "N", "threads (0: all cores)", 0},
         {"trace", OPT_STRING, &o->trace, "FILE.csv", "write every step to a CSV file", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON object", 0},
@@ -68,10 +69,14 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
 
 int job_relu_rule(const char *s, dsc_relu_grad *out)
 {
-    if (strcmp(s, "0") == 0) *out = DSC_RELU_GRAD_ZERO;
-    else if (strcmp(s, "1") == 0) *out = DSC_RELU_GRAD_ONE;
-    else if (strcmp(s, "random") == 0) *out = DSC_RELU_GRAD_RANDOM;
-    else return cli_error(EXIT_USAGE, "--relu-grad-at-zero must be 0, 1 or random, not '%s'", s);
+    if (strcmp(s, "0") == 0)
+        *out = DSC_RELU_GRAD_ZERO;
+    else if (strcmp(s, "1") == 0)
+        *out = DSC_RELU_GRAD_ONE;
+    else if (strcmp(s, "random") == 0)
+        *out = DSC_RELU_GRAD_RANDOM;
+    else
+        return cli_error(EXIT_USAGE, "--relu-grad-at-zero must be 0, 1 or random, not '%s'", s);
     return -1;
 }
 
@@ -136,13 +141,13 @@ int job_load_init(dsc_model *m, const char *path)
         }
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
         if (*end != '\0' && *end != '#') {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: unexpected text after the value", path,
-                               lineno);
+            status =
+                cli_error(EXIT_RUNTIME, "%s:%zu: unexpected text after the value", path, lineno);
             break;
         }
         if (!isfinite(v) || fabs(v) > 3.4e38) {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: the value of %s is not a finite float",
-                               path, lineno, name);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: the value of %s is not a finite float", path,
+                               lineno, name);
             break;
         }
         if (dsc_model_set(m, name, (float)v) != DSC_OK)
@@ -255,11 +260,15 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         fprintf(s->log, "{\"epoch\": %zu, \"loss\": ", e->epoch + 1);
         cli_print_number(s->log, e->loss);
         fputs(", \"val_loss\": ", s->log);
-        if (isnan(e->val_loss)) fputs("null", s->log);
-        else cli_print_number(s->log, e->val_loss);
+        if (isnan(e->val_loss))
+            fputs("null", s->log);
+        else
+            cli_print_number(s->log, e->val_loss);
         fputs(", \"accuracy\": ", s->log);
-        if (isnan(s->last_acc)) fputs("null", s->log);
-        else cli_print_number(s->log, s->last_acc);
+        if (isnan(s->last_acc))
+            fputs("null", s->log);
+        else
+            cli_print_number(s->log, s->last_acc);
         fputs(", \"seconds\": ", s->log);
         cli_print_number(s->log, e->seconds);
         fputs("}\n", s->log);
@@ -368,8 +377,9 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST)
             return cli_error(EXIT_RUNTIME, "cannot create %s: %s", o->plot_dir, strerror(errno));
         if (dsc_model_inputs(m) != 1 || dsc_model_outputs(m) != 1)
-            return cli_error(EXIT_USAGE, "--plot-dir draws models with 1 input and 1 output; "
-                                         "this one has %zu and %zu",
+            return cli_error(EXIT_USAGE,
+                             "--plot-dir draws models with 1 input and 1 output; "
+                             "this one has %zu and %zu",
                              dsc_model_inputs(m), dsc_model_outputs(m));
         const char *sweep = o->sweep;
         char first[64];
@@ -384,8 +394,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         snprintf(sweep_copy, sizeof sweep_copy, "%s", sweep);
         char *written[8];
         size_t n_written = 0;
-        dsc_status ps = dsc_plot_network(o->plot_dir, m, d, loss, &res->trace, sweep_copy, written,
-                                         &n_written);
+        dsc_status ps =
+            dsc_plot_network(o->plot_dir, m, d, loss, &res->trace, sweep_copy, written, &n_written);
         if (ps) return cli_fail(ps);
         for (size_t i = 0; i < n_written; i++) {
             if (!o->json) fprintf(stderr, "wrote %s\n", written[i]);
@@ -400,8 +410,9 @@ int job_exit_status(const job_result *res)
     if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_INTERRUPTED;
     if (res->status == DSC_EDIVERGED) return cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
     if (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level)
-        return cli_error(EXIT_RUNTIME, "the line search found no step that lowers the loss, "
-                                       "away from a minimum (after %zu iterations)",
+        return cli_error(EXIT_RUNTIME,
+                         "the line search found no step that lowers the loss, "
+                         "away from a minimum (after %zu iterations)",
                          res->r.iterations);
     return EXIT_OK;
 }
@@ -459,8 +470,10 @@ static const char *stop_words(dsc_stop_reason r)
 static void json_number_or_null(const char *key, double v)
 {
     printf(", \"%s\": ", key);
-    if (isnan(v)) printf("null");
-    else cli_print_number(stdout, v);
+    if (isnan(v))
+        printf("null");
+    else
+        cli_print_number(stdout, v);
 }
 
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
@@ -477,8 +490,8 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     if (o->json) {
         printf("{\"loss\": ");
         cli_print_number(stdout, res->r.loss);
-        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"", dsc_loss_name(loss),
-               res->r.iterations, dsc_stop_name(res->r.stop));
+        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"",
+               dsc_loss_name(loss), res->r.iterations, dsc_stop_name(res->r.stop));
         if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
         if (res->r.stop == DSC_STOP_LINE_SEARCH)
             printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
@@ -523,9 +536,9 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
            res->r.iterations, res->r.iterations == 1 ? "" : "s", stop_words(res->r.stop));
     if (res->r.stop == DSC_STOP_LINE_SEARCH)
         printf("             %s\n", res->r.at_rounding_level
-                                       ? "converged: the loss cannot be lowered measurably any "
-                                         "more (the gradient is at rounding level)"
-                                       : "the line search failed away from a minimum");
+                                        ? "converged: the loss cannot be lowered measurably any "
+                                          "more (the gradient is at rounding level)"
+                                        : "the line search failed away from a minimum");
     printf("final loss   %.6g\n", res->r.loss);
     if (small) {
         printf("parameters  ");

@@ -10,19 +10,18 @@
 /* Options of a run, as given on the command line (strings are argv's). */
 typedef struct {
     const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
-    double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min,
-        lr_gamma;
+    double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min, lr_gamma;
     long max_iter;
     size_t batch, epochs, lr_step, threads;
     uint64_t seed;
     int json, quiet;
     /* train only */
-    const char *log;       /* --log FILE.jsonl */
+    const char *log; /* --log FILE.jsonl */
     double dropout;
     size_t patience;
-    size_t checkpoint_every;         /* epochs */
-    const char *checkpoint;          /* where checkpoints go */
-    const dsc_train_state *resume;   /* from --resume */
+    size_t checkpoint_every;       /* epochs */
+    const char *checkpoint;        /* where checkpoints go */
+    const dsc_train_state *resume; /* from --resume */
 } job_opts;
 
 /* Defaults: loss NULL (the caller decides), optimizer gd, lr 0.01, the

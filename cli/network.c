@@ -10,15 +10,18 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
 {
     cli_opt opts[NET_N_OPTS] = {
         {"data", OPT_STRING, &o->data, "FILE.csv", "the data: a CSV file with a header row", 0},
-        {"target", OPT_STRING, &o->target, "COLS", "target column(s), by name or 1-based index "
-                                                   "(the last column)", 0},
+        {"target", OPT_STRING, &o->target, "COLS",
+         "target column(s), by name or 1-based index "
+         "(the last column)",
+         0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
         {"layers", OPT_STRING, &o->layers, "SPEC",
          "hidden layers UNITS:ACT,..., e.g. 2:softplus,8:relu ('' for none)", 0},
         {"output", OPT_STRING, &o->output, "ACT",
          "output activation (identity; softmax for class labels)", 0},
-        {"idx-images", OPT_STRING, &o->idx_images, "FILE", "IDX image file (.gz too) instead of --data", 0},
+        {"idx-images", OPT_STRING, &o->idx_images, "FILE",
+         "IDX image file (.gz too) instead of --data", 0},
         {"idx-labels", OPT_STRING, &o->idx_labels, "FILE", "IDX label file for --idx-images", 0},
     };
     memcpy(t, opts, sizeof opts);
@@ -36,7 +39,9 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
         s = dsc_dataset_from_idx(o->idx_images, o->idx_labels, d);
         return s ? cli_fail(s) : -1;
     }
-    if (!o->data) return cli_error(EXIT_USAGE, "--data FILE.csv (or --idx-images and --idx-labels) is required");
+    if (!o->data)
+        return cli_error(EXIT_USAGE,
+                         "--data FILE.csv (or --idx-images and --idx-labels) is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
     co.target = o->target;
@@ -68,8 +73,8 @@ int net_describe_model(dsc_model *m, const dsc_dataset *d)
     return s ? cli_fail(s) : -1;
 }
 
-int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name,
-                   const char *init, uint64_t seed, dsc_model **m, dsc_loss *loss)
+int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name, const char *init,
+                   uint64_t seed, dsc_model **m, dsc_loss *loss)
 {
     *m = NULL;
     int classes = dsc_dataset_classes(d) > 0;
@@ -89,7 +94,8 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
                      *layers ? " -> " : "", dsc_dataset_outputs(d), output);
     if (n < 0 || (size_t)n >= sizeof spec) return cli_error(EXIT_USAGE, "--layers is too long");
     dsc_status s;
-    if ((s = dsc_model_new(spec, m))) return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
+    if ((s = dsc_model_new(spec, m)))
+        return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
     if ((s = dsc_model_init(*m, DSC_INIT_DEFAULT, seed))) return cli_fail(s);
     int st = net_describe_model(*m, d);
     if (st >= 0) return st;

@@ -22,8 +22,8 @@ int net_build(const net_opts *o, const char *loss_name, const char *init, uint64
               dsc_model **m, dsc_dataset **d, dsc_loss *loss);
 /* The two halves of net_build: the data (CSV or IDX), then the model. */
 int net_load_data(const net_opts *o, dsc_dataset **d);
-int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name,
-                   const char *init, uint64_t seed, dsc_model **m, dsc_loss *loss);
+int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name, const char *init,
+                   uint64_t seed, dsc_model **m, dsc_loss *loss);
 /* Copies the data's column names, target and classes into the model. */
 int net_describe_model(dsc_model *m, const dsc_dataset *d);
 

@@ -17,7 +17,7 @@ int main(void)
     dsc_model_init(m, DSC_INIT_DEFAULT, 42);
 
     dsc_train_params p;
-    dsc_train_params_init(&p);          /* SSR, gradient descent, lr 0.01 */
+    dsc_train_params_init(&p); /* SSR, gradient descent, lr 0.01 */
     p.learning_rate = 0.1;
     p.max_iter = 5000;
     dsc_train_result r;
@@ -26,7 +26,7 @@ int main(void)
            dsc_stop_name(r.stop), r.loss);
 
     float w3;
-    dsc_model_get(m, "w3", &w3);        /* parameters have the seed's names */
+    dsc_model_get(m, "w3", &w3); /* parameters have the seed's names */
     printf("w3 = %g\n", w3);
     dsc_model_free(m);
     dsc_dataset_free(d);

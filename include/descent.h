@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define DSC_VERSION_MAJOR 0
-#define DSC_VERSION_MINOR 1
-#define DSC_VERSION_PATCH 0
+#define DSC_VERSION_MAJOR  0
+#define DSC_VERSION_MINOR  1
+#define DSC_VERSION_PATCH  0
 #define DSC_VERSION_STRING "0.1.0"
 
 /* ------------------------------------------------------------------ */
@@ -90,8 +90,8 @@ typedef enum {
 
 /** Optimizers. All run over the flat parameter buffer. */
 typedef enum {
-    DSC_OPT_GD = 0,  /**< gradient descent: p -= lr * g */
-    DSC_OPT_SGD,     /**< the same update on minibatches */
+    DSC_OPT_GD = 0, /**< gradient descent: p -= lr * g */
+    DSC_OPT_SGD,    /**< the same update on minibatches */
     DSC_OPT_MOMENTUM,
     DSC_OPT_NESTEROV,
     DSC_OPT_RMSPROP,
@@ -316,10 +316,10 @@ typedef struct {
     char stop[24];       /**< stop reason name */
     uint64_t iterations; /**< parameter updates */
     uint64_t epochs;
-    uint64_t samples;    /**< training rows */
-    double loss_value;   /**< final training loss */
-    double val_loss;     /**< NaN without validation */
-    double accuracy;     /**< validation accuracy of a classifier, else NaN */
+    uint64_t samples;  /**< training rows */
+    double loss_value; /**< final training loss */
+    double val_loss;   /**< NaN without validation */
+    double accuracy;   /**< validation accuracy of a classifier, else NaN */
     double seconds;
 } dsc_model_summary;
 void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s);
@@ -339,8 +339,7 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path);
  *  wrong; *out is NULL then. */
 dsc_status dsc_model_load(const char *path, dsc_model **out);
 /** The same, from memory (name is used in messages). */
-dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size,
-                                 dsc_model **out);
+dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
 
 /** A deep copy of m: parameters and everything it knows. */
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
@@ -356,8 +355,7 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
 void dsc_workspace_free(dsc_workspace *ws);
 /** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
  *  must be the one the workspace was made for, and not change meanwhile. */
-dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n,
-                       float *y);
+dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y);
 
 /* ------------------------------------------------------------------ */
 /* Training                                                           */
@@ -383,23 +381,23 @@ const char *dsc_stop_name(dsc_stop_reason r);
  *  during the call. Values are those *before* the update (as the seed's
  *  tables list them), except params_after. */
 typedef struct {
-    size_t iter;              /**< 0-based index of this update */
-    size_t epoch;             /**< 0-based epoch (0 in full-batch runs) */
-    double loss;              /**< loss of the batch, before the update */
-    double learning_rate;     /**< the rate used for this update */
-    const float *params;      /**< all parameters before the update */
-    const float *grads;       /**< dLoss/dparam, before the update */
-    const float *steps;       /**< the update applied: params_after = params - steps */
+    size_t iter;          /**< 0-based index of this update */
+    size_t epoch;         /**< 0-based epoch (0 in full-batch runs) */
+    double loss;          /**< loss of the batch, before the update */
+    double learning_rate; /**< the rate used for this update */
+    const float *params;  /**< all parameters before the update */
+    const float *grads;   /**< dLoss/dparam, before the update */
+    const float *steps;   /**< the update applied: params_after = params - steps */
     size_t n_params;
 } dsc_step_info;
 
 /** Called at the end of each epoch of a minibatch run (epochs > 0). */
 typedef struct {
-    size_t epoch;     /**< 0-based */
-    size_t epochs;    /**< requested */
-    double loss;      /**< mean training loss over the epoch's batches */
-    double val_loss;  /**< validation loss, or NaN without validation data */
-    double seconds;   /**< time since training started */
+    size_t epoch;    /**< 0-based */
+    size_t epochs;   /**< requested */
+    double loss;     /**< mean training loss over the epoch's batches */
+    double val_loss; /**< validation loss, or NaN without validation data */
+    double seconds;  /**< time since training started */
 } dsc_epoch_info;
 
 /** Where a minibatch run stands at the end of an epoch: what a checkpoint
@@ -419,30 +417,30 @@ typedef struct {
 /** Training options. Fill with dsc_train_params_init(), then change
  *  fields: new fields get defaults there, so callers never break. */
 typedef struct {
-    dsc_loss loss;                 /**< default DSC_LOSS_SSR */
-    dsc_optimizer optimizer;       /**< default DSC_OPT_GD */
-    double learning_rate;          /**< default 0.01 */
-    double momentum;               /**< momentum/nesterov: 0.9 */
-    double beta1, beta2, eps;      /**< adam/adamw: 0.9, 0.999, 1e-8 (eps also rmsprop's) */
-    double rms_alpha;              /**< rmsprop smoothing: 0.99 */
-    double weight_decay;           /**< L2 added to the gradient (adamw: decoupled); 0 */
-    double dropout;                /**< dropout rate after each hidden layer while training; 0 */
-    dsc_schedule schedule;         /**< default constant */
-    double lr_gamma;               /**< step/exp decay factor: 0.1 (step), 0.99 (exp) when 0 */
-    size_t lr_step;                /**< step schedule period in updates (0: max(1, total/3)) */
-    double lr_min;                 /**< cosine floor: 0 */
-    size_t batch;                  /**< rows per update; 0 = all rows (full batch) */
-    size_t epochs;                 /**< 0: full-batch gradient descent with the seed's rules */
-    double step_tol;               /**< <0: default (1e-3 without epochs, off with); 0: off */
-    long max_iter;                 /**< <0: default (1000 without epochs, no cap with);
-                                        otherwise at most this many updates (0: none) */
-    double grad_tol;               /**< stop when ||g||_2 < grad_tol; 0: off */
-    double loss_tol;               /**< stop when loss < loss_tol; 0: off */
-    const char *only;              /**< comma-separated names to train; NULL: all */
-    uint64_t seed;                 /**< shuffles and random choices; default 42 */
-    int threads;                   /**< 0: library default */
-    const dsc_dataset *val;        /**< optional validation data (borrowed) */
-    size_t patience;               /**< early stopping on val loss; 0: off */
+    dsc_loss loss;            /**< default DSC_LOSS_SSR */
+    dsc_optimizer optimizer;  /**< default DSC_OPT_GD */
+    double learning_rate;     /**< default 0.01 */
+    double momentum;          /**< momentum/nesterov: 0.9 */
+    double beta1, beta2, eps; /**< adam/adamw: 0.9, 0.999, 1e-8 (eps also rmsprop's) */
+    double rms_alpha;         /**< rmsprop smoothing: 0.99 */
+    double weight_decay;      /**< L2 added to the gradient (adamw: decoupled); 0 */
+    double dropout;           /**< dropout rate after each hidden layer while training; 0 */
+    dsc_schedule schedule;    /**< default constant */
+    double lr_gamma;          /**< step/exp decay factor: 0.1 (step), 0.99 (exp) when 0 */
+    size_t lr_step;           /**< step schedule period in updates (0: max(1, total/3)) */
+    double lr_min;            /**< cosine floor: 0 */
+    size_t batch;             /**< rows per update; 0 = all rows (full batch) */
+    size_t epochs;            /**< 0: full-batch gradient descent with the seed's rules */
+    double step_tol;          /**< <0: default (1e-3 without epochs, off with); 0: off */
+    long max_iter;            /**< <0: default (1000 without epochs, no cap with);
+                                   otherwise at most this many updates (0: none) */
+    double grad_tol;          /**< stop when ||g||_2 < grad_tol; 0: off */
+    double loss_tol;          /**< stop when loss < loss_tol; 0: off */
+    const char *only;         /**< comma-separated names to train; NULL: all */
+    uint64_t seed;            /**< shuffles and random choices; default 42 */
+    int threads;              /**< 0: library default */
+    const dsc_dataset *val;   /**< optional validation data (borrowed) */
+    size_t patience;          /**< early stopping on val loss; 0: off */
     int (*on_step)(const dsc_step_info *s, void *user);   /**< non-zero stops */
     int (*on_epoch)(const dsc_epoch_info *e, void *user); /**< non-zero stops */
     /** Called every checkpoint_every epochs (minibatch runs) with the state
@@ -463,13 +461,13 @@ void dsc_train_params_init(dsc_train_params *p);
 /** The outcome of dsc_train. */
 typedef struct {
     dsc_stop_reason stop;
-    size_t iterations;   /**< parameter updates made */
-    size_t epochs;       /**< epochs completed */
-    double loss;         /**< loss at the final parameters, over the training data */
-    double val_loss;     /**< NaN without validation data */
-    double grad_norm;    /**< ||g||_2 at the last update */
-    double max_step;     /**< largest |step| of the last update */
-    double seconds;      /**< optimisation time */
+    size_t iterations; /**< parameter updates made */
+    size_t epochs;     /**< epochs completed */
+    double loss;       /**< loss at the final parameters, over the training data */
+    double val_loss;   /**< NaN without validation data */
+    double grad_norm;  /**< ||g||_2 at the last update */
+    double max_step;   /**< largest |step| of the last update */
+    double seconds;    /**< optimisation time */
     /** With DSC_STOP_LINE_SEARCH: 1 when the search failed because the loss
      *  cannot be lowered measurably any more (the gradient is at rounding
      *  level), which is convergence; 0 for a real failure. */
@@ -495,20 +493,19 @@ dsc_status dsc_checkpoint_load(const char *path, dsc_model **m, dsc_train_state 
 void dsc_train_state_free(dsc_train_state *st);
 
 /** The loss of m on all of d (no update). */
-dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
-                             double *out);
+dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss, double *out);
 
 /** What a model scores on a data set (dsc_model_evaluate). */
 typedef struct {
-    size_t n;             /**< rows */
-    double loss;          /**< the loss, as training computes it */
+    size_t n;    /**< rows */
+    double loss; /**< the loss, as training computes it */
     /* classification (the model has class labels), else NaN / 0 / NULL */
-    double accuracy;      /**< fraction of rows whose most likely class is right */
+    double accuracy; /**< fraction of rows whose most likely class is right */
     size_t n_classes;
-    size_t *confusion;    /**< n_classes x n_classes: row = true, column = predicted */
+    size_t *confusion;               /**< n_classes x n_classes: row = true, column = predicted */
     double *precision, *recall, *f1; /**< per class (NaN where undefined) */
     /* regression, in the targets' original units, else NaN */
-    double mse, mae, r2;  /**< over all outputs */
+    double mse, mae, r2; /**< over all outputs */
 } dsc_metrics;
 
 /** Evaluates m on d: the loss, and for a classifier (a model with class

@@ -70,10 +70,10 @@ static void test_basic_ops(void)
     CHECK_OK(dsc_graph_new(&g));
     dsc_node x = dsc_input(g, "x", 3);
     dsc_node w = dsc_param(g, "w", 2, 3), r = dsc_param(g, "r", 1, 3), c = dsc_param(g, "c", 1, 1);
-    dsc_node mm = dsc_matmul(g, x, w, 0, 1);    /* 2 x 2 */
-    dsc_node mt = dsc_matmul(g, x, x, 1, 0);    /* 3 x 3 = x^T x */
-    dsc_node ad = dsc_add(g, x, r);             /* row broadcast */
-    dsc_node sb = dsc_sub(g, x, c);             /* scalar broadcast */
+    dsc_node mm = dsc_matmul(g, x, w, 0, 1); /* 2 x 2 */
+    dsc_node mt = dsc_matmul(g, x, x, 1, 0); /* 3 x 3 = x^T x */
+    dsc_node ad = dsc_add(g, x, r);          /* row broadcast */
+    dsc_node sb = dsc_sub(g, x, c);          /* scalar broadcast */
     dsc_node ml = dsc_mul(g, x, r);
     dsc_node mean = dsc_mean(g, mm);
     dsc_node total = dsc_add(g, dsc_add(g, dsc_sum(g, dsc_mul(g, ad, ml)), dsc_sum(g, sb)),
@@ -136,8 +136,10 @@ static void test_gradcheck_catches_broken_op(void)
         CHECK_OK(dsc_graph_bind(g, y, yv));
         double err = 0;
         CHECK_OK(dsc_graph_gradcheck(g, loss, &err, NULL, NULL));
-        if (pass == 0) CHECK(err < 1e-3);
-        else CHECK(err > 1e-2);
+        if (pass == 0)
+            CHECK(err < 1e-3);
+        else
+            CHECK(err > 1e-2);
         dsc_graph_free(g);
     }
 }
@@ -217,7 +219,8 @@ static void test_dropout(void)
     int kept = 0, consistent = 1;
     for (int i = 0; i < N; i++) {
         kept += y[i] != 0;
-        consistent &= (y[i] == 0 && gr[i] == 0) || (fabsf(y[i] - 4.0f / 3) < 1e-6f && fabsf(gr[i] - 4.0f / 3) < 1e-6f);
+        consistent &= (y[i] == 0 && gr[i] == 0) ||
+                      (fabsf(y[i] - 4.0f / 3) < 1e-6f && fabsf(gr[i] - 4.0f / 3) < 1e-6f);
     }
     CHECK(consistent);
     CHECK(kept > 2850 && kept < 3150); /* 3000 expected */

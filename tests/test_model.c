@@ -49,8 +49,14 @@ static void test_spec_and_names(void)
     CHECK(dsc_model_param_count(m) == 4);
     dsc_model_free(m);
 
-    const char *bad[] = {"", "x -> 1:identity", "2 -> 1", "2 -> 1:nope", "2 -> 0:relu",
-                         "2 -> 3:relu 1:identity", "2 -> 3:softmax -> 1:identity", "2 ->"};
+    const char *bad[] = {"",
+                         "x -> 1:identity",
+                         "2 -> 1",
+                         "2 -> 1:nope",
+                         "2 -> 0:relu",
+                         "2 -> 3:relu 1:identity",
+                         "2 -> 3:softmax -> 1:identity",
+                         "2 ->"};
     for (size_t i = 0; i < DSC_COUNT_OF(bad); i++) {
         m = (dsc_model *)1;
         CHECK(dsc_model_new(bad[i], &m) == DSC_EFORMAT);
@@ -72,7 +78,8 @@ static void test_init(void)
      * the tanh layer: |w| <= sqrt(6 / (8 + 3)). Biases are 0. */
     const float *p = dsc_model_params(a);
     int in_bounds = 1, nonzero = 0;
-    for (size_t i = 0; i < 32; i++) in_bounds &= fabsf(p[i]) <= sqrtf(6.0f / 4), nonzero += p[i] != 0;
+    for (size_t i = 0; i < 32; i++)
+        in_bounds &= fabsf(p[i]) <= sqrtf(6.0f / 4), nonzero += p[i] != 0;
     for (size_t i = 40; i < 64; i++) in_bounds &= fabsf(p[i]) <= sqrtf(6.0f / 11);
     for (size_t i = 32; i < 40; i++) in_bounds &= p[i] == 0;
     CHECK(in_bounds);
@@ -84,7 +91,8 @@ static void test_init(void)
     CHECK_OK(dsc_model_new("100 -> 10:identity", &big));
     CHECK_OK(dsc_model_init(big, DSC_INIT_NORMAL, 3));
     double s = 0, s2 = 0;
-    for (size_t i = 0; i < 1000; i++) s += dsc_model_params(big)[i], s2 += dsc_model_params(big)[i] * dsc_model_params(big)[i];
+    for (size_t i = 0; i < 1000; i++)
+        s += dsc_model_params(big)[i], s2 += dsc_model_params(big)[i] * dsc_model_params(big)[i];
     CHECK_NEAR(s / 1000, 0.0, 0.1);
     CHECK_NEAR(s2 / 1000, 1.0, 0.15);
     dsc_model_free(big);
@@ -108,7 +116,8 @@ static void test_predict(void)
     float y[3];
     CHECK_OK(dsc_model_predict(m, x, 3, y));
     for (int i = 0; i < 3; i++) {
-        float want = -1.22f * softplus(3.34f * x[i] - 1.43f) - 2.30f * softplus(-3.53f * x[i] + 0.57f);
+        float want =
+            -1.22f * softplus(3.34f * x[i] - 1.43f) - 2.30f * softplus(-3.53f * x[i] + 0.57f);
         CHECK_NEAR(y[i], want, 1e-5);
     }
     /* In chunks smaller than n, through a workspace. */
@@ -140,7 +149,8 @@ static void *predict_job(void *arg)
     job *j = arg;
     dsc_workspace *ws;
     j->status = dsc_workspace_new(j->m, 16, &ws);
-    for (int rep = 0; rep < 20 && !j->status; rep++) j->status = dsc_predict(j->m, ws, j->x, j->n, j->y);
+    for (int rep = 0; rep < 20 && !j->status; rep++)
+        j->status = dsc_predict(j->m, ws, j->x, j->n, j->y);
     dsc_workspace_free(ws);
     return NULL;
 }
@@ -174,7 +184,8 @@ static void test_threads(void)
         CHECK(memcmp(got[t], want, sizeof want) == 0);
     }
     /* softmax rows sum to 1 */
-    for (int i = 0; i < N; i++) CHECK_NEAR(want[3 * i] + want[3 * i + 1] + want[3 * i + 2], 1.0, 1e-5);
+    for (int i = 0; i < N; i++)
+        CHECK_NEAR(want[3 * i] + want[3 * i + 1] + want[3 * i + 2], 1.0, 1e-5);
     dsc_model_free(m);
 }
 

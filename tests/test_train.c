@@ -175,7 +175,8 @@ static void test_every_optimizer(void)
     for (int o = 0; o < DSC_OPT_COUNT; o++) {
         for (int task = 0; task < 2; task++) {
             dsc_model *m;
-            CHECK_OK(dsc_model_new(task ? "2 -> 8:tanh -> 3:softmax" : "2 -> 8:tanh -> 1:identity", &m));
+            CHECK_OK(
+                dsc_model_new(task ? "2 -> 8:tanh -> 3:softmax" : "2 -> 8:tanh -> 1:identity", &m));
             CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 3));
             const dsc_dataset *d = task ? cls : reg;
             dsc_loss loss = task ? DSC_LOSS_CE : DSC_LOSS_MSE;

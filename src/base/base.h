@@ -13,7 +13,8 @@
 __attribute__((format(printf, 2, 3)))
 #endif
 
-dsc_status dsc_fail(dsc_status s, const char *fmt, ...);
+dsc_status
+dsc_fail(dsc_status s, const char *fmt, ...);
 void dsc_clear_error(void);
 
 /* Allocation goes through these so that a test can count allocations (the
@@ -62,18 +63,31 @@ int dsc_parse_double(const char *s, const char **end, double *out);
 
 #define DSC_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-
-/* OpenMP pragmas that vanish (without an unknown-pragma warning) in builds
- * without OpenMP. Work is always split statically, so each element is
- * computed by the same sequence of operations whatever the thread count. */
+/* A loop over i in [0, n) run by nthreads OpenMP threads when cond holds,
+ * and as a plain loop otherwise: an OpenMP region costs a team set-up even
+ * with if(0), which small kernels (the seed's 3-point network) cannot
+ * afford. The body is the last argument(s). Work is always split
+ * statically, so each element is computed by the same sequence of
+ * operations whatever the thread count. */
 #ifdef _OPENMP
 #define DSC_PRAGMA(x) _Pragma(#x)
-#define DSC_OMP_FOR(nthreads, cond) \
-    DSC_PRAGMA(omp parallel for num_threads(nthreads) if (cond) schedule(static))
+#define DSC_PARALLEL_FOR(nthreads, cond, i, n, ...)                                                \
+    do {                                                                                           \
+        size_t dsc_n_ = (n);                                                                       \
+        if (cond) {                                                                                \
+            DSC_PRAGMA(omp parallel for num_threads(nthreads) schedule(static))                    \
+            for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                       \
+        } else {                                                                                   \
+            for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                       \
+        }                                                                                          \
+    } while (0)
 #else
-#define DSC_OMP_FOR(nthreads, cond)
+#define DSC_PARALLEL_FOR(nthreads, cond, i, n, ...)                                                \
+    do {                                                                                           \
+        size_t dsc_n_ = (n);                                                                       \
+        for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                           \
+    } while (0)
 #endif
-
 /* The thread count to use for a request of t (0: the library default). */
 int dsc_threads(int t);
 #endif

@@ -6,14 +6,13 @@
 static const char *const activation_names[] = {"identity", "softplus", "relu",   "leaky_relu",
                                                "sigmoid",  "tanh",     "softmax"};
 static const char *const loss_names[] = {"ssr", "mse", "mae", "huber", "bce", "ce"};
-static const char *const optimizer_names[] = {"gd",      "sgd",  "momentum", "nesterov",
-                                              "rmsprop", "adam", "adamw", "rprop", "lbfgs"};
+static const char *const optimizer_names[] = {"gd",   "sgd",   "momentum", "nesterov", "rmsprop",
+                                              "adam", "adamw", "rprop",    "lbfgs"};
 static const char *const schedule_names[] = {"constant", "step", "exp", "cosine"};
-static const char *const init_names[] = {"default",      "normal",    "xavier_uniform",
+static const char *const init_names[] = {"default",       "normal",     "xavier_uniform",
                                          "xavier_normal", "he_uniform", "he_normal"};
 static const char *const stop_names[] = {"step_size", "max_iter", "gradient", "loss",
-                                         "epochs",    "diverged", "callback",
-                                         "line_search_failed"};
+                                         "epochs",    "diverged", "callback", "line_search_failed"};
 
 static const char *name_of(const char *const *names, size_t n, int v)
 {
@@ -21,8 +20,8 @@ static const char *name_of(const char *const *names, size_t n, int v)
 }
 
 /* Looks a name up; on failure the message lists every valid name. */
-static dsc_status find_name(const char *const *names, size_t n, const char *what,
-                            const char *name, int *out)
+static dsc_status find_name(const char *const *names, size_t n, const char *what, const char *name,
+                            int *out)
 {
     for (size_t i = 0; name && i < n; i++)
         if (strcmp(names[i], name) == 0) {
@@ -34,18 +33,17 @@ static dsc_status find_name(const char *const *names, size_t n, const char *what
         if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
         strncat(list, names[i], sizeof list - strlen(list) - 1);
     }
-    return dsc_fail(DSC_EINVAL, "unknown %s '%s' (valid: %s)", what, name ? name : "(null)",
-                    list);
+    return dsc_fail(DSC_EINVAL, "unknown %s '%s' (valid: %s)", what, name ? name : "(null)", list);
 }
 
-#define NAME_FUNCS(type, prefix, names, what)                                                  \
-    const char *prefix##_name(type v) { return name_of(names, DSC_COUNT_OF(names), (int)v); } \
-    dsc_status prefix##_from_name(const char *name, type *out)                                \
-    {                                                                                          \
-        int v = 0;                                                                             \
-        dsc_status s = find_name(names, DSC_COUNT_OF(names), what, name, &v);                  \
-        if (s == DSC_OK) *out = (type)v;                                                       \
-        return s;                                                                              \
+#define NAME_FUNCS(type, prefix, names, what)                                                      \
+    const char *prefix##_name(type v) { return name_of(names, DSC_COUNT_OF(names), (int)v); }      \
+    dsc_status prefix##_from_name(const char *name, type *out)                                     \
+    {                                                                                              \
+        int v = 0;                                                                                 \
+        dsc_status s = find_name(names, DSC_COUNT_OF(names), what, name, &v);                      \
+        if (s == DSC_OK) *out = (type)v;                                                           \
+        return s;                                                                                  \
     }
 
 NAME_FUNCS(dsc_activation, dsc_activation, activation_names, "activation")

@@ -6,12 +6,12 @@
 
 struct dsc_dataset {
     size_t n, n_in, n_out;
-    float *x; /* n x n_in, row-major */
-    float *y; /* n x n_out; for classification one-hot over the classes */
-    char **in_names;  /* n_in column names, or NULL */
-    char **out_names; /* n_out names (for classes: the class labels), or NULL */
+    float *x;          /* n x n_in, row-major */
+    float *y;          /* n x n_out; for classification one-hot over the classes */
+    char **in_names;   /* n_in column names, or NULL */
+    char **out_names;  /* n_out names (for classes: the class labels), or NULL */
     char *target_name; /* the target column(s) as given, comma-separated, or NULL */
-    char **classes;   /* class labels in order of first appearance, or NULL */
+    char **classes;    /* class labels in order of first appearance, or NULL */
     size_t n_classes;
 };
 

@@ -8,8 +8,9 @@ dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **
     *out = NULL;
     /* No outputs is allowed: data to predict from. */
     if (n == 0 || n_in == 0)
-        return dsc_fail(DSC_EINVAL, "a data set needs at least one row and one input "
-                                    "(got %zu rows, %zu inputs)",
+        return dsc_fail(DSC_EINVAL,
+                        "a data set needs at least one row and one input "
+                        "(got %zu rows, %zu inputs)",
                         n, n_in);
     if (n > SIZE_MAX / sizeof(float) / (n_in > n_out ? n_in : n_out))
         return dsc_fail(DSC_ENOMEM, "data set of %zu rows is too large", n);

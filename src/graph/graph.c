@@ -72,14 +72,15 @@ static dsc_node add_node(dsc_graph *g, dsc_op_id op, dsc_node a, dsc_node b, con
     if (!g) return -1;
     if (g->error) return -1;
     if (g->compiled)
-        return build_error(g, dsc_fail(DSC_EINVAL, "%s: the graph is already compiled",
-                                       dsc_ops[op]->name));
+        return build_error(
+            g, dsc_fail(DSC_EINVAL, "%s: the graph is already compiled", dsc_ops[op]->name));
     const dsc_op_def *def = dsc_ops[op];
     dsc_node in[DSC_MAX_INPUTS] = {a, b};
     for (int i = 0; i < def->n_in; i++)
         if (in[i] < 0 || (size_t)in[i] >= g->n_nodes)
-            return build_error(g, dsc_fail(DSC_EINVAL, "%s: input %d is not a node of this "
-                                                       "graph",
+            return build_error(g, dsc_fail(DSC_EINVAL,
+                                           "%s: input %d is not a node of this "
+                                           "graph",
                                            def->name, i + 1));
     if (g->n_nodes == g->cap_nodes) {
         size_t cap = g->cap_nodes ? 2 * g->cap_nodes : 16;
@@ -116,8 +117,8 @@ static dsc_node finish_node(dsc_graph *g, dsc_node id)
 dsc_node dsc_input(dsc_graph *g, const char *name, size_t cols)
 {
     if (g && cols == 0)
-        return build_error(g, dsc_fail(DSC_EINVAL, "input '%s' needs at least one column",
-                                       name ? name : "?"));
+        return build_error(
+            g, dsc_fail(DSC_EINVAL, "input '%s' needs at least one column", name ? name : "?"));
     dsc_node id = add_node(g, DSC_OP_INPUT, -1, -1, name);
     if (id < 0) return id;
     g->nodes[id].cols = cols;
@@ -195,7 +196,8 @@ dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x)
 dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
 {
     if (!(p >= 0.0f && p < 1.0f))
-        return build_error(g, dsc_fail(DSC_EINVAL, "dropout rate %g: must be in [0, 1)", (double)p));
+        return build_error(g,
+                           dsc_fail(DSC_EINVAL, "dropout rate %g: must be in [0, 1)", (double)p));
     dsc_node id = add_node(g, DSC_OP_DROPOUT, x, -1, NULL);
     if (id >= 0) g->nodes[id].attr = p;
     return finish_node(g, id);
@@ -361,8 +363,8 @@ dsc_status dsc_graph_set_batch(dsc_graph *g, size_t rows)
     dsc_status s = need_compiled(g, "dsc_graph_set_batch");
     if (s) return s;
     if (rows == 0 || rows > g->max_batch)
-        return dsc_fail(DSC_EINVAL, "batch of %zu rows: must be 1 to %zu (the compiled size)",
-                        rows, g->max_batch);
+        return dsc_fail(DSC_EINVAL, "batch of %zu rows: must be 1 to %zu (the compiled size)", rows,
+                        g->max_batch);
     g->batch = rows;
     for (size_t i = 0; i < g->n_nodes; i++) {
         dsc_gnode *n = &g->nodes[i];
@@ -392,8 +394,7 @@ dsc_status dsc_graph_forward(dsc_graph *g)
     for (size_t i = 0; i < g->n_nodes; i++) {
         dsc_gnode *n = &g->nodes[i];
         if (n->op == DSC_OP_INPUT && !n->val.data)
-            return dsc_fail(DSC_EINVAL, "input '%s' has no data bound",
-                            n->name ? n->name : "?");
+            return dsc_fail(DSC_EINVAL, "input '%s' has no data bound", n->name ? n->name : "?");
     }
     g->pass++;
     for (size_t i = 0; i < g->n_nodes; i++) {
@@ -422,8 +423,10 @@ dsc_status dsc_graph_backward(dsc_graph *g, dsc_node loss)
     memset(g->reach, 0, g->n_nodes);
     if (!l->requires_grad) return DSC_OK; /* nothing trainable upstream */
     g->reach[loss] = 1;
-    if (l->op != DSC_OP_PARAM) l->grad.data[0] = 1.0f;
-    else l->grad.data[0] += 1.0f;
+    if (l->op != DSC_OP_PARAM)
+        l->grad.data[0] = 1.0f;
+    else
+        l->grad.data[0] += 1.0f;
     /* Reverse topological order; a node's gradient is zeroed when the first
      * consumer reaches it, before anything is added into it. */
     for (size_t i = (size_t)loss + 1; i-- > 0;) {

@@ -52,7 +52,7 @@ typedef struct {
     int batch_rows;
     int requires_grad; /* a parameter is upstream */
     dsc_tensor val, grad;
-    float attr;       /* scale factor, leaky slope */
+    float attr; /* scale factor, leaky slope */
     int trans_a, trans_b;
     size_t param_off; /* DSC_OP_PARAM: offset in the flat buffer */
     char *name;
@@ -92,14 +92,14 @@ struct dsc_op_def {
 extern const dsc_op_def *const dsc_ops[DSC_OP_COUNT];
 
 /* Op families, each in its own file. */
-extern const dsc_op_def dsc_op_input, dsc_op_param;                    /* graph.c */
-extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_op_scale,
-    dsc_op_sum, dsc_op_mean;                                           /* op_basic.c */
+extern const dsc_op_def dsc_op_input, dsc_op_param; /* graph.c */
+extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_op_scale, dsc_op_sum,
+    dsc_op_mean; /* op_basic.c */
 extern const dsc_op_def dsc_op_identity, dsc_op_softplus, dsc_op_relu, dsc_op_leaky_relu,
-    dsc_op_sigmoid, dsc_op_tanh, dsc_op_softmax;                       /* op_act.c */
-extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce,
-    dsc_op_ce, dsc_op_bce_logits, dsc_op_ce_logits;                    /* op_loss.c */
-extern const dsc_op_def dsc_op_dropout;                                /* op_dropout.c */
+    dsc_op_sigmoid, dsc_op_tanh, dsc_op_softmax; /* op_act.c */
+extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce, dsc_op_ce,
+    dsc_op_bce_logits, dsc_op_ce_logits; /* op_loss.c */
+extern const dsc_op_def dsc_op_dropout;  /* op_dropout.c */
 
 static inline dsc_gnode *dsc_in(dsc_graph *g, const dsc_gnode *n, int i)
 {

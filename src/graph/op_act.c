@@ -20,8 +20,7 @@ static void identity_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = x[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = x[i]);
 }
 
 static void identity_backward(dsc_graph *g, dsc_gnode *n)
@@ -31,8 +30,7 @@ static void identity_backward(dsc_graph *g, dsc_gnode *n)
     float *dx = in->grad.data;
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) dx[i] += dy[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, dx[i] += dy[i]);
 }
 
 const dsc_op_def dsc_op_identity = {
@@ -58,8 +56,7 @@ static void softplus_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = softplus1(x[i]);
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = softplus1(x[i]));
 }
 
 static void softplus_backward(dsc_graph *g, dsc_gnode *n)
@@ -72,8 +69,8 @@ static void softplus_backward(dsc_graph *g, dsc_gnode *n)
     float *dx = in->grad.data;
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) dx[i] += sigmoid1(x[i]) * dy[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     dx[i] += sigmoid1(x[i]) * dy[i]);
 }
 
 const dsc_op_def dsc_op_softplus = {
@@ -112,8 +109,8 @@ static void relu_forward(dsc_graph *g, dsc_gnode *n)
     size_t size = dsc_size(g, n);
     /* A comparison rather than fmaxf, so a NaN input stays NaN and the
      * divergence check sees it. */
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     y[i] = x[i] < 0.0f ? 0.0f : x[i]);
 }
 
 static void relu_backward(dsc_graph *g, dsc_gnode *n)
@@ -125,10 +122,9 @@ static void relu_backward(dsc_graph *g, dsc_gnode *n)
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
     uint64_t key = kink_key(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {
         if (x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i))) dx[i] += dy[i];
-    }
+    });
 }
 
 const dsc_op_def dsc_op_relu = {
@@ -147,8 +143,8 @@ static void leaky_relu_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = x[i] > 0.0f ? x[i] : n->attr * x[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     y[i] = x[i] > 0.0f ? x[i] : n->attr * x[i]);
 }
 
 /* At exactly 0 the same setting as relu picks the left derivative (the
@@ -163,11 +159,10 @@ static void leaky_relu_backward(dsc_graph *g, dsc_gnode *n)
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
     uint64_t key = kink_key(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {
         int right = x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i));
         dx[i] += (right ? 1.0f : n->attr) * dy[i];
-    }
+    });
 }
 
 const dsc_op_def dsc_op_leaky_relu = {
@@ -187,8 +182,7 @@ static void sigmoid_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = sigmoid1(x[i]);
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = sigmoid1(x[i]));
 }
 
 /* From the stored output: s'(x) = s(x)(1 - s(x)) needs no exponential. */
@@ -200,8 +194,8 @@ static void sigmoid_backward(dsc_graph *g, dsc_gnode *n)
     float *dx = in->grad.data;
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) dx[i] += y[i] * (1.0f - y[i]) * dy[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     dx[i] += y[i] * (1.0f - y[i]) * dy[i]);
 }
 
 const dsc_op_def dsc_op_sigmoid = {
@@ -216,8 +210,7 @@ static void tanh_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) y[i] = tanhf(x[i]);
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = tanhf(x[i]));
 }
 
 static void tanh_backward(dsc_graph *g, dsc_gnode *n)
@@ -228,8 +221,8 @@ static void tanh_backward(dsc_graph *g, dsc_gnode *n)
     float *dx = in->grad.data;
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN)
-    for (size_t i = 0; i < size; i++) dx[i] += (1.0f - y[i] * y[i]) * dy[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     dx[i] += (1.0f - y[i] * y[i]) * dy[i]);
 }
 
 const dsc_op_def dsc_op_tanh = {
@@ -247,8 +240,7 @@ static void softmax_forward(dsc_graph *g, dsc_gnode *n)
     float *y = n->val.data;
     size_t rows = dsc_rows(g, n), cols = n->cols;
     if (cols == 0) return;
-    DSC_OMP_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN)
-    for (size_t r = 0; r < rows; r++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN, r, rows, {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
         float m = xr[0];
@@ -260,7 +252,7 @@ static void softmax_forward(dsc_graph *g, dsc_gnode *n)
         }
         float inv = (float)(1.0 / s);
         for (size_t j = 0; j < cols; j++) yr[j] *= inv;
-    }
+    });
 }
 
 /* dx_j = y_j (dy_j - sum_k y_k dy_k): the Jacobian-vector product without
@@ -273,14 +265,13 @@ static void softmax_backward(dsc_graph *g, dsc_gnode *n)
     float *dx = in->grad.data;
     const float *dy = n->grad.data;
     size_t rows = dsc_rows(g, n), cols = n->cols;
-    DSC_OMP_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN)
-    for (size_t r = 0; r < rows; r++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN, r, rows, {
         const float *yr = y + r * cols, *dyr = dy + r * cols;
         float *dxr = dx + r * cols;
         double dot = 0.0;
         for (size_t j = 0; j < cols; j++) dot += (double)yr[j] * dyr[j];
         for (size_t j = 0; j < cols; j++) dxr[j] += yr[j] * (float)(dyr[j] - dot);
-    }
+    });
 }
 
 const dsc_op_def dsc_op_softmax = {

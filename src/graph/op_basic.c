@@ -30,8 +30,9 @@ static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
     size_t ak = n->trans_a ? a->rows : a->cols;
     size_t bk = n->trans_b ? b->cols : b->rows;
     if (b_cols_batch)
-        return dsc_fail(DSC_EUNSUPPORTED, "matmul: the batch dimension of '%s' cannot become "
-                                          "a column of the result",
+        return dsc_fail(DSC_EUNSUPPORTED,
+                        "matmul: the batch dimension of '%s' cannot become "
+                        "a column of the result",
                         b->name ? b->name : "?");
     if (a_k_batch != b_k_batch || (!a_k_batch && ak != bk))
         return dsc_fail(DSC_ESHAPE, "matmul: inner dimensions differ (%zu vs %zu)", ak, bk);
@@ -48,8 +49,8 @@ static void matmul_forward(dsc_graph *g, dsc_gnode *n)
     op_dims(g, a, n->trans_a, &m, &k);
     op_dims(g, b, n->trans_b, &k2, &cols);
     (void)k2;
-    dsc_gemm(n->trans_a, n->trans_b, m, cols, k, 1.0f, a->val.data, a->cols, b->val.data,
-             b->cols, 0.0f, n->val.data, n->cols, g->threads);
+    dsc_gemm(n->trans_a, n->trans_b, m, cols, k, 1.0f, a->val.data, a->cols, b->val.data, b->cols,
+             0.0f, n->val.data, n->cols, g->threads);
 }
 
 static void matmul_backward(dsc_graph *g, dsc_gnode *n)
@@ -80,8 +81,9 @@ static void matmul_backward(dsc_graph *g, dsc_gnode *n)
     }
 }
 
-const dsc_op_def dsc_op_matmul = {"matmul", "A B", "dC/dA = dC B^T, dC/dB = A^T dC", 2,
-                                  matmul_shape, matmul_forward, matmul_backward};
+const dsc_op_def dsc_op_matmul = {
+    "matmul",       "A B",          "dC/dA = dC B^T, dC/dB = A^T dC", 2, matmul_shape,
+    matmul_forward, matmul_backward};
 
 /* --- element-wise binary ops with a broadcast second operand ---------- */
 
@@ -127,13 +129,12 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
     size_t total = rows * cols;
     float *gb = b->grad.data;
     if (kind == 0) {
-        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-        for (size_t i = 0; i < total; i++) gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f);
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                         gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f));
         return;
     }
     size_t ncols = kind == 1 ? cols : 1;
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN && ncols > 1)
-    for (size_t j = 0; j < ncols; j++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN && ncols > 1, j, ncols, {
         double s = 0.0;
         if (kind == 1) {
             for (size_t r = 0; r < rows; r++) {
@@ -144,7 +145,7 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
             for (size_t i = 0; i < total; i++) s += (double)ga_src[i] * (factor ? factor[i] : 1.0f);
         }
         gb[j] += sign * (float)s;
-    }
+    });
 }
 
 static void add_forward(dsc_graph *g, dsc_gnode *n)
@@ -153,8 +154,8 @@ static void add_forward(dsc_graph *g, dsc_gnode *n)
     size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
     const float *x = a->val.data, *y = b->val.data;
     float *z = n->val.data;
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) z[i] = x[i] + y[b_index(kind, i, cols)];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                     z[i] = x[i] + y[b_index(kind, i, cols)]);
 }
 
 static void add_backward(dsc_graph *g, dsc_gnode *n)
@@ -164,14 +165,13 @@ static void add_backward(dsc_graph *g, dsc_gnode *n)
     const float *dz = n->grad.data;
     if (a->requires_grad) {
         float *ga = a->grad.data;
-        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-        for (size_t i = 0; i < total; i++) ga[i] += dz[i];
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
     }
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, 1.0f);
 }
 
-const dsc_op_def dsc_op_add = {"add", "a + b", "d/da = 1, d/db = 1", 2, broadcast_shape,
-                               add_forward, add_backward};
+const dsc_op_def dsc_op_add = {"add",           "a + b",     "d/da = 1, d/db = 1", 2,
+                               broadcast_shape, add_forward, add_backward};
 
 static void sub_forward(dsc_graph *g, dsc_gnode *n)
 {
@@ -179,8 +179,8 @@ static void sub_forward(dsc_graph *g, dsc_gnode *n)
     size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
     const float *x = a->val.data, *y = b->val.data;
     float *z = n->val.data;
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) z[i] = x[i] - y[b_index(kind, i, cols)];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                     z[i] = x[i] - y[b_index(kind, i, cols)]);
 }
 
 static void sub_backward(dsc_graph *g, dsc_gnode *n)
@@ -190,15 +190,14 @@ static void sub_backward(dsc_graph *g, dsc_gnode *n)
     const float *dz = n->grad.data;
     if (a->requires_grad) {
         float *ga = a->grad.data;
-        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-        for (size_t i = 0; i < total; i++) ga[i] += dz[i];
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
     }
     /* d(a - b)/db = -1 */
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, -1.0f);
 }
 
-const dsc_op_def dsc_op_sub = {"sub", "a - b", "d/da = 1, d/db = -1", 2, broadcast_shape,
-                               sub_forward, sub_backward};
+const dsc_op_def dsc_op_sub = {"sub",           "a - b",     "d/da = 1, d/db = -1", 2,
+                               broadcast_shape, sub_forward, sub_backward};
 
 static void mul_forward(dsc_graph *g, dsc_gnode *n)
 {
@@ -206,8 +205,8 @@ static void mul_forward(dsc_graph *g, dsc_gnode *n)
     size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
     const float *x = a->val.data, *y = b->val.data;
     float *z = n->val.data;
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) z[i] = x[i] * y[b_index(kind, i, cols)];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                     z[i] = x[i] * y[b_index(kind, i, cols)]);
 }
 
 static void mul_backward(dsc_graph *g, dsc_gnode *n)
@@ -217,14 +216,14 @@ static void mul_backward(dsc_graph *g, dsc_gnode *n)
     const float *dz = n->grad.data, *x = a->val.data, *y = b->val.data;
     if (a->requires_grad) {
         float *ga = a->grad.data;
-        DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-        for (size_t i = 0; i < total; i++) ga[i] += dz[i] * y[b_index(kind, i, cols)];
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                         ga[i] += dz[i] * y[b_index(kind, i, cols)]);
     }
     if (b->requires_grad) reduce_into_b(g, a, b, dz, x, 1.0f);
 }
 
-const dsc_op_def dsc_op_mul = {"mul", "a b", "d/da = b, d/db = a", 2, broadcast_shape,
-                               mul_forward, mul_backward};
+const dsc_op_def dsc_op_mul = {"mul",           "a b",       "d/da = b, d/db = a", 2,
+                               broadcast_shape, mul_forward, mul_backward};
 
 /* --- scale by a constant ------------------------------------------------ */
 
@@ -233,8 +232,7 @@ static void scale_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *z = n->val.data, s = n->attr;
     size_t total = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) z[i] = s * x[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, z[i] = s * x[i]);
 }
 
 static void scale_backward(dsc_graph *g, dsc_gnode *n)
@@ -244,12 +242,11 @@ static void scale_backward(dsc_graph *g, dsc_gnode *n)
     const float *dz = n->grad.data;
     float *ga = a->grad.data, s = n->attr;
     size_t total = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) ga[i] += s * dz[i];
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += s * dz[i]);
 }
 
-const dsc_op_def dsc_op_scale = {"scale", "s x", "s", 1, dsc_shape_same, scale_forward,
-                                 scale_backward};
+const dsc_op_def dsc_op_scale = {"scale",        "s x",         "s",           1,
+                                 dsc_shape_same, scale_forward, scale_backward};
 
 /* --- sum and mean of all elements ---------------------------------------- */
 
@@ -273,14 +270,13 @@ static void spread_backward(dsc_graph *g, dsc_gnode *n, double factor)
     if (!a->requires_grad) return;
     size_t total = dsc_size(g, a);
     float d = (float)(n->grad.data[0] * factor), *ga = a->grad.data;
-    DSC_OMP_FOR(dsc_threads(g->threads), total > PAR_MIN)
-    for (size_t i = 0; i < total; i++) ga[i] += d;
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += d);
 }
 
 static void sum_backward(dsc_graph *g, dsc_gnode *n) { spread_backward(g, n, 1.0); }
 
-const dsc_op_def dsc_op_sum = {"sum", "sum_i x_i", "1", 1, dsc_shape_scalar, sum_forward,
-                               sum_backward};
+const dsc_op_def dsc_op_sum = {"sum",       "sum_i x_i", "1", 1, dsc_shape_scalar,
+                               sum_forward, sum_backward};
 
 static void mean_forward(dsc_graph *g, dsc_gnode *n)
 {
@@ -294,5 +290,5 @@ static void mean_backward(dsc_graph *g, dsc_gnode *n)
     spread_backward(g, n, 1.0 / (double)dsc_size(g, dsc_in(g, n, 0)));
 }
 
-const dsc_op_def dsc_op_mean = {"mean", "(1/N) sum_i x_i", "1/N", 1, dsc_shape_scalar,
-                                mean_forward, mean_backward};
+const dsc_op_def dsc_op_mean = {"mean",           "(1/N) sum_i x_i", "1/N",        1,
+                                dsc_shape_scalar, mean_forward,      mean_backward};

@@ -19,8 +19,8 @@ static void dropout_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data, scale = 1.0f / (1.0f - n->attr);
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > 32768)
-    for (size_t i = 0; i < size; i++) y[i] = kept(g, n, i) ? x[i] * scale : 0.0f;
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size,
+                     y[i] = kept(g, n, i) ? x[i] * scale : 0.0f);
 }
 
 static void dropout_backward(dsc_graph *g, dsc_gnode *n)
@@ -30,11 +30,15 @@ static void dropout_backward(dsc_graph *g, dsc_gnode *n)
     const float *dy = n->grad.data;
     float *dx = in->grad.data, scale = 1.0f / (1.0f - n->attr);
     size_t size = dsc_size(g, n);
-    DSC_OMP_FOR(dsc_threads(g->threads), size > 32768)
-    for (size_t i = 0; i < size; i++)
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size, {
         if (kept(g, n, i)) dx[i] += dy[i] * scale;
+    });
 }
 
-const dsc_op_def dsc_op_dropout = {"dropout", "x / (1-p) with probability 1-p, else 0",
-                                   "1/(1-p) where kept, 0 where dropped", 1, dsc_shape_same,
-                                   dropout_forward, dropout_backward};
+const dsc_op_def dsc_op_dropout = {"dropout",
+                                   "x / (1-p) with probability 1-p, else 0",
+                                   "1/(1-p) where kept, 0 where dropped",
+                                   1,
+                                   dsc_shape_same,
+                                   dropout_forward,
+                                   dropout_backward};

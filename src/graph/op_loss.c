@@ -55,13 +55,13 @@ static void elementwise_backward(dsc_graph *g, dsc_gnode *n, loss_deriv_fn dpred
     float k = (float)(scale * n->grad.data[0]);
     if (a->requires_grad) {
         float *dp = a->grad.data;
-        DSC_OMP_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN)
-        for (size_t i = 0; i < size; i++) dp[i] += dpred(p[i], t[i]) * k;
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN, i, size,
+                         dp[i] += dpred(p[i], t[i]) * k);
     }
     if (b->requires_grad) {
         float *dt = b->grad.data;
-        DSC_OMP_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN)
-        for (size_t i = 0; i < size; i++) dt[i] += dtarget(p[i], t[i]) * k;
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN, i, size,
+                         dt[i] += dtarget(p[i], t[i]) * k);
     }
 }
 
@@ -333,8 +333,7 @@ static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
     size_t rows = dsc_rows(g, a), cols = a->cols;
     if (cols == 0) return;
     double k = n->grad.data[0] / (double)rows;
-    DSC_OMP_FOR(dsc_threads(g->threads), rows * cols > LOSS_PAR_MIN)
-    for (size_t r = 0; r < rows; r++) {
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > LOSS_PAR_MIN, r, rows, {
         const float *zr = z + r * cols, *tr = t + r * cols;
         double lse = row_lse(zr, cols);
         if (a->requires_grad) {
@@ -348,7 +347,7 @@ static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
             float *dt = b->grad.data + r * cols;
             for (size_t j = 0; j < cols; j++) dt[j] += (float)(-(zr[j] - lse) * k);
         }
-    }
+    });
 }
 
 const dsc_op_def dsc_op_ce_logits = {

@@ -104,8 +104,8 @@ static dsc_status parse_trst(const char *path, const uint8_t *b, size_t len, siz
 {
     if (len < 36) return dsc_fail(DSC_EFORMAT, "%s: chunk trst is truncated", path);
     if (get_le(b, 4) != TRST_VERSION)
-        return dsc_fail(DSC_EFORMAT, "%s: checkpoint state version %u is not known",
-                        path, (unsigned)get_le(b, 4));
+        return dsc_fail(DSC_EFORMAT, "%s: checkpoint state version %u is not known", path,
+                        (unsigned)get_le(b, 4));
     st->epoch = get_le(b + 4, 8);
     st->iterations = get_le(b + 12, 8);
     st->optimizer_t = get_le(b + 20, 8);
@@ -128,7 +128,8 @@ static dsc_status parse_trst(const char *path, const uint8_t *b, size_t len, siz
     get_floats(b + pos + 24, st->best, st->n_best);
     for (size_t i = 0; i < st->n_state; i++)
         if (!isfinite(st->state[i]))
-            return dsc_fail(DSC_EFORMAT, "%s: optimizer state value %zu is not finite", path, i + 1);
+            return dsc_fail(DSC_EFORMAT, "%s: optimizer state value %zu is not finite", path,
+                            i + 1);
     return DSC_OK;
 }
 

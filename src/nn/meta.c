@@ -114,8 +114,9 @@ static dsc_status copy_floats(float **dst, const float *src, size_t n)
             return dsc_fail(DSC_ENOMEM, "out of memory for standardisation");
         for (size_t i = 0; i < n; i++) {
             if (!isfinite(src[i]))
-                return dsc_free(c), dsc_fail(DSC_EINVAL, "standardisation value %zu is not "
-                                                         "finite",
+                return dsc_free(c), dsc_fail(DSC_EINVAL,
+                                             "standardisation value %zu is not "
+                                             "finite",
                                              i + 1);
             c[i] = src[i];
         }
@@ -240,10 +241,7 @@ void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s)
     m->summary->stop[sizeof m->summary->stop - 1] = '\0';
 }
 
-const dsc_model_summary *dsc_model_get_summary(const dsc_model *m)
-{
-    return m ? m->summary : NULL;
-}
+const dsc_model_summary *dsc_model_get_summary(const dsc_model *m) { return m ? m->summary : NULL; }
 
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
 {

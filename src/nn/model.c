@@ -22,8 +22,8 @@ static void skip_space(spec_reader *r)
 
 static dsc_status spec_error(const spec_reader *r, const char *what)
 {
-    return dsc_fail(DSC_EFORMAT, "model spec '%s', column %zu: %s", r->s,
-                    (size_t)(r->p - r->s) + 1, what);
+    return dsc_fail(DSC_EFORMAT, "model spec '%s', column %zu: %s", r->s, (size_t)(r->p - r->s) + 1,
+                    what);
 }
 
 static int read_size(spec_reader *r, size_t *out)
@@ -271,8 +271,7 @@ dsc_status dsc_model_set(dsc_model *m, const char *name, float value)
     size_t first, count;
     dsc_status s = dsc_model_find(m, name, &first, &count);
     if (s) return s;
-    if (!isfinite(value))
-        return dsc_fail(DSC_EINVAL, "parameter '%s': value is not finite", name);
+    if (!isfinite(value)) return dsc_fail(DSC_EINVAL, "parameter '%s': value is not finite", name);
     for (size_t i = 0; i < count; i++) m->params[first + i] = value;
     return DSC_OK;
 }
@@ -457,8 +456,8 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
             xb = ws->xs;
         }
         dsc_status s;
-        if ((s = dsc_graph_set_batch(ws->mg.g, rows)) || (s = dsc_graph_bind(ws->mg.g, ws->mg.x, xb)) ||
-            (s = dsc_graph_forward(ws->mg.g)))
+        if ((s = dsc_graph_set_batch(ws->mg.g, rows)) ||
+            (s = dsc_graph_bind(ws->mg.g, ws->mg.x, xb)) || (s = dsc_graph_forward(ws->mg.g)))
             return s;
         memcpy(y + i * n_out, dsc_graph_value(ws->mg.g, ws->mg.out).data,
                rows * n_out * sizeof(float));

@@ -7,11 +7,11 @@
 
 struct dsc_model {
     size_t n_layers;
-    size_t *units;          /* n_layers + 1 entries: units[0] is the input width */
-    dsc_activation *act;    /* one per layer */
-    size_t *w_off, *b_off;  /* where layer k's weight and bias start in params */
+    size_t *units;         /* n_layers + 1 entries: units[0] is the input width */
+    dsc_activation *act;   /* one per layer */
+    size_t *w_off, *b_off; /* where layer k's weight and bias start in params */
     size_t n_params;
-    float *params;          /* aligned flat buffer */
+    float *params; /* aligned flat buffer */
     dsc_relu_grad relu_rule;
     uint64_t relu_seed;
     char *spec;

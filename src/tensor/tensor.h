@@ -26,9 +26,9 @@
  * bit-identity is promised. Calls CBLAS would reject (sizes above INT_MAX,
  * leading dimensions below the row length) stay on the built-in kernel.
  */
-void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-              const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
-              size_t ldc, int threads);
+void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
+              size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+              int threads);
 
 /* The plain triple loop, in double accumulation: the reference the tests
  * compare the fast kernel against. */

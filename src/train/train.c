@@ -41,12 +41,12 @@ typedef struct {
     const dsc_train_params *p;
     dsc_mlp_graph mg;
     dsc_optim *opt;
-    uint8_t *mask;     /* NULL: every parameter trains */
-    float *steps;      /* the last update */
-    float *before;     /* parameters before the update, for on_step */
-    float *xb, *yb;    /* a gathered minibatch */
-    uint32_t *order;   /* the shuffled row order */
-    float *best;       /* early stopping: the best parameters so far */
+    uint8_t *mask;      /* NULL: every parameter trains */
+    float *steps;       /* the last update */
+    float *before;      /* parameters before the update, for on_step */
+    float *xb, *yb;     /* a gathered minibatch */
+    uint32_t *order;    /* the shuffled row order */
+    float *best;        /* early stopping: the best parameters so far */
     dsc_mlp_graph eval; /* validation loss */
     size_t batch;
     dsc_rng rng;
@@ -101,8 +101,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
     if (!m || !d || !p) return dsc_fail(DSC_EINVAL, "dsc_train: NULL argument");
     if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
         return dsc_fail(DSC_ESHAPE,
-                        "the data has %zu inputs and %zu outputs, the model %zu and %zu",
-                        d->n_in, d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
+                        "the data has %zu inputs and %zu outputs, the model %zu and %zu", d->n_in,
+                        d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
     if (p->val && (p->val->n_in != d->n_in || p->val->n_out != d->n_out))
         return dsc_fail(DSC_ESHAPE, "the validation data has a different shape");
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
@@ -136,7 +136,8 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     dsc_status s;
     if (p->only && (s = make_mask(r, p->only))) return s;
     m->relu_seed = p->seed;
-    if ((s = dsc_mlp_graph_build_dropout(m, p->loss, r->batch, (float)p->dropout, &r->mg))) return s;
+    if ((s = dsc_mlp_graph_build_dropout(m, p->loss, r->batch, (float)p->dropout, &r->mg)))
+        return s;
     dsc_graph_set_threads(r->mg.g, p->threads);
     if (p->val) {
         if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, DSC_COMPILE_NO_GRAD, &r->eval)))
@@ -254,8 +255,7 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
         }
         double loss;
         if ((*err = forward_backward(r, start, r->batch, &loss))) return DSC_STOP_DIVERGED;
-        int stop = step(r, loss, iter, 0, (size_t)max_iter, max_iter,
-                        step_tol, res);
+        int stop = step(r, loss, iter, 0, (size_t)max_iter, max_iter, step_tol, res);
         if (stop != GO_ON) return stop;
     }
 }
@@ -273,8 +273,9 @@ static dsc_status resume_from(run *r, const dsc_train_state *st, size_t *iter, d
 {
     size_t n = r->m->n_params;
     if (st->n_state != dsc_optim_state_size(r->opt))
-        return dsc_fail(DSC_EINVAL, "the checkpoint's optimizer state has %zu values, this "
-                                    "optimizer %zu (same --optimizer?)",
+        return dsc_fail(DSC_EINVAL,
+                        "the checkpoint's optimizer state has %zu values, this "
+                        "optimizer %zu (same --optimizer?)",
                         st->n_state, dsc_optim_state_size(r->opt));
     if (st->n_best && (st->n_best != n || !r->best))
         return dsc_fail(DSC_EINVAL, "the checkpoint's early-stopping state does not fit");
@@ -424,8 +425,8 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     dsc_lbfgs_stop stop;
     size_t iters = 0;
     double f;
-    dsc_status s = dsc_lbfgs_minimize(n, x, r->mask, lbfgs_eval, lbfgs_progress, &ctx, &lp, &stop,
-                                      &iters, &f);
+    dsc_status s =
+        dsc_lbfgs_minimize(n, x, r->mask, lbfgs_eval, lbfgs_progress, &ctx, &lp, &stop, &iters, &f);
     if (s == DSC_OK || s == DSC_EDIVERGED || s == DSC_ECANCELLED)
         memcpy(r->m->params, x, n * sizeof(float));
     dsc_free(x);

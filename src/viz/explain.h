@@ -8,7 +8,7 @@
 /* Models with more parameters than this, or data sets with more rows, are
  * refused with DSC_EINVAL and a clear message: the text would be unreadable. */
 #define DSC_EXPLAIN_MAX_PARAMS 64
-#define DSC_EXPLAIN_MAX_ROWS 32
+#define DSC_EXPLAIN_MAX_ROWS   32
 
 /* For each parameter named in `params` (comma-separated scalar names such
  * as "w1,b3" or tensor names such as "layer2.weight"; NULL or "": all),
