@@ -197,9 +197,22 @@ static dsc_status forward_backward(run *r, size_t start, size_t rows, double *lo
 
 static double grad_norm(const float *g, const uint8_t *mask, size_t n)
 {
+    if (mask) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            if (mask[i]) s += (double)g[i] * g[i];
+        return sqrt(s);
+    }
+    /* Eight running sums let the compiler use vector registers without
+     * reordering a single sum; they are added in double at the end. This
+     * runs every step over every parameter, so it has to be cheap. */
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (!mask || mask[i]) s += (double)g[i] * g[i];
+    for (int k = 0; k < 8; k++) s += acc[k];
+    for (; i < n; i++) s += (double)g[i] * g[i];
     return sqrt(s);
 }
 
@@ -219,7 +232,9 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     if (p->grad_tol > 0 && gn < p->grad_tol) return DSC_STOP_GRADIENT;
     double lr = dsc_schedule_lr(p->schedule, p->learning_rate, p->lr_gamma, p->lr_step, p->lr_min,
                                 iter, total);
-    double max_step = dsc_optim_max_step_size(r->opt, grads, r->mask, n, lr);
+    /* Only the step-size rule needs the largest step; without it the result
+     * gets the figure once, at the end. */
+    double max_step = step_tol > 0 ? dsc_optim_max_step_size(r->opt, grads, r->mask, n, lr) : NAN;
     if (p->on_step) memcpy(r->before, params, n * sizeof(float));
     dsc_optim_step(r->opt, params, grads, r->mask, r->steps, n, lr);
     res->iterations = iter + 1;
@@ -456,6 +471,7 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     res->val_loss = NAN;
+    res->max_step = NAN;
     /* A standardising model trains on standardised copies of the data. */
     dsc_dataset *d_copy = NULL, *val_copy = NULL;
     const dsc_dataset *val = p->val;
@@ -484,6 +500,9 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
                                              : run_iterations(&r, res, &err);
     res->seconds = now_seconds() - t0;
     res->stop = (dsc_stop_reason)stop;
+    if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
+        res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask,
+                                                m->n_params, p->learning_rate);
     if (!err) {
         err = dsc_mlp_graph_loss(&r.mg, p->loss, d->x, d->y, d->n, d->n_in, d->n_out, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;

@@ -1,0 +1,141 @@
+"""Prints bench/results.json (and bench/peers/results.json when present) as
+Markdown tables. Standard library only: python3 bench/report.py [FILE]."""
+import json
+import os
+import statistics
+import sys
+
+FWD_FLOP = 2.0 * (784 * 256 + 256 * 128 + 128 * 10)  # per sample, forward
+TRAIN_FLOP = 3.0 * FWD_FLOP
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def pick(runs, env, workload, **kw):
+    out = []
+    for r in runs:
+        res = r["result"]
+        if r["env"] == env and res.get("workload") == workload and all(res.get(k) == v for k, v in kw.items()):
+            out.append(res)
+    return out
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, spec="{:.2f}"):
+    return "n/a" if v is None else spec.format(v)
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results.json")
+    data = load(path)
+    runs, mach = data["runs"], data["machine"]
+    envs = ["as_set", "unset"]
+    print("machine: %s, %d cores, %s MHz (%s), %s, fp32 peak %.1f GFLOP/s/core; load %s -> %s"
+          % (mach["cpu"], mach["cores"], mach["mhz"], mach["mhz_source"], mach["simd"],
+             mach["peak_gflops_per_core"], mach["load_start"], mach["load_end"]))
+    print("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s; %s\n"
+          % (mach["OPENBLAS_CORETYPE"], mach["OPENBLAS_L2_SIZE"], mach["build_info"]))
+    rows = []
+
+    def row(name, f, spec="{:.2f}"):
+        rows.append([name] + [fmt(f(e), spec) for e in envs])
+
+    for t in (1, 2):
+        w1 = lambda e, t=t: pick(runs, e, "w1", threads=t)
+        row("W1 %d thr: s/epoch (median)" % t, lambda e, w=w1: med([r["cli"]["seconds"] for r in w(e)]), "{:.3f}")
+        row("W1 %d thr: samples/s" % t, lambda e, w=w1: med([r["cli"]["samples_per_second"] for r in w(e)]), "{:.0f}")
+        row("W1 %d thr: training GFLOP/s" % t,
+            lambda e, w=w1: (lambda s: s and s * TRAIN_FLOP * 1e-9)(med([r["cli"]["samples_per_second"] for r in w(e)])))
+        row("W1 %d thr: peak RSS MB" % t,
+            lambda e, w=w1: (lambda k: k and k / 1024)(med([r.get("max_rss_kb") for r in w(e)])), "{:.0f}")
+
+    def speedup(e):
+        a = med([r["cli"]["samples_per_second"] for r in pick(runs, e, "w1", threads=1)])
+        b = med([r["cli"]["samples_per_second"] for r in pick(runs, e, "w1", threads=2)])
+        return b / a if a and b else None
+    row("W1 speed-up 2 thr / 1 thr", speedup)
+    acc = pick(runs, "as_set", "w1_5epochs")
+    if acc:
+        rows.append(["W1 test accuracy after 5 epochs", fmt(acc[0]["test_accuracy"] * 100, "{:.2f} %"), "-"])
+    one = lambda e, w, k, **kw: (lambda l: l[0].get(k) if l else None)(pick(runs, e, w, **kw))
+    row("W2 us/iteration", lambda e: one(e, "w2", "us_per_iter"), "{:.3f}")
+    row("W2 hand-written C loop us/iteration", lambda e: one(e, "w2", "ref_us_per_iter"), "{:.3f}")
+    for t in (1, 2):
+        row("W3 %d thr: ms/iteration" % t, lambda e, t=t: one(e, "w3", "ms_per_iter", threads=t), "{:.3f}")
+        row("W3 %d thr: GB/s streamed" % t, lambda e, t=t: one(e, "w3", "gbs", threads=t), "{:.3f}")
+        row("STREAM %d thr: read-only (dot) GB/s" % t, lambda e, t=t: one(e, "w3", "stream_read_gbs", threads=t), "{:.1f}")
+        row("STREAM %d thr: triad GB/s" % t, lambda e, t=t: one(e, "w3", "stream_triad_gbs", threads=t), "{:.1f}")
+        row("W3 %d thr: fraction of read-only bandwidth" % t,
+            lambda e, t=t: one(e, "w3", "fraction_of_read", threads=t), "{:.4f}")
+    row("CSV load MB/s (100 MB, 10 columns)", lambda e: one(e, "csv", "mb_per_s"), "{:.1f}")
+    row("CSV hand-written fread+strtof MB/s", lambda e: one(e, "csv", "ref_mb_per_s"), "{:.1f}")
+    for t in (1, 2):
+        row("Inference %d thr: 1-sample latency us" % t, lambda e, t=t: one(e, "infer", "latency_us", threads=t), "{:.1f}")
+        row("Inference %d thr: batch samples/s" % t, lambda e, t=t: one(e, "infer", "samples_per_s", threads=t), "{:.0f}")
+    print("| workload | as set | OPENBLAS_* unset |")
+    print("| --- | ---: | ---: |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+    peak = mach["peak_gflops_per_core"]
+    print("\nGEMM GFLOP/s (median of 5; peak %.1f per core, %.1f for %d cores)\n" % (peak, peak * mach["cores"], mach["cores"]))
+    print("| shape | m | n | k | env | built-in 1 | built-in 2 | CBLAS 1 | CBLAS 2 | built-in 1 % of peak |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for e in envs:
+        for g in pick(runs, e, "gemm"):
+            print("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %.0f %% |"
+                  % (g["shape"], g["m"], g["n"], g["k"], e, fmt(g["builtin_1"], "{:.1f}"),
+                     fmt(g["builtin_2"], "{:.1f}"), fmt(g["cblas_1"], "{:.1f}"),
+                     fmt(g["cblas_2"], "{:.1f}"), 100 * g["builtin_1"] / peak))
+
+    ppath = os.path.join(os.path.dirname(os.path.abspath(path)), "peers", "results.json")
+    if os.path.exists(ppath):
+        print()
+        peers_table(load(ppath))
+
+
+def peers_table(data):
+    runs = data["runs"]
+    if data.get("skipped"):
+        print("peers: skipped (%s)" % data["skipped"])
+        return
+    print("descent vs PyTorch, interleaved rounds (%s); medians over rounds\n" % data.get("date", ""))
+    print("| workload | env | descent | PyTorch best (1 torch thread, OPENBLAS_NUM_THREADS=2) | PyTorch default | descent / best | descent / default |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for e in ("as_set", "unset"):
+        def m(who, key, **kw):
+            return med([r["result"].get(key) for r in runs if r["env"] == e and r["who"] == who
+                        and all(r["result"].get(k) == v for k, v in kw.items())])
+        for t in (1, 2):
+            d = m("descent", "samples_per_second", workload="w1", threads=t)
+            b = m("torch", "samples_per_second", workload="w1", setting="best")
+            f = m("torch", "samples_per_second", workload="w1", setting="default")
+            print("| W1 samples/s (descent %d thr) | %s | %s | %s | %s | %s | %s |" % (
+                t, e, fmt(d, "{:.0f}"), fmt(b, "{:.0f}"), fmt(f, "{:.0f}"),
+                fmt(d / b if d and b else None), fmt(d / f if d and f else None)))
+        d = m("descent", "us_per_iter", workload="w2")
+        b = m("torch", "us_per_iter", workload="w2", setting="best")
+        f = m("torch", "us_per_iter", workload="w2", setting="default")
+        print("| W2 us/iter (lower is better; ratio = speed) | %s | %s | %s | %s | %s | %s |" % (
+            e, fmt(d, "{:.3f}"), fmt(b, "{:.1f}"), fmt(f, "{:.1f}"),
+            fmt(b / d if d and b else None), fmt(f / d if d and f else None)))
+        for t in (1, 2):
+            d = m("descent", "ms_per_iter", workload="w3", threads=t)
+            npb = m("torch", "numpy_ms_per_iter", workload="w3", setting="best")
+            tb = m("torch", "torch_ms_per_iter", workload="w3", setting="best")
+            tf = m("torch", "torch_ms_per_iter", workload="w3", setting="default")
+            print("| W3 ms/iter (descent %d thr) vs numpy / torch best / torch default | %s | %s | numpy %s, torch %s | %s | numpy %s, torch %s | %s |" % (
+                t, e, fmt(d, "{:.3f}"), fmt(npb, "{:.3f}"), fmt(tb, "{:.3f}"), fmt(tf, "{:.3f}"),
+                fmt(npb / d if d and npb else None), fmt(tb / d if d and tb else None),
+                fmt(tf / d if d and tf else None)))
+
+
+if __name__ == "__main__":
+    main()
