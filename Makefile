@@ -1,11 +1,11 @@
 # A thin wrapper around CMake. `make demo` runs the main job, `make test`
-# runs every test. CMAKE_FLAGS passes options through, e.g.
+# runs every test, `make bench` the benchmarks. CMAKE_FLAGS passes options through, e.g.
 #   make test CMAKE_FLAGS="-DDSC_WERROR=ON"   BUILD=build-werror
 BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench
+.PHONY: all build test demo install clean format bench bench-peers
 
 all: build
 
@@ -29,3 +29,19 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmarks (docs/PERFORMANCE.md): a release build with -march=native in
+# $(BENCH_BUILD), then the workloads; `make bench-peers` runs W1-W3 against
+# PyTorch/numpy, interleaved. Neither is part of `make test`.
+BENCH_BUILD ?= build-bench
+
+$(BENCH_BUILD)/Makefile:
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DDSC_NATIVE=ON -DDSC_BUILD_TESTS=OFF
+
+bench: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	sh bench/run_bench.sh $(BENCH_BUILD)
+
+bench-peers: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	sh bench/run_peers.sh $(BENCH_BUILD)
