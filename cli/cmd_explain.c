@@ -33,13 +33,14 @@ int cmd_explain(int argc, char **argv)
 {
     net_opts no = {0};
     const char *demo_name = NULL, *param = NULL, *loss_name = NULL, *init = NULL, *xcol = "1",
-               *ycol = "2", *relu0 = "0";
+               *ycol = "2", *relu0 = "0", *model = NULL;
     int json = 0, line = 0;
     uint64_t seed = 42;
     double slope = NAN, icpt = 0;
-    cli_opt opts[NET_N_OPTS + 13];
+    cli_opt opts[NET_N_OPTS + 14];
     size_t n = net_opts_table(&no, opts);
     cli_opt more[] = {
+        {"model", OPT_STRING, &model, "FILE", "a saved model (with --data)", 0},
         {"demo", OPT_STRING, &demo_name, "NAME",
          "one of the seed's demos: softplus-b3, softplus, relu", 0},
         {"param", OPT_STRING, &param, "NAMES", "the parameter(s) to explain (all trained ones)", 0},
@@ -59,8 +60,9 @@ int cmd_explain(int argc, char **argv)
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
     cli_command c = {"explain",
-                     "descent explain (--demo NAME | --data FILE.csv --layers SPEC [--output ACT] "
-                     "[--loss LOSS] [--init FILE]) [--param NAME] [--json]\n       descent "
+                     "descent explain (--demo NAME | --model FILE --data FILE.csv | --data FILE.csv "
+                     "--layers SPEC [--output ACT] [--loss LOSS] [--init FILE]) [--param NAME] "
+                     "[--json]\n       descent "
                      "explain --line --data FILE.csv [--slope K] [--intercept B]",
                      "Writes dLoss/dparam as the chain of local derivatives the seed works out by "
                      "hand, with every factor a number\nat the current parameters, and checks the "
@@ -93,6 +95,20 @@ int cmd_explain(int argc, char **argv)
         if (!only) only = demo->only;
         st = seed_demo_model(demo, &m);
         if (st < 0) st = seed_dosage_data(&d);
+        if (st < 0 && init) st = job_load_init(m, init);
+    } else if (model) {
+        if (no.layers || no.output)
+            return cli_error(EXIT_USAGE, "explain: --model brings its own network");
+        dsc_status s = dsc_model_load(model, &m);
+        if (s) return cli_fail(s);
+        if (!no.target) no.target = dsc_model_target(m);
+        const dsc_model_summary *sum = dsc_model_get_summary(m);
+        if (loss_name) {
+            if (dsc_loss_from_name(loss_name, &loss)) st = cli_error(EXIT_USAGE, "%s", dsc_last_error());
+        } else if (!sum || dsc_loss_from_name(sum->loss, &loss)) {
+            loss = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
+        }
+        if (st < 0) st = net_load_data(&no, &d);
         if (st < 0 && init) st = job_load_init(m, init);
     } else {
         st = net_build(&no, loss_name, init, seed, &m, &d, &loss);

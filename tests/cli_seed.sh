@@ -124,6 +124,14 @@ expect_grep "3.8 + 2 x intercept" "the seed's derivative"
 expect_status 0 "explain a train network" "$cli" explain --data files/dosage.csv --target efficacy --layers 2:softplus --init files/softplus.init --loss ssr --param w3
 expect_grep "backpropagation gives" "explain on a CSV network"
 
+# explain on a saved model: the chain for its own parameters.
+"$cli" train --data files/dosage.csv --target efficacy --layers 2:softplus --init files/softplus-b3.init \
+  --only b3 --lr 0.1 --loss ssr --save dose.model --quiet > /dev/null 2>&1
+expect_status 0 "explain a saved model" "$cli" explain --model dose.model --data files/dosage.csv --json
+cp "$tmp/out" em.json
+expect_eq "$(json em.json 'j["loss"]')" "ssr" "explain uses the model's training loss"
+expect_eq "$(json em.json 'max(abs(p["total"] - p["backprop"]) for p in j["params"].values()) < 1e-4')" "True" "explain --model totals"
+
 # --- plots ------------------------------------------------------------------
 expect_status 0 "line plot, slope fixed" "$cli" line --data seed.csv --slope 0.64 --lr 0.1 --plot one.svg
 expect_status 0 "line plot, both" "$cli" line --data seed.csv --plot both.svg
