@@ -58,7 +58,8 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
         {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
          0},
-        {"threads", OPT_SIZE, &o->threads, "N", "threads (0: all cores)", 0},
+        {"threads", OPT_SIZE, &o->threads, "N", "threads, also OpenBLAS's (0: all cores)", 0},
+        {"gemm", OPT_STRING, &o->gemm, "KIND", "matrix multiply: builtin or cblas (builtin)", 0},
         {"trace", OPT_STRING, &o->trace, "FILE.csv", "write every step to a CSV file", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON object", 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no progress bar", 0},
@@ -297,6 +298,17 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
         return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
     if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
+    if (o->gemm) {
+        if (strcmp(o->gemm, "builtin") == 0) {
+            dsc_set_gemm(0);
+        } else if (strcmp(o->gemm, "cblas") == 0) {
+            if (!dsc_set_gemm(1))
+                return cli_error(EXIT_USAGE, "--gemm cblas: this build has no CBLAS (see "
+                                             "descent --version)");
+        } else {
+            return cli_error(EXIT_USAGE, "--gemm must be builtin or cblas, not '%s'", o->gemm);
+        }
+    }
     dsc_model_set_relu_grad(m, relu);
     p.loss = loss;
     p.learning_rate = o->lr;

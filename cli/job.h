@@ -10,6 +10,7 @@
 /* Options of a run, as given on the command line (strings are argv's). */
 typedef struct {
     const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
+    const char *gemm; /* "builtin" or "cblas" */
     double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min, lr_gamma;
     long max_iter;
     size_t batch, epochs, lr_step, threads;
@@ -29,7 +30,7 @@ typedef struct {
 void job_opts_init(job_opts *o);
 /* Appends the shared options to opts (which has room for at least
  * JOB_N_OPTS more) and returns how many were added. */
-#define JOB_N_OPTS 26
+#define JOB_N_OPTS 27
 size_t job_opts_table(job_opts *o, cli_opt *opts);
 
 /* Reads `name value` lines (# comments, blank lines) into the model's

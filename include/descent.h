@@ -60,6 +60,12 @@ const char *dsc_version(void);
 /** The build's choices in one line: GEMM kernel, OpenMP, zlib, CBLAS. */
 const char *dsc_build_info(void);
 
+/** Chooses the matrix multiply for the whole process: 0 the built-in
+ *  kernel (the default: results do not depend on the thread count), 1
+ *  CBLAS. Returns 1 if the choice is in effect (0 when asking for CBLAS in a
+ *  build without it). Set it before training, not during. */
+int dsc_set_gemm(int cblas);
+
 /* ------------------------------------------------------------------ */
 /* Names: activations, losses, optimizers, schedules                  */
 /* ------------------------------------------------------------------ */

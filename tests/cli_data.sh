@@ -127,6 +127,15 @@ wait $pid
 expect_eq "$?" "130" "SIGINT exits 130"
 expect_status 0 "the model so far is saved and loads" "$cli" info --model sigint.model
 
+# --- the matrix multiply: CBLAS (when built in) gives the same model within rounding --
+if "$cli" --version | grep -q "cblas: yes"; then
+  "$cli" train --data table.csv --target y --ignore id --layers 8:tanh --epochs 3 --batch 32 --gemm builtin --threads 1 --json > g1.json
+  "$cli" train --data table.csv --target y --ignore id --layers 8:tanh --epochs 3 --batch 32 --gemm cblas --threads 1 --json > g2.json
+  expect_eq "$(python3 -c "import json; a=json.load(open('g1.json'))['loss']; b=json.load(open('g2.json'))['loss']; print(abs(a-b) <= 1e-4*abs(a))")" "True" "cblas and built-in agree"
+else
+  expect_status 2 "--gemm cblas without CBLAS" "$cli" train --data table.csv --target y --gemm cblas
+fi
+
 # --- bad input: clear errors, status 1, nothing half-written ---------------------
 cp flowers.model keep.model
 cp keep.model good.model

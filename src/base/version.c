@@ -27,3 +27,10 @@ const char *dsc_build_info(void)
     );
     return buf;
 }
+
+int dsc_set_gemm(int cblas)
+{
+    dsc_gemm_use_cblas(cblas != 0);
+    int now = dsc_gemm_use_cblas(cblas != 0);
+    return now == (cblas != 0);
+}

@@ -642,12 +642,110 @@ static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k
 /* Entry point                                                        */
 /* ------------------------------------------------------------------ */
 
+/* --- thin products: a column, a row, or k = 1 ----------------------------
+ * A linear model (the seed's line on a million points: 1e6 x 1 by 1 x 1)
+ * makes products with one side of width 1. Packing them for the blocked
+ * kernel costs far more than the arithmetic, so they go straight through
+ * streaming loops. Each output is computed by one fixed sequence of
+ * operations, so results do not depend on the thread count. */
+
+/* Dot product of x (stride sx) and y (stride sy) over k: eight float lanes
+ * per block of 4096 terms, blocks added in double, so long sums keep their
+ * precision and the compiler can vectorise the contiguous case. */
+static double thin_dot(const float *x, size_t sx, const float *y, size_t sy, size_t k)
+{
+    double total = 0.0;
+    for (size_t b = 0; b < k; b += 4096) {
+        size_t e = b + 4096 < k ? b + 4096 : k, i = b;
+        float acc[8] = {0};
+        if (sx == 1 && sy == 1) {
+            for (; i + 8 <= e; i += 8)
+                for (int l = 0; l < 8; l++) acc[l] += x[i + l] * y[i + l];
+        }
+        double part = 0.0;
+        for (int l = 0; l < 8; l++) part += acc[l];
+        for (; i < e; i++) part += (double)x[i * sx] * y[i * sy];
+        total += part;
+    }
+    return total;
+}
+
+static void store(float *c, float alpha, double v, float beta)
+{
+    float r = alpha * (float)v;
+    *c = beta == 0.0f ? r : r + beta * *c;
+}
+
+#define THIN_CHUNK 65536
+#define THIN_MAX_CHUNKS 1024
+
+/* Returns 1 when the product was thin and has been computed. */
+static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A,
+                     size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                     int threads)
+{
+    /* Element (i, p) of op(A) and (p, j) of op(B) as pointer and stride. */
+    size_t a_row = ta ? 1 : lda, a_k = ta ? lda : 1;
+    size_t b_k = tb ? 1 : ldb, b_col = tb ? ldb : 1;
+    int par = (double)m * (double)n * (double)k > 262144.0;
+    int nt = dsc_threads(threads);
+    (void)nt;
+    if (k == 1) {
+        /* An outer product: every element is one multiplication. */
+        DSC_PARALLEL_FOR(nt, par, i, m, {
+            float ai = alpha * A[i * a_row];
+            float *c = C + i * ldc;
+            for (size_t j = 0; j < n; j++)
+                c[j] = beta == 0.0f ? ai * B[j * b_col] : ai * B[j * b_col] + beta * c[j];
+        });
+        return 1;
+    }
+    if (m == 1 && n == 1 && k >= 2 * THIN_CHUNK && k <= THIN_CHUNK * THIN_MAX_CHUNKS) {
+        /* One long dot product (a weight's gradient over a large batch):
+         * fixed chunks summed in parallel, then added in order. */
+        double part[THIN_MAX_CHUNKS];
+        size_t chunks = (k + THIN_CHUNK - 1) / THIN_CHUNK;
+        DSC_PARALLEL_FOR(nt, par, c, chunks, {
+            size_t p0 = c * THIN_CHUNK, len = k - p0 < THIN_CHUNK ? k - p0 : THIN_CHUNK;
+            part[c] = thin_dot(A + p0 * a_k, a_k, B + p0 * b_k, b_k, len);
+        });
+        double total = 0.0;
+        for (size_t c = 0; c < chunks; c++) total += part[c];
+        store(C, alpha, total, beta);
+        return 1;
+    }
+    if (n == 1) {
+        /* C is a column: one dot product per row. */
+        DSC_PARALLEL_FOR(nt, par && m > 1, i, m,
+                         store(&C[i * ldc], alpha, thin_dot(A + i * a_row, a_k, B, b_k, k), beta));
+        return 1;
+    }
+    if (m == 1) {
+        /* C is a row: one dot product per column. */
+        DSC_PARALLEL_FOR(nt, par && n > 1, j, n,
+                         store(&C[j], alpha, thin_dot(A, a_k, B + j * b_col, b_k, k), beta));
+        return 1;
+    }
+    return 0;
+}
+
 void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
               size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int threads)
 {
     if (m == 0 || n == 0) return;
 #if DSC_HAVE_CBLAS_GEMM
     if (use_cblas && cblas_can_take(trans_a, trans_b, m, n, k, lda, ldb, ldc)) {
+#ifdef OPENBLAS_VERSION
+        /* The caller's thread count caps OpenBLAS's own pool too, so the
+         * two never compete for the cores. Setting it only when it changes
+         * keeps the call out of the hot path. */
+        static _Atomic int blas_threads;
+        int want = dsc_threads(threads);
+        if (blas_threads != want) {
+            openblas_set_num_threads(want);
+            blas_threads = want;
+        }
+#endif
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, (int)lda,
                     B, (int)ldb, beta, C, (int)ldc);
@@ -658,6 +756,9 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
         scale_c(m, n, beta, C, ldc);
         return;
     }
+    if ((m == 1 || n == 1 || k == 1) &&
+        gemm_thin(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads))
+        return;
 
     gemm_job g = {.trans_a = trans_a,
                   .trans_b = trans_b,
