@@ -676,6 +676,16 @@ static void store(float *c, float alpha, double v, float beta)
     *c = beta == 0.0f ? r : r + beta * *c;
 }
 
+#ifdef OPENBLAS_VERSION
+/* Linking OpenBLAS starts its thread pool when the program loads, and idle
+ * pool threads spin on sched_yield before they sleep, taking a core from
+ * the built-in kernel. While the built-in kernel is in use the pool gets
+ * one thread; --gemm cblas sets the count it wants (see dsc_gemm). */
+static pthread_once_t openblas_once = PTHREAD_ONCE_INIT;
+static void quiet_openblas_once(void) { openblas_set_num_threads(1); }
+static void quiet_openblas(void) { pthread_once(&openblas_once, quiet_openblas_once); }
+#endif
+
 #define THIN_CHUNK 65536
 #define THIN_MAX_CHUNKS 1024
 
@@ -751,6 +761,9 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
                     B, (int)ldb, beta, C, (int)ldc);
         return;
     }
+#endif
+#ifdef OPENBLAS_VERSION
+    quiet_openblas();
 #endif
     if (k == 0 || alpha == 0.0f) {
         scale_c(m, n, beta, C, ldc);
