@@ -59,19 +59,20 @@ int cmd_explain(int argc, char **argv)
     };
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
-    cli_command c = {"explain",
-                     "descent explain (--demo NAME | --model FILE --data FILE.csv | --data FILE.csv "
-                     "--layers SPEC [--output ACT] [--loss LOSS] [--init FILE]) [--param NAME] "
-                     "[--json]\n       descent "
-                     "explain --line --data FILE.csv [--slope K] [--intercept B]",
-                     "Writes dLoss/dparam as the chain of local derivatives the seed works out by "
-                     "hand, with every factor a number\nat the current parameters, and checks the "
-                     "total against backpropagation.",
-                     opts,
-                     n,
-                     NULL,
-                     0,
-                     0};
+    cli_command c = {
+        "explain",
+        "descent explain (--demo NAME | --model FILE --data FILE.csv | --data FILE.csv "
+        "--layers SPEC [--output ACT] [--loss LOSS] [--init FILE]) [--param NAME] "
+        "[--json]\n       descent "
+        "explain --line --data FILE.csv [--slope K] [--intercept B]",
+        "Writes dLoss/dparam as the chain of local derivatives the seed works out by "
+        "hand, with every factor a number\nat the current parameters, and checks the "
+        "total against backpropagation.",
+        opts,
+        n,
+        NULL,
+        0,
+        0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (line) {
@@ -104,7 +105,8 @@ int cmd_explain(int argc, char **argv)
         if (!no.target) no.target = dsc_model_target(m);
         const dsc_model_summary *sum = dsc_model_get_summary(m);
         if (loss_name) {
-            if (dsc_loss_from_name(loss_name, &loss)) st = cli_error(EXIT_USAGE, "%s", dsc_last_error());
+            if (dsc_loss_from_name(loss_name, &loss))
+                st = cli_error(EXIT_USAGE, "%s", dsc_last_error());
         } else if (!sum || dsc_loss_from_name(sum->loss, &loss)) {
             loss = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
         }

@@ -89,6 +89,7 @@ int cmd_line(int argc, char **argv)
          0},
         {"seed", OPT_U64, &jo.seed, "S", "random seed for --batch (42)", 0},
         {"optimizer", OPT_STRING, &jo.optimizer, "OPT", "gd (default), rprop, lbfgs, adam, ...", 0},
+        {"threads", OPT_SIZE, &jo.threads, "N", "threads (0: all cores)", 0},
         {"trace", OPT_STRING, &jo.trace, "FILE.csv", "write every step to a CSV file", 0},
         {"plot", OPT_STRING, &plot, "FILE.svg", "draw the fit and the descent", 0},
         {"json", OPT_FLAG, &jo.json, NULL, "print one JSON object", 0},

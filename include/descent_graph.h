@@ -76,6 +76,11 @@ dsc_node dsc_sum(dsc_graph *g, dsc_node a);
 dsc_node dsc_mean(dsc_graph *g, dsc_node a);
 /** An activation applied element-wise (softmax: row by row). */
 dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x);
+/** A linear model and its squared error in one op: sum over rows of
+ *  (y - (b + x . w))^2, divided by the rows when mean is non-zero. x is
+ *  batch x k (k <= 16), w 1 x k, b 1 x 1, y batch x 1. It reads x and y once
+ *  per pass, where the separate ops stream them about ten times. */
+dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_node y, int mean);
 /** Dropout with rate p in [0, 1): each element is kept with probability
  *  1 - p and scaled by 1 / (1 - p), a new mask every forward pass, drawn
  *  from the graph's seed (dsc_graph_set_seed). Leave it out of inference

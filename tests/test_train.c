@@ -299,8 +299,46 @@ static void test_early_stopping(void)
     dsc_dataset_free(cls);
 }
 
+/* A line on many points trains through the fused linear + squared error
+ * op; it must reach the least-squares answer like the separate ops do. */
+static void test_large_line(void)
+{
+    enum { N = 20000 };
+    static float x[N], y[N];
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)(i % 1000) / 500.0f - 1.0f;
+        y[i] = 2.0f * x[i] + 1.0f + (float)((i * 37) % 11 - 5) / 50.0f;
+        sx += x[i], sy += y[i], sxx += (double)x[i] * x[i], sxy += (double)x[i] * y[i];
+    }
+    double slope = (N * sxy - sx * sy) / (N * sxx - sx * sx), icpt = (sy - slope * sx) / N;
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 1:identity", &m));
+    CHECK_OK(dsc_dataset_from_arrays(x, y, N, 1, 1, &d));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = DSC_LOSS_MSE;
+    p.learning_rate = 0.5;
+    p.step_tol = 1e-8;
+    p.max_iter = 10000;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    float w, b;
+    CHECK_OK(dsc_model_get(m, "w1", &w));
+    CHECK_OK(dsc_model_get(m, "b1", &b));
+    CHECK_NEAR(w, slope, 1e-4);
+    CHECK_NEAR(b, icpt, 1e-4);
+    double mse;
+    CHECK_OK(dsc_evaluate_loss(m, d, DSC_LOSS_MSE, &mse));
+    CHECK_NEAR(mse, r.loss, 1e-6);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
 int main(void)
 {
+    test_large_line();
     test_seed_intercept();
     test_seed_both();
     test_stopping_rules();

@@ -75,8 +75,8 @@ static dsc_node add_node(dsc_graph *g, dsc_op_id op, dsc_node a, dsc_node b, con
         return build_error(
             g, dsc_fail(DSC_EINVAL, "%s: the graph is already compiled", dsc_ops[op]->name));
     const dsc_op_def *def = dsc_ops[op];
-    dsc_node in[DSC_MAX_INPUTS] = {a, b};
-    for (int i = 0; i < def->n_in; i++)
+    dsc_node in[DSC_MAX_INPUTS] = {a, b, 0, 0};
+    for (int i = 0; i < def->n_in && i < 2; i++)
         if (in[i] < 0 || (size_t)in[i] >= g->n_nodes)
             return build_error(g, dsc_fail(DSC_EINVAL,
                                            "%s: input %d is not a node of this "
@@ -94,7 +94,7 @@ static dsc_node add_node(dsc_graph *g, dsc_op_id op, dsc_node a, dsc_node b, con
     n->op = op;
     n->def = def;
     n->n_in = def->n_in;
-    for (int i = 0; i < def->n_in; i++) n->in[i] = in[i];
+    for (int i = 0; i < def->n_in; i++) n->in[i] = in[i]; /* inputs 3 and 4: the builder */
     if (name && !(n->name = dsc_strdup(name)))
         return build_error(g, dsc_fail(DSC_ENOMEM, "out of memory for a node name"));
     return (dsc_node)g->n_nodes++;
@@ -190,6 +190,21 @@ dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x)
         return build_error(g, dsc_fail(DSC_EINVAL, "unknown activation %d", (int)act));
     dsc_node id = add_node(g, (dsc_op_id)(DSC_OP_IDENTITY + act), x, -1, NULL);
     if (id >= 0 && act == DSC_ACT_LEAKY_RELU) g->nodes[id].attr = DSC_LEAKY_SLOPE;
+    return finish_node(g, id);
+}
+
+dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_node y, int mean)
+{
+    if (!g) return -1;
+    if (b < 0 || (size_t)b >= g->n_nodes || y < 0 || (size_t)y >= g->n_nodes)
+        return build_error(g, dsc_fail(DSC_EINVAL, "linear_ssr: b or y is not a node"));
+    dsc_node id = add_node(g, DSC_OP_LINEAR_SSR, x, w, NULL);
+    if (id < 0) return id;
+    dsc_gnode *n = &g->nodes[id];
+    n->in[2] = b;
+    n->in[3] = y;
+    n->attr = mean ? 1.0f : 0.0f;
+    n->extra = g->nodes[x].cols + 1;
     return finish_node(g, id);
 }
 
@@ -296,7 +311,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
     for (size_t i = 0; i < g->n_nodes; i++) {
         const dsc_gnode *n = &g->nodes[i];
         if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM) continue;
-        total += round_up(max_size(g, n));
+        total += round_up(max_size(g, n) + n->extra);
         if (n->requires_grad && !g->no_grad) total += round_up(max_size(g, n));
     }
     if (total > SIZE_MAX / sizeof(float))
@@ -317,7 +332,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
             continue;
         }
         n->val.data = p;
-        p += round_up(max_size(g, n));
+        p += round_up(max_size(g, n) + n->extra);
         if (n->requires_grad && !g->no_grad) {
             n->grad.data = p;
             p += round_up(max_size(g, n));

@@ -34,10 +34,11 @@ typedef enum {
     DSC_OP_BCE_LOGITS,
     DSC_OP_CE_LOGITS,
     DSC_OP_DROPOUT,
+    DSC_OP_LINEAR_SSR,
     DSC_OP_COUNT
 } dsc_op_id;
 
-#define DSC_MAX_INPUTS 2
+#define DSC_MAX_INPUTS 4
 
 typedef struct dsc_op_def dsc_op_def;
 
@@ -55,6 +56,7 @@ typedef struct {
     float attr; /* scale factor, leaky slope */
     int trans_a, trans_b;
     size_t param_off; /* DSC_OP_PARAM: offset in the flat buffer */
+    size_t extra;     /* floats the op keeps after its value (linear_ssr) */
     char *name;
 } dsc_gnode;
 
@@ -100,6 +102,10 @@ extern const dsc_op_def dsc_op_identity, dsc_op_softplus, dsc_op_relu, dsc_op_le
 extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce, dsc_op_ce,
     dsc_op_bce_logits, dsc_op_ce_logits; /* op_loss.c */
 extern const dsc_op_def dsc_op_dropout;  /* op_dropout.c */
+extern const dsc_op_def dsc_op_linear_ssr; /* op_linear.c */
+/* linear_ssr takes at most this many inputs per row, and keeps its k + 1
+ * derivatives after the loss in its value buffer. */
+#define DSC_LINEAR_SSR_MAX_K 16
 
 static inline dsc_gnode *dsc_in(dsc_graph *g, const dsc_gnode *n, int i)
 {

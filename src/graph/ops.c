@@ -29,4 +29,5 @@ const dsc_op_def *const dsc_ops[DSC_OP_COUNT] = {
     [DSC_OP_BCE_LOGITS] = &dsc_op_bce_logits,
     [DSC_OP_CE_LOGITS] = &dsc_op_ce_logits,
     [DSC_OP_DROPOUT] = &dsc_op_dropout,
+    [DSC_OP_LINEAR_SSR] = &dsc_op_linear_ssr,
 };

@@ -45,6 +45,10 @@ typedef struct {
     size_t max_batch;
 } dsc_mlp_graph;
 
+/* Training graphs of linear models with SSR/MSE on at least this many rows
+ * use the fused linear_ssr op (no output node: out is -1). */
+#define DSC_FUSE_MIN_ROWS 4096
+
 /* flags: DSC_COMPILE_NO_GRAD for inference. with_loss 0 builds no target. */
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *out);

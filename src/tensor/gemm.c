@@ -686,7 +686,7 @@ static void quiet_openblas_once(void) { openblas_set_num_threads(1); }
 static void quiet_openblas(void) { pthread_once(&openblas_once, quiet_openblas_once); }
 #endif
 
-#define THIN_CHUNK 65536
+#define THIN_CHUNK      65536
 #define THIN_MAX_CHUNKS 1024
 
 /* Returns 1 when the product was thin and has been computed. */
