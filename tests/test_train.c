@@ -336,8 +336,37 @@ static void test_large_line(void)
     dsc_model_free(m);
 }
 
+/* Dropout changes the updates, never the reported loss: the final loss is
+ * the model's loss on the data without dropout. */
+static void test_dropout_loss(void)
+{
+    dsc_dataset *reg, *cls;
+    make_problems(&reg, &cls);
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("2 -> 32:relu -> 16:relu -> 1:identity", &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 4));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = DSC_LOSS_MSE;
+    p.optimizer = DSC_OPT_ADAM;
+    p.batch = 16;
+    p.epochs = 20;
+    p.dropout = 0.3;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, reg, &p, &r));
+    double now;
+    CHECK_OK(dsc_evaluate_loss(m, reg, DSC_LOSS_MSE, &now));
+    CHECK_NEAR(r.loss, now, 1e-6 * (1 + now));
+    p.dropout = 1.0;
+    CHECK(dsc_train(m, reg, &p, &r) == DSC_EINVAL);
+    dsc_model_free(m);
+    dsc_dataset_free(reg);
+    dsc_dataset_free(cls);
+}
+
 int main(void)
 {
+    test_dropout_loss();
     test_large_line();
     test_seed_intercept();
     test_seed_both();

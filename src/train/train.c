@@ -139,7 +139,9 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     if ((s = dsc_mlp_graph_build_dropout(m, p->loss, r->batch, (float)p->dropout, &r->mg)))
         return s;
     dsc_graph_set_threads(r->mg.g, p->threads);
-    if (p->val) {
+    /* Losses reported (validation, final) come from a graph without
+     * dropout: dropout belongs to the updates only. */
+    if (p->val || p->dropout > 0) {
         if ((s = dsc_mlp_graph_build(m, 1, p->loss, r->batch, DSC_COMPILE_NO_GRAD, &r->eval)))
             return s;
         dsc_graph_set_threads(r->eval.g, p->threads);
@@ -504,7 +506,8 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask,
                                                 m->n_params, p->learning_rate);
     if (!err) {
-        err = dsc_mlp_graph_loss(&r.mg, p->loss, d->x, d->y, d->n, d->n_in, d->n_out, &res->loss);
+        err = dsc_mlp_graph_loss(r.eval.g ? &r.eval : &r.mg, p->loss, d->x, d->y, d->n, d->n_in,
+                                 d->n_out, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
     }
     /* The validation loss of the final parameters (the best ones when early
