@@ -40,6 +40,12 @@ typedef struct {
     size_t n_positional;
 } cli_command;
 
+/* A subcommand with a fixed option array and no positional arguments. */
+#define CLI_COMMAND(name, synopsis, about, opts)                                                   \
+    {                                                                                              \
+        (name), (synopsis), (about), (opts), sizeof(opts) / sizeof((opts)[0]), NULL, 0, 0          \
+    }
+
 /* Parses argv (after the subcommand name). Returns -1 when parsing
  * succeeded, otherwise the exit status to use: 0 after printing --help,
  * EXIT_USAGE after an error message. */

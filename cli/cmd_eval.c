@@ -60,17 +60,14 @@ int cmd_eval(int argc, char **argv)
          0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"eval",
-                     "descent eval --model FILE (--data FILE.csv [--target COL] | --idx-images F "
-                     "--idx-labels F) [--json]",
-                     "Scores a saved model: the loss; for a classifier accuracy, per-class "
-                     "precision, recall, F1 and the\nconfusion matrix; for a regression MSE, MAE "
-                     "and R^2 (in the targets' own units).",
-                     opts,
-                     sizeof opts / sizeof opts[0],
-                     NULL,
-                     0,
-                     0};
+    cli_command c =
+        CLI_COMMAND("eval",
+                    "descent eval --model FILE (--data FILE.csv [--target COL] | --idx-images F "
+                    "--idx-labels F) [--json]",
+                    "Scores a saved model: the loss; for a classifier accuracy, per-class "
+                    "precision, recall, F1 and the\nconfusion matrix; for a regression MSE, MAE "
+                    "and R^2 (in the targets' own units).",
+                    opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
@@ -222,17 +219,13 @@ int cmd_predict(int argc, char **argv)
         {"data", OPT_STRING, &data, "FILE.csv", "rows to predict ('-': standard input)", 0},
         {"out", OPT_STRING, &out, "FILE.csv", "write here (standard output)", 0},
     };
-    cli_command c = {"predict",
-                     "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
-                     "Predicts every row of a CSV file. Columns are matched by the names stored "
-                     "in the model, in any order;\nother columns (the target, ids) are ignored. "
-                     "Writes a header, then one row per input: the\npredicted value(s), or for a "
-                     "classifier the class label and its probability.",
-                     opts,
-                     sizeof opts / sizeof opts[0],
-                     NULL,
-                     0,
-                     0};
+    cli_command c =
+        CLI_COMMAND("predict", "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
+                    "Predicts every row of a CSV file. Columns are matched by the names stored "
+                    "in the model, in any order;\nother columns (the target, ids) are ignored. "
+                    "Writes a header, then one row per input: the\npredicted value(s), or for a "
+                    "classifier the class label and its probability.",
+                    opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
@@ -291,15 +284,11 @@ int cmd_info(int argc, char **argv)
         {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"info",
-                     "descent info --model FILE [--json]",
-                     "Shows a saved model: architecture, parameters, data columns and the summary "
-                     "of its training.",
-                     opts,
-                     sizeof opts / sizeof opts[0],
-                     NULL,
-                     0,
-                     0};
+    cli_command c =
+        CLI_COMMAND("info", "descent info --model FILE [--json]",
+                    "Shows a saved model: architecture, parameters, data columns and the summary "
+                    "of its training.",
+                    opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "info: --model FILE is required");

@@ -45,18 +45,15 @@ int cmd_gradcheck(int argc, char **argv)
         {"tol", OPT_DOUBLE, &tol, "T", "largest relative error allowed (1e-3)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"gradcheck",
-                     "descent gradcheck --inputs N --outputs M --layers SPEC --output ACT --loss "
-                     "LOSS [--batch B] [--seed S] [--tol T] [--json]",
-                     "Builds the network on random data and compares the gradient of every "
-                     "parameter from backpropagation with a central difference.\nThe error is "
-                     "|analytic - numerical| / max(|analytic|, |numerical|, 1); exit status 1 "
-                     "when the largest is above --tol.",
-                     opts,
-                     sizeof opts / sizeof opts[0],
-                     NULL,
-                     0,
-                     0};
+    cli_command c =
+        CLI_COMMAND("gradcheck",
+                    "descent gradcheck --inputs N --outputs M --layers SPEC --output ACT --loss "
+                    "LOSS [--batch B] [--seed S] [--tol T] [--json]",
+                    "Builds the network on random data and compares the gradient of every "
+                    "parameter from backpropagation with a central difference.\nThe error is "
+                    "|analytic - numerical| / max(|analytic|, |numerical|, 1); exit status 1 "
+                    "when the largest is above --tol.",
+                    opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (inputs == 0 || outputs == 0 || batch == 0)

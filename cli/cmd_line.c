@@ -95,18 +95,15 @@ int cmd_line(int argc, char **argv)
         {"json", OPT_FLAG, &jo.json, NULL, "print one JSON object", 0},
         {"quiet", OPT_FLAG, &jo.quiet, NULL, "no progress bar", 0},
     };
-    cli_command c = {"line",
-                     "descent line --data FILE.csv [--x COL] [--y COL] [--slope K] [--intercept0 "
-                     "B] [--slope0 S] [--lr R] [--tol T] [--max-iter N] [--batch N] [--seed S] "
-                     "[--trace FILE.csv] [--plot FILE.svg] [--json]",
-                     "Fits predicted = intercept + slope x by gradient descent on the sum of "
-                     "squared residuals (SSR).\nWith --slope the slope stays fixed and only the "
-                     "intercept is fitted, as in the seed's first example.",
-                     opts,
-                     sizeof opts / sizeof opts[0],
-                     NULL,
-                     0,
-                     0};
+    cli_command c =
+        CLI_COMMAND("line",
+                    "descent line --data FILE.csv [--x COL] [--y COL] [--slope K] [--intercept0 "
+                    "B] [--slope0 S] [--lr R] [--tol T] [--max-iter N] [--batch N] [--seed S] "
+                    "[--trace FILE.csv] [--plot FILE.svg] [--json]",
+                    "Fits predicted = intercept + slope x by gradient descent on the sum of "
+                    "squared residuals (SSR).\nWith --slope the slope stays fixed and only the "
+                    "intercept is fitted, as in the seed's first example.",
+                    opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!data) return cli_error(EXIT_USAGE, "line: --data FILE.csv is required");
