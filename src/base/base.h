@@ -84,6 +84,8 @@ int dsc_parse_double(const char *s, const char **end, double *out);
 #else
 #define DSC_PARALLEL_FOR(nthreads, cond, i, n, ...)                                                \
     do {                                                                                           \
+        (void)sizeof(cond); /* named, not evaluated: no unused-variable warning */                 \
+        (void)sizeof(nthreads);                                                                    \
         size_t dsc_n_ = (n);                                                                       \
         for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                           \
     } while (0)

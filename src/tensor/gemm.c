@@ -699,7 +699,7 @@ static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, 
     size_t b_k = tb ? 1 : ldb, b_col = tb ? ldb : 1;
     int par = (double)m * (double)n * (double)k > 262144.0;
     int nt = dsc_threads(threads);
-    (void)nt;
+
     if (k == 1) {
         /* An outer product: every element is one multiplication. */
         DSC_PARALLEL_FOR(nt, par, i, m, {
