@@ -11,7 +11,7 @@
 #include "graph_internal.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
-#define ACT_PAR_MIN 32768
+#define ACT_PAR_MIN 8192
 
 /* ---- identity -------------------------------------------------------- */
 

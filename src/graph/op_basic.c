@@ -6,7 +6,7 @@
 #include "../tensor/tensor.h"
 #include "graph_internal.h"
 
-#define PAR_MIN 32768 /* elements below which threads cost more than they save */
+#define PAR_MIN 8192 /* elements below which threads cost more than they save */
 
 /* --- matmul: C = op(A) op(B) ----------------------------------------- */
 

@@ -14,7 +14,7 @@
 
 #include "graph_internal.h"
 
-#define LOSS_PAR_MIN 32768
+#define LOSS_PAR_MIN 8192
 
 /* PyTorch clamps each log of a probability at -100 so that a probability of
  * exactly 0 or 1 gives a large, finite loss. A NaN passes through, so a
