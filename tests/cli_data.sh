@@ -171,6 +171,12 @@ g = gzip.compress(imgs)
 open('cut.idx.gz', 'wb').write(g[:len(g) // 2])
 PY
 expect_status 0 "IDX trains" "$cli" train --idx-images i.idx --idx-labels l.idx --epochs 1 --quiet
+# Pixels are kept as bytes: split, standardise, evaluate and train full-batch all read them.
+expect_status 0 "IDX with a split and standardisation" "$cli" train --idx-images i.idx --idx-labels l.idx \
+  --val 0.34 --standardize --epochs 2 --batch 1 --save idx.model --quiet
+expect_status 0 "IDX full batch" "$cli" train --idx-images i.idx --idx-labels l.idx --max-iter 5 --quiet
+expect_status 0 "IDX eval" "$cli" eval --model idx.model --idx-images i.idx --idx-labels l.idx --json
+expect_grep '"n": 3' "IDX eval counts the rows"
 expect_status 1 "IDX wrong magic" "$cli" train --idx-images bad_magic.idx --idx-labels l.idx
 expect_grep "bad_magic.idx" "names the IDX file"
 expect_status 1 "IDX truncated gzip" "$cli" train --idx-images cut.idx.gz --idx-labels l.idx

@@ -19,6 +19,7 @@ dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **
     d->n = n;
     d->n_in = n_in;
     d->n_out = n_out;
+    pthread_mutex_init(&d->x_lock, NULL);
     d->x = dsc_calloc(n * n_in, sizeof(float));
     d->y = dsc_calloc(n * n_out, sizeof(float));
     if (!d->x || !d->y) {
@@ -68,18 +69,50 @@ void dsc_dataset_free(dsc_dataset *d)
 {
     if (!d) return;
     dsc_free(d->x);
+    dsc_free(d->x8);
     dsc_free(d->y);
     free_names(d->in_names, d->n_in);
     free_names(d->out_names, d->n_out);
     free_names(d->classes, d->n_classes);
     dsc_free(d->target_name);
+    pthread_mutex_destroy(&d->x_lock);
     dsc_free(d);
 }
 
 size_t dsc_dataset_rows(const dsc_dataset *d) { return d ? d->n : 0; }
 size_t dsc_dataset_inputs(const dsc_dataset *d) { return d ? d->n_in : 0; }
 size_t dsc_dataset_outputs(const dsc_dataset *d) { return d ? d->n_out : 0; }
-const float *dsc_dataset_x(const dsc_dataset *d) { return d ? d->x : NULL; }
+const float *dsc_dataset_x(const dsc_dataset *d) { return d ? dsc_dataset_float_x(d) : NULL; }
+
+void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float *out)
+{
+    size_t len = count * d->n_in;
+    if (!d->x8) {
+        memcpy(out, d->x + first * d->n_in, len * sizeof(float));
+        return;
+    }
+    const unsigned char *b = d->x8 + first * d->n_in;
+    for (size_t i = 0; i < len; i++) out[i] = (float)b[i] / d->x8_div;
+}
+
+const float *dsc_dataset_float_x(const dsc_dataset *d)
+{
+    /* The cache is not part of what the data set means, so filling it in
+     * a const data set is fine; the lock makes it safe from many threads. */
+    dsc_dataset *m = (dsc_dataset *)(uintptr_t)d;
+    pthread_mutex_lock(&m->x_lock);
+    if (!m->x && m->x8) {
+        float *x = dsc_malloc(d->n * d->n_in * sizeof(float));
+        if (x) {
+            for (size_t i = 0; i < d->n * d->n_in; i++) x[i] = (float)d->x8[i] / d->x8_div;
+            m->x = x;
+        } else {
+            dsc_fail(DSC_ENOMEM, "out of memory converting %zu rows of bytes to floats", d->n);
+        }
+    }
+    pthread_mutex_unlock(&m->x_lock);
+    return m->x;
+}
 const float *dsc_dataset_y(const dsc_dataset *d) { return d ? d->y : NULL; }
 
 const char *dsc_dataset_target_name(const dsc_dataset *d) { return d ? d->target_name : NULL; }

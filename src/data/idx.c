@@ -369,8 +369,9 @@ static char **number_names(const char *prefix, size_t first, size_t n)
     return names;
 }
 
-/* Builds the data set around x (taken, also on failure) and the labels. */
-static dsc_status build(float *x, const unsigned char *labels, size_t n, size_t n_in,
+/* Builds the data set around the pixel bytes x (taken, also on failure) and
+ * the labels. Pixels stay bytes, scaled to [0, 1] as they are read. */
+static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t n_in,
                         dsc_dataset **out)
 {
     unsigned max = 1;
@@ -385,7 +386,9 @@ static dsc_status build(float *x, const unsigned char *labels, size_t n, size_t 
     d->n = n;
     d->n_in = n_in;
     d->n_out = k;
-    d->x = x;
+    pthread_mutex_init(&d->x_lock, NULL);
+    d->x8 = x;
+    d->x8_div = 255.0f;
     if (n > SIZE_MAX / sizeof(float) / k || !(d->y = dsc_calloc(n * k, sizeof(float)))) goto oom;
     for (size_t i = 0; i < n; i++) d->y[i * k + labels[i]] = 1.0f;
     if (!(d->classes = number_names("", 0, k))) goto oom;
@@ -430,7 +433,7 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
     void *body;
     if ((st = read_body(&sl, 8, count, "labels", 0, &body))) goto done;
     lab = body;
-    if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 1, &body))) goto done;
+    if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 0, &body))) goto done;
     st = build(body, lab, (size_t)count, (size_t)pixels, out);
 done:
     src_close(&si);

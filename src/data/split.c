@@ -35,10 +35,20 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
     dsc_dataset *p;
     dsc_status st = dsc_dataset_alloc(rows, d->n_in, d->n_out, &p);
     if (st) return st;
+    if (d->x8) {
+        /* Byte data stays bytes in both parts. */
+        dsc_free(p->x);
+        p->x = NULL;
+        p->x8_div = d->x8_div;
+        if (!(p->x8 = dsc_malloc(rows * d->n_in))) goto oom;
+    }
     size_t r = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (mark[i] != want) continue;
-        memcpy(p->x + r * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
+        if (d->x8)
+            memcpy(p->x8 + r * d->n_in, d->x8 + i * d->n_in, d->n_in);
+        else
+            memcpy(p->x + r * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
         if (d->n_out) memcpy(p->y + r * d->n_out, d->y + i * d->n_out, d->n_out * sizeof(float));
         r++;
     }

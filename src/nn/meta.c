@@ -171,7 +171,12 @@ dsc_status dsc_model_fit_standardization(dsc_model *m, const dsc_dataset *d, int
     float *buf = dsc_malloc(2 * (in + out) * sizeof(float));
     if (!buf) return dsc_fail(DSC_ENOMEM, "out of memory for standardisation");
     float *xm = buf, *xs = xm + in, *ym = xs + in, *ys = ym + out;
-    column_stats(d->x, d->n, in, xm, xs);
+    const float *x = dsc_dataset_float_x(d);
+    if (!x) {
+        dsc_free(buf);
+        return DSC_ENOMEM;
+    }
+    column_stats(x, d->n, in, xm, xs);
     /* Class targets are one-hot: they stay as they are. */
     int do_y = targets_too && d->n_classes == 0 && m->n_classes == 0;
     if (do_y) column_stats(d->y, d->n, out, ym, ys);
@@ -215,7 +220,9 @@ dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_
     *copy = NULL;
     *use = d;
     if (!m->x_mean && !m->y_mean) return DSC_OK;
-    dsc_status s = dsc_dataset_from_arrays(d->x, d->y, d->n, d->n_in, d->n_out, copy);
+    const float *x = dsc_dataset_float_x(d);
+    if (!x) return DSC_ENOMEM;
+    dsc_status s = dsc_dataset_from_arrays(x, d->y, d->n, d->n_in, d->n_out, copy);
     if (s) return s;
     dsc_model_scale_inputs(m, (*copy)->x, d->n);
     scale_targets(m, (*copy)->y, d->n);

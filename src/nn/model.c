@@ -394,22 +394,32 @@ void dsc_mlp_graph_free(dsc_mlp_graph *mg)
     mg->g = NULL;
 }
 
-dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const float *x, const float *y,
-                              size_t n, size_t n_in, size_t n_out, double *out)
+dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d, double *out)
 {
+    /* Byte data sets are converted a chunk at a time into a staging buffer,
+     * so a loss over all of Fashion-MNIST never needs its floats whole. */
+    float *stage = NULL;
+    if (d->x8 && !(stage = dsc_malloc(mg->max_batch * d->n_in * sizeof(float))))
+        return dsc_fail(DSC_ENOMEM, "out of memory for a batch of %zu rows", mg->max_batch);
     double total = 0.0;
-    for (size_t i = 0; i < n; i += mg->max_batch) {
-        size_t rows = n - i < mg->max_batch ? n - i : mg->max_batch;
-        dsc_status s;
-        if ((s = dsc_graph_set_batch(mg->g, rows)) ||
-            (s = dsc_graph_bind(mg->g, mg->x, x + i * n_in)) ||
-            (s = dsc_graph_bind(mg->g, mg->y, y + i * n_out)) || (s = dsc_graph_forward(mg->g)))
-            return s;
+    dsc_status s = DSC_OK;
+    for (size_t i = 0; i < d->n && !s; i += mg->max_batch) {
+        size_t rows = d->n - i < mg->max_batch ? d->n - i : mg->max_batch;
+        const float *x = d->x + i * d->n_in;
+        if (stage) {
+            dsc_dataset_copy_x(d, i, rows, stage);
+            x = stage;
+        }
+        if ((s = dsc_graph_set_batch(mg->g, rows)) || (s = dsc_graph_bind(mg->g, mg->x, x)) ||
+            (s = dsc_graph_bind(mg->g, mg->y, d->y + i * d->n_out)) ||
+            (s = dsc_graph_forward(mg->g)))
+            break;
         double l = dsc_graph_value(mg->g, mg->loss).data[0];
-        total += loss == DSC_LOSS_SSR ? l : l * (double)rows / (double)n;
+        total += loss == DSC_LOSS_SSR ? l : l * (double)rows / (double)d->n;
     }
+    dsc_free(stage);
     *out = total;
-    return DSC_OK;
+    return s;
 }
 
 /* --- inference -------------------------------------------------------------- */

@@ -61,7 +61,6 @@ void dsc_mlp_graph_free(dsc_mlp_graph *mg);
 /* The loss of the model over all of x/y (n rows), in chunks of max_batch:
  * sums for SSR, and means weighted by rows for the mean losses, so the
  * result equals one evaluation over all rows. */
-dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const float *x, const float *y,
-                              size_t n, size_t n_in, size_t n_out, double *out);
+dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d, double *out);
 
 #endif

@@ -61,8 +61,17 @@ static size_t class_of(const float *row, size_t n_out, int sigmoid)
     return argmax(row, n_out);
 }
 
+/* Rows [i, i + rows) of the inputs as floats: in place, or converted into
+ * stage for byte data sets. */
+static const float *rows_of(const dsc_dataset *d, size_t i, size_t rows, float *stage)
+{
+    if (!d->x8) return d->x + i * d->n_in;
+    dsc_dataset_copy_x(d, i, rows, stage);
+    return stage;
+}
+
 static dsc_status classify(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
-                           dsc_metrics *out)
+                           float *stage, dsc_metrics *out)
 {
     size_t n_out = d->n_out;
     size_t k = dsc_model_classes(m);
@@ -84,7 +93,7 @@ static dsc_status classify(const dsc_model *m, const dsc_dataset *d, dsc_workspa
     size_t correct = 0;
     for (size_t i = 0; i < d->n; i += EVAL_BATCH) {
         size_t rows = d->n - i < EVAL_BATCH ? d->n - i : EVAL_BATCH;
-        dsc_status s = dsc_predict(m, ws, d->x + i * d->n_in, rows, pred);
+        dsc_status s = dsc_predict(m, ws, rows_of(d, i, rows, stage), rows, pred);
         if (s) return s;
         for (size_t r = 0; r < rows; r++) {
             size_t t = class_of(d->y + (i + r) * n_out, n_out, sigmoid);
@@ -112,7 +121,7 @@ static dsc_status classify(const dsc_model *m, const dsc_dataset *d, dsc_workspa
 }
 
 static dsc_status regress(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
-                          dsc_metrics *out)
+                          float *stage, dsc_metrics *out)
 {
     size_t n = d->n, n_out = d->n_out;
     double *mean = dsc_calloc(n_out, sizeof(double));
@@ -124,7 +133,7 @@ static dsc_status regress(const dsc_model *m, const dsc_dataset *d, dsc_workspac
     double ss_res = 0, ss_tot = 0, abs_sum = 0;
     for (size_t i = 0; i < n; i += EVAL_BATCH) {
         size_t rows = n - i < EVAL_BATCH ? n - i : EVAL_BATCH;
-        dsc_status s = dsc_predict(m, ws, d->x + i * d->n_in, rows, pred);
+        dsc_status s = dsc_predict(m, ws, rows_of(d, i, rows, stage), rows, pred);
         if (s) {
             dsc_free(mean);
             return s;
@@ -174,19 +183,21 @@ dsc_status dsc_model_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss
 
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
     dsc_workspace *ws = NULL;
-    float *pred = NULL;
+    float *pred = NULL, *stage = NULL;
     if ((s = dsc_workspace_new(m, batch, &ws))) {
         dsc_metrics_free(out);
         return s;
     }
-    if (!(pred = dsc_malloc(batch * d->n_out * sizeof(float)))) {
+    if (!(pred = dsc_malloc(batch * d->n_out * sizeof(float))) ||
+        (d->x8 && !(stage = dsc_malloc(batch * d->n_in * sizeof(float))))) {
         s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");
     } else if (dsc_model_classes(m) > 0) {
-        s = classify(m, d, ws, pred, out);
+        s = classify(m, d, ws, pred, stage, out);
     } else {
-        s = regress(m, d, ws, pred, out);
+        s = regress(m, d, ws, pred, stage, out);
     }
     dsc_free(pred);
+    dsc_free(stage);
     dsc_workspace_free(ws);
     if (s) dsc_metrics_free(out);
     return s;

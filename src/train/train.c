@@ -41,13 +41,14 @@ typedef struct {
     const dsc_train_params *p;
     dsc_mlp_graph mg;
     dsc_optim *opt;
-    uint8_t *mask;      /* NULL: every parameter trains */
-    float *steps;       /* the last update */
-    float *before;      /* parameters before the update, for on_step */
-    float *xb, *yb;     /* a gathered minibatch */
-    uint32_t *order;    /* the shuffled row order */
-    float *best;        /* early stopping: the best parameters so far */
-    dsc_mlp_graph eval; /* validation loss */
+    uint8_t *mask;       /* NULL: every parameter trains */
+    float *steps;        /* the last update */
+    float *before;       /* parameters before the update, for on_step */
+    float *xb, *yb;      /* a gathered minibatch */
+    uint32_t *order;     /* the shuffled row order */
+    const float *x_full; /* all inputs as floats, for full-batch runs */
+    float *best;         /* early stopping: the best parameters so far */
+    dsc_mlp_graph eval;  /* validation loss */
     size_t batch;
     dsc_rng rng;
 } run;
@@ -149,6 +150,8 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     r->steps = dsc_calloc(n, sizeof(float));
     r->before = dsc_calloc(n, sizeof(float));
     if (!r->steps || !r->before) return dsc_fail(DSC_ENOMEM, "out of memory for training");
+    /* A full batch binds the inputs whole (converted once for byte data). */
+    if (r->batch == d->n && !(r->x_full = dsc_dataset_float_x(d))) return DSC_ENOMEM;
     if (r->batch < d->n) {
         r->xb = dsc_malloc(r->batch * d->n_in * sizeof(float));
         r->yb = dsc_malloc(r->batch * d->n_out * sizeof(float));
@@ -178,11 +181,11 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
 static dsc_status forward_backward(run *r, size_t start, size_t rows, double *loss)
 {
     const dsc_dataset *d = r->d;
-    const float *x = d->x, *y = d->y;
+    const float *x = r->x_full, *y = d->y;
     if (r->order) {
         for (size_t i = 0; i < rows; i++) {
             size_t src = r->order[start + i];
-            memcpy(r->xb + i * d->n_in, d->x + src * d->n_in, d->n_in * sizeof(float));
+            dsc_dataset_copy_x(d, src, 1, r->xb + i * d->n_in);
             memcpy(r->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
         }
         x = r->xb;
@@ -280,7 +283,7 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
 static dsc_status val_loss(run *r, double *out)
 {
     const dsc_dataset *v = r->p->val;
-    return dsc_mlp_graph_loss(&r->eval, r->p->loss, v->x, v->y, v->n, v->n_in, v->n_out, out);
+    return dsc_mlp_graph_loss(&r->eval, r->p->loss, v, out);
 }
 
 /* Restores a checkpoint: optimizer state, counters, and the shuffle stream
@@ -503,11 +506,10 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
     res->seconds = now_seconds() - t0;
     res->stop = (dsc_stop_reason)stop;
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
-        res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask,
-                                                m->n_params, p->learning_rate);
+        res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
+                                                p->learning_rate);
     if (!err) {
-        err = dsc_mlp_graph_loss(r.eval.g ? &r.eval : &r.mg, p->loss, d->x, d->y, d->n, d->n_in,
-                                 d->n_out, &res->loss);
+        err = dsc_mlp_graph_loss(r.eval.g ? &r.eval : &r.mg, p->loss, d, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
     }
     /* The validation loss of the final parameters (the best ones when early
@@ -537,7 +539,7 @@ dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     dsc_mlp_graph mg;
     s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024, DSC_COMPILE_NO_GRAD, &mg);
     if (!s) {
-        s = dsc_mlp_graph_loss(&mg, loss, d->x, d->y, d->n, d->n_in, d->n_out, out);
+        s = dsc_mlp_graph_loss(&mg, loss, d, out);
         dsc_mlp_graph_free(&mg);
     }
     dsc_dataset_free(copy);
@@ -555,7 +557,10 @@ dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_los
     if (s) return s;
     dsc_mlp_graph mg;
     if (!(s = dsc_mlp_graph_build(m, 1, loss, d->n, 0, &mg))) {
-        if (!(s = dsc_graph_bind(mg.g, mg.x, d->x)) && !(s = dsc_graph_bind(mg.g, mg.y, d->y)))
+        const float *x = dsc_dataset_float_x(d);
+        if (!x)
+            s = DSC_ENOMEM;
+        else if (!(s = dsc_graph_bind(mg.g, mg.x, x)) && !(s = dsc_graph_bind(mg.g, mg.y, d->y)))
             s = dsc_graph_gradcheck(mg.g, mg.loss, max_rel_error, worst, kinks);
         dsc_mlp_graph_free(&mg);
     }
