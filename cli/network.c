@@ -23,6 +23,10 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
         {"idx-images", OPT_STRING, &o->idx_images, "FILE",
          "IDX image file (.gz too) instead of --data", 0},
         {"idx-labels", OPT_STRING, &o->idx_labels, "FILE", "IDX label file for --idx-images", 0},
+        {"weight-init", OPT_STRING, &o->weight_init, "NAME",
+         "default (He-uniform before ReLU, else Xavier-uniform), normal, xavier_uniform, "
+         "xavier_normal, he_uniform, he_normal",
+         0},
     };
     memcpy(t, opts, sizeof opts);
     return NET_N_OPTS;
@@ -96,7 +100,10 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
     dsc_status s;
     if ((s = dsc_model_new(spec, m)))
         return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
-    if ((s = dsc_model_init(*m, DSC_INIT_DEFAULT, seed))) return cli_fail(s);
+    dsc_init scheme = DSC_INIT_DEFAULT;
+    if (o->weight_init && dsc_init_from_name(o->weight_init, &scheme))
+        return cli_error(EXIT_USAGE, "--weight-init: %s", dsc_last_error());
+    if ((s = dsc_model_init(*m, scheme, seed))) return cli_fail(s);
     int st = net_describe_model(*m, d);
     if (st >= 0) return st;
     if (init) {

@@ -8,9 +8,10 @@
 typedef struct {
     const char *data, *target, *ignore, *features, *layers, *output;
     const char *idx_images, *idx_labels;
+    const char *weight_init;
 } net_opts;
 
-#define NET_N_OPTS 8
+#define NET_N_OPTS 9
 /* Appends --data --target --ignore --features --layers --output. */
 size_t net_opts_table(net_opts *o, cli_opt *t);
 

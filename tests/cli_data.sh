@@ -158,6 +158,9 @@ expect_status 1 "missing file" "$cli" train --data missing.csv
 expect_grep "missing.csv" "names the file"
 expect_status 2 "bad number" "$cli" train --data ok.csv --lr fast
 expect_status 2 "bad val" "$cli" train --data ok.csv --val 2
+expect_status 2 "bad weight init" "$cli" train --data ok.csv --weight-init nope
+expect_grep "xavier_uniform" "lists the schemes"
+expect_status 0 "weight init by name" "$cli" train --data ok.csv --layers 3:tanh --weight-init he_normal --max-iter 2 --quiet
 
 # IDX files: wrong magic, truncated gzip, count mismatch.
 python3 - <<'PY'
