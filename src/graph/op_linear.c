@@ -28,6 +28,37 @@ static dsc_status linear_ssr_shape(dsc_graph *g, dsc_gnode *n)
     return dsc_shape_scalar(g, n);
 }
 
+/* The line (k = 1): eight float lanes per 512 rows, added in double. Rows
+ * [i, r1) in whole blocks; returns where the blocks stop. The lanes are
+ * written out, so every build computes the same sums in the same order
+ * (ISO C mode keeps the compiler from fusing multiply-adds); GCC also makes
+ * an AVX2 copy, picked at load time on CPUs that have it. */
+/* Eight floats as one value: GCC and Clang compile its arithmetic to vector
+ * instructions of whatever width the target has. */
+typedef float lanes8 __attribute__((vector_size(32)));
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+__attribute__((target_clones("avx2", "default")))
+#endif
+static size_t
+line_blocks(const float *x, const float *y, float w0, float b0, size_t i, size_t r1, double *acc)
+{
+    for (; i + 512 <= r1; i += 512) {
+        lanes8 l0 = {0}, l1 = {0}, l2 = {0};
+        for (size_t q = i; q < i + 512; q += 8) {
+            lanes8 xv, yv;
+            memcpy(&xv, x + q, sizeof xv);
+            memcpy(&yv, y + q, sizeof yv);
+            lanes8 r = yv - (b0 + xv * w0);
+            l0 += r * r;
+            l1 += r * xv;
+            l2 += r;
+        }
+        for (int v = 0; v < 8; v++) acc[0] += l0[v], acc[1] += l1[v], acc[2] += l2[v];
+    }
+    return i;
+}
+
 static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
 {
     const dsc_gnode *xn = dsc_in(g, n, 0);
@@ -44,23 +75,7 @@ static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
     DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * (k + 1) > 65536, c, chunks, {
         double acc[DSC_LINEAR_SSR_MAX_K + 2] = {0};
         size_t r0 = c * per, r1 = r0 + per < rows ? r0 + per : rows, i = r0;
-        if (k == 1) {
-            /* The line: eight float lanes per 512 rows, added in double.
-             * Copies of w and b let the compiler keep them in registers (the
-             * pointers could alias as far as it knows). */
-            const float w0 = w[0], b0 = b[0];
-            for (; i + 512 <= r1; i += 512) {
-                float l0[8] = {0}, l1[8] = {0}, l2[8] = {0};
-                for (size_t q = i; q < i + 512; q += 8)
-                    for (int v = 0; v < 8; v++) {
-                        float r = y[q + v] - (b0 + x[q + v] * w0);
-                        l0[v] += r * r;
-                        l1[v] += r * x[q + v];
-                        l2[v] += r;
-                    }
-                for (int v = 0; v < 8; v++) acc[0] += l0[v], acc[1] += l1[v], acc[2] += l2[v];
-            }
-        }
+        if (k == 1) i = line_blocks(x, y, w[0], b[0], i, r1, acc);
         for (; i < r1; i++) {
             const float *xi = x + i * k;
             float p = b[0];
