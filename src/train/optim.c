@@ -14,6 +14,7 @@ struct dsc_optim {
     size_t state_n;
     float *state; /* NULL when the optimizer keeps none */
     uint64_t t;
+    int threads;
 };
 
 void dsc_optim_config_init(dsc_optim_config *c)
@@ -272,42 +273,62 @@ static void step_rprop(float *p, const float *g, const uint8_t *mask, float *ste
     }
 }
 
+/* One update of parameters [lo, hi): every rule is element-wise, so a
+ * range is the whole update restricted to it, state included. */
+static void step_range(dsc_optim *o, float *params, const float *grads, const uint8_t *mask,
+                       float *steps, size_t lo, size_t hi, double lr, double bc1, double bc2)
+{
+    const dsc_optim_config *c = &o->c;
+    const double wd = c->weight_decay;
+    size_t n = hi - lo;
+    float *p = params + lo, *st = o->state, *sp = steps ? steps + lo : NULL;
+    const float *g = grads + lo;
+    const uint8_t *mk = mask ? mask + lo : NULL;
+    switch (o->kind) {
+    case DSC_OPT_GD:
+    case DSC_OPT_SGD: step_gd(p, g, mk, sp, n, lr, wd); break;
+    case DSC_OPT_MOMENTUM:
+    case DSC_OPT_NESTEROV:
+        step_momentum(p, g, mk, sp, n, lr, wd, c->momentum, st + lo, o->kind == DSC_OPT_NESTEROV);
+        break;
+    case DSC_OPT_RMSPROP:
+        step_rmsprop(p, g, mk, sp, n, lr, wd, c->rms_alpha, c->eps, st + lo);
+        break;
+    case DSC_OPT_ADAM:
+    case DSC_OPT_ADAMW: {
+        int w = o->kind == DSC_OPT_ADAMW;
+        step_adam(p, g, mk, sp, n, lr, w ? 0.0 : wd, w ? wd : 0.0, c, bc1, bc2, st + lo,
+                  st + o->n + lo);
+        break;
+    }
+    case DSC_OPT_RPROP_ID: step_rprop(p, g, mk, sp, n, lr, wd, c, st + lo, st + o->n + lo); break;
+    default: break;
+    }
+}
+
+void dsc_optim_set_threads(dsc_optim *o, int threads)
+{
+    if (o) o->threads = threads;
+}
+
+/* Parameters per share of work when an update is split over threads. */
+#define OPTIM_CHUNK 16384
+
 void dsc_optim_step(dsc_optim *o, float *params, const float *grads, const uint8_t *mask,
                     float *steps, size_t n, double lr)
 {
     if (!o || !params || !grads) return;
     if (n > o->n) n = o->n;
     o->t++;
-    const dsc_optim_config *c = &o->c;
-    const double wd = c->weight_decay;
-    float *st = o->state;
-    switch (o->kind) {
-    case DSC_OPT_GD:
-    case DSC_OPT_SGD: step_gd(params, grads, mask, steps, n, lr, wd); break;
-    case DSC_OPT_MOMENTUM:
-    case DSC_OPT_NESTEROV:
-        step_momentum(params, grads, mask, steps, n, lr, wd, c->momentum, st,
-                      o->kind == DSC_OPT_NESTEROV);
-        break;
-    case DSC_OPT_RMSPROP:
-        step_rmsprop(params, grads, mask, steps, n, lr, wd, c->rms_alpha, c->eps, st);
-        break;
-    case DSC_OPT_ADAM:
-    case DSC_OPT_ADAMW: {
-        /* t counts calls, not per-parameter updates: a parameter frozen for
-         * a while gets the bias correction of the whole run. */
-        double t = (double)o->t;
-        double bc1 = 1.0 - pow(c->beta1, t), bc2 = 1.0 - pow(c->beta2, t);
-        int w = o->kind == DSC_OPT_ADAMW;
-        step_adam(params, grads, mask, steps, n, lr, w ? 0.0 : wd, w ? wd : 0.0, c, bc1, bc2, st,
-                  st + o->n);
-        break;
-    }
-    case DSC_OPT_RPROP_ID:
-        step_rprop(params, grads, mask, steps, n, lr, wd, c, st, st + o->n);
-        break;
-    default: break;
-    }
+    /* t counts calls, not per-parameter updates: a parameter frozen for a
+     * while gets the bias correction of the whole run. */
+    double t = (double)o->t;
+    double bc1 = 1.0 - pow(o->c.beta1, t), bc2 = 1.0 - pow(o->c.beta2, t);
+    size_t chunks = (n + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
+    DSC_PARALLEL_FOR(dsc_threads(o->threads), chunks >= 4, c, chunks, {
+        size_t lo = c * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < n ? lo + OPTIM_CHUNK : n;
+        step_range(o, params, grads, mask, steps, lo, hi, lr, bc1, bc2);
+    });
 }
 
 double dsc_optim_max_step_size(const dsc_optim *o, const float *grads, const uint8_t *mask,

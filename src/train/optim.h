@@ -42,6 +42,9 @@ typedef struct dsc_optim dsc_optim;
  * hyper-parameter; DSC_ENOMEM when the state cannot be allocated. */
 dsc_status dsc_optim_new(const dsc_optim_config *c, size_t n_params, dsc_optim **out);
 void dsc_optim_free(dsc_optim *o);
+/* Threads for long updates (0: the library default); the result does not
+ * depend on it: every rule is element-wise. */
+void dsc_optim_set_threads(dsc_optim *o, int threads);
 /* Zero state and t = 0, as if just created. */
 void dsc_optim_reset(dsc_optim *o);
 

@@ -172,6 +172,7 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
         c.rms_alpha = p->rms_alpha;
         c.weight_decay = p->weight_decay;
         if ((s = dsc_optim_new(&c, n, &r->opt))) return s;
+        dsc_optim_set_threads(r->opt, p->threads);
     }
     return DSC_OK;
 }
@@ -200,7 +201,25 @@ static dsc_status forward_backward(run *r, size_t start, size_t rows, double *lo
     return DSC_OK;
 }
 
-static double grad_norm(const float *g, const uint8_t *mask, size_t n)
+/* Sum of squares of g[lo, hi): eight float lanes (so the compiler can use
+ * vector registers without reordering a single sum), added in double. */
+static double sum_squares(const float *g, size_t lo, size_t hi)
+{
+    float acc[8] = {0};
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
+    double s = 0.0;
+    for (int k = 0; k < 8; k++) s += acc[k];
+    for (; i < hi; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
+/* ||g||_2 over the trained parameters. It runs every step over every
+ * parameter, so long vectors are split into at most 256 chunks whose size
+ * depends on n only, summed in parallel and then in order: the same value
+ * for any thread count. */
+static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threads)
 {
     if (mask) {
         double s = 0.0;
@@ -208,16 +227,13 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n)
             if (mask[i]) s += (double)g[i] * g[i];
         return sqrt(s);
     }
-    /* Eight running sums let the compiler use vector registers without
-     * reordering a single sum; they are added in double at the end. This
-     * runs every step over every parameter, so it has to be cheap. */
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
+    double part[256];
+    size_t size = n / 256 + 1 > 16384 ? n / 256 + 1 : 16384;
+    size_t chunks = (n + size - 1) / size;
+    DSC_PARALLEL_FOR(dsc_threads(threads), chunks >= 4, c, chunks,
+                     part[c] = sum_squares(g, c * size, c * size + size < n ? c * size + size : n));
     double s = 0.0;
-    for (int k = 0; k < 8; k++) s += acc[k];
-    for (; i < n; i++) s += (double)g[i] * g[i];
+    for (size_t c = 0; c < chunks; c++) s += part[c];
     return sqrt(s);
 }
 
@@ -231,7 +247,7 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     const dsc_train_params *p = r->p;
     size_t n = r->m->n_params;
     float *params = r->m->params, *grads = dsc_graph_grads(r->mg.g);
-    double gn = grad_norm(grads, r->mask, n);
+    double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
     if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
     if (p->grad_tol > 0 && gn < p->grad_tol) return DSC_STOP_GRADIENT;
@@ -414,7 +430,7 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     size_t n = c->r->m->n_params;
     c->res->iterations = iter + 1;
     c->res->max_step = step_size;
-    c->res->grad_norm = grad_norm(g, c->r->mask, n);
+    c->res->grad_norm = grad_norm(g, c->r->mask, n, p->threads);
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
     if (!p->on_step) return 0;
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
