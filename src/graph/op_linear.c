@@ -28,35 +28,54 @@ static dsc_status linear_ssr_shape(dsc_graph *g, dsc_gnode *n)
     return dsc_shape_scalar(g, n);
 }
 
-/* The line (k = 1): eight float lanes per 512 rows, added in double. Rows
- * [i, r1) in whole blocks; returns where the blocks stop. The lanes are
- * written out, so every build computes the same sums in the same order
- * (ISO C mode keeps the compiler from fusing multiply-adds); GCC also makes
- * an AVX2 copy, picked at load time on CPUs that have it. */
 /* Eight floats as one value: GCC and Clang compile its arithmetic to vector
  * instructions of whatever width the target has. */
 typedef float lanes8 __attribute__((vector_size(32)));
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-__attribute__((target_clones("avx2", "default")))
-#endif
-static size_t
-line_blocks(const float *x, const float *y, float w0, float b0, size_t i, size_t r1, double *acc)
-{
-    for (; i + 512 <= r1; i += 512) {
-        lanes8 l0 = {0}, l1 = {0}, l2 = {0};
-        for (size_t q = i; q < i + 512; q += 8) {
-            lanes8 xv, yv;
-            memcpy(&xv, x + q, sizeof xv);
-            memcpy(&yv, y + q, sizeof yv);
-            lanes8 r = yv - (b0 + xv * w0);
-            l0 += r * r;
-            l1 += r * xv;
-            l2 += r;
-        }
-        for (int v = 0; v < 8; v++) acc[0] += l0[v], acc[1] += l1[v], acc[2] += l2[v];
-    }
+/* The line (k = 1): eight float lanes per 512 rows, added in double. Rows
+ * [i, r1) in whole blocks; returns where the blocks stop. The lanes are
+ * explicit, so every build computes the same sums in the same order (ISO C
+ * mode keeps the compiler from fusing multiply-adds). The body is compiled
+ * twice, for AVX2 and for the build's own target, and chosen at run time
+ * (not by an ifunc, which sanitizer runtimes cannot load). */
+#define LINE_BLOCKS_BODY                                                                           \
+    for (; i + 512 <= r1; i += 512) {                                                              \
+        lanes8 l0 = {0}, l1 = {0}, l2 = {0};                                                       \
+        for (size_t q = i; q < i + 512; q += 8) {                                                  \
+            lanes8 xv, yv;                                                                         \
+            memcpy(&xv, x + q, sizeof xv);                                                         \
+            memcpy(&yv, y + q, sizeof yv);                                                         \
+            lanes8 r = yv - (b0 + xv * w0);                                                        \
+            l0 += r * r;                                                                           \
+            l1 += r * xv;                                                                          \
+            l2 += r;                                                                               \
+        }                                                                                          \
+        for (int v = 0; v < 8; v++) acc[0] += l0[v], acc[1] += l1[v], acc[2] += l2[v];             \
+    }                                                                                              \
     return i;
+
+static size_t line_blocks_plain(const float *x, const float *y, float w0, float b0, size_t i,
+                                size_t r1, double *acc)
+{
+    LINE_BLOCKS_BODY
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static size_t line_blocks_avx2(const float *x, const float *y,
+                                                               float w0, float b0, size_t i,
+                                                               size_t r1, double *acc)
+{
+    LINE_BLOCKS_BODY
+}
+#endif
+
+static size_t line_blocks(const float *x, const float *y, float w0, float b0, size_t i, size_t r1,
+                          double *acc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2")) return line_blocks_avx2(x, y, w0, b0, i, r1, acc);
+#endif
+    return line_blocks_plain(x, y, w0, b0, i, r1, acc);
 }
 
 static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
