@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "base/base.h"
 #include "tensor/tensor.h"
 
@@ -30,19 +32,6 @@ typedef struct {
     int ta, tb;
     size_t m, n, k;
 } shape;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void set_blas_threads(int threads)
 {

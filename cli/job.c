@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -161,13 +160,6 @@ int job_load_init(dsc_model *m, const char *path)
 
 /* --- the run --------------------------------------------------------------- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 volatile int job_interrupted;
 
 static void on_sigint(int sig)
@@ -197,7 +189,7 @@ typedef struct {
  * first second on, at most ten times a second. */
 static void draw_bar(job_state *s, size_t iter, double loss, int done)
 {
-    double t = now();
+    double t = dsc_seconds();
     if (!done && (t - s->t0 < 1.0 || t - s->last_draw < 0.1)) return;
     if (done && s->last_draw == 0) return;
     s->last_draw = t;
@@ -337,7 +329,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     s.res = res;
     s.record = keep_trace || o->trace || o->plot_dir;
     s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO);
-    s.t0 = now();
+    s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
     s.epochs = o->epochs;
     s.rows = dsc_dataset_rows(d);

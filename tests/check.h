@@ -44,6 +44,34 @@ static int check_passed, check_failed;
         }                                                                                          \
     } while (0)
 
+/* Test fixtures written into a temporary folder: check_write_file puts n
+ * bytes into DIR/NAME and returns the path; check_remove_files deletes every
+ * file written so far. A fixture that cannot be written means a broken test
+ * machine, so that stops the test. */
+static char check_paths[256][160];
+static int check_n_paths;
+
+static inline const char *check_write_file(const char *dir, const char *name, const void *data,
+                                           size_t n)
+{
+    char *path = check_paths[check_n_paths < 255 ? check_n_paths++ : 255];
+    snprintf(path, sizeof check_paths[0], "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    if (n) fwrite(data, 1, n, f);
+    fclose(f);
+    return path;
+}
+
+static inline void check_remove_files(void)
+{
+    for (int i = 0; i < check_n_paths; i++) remove(check_paths[i]);
+    check_n_paths = 0;
+}
+
 static inline int check_report(void)
 {
     printf("%d passed, %d failed\n", check_passed, check_failed);

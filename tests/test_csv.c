@@ -14,22 +14,11 @@
 #include "descent.h"
 
 static char tmpdir[64];
-static char paths[256][128];
-static int n_paths;
 
 /* Writes a fixture into the temp dir and returns its path. */
 static const char *write_file(const char *name, const char *text, size_t n)
 {
-    char *path = paths[n_paths < 255 ? n_paths++ : 255];
-    snprintf(path, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fwrite(text, 1, n, f);
-    fclose(f);
-    return path;
+    return check_write_file(tmpdir, name, text, n);
 }
 
 static int same_names(const dsc_dataset *a, const dsc_dataset *b)
@@ -636,7 +625,7 @@ int main(void)
     test_large();
     test_locale();
     test_stdin();
-    for (int i = 0; i < n_paths; i++) remove(paths[i]);
+    check_remove_files();
     rmdir(tmpdir);
     return check_report();
 }

@@ -22,8 +22,6 @@
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
 static char tmpdir[64];
-static char paths[128][128];
-static int n_paths;
 static int have_zlib;
 
 typedef struct {
@@ -120,16 +118,7 @@ static bytes gzip(const bytes *b, int members)
 
 static const char *write_file(const char *name, const void *p, size_t n)
 {
-    char *path = paths[n_paths < 127 ? n_paths++ : 127];
-    snprintf(path, 128, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    if (n) fwrite(p, 1, n, f);
-    fclose(f);
-    return path;
+    return check_write_file(tmpdir, name, p, n);
 }
 
 static const char *write_bytes(const char *name, const bytes *b)
@@ -550,7 +539,7 @@ int main(void)
     test_pipe();
     test_errors();
     test_fashion_mnist();
-    for (int i = 0; i < n_paths; i++) remove(paths[i]);
+    check_remove_files();
     rmdir(tmpdir);
     return check_report();
 }

@@ -90,6 +90,9 @@ int dsc_parse_double(const char *s, const char **end, double *out);
         for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                           \
     } while (0)
 #endif
+/* A monotonic clock in seconds, for durations. */
+double dsc_seconds(void);
+
 /* The thread count to use for a request of t (0: the library default). */
 int dsc_threads(int t);
 #endif

@@ -1,3 +1,6 @@
+#define _POSIX_C_SOURCE 200809L
+#include <time.h>
+
 #include "base.h"
 
 #ifdef _OPENMP
@@ -12,4 +15,11 @@ int dsc_threads(int t)
 #else
     return 1;
 #endif
+}
+
+double dsc_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

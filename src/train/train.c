@@ -3,7 +3,6 @@
  * callbacks. Everything is allocated before the first step. */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "../data/data.h"
 #include "../graph/graph_internal.h"
@@ -25,13 +24,6 @@ void dsc_train_params_init(dsc_train_params *p)
     p->step_tol = -1.0;
     p->max_iter = -1;
     p->seed = 42;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Everything one run needs, made before the first step. */
@@ -390,7 +382,7 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
                 }
             }
         }
-        info.seconds = now_seconds() - t0;
+        info.seconds = dsc_seconds() - t0;
         if (p->on_epoch && p->on_epoch(&info, p->user)) return DSC_STOP_CALLBACK;
         if (p->on_checkpoint && p->checkpoint_every && (epoch + 1) % p->checkpoint_every == 0 &&
             checkpoint(r, epoch + 1, iter, best, since_best))
@@ -514,12 +506,12 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
         dsc_dataset_free(val_copy);
         return s;
     }
-    double t0 = now_seconds();
+    double t0 = dsc_seconds();
     dsc_status err = DSC_OK;
     int stop = p->optimizer == DSC_OPT_LBFGS ? run_lbfgs(&r, res, &err)
                : p->epochs                   ? run_epochs(&r, res, &err, t0)
                                              : run_iterations(&r, res, &err);
-    res->seconds = now_seconds() - t0;
+    res->seconds = dsc_seconds() - t0;
     res->stop = (dsc_stop_reason)stop;
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
