@@ -7,15 +7,19 @@
 
 #include "base/base.h"
 #include "cli.h"
+#include "ranks.h"
 
 int cli_error(int status, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fputs("descent: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* Under mpirun only rank 0 prints; another rank's failure reaches it
+     * through the next agreement (ranks.h). */
+    cli_ranks_note(msg);
+    if (cli_rank() == 0) fprintf(stderr, "descent: error: %s\n", msg);
     return status;
 }
 

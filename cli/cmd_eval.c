@@ -6,6 +6,7 @@
 
 #include "base/base.h"
 #include "network.h"
+#include "ranks.h"
 
 /* The model's input names joined with commas, for choosing the columns of
  * a CSV file by name (NULL when the model has no names: columns in order). */
@@ -91,12 +92,14 @@ int cmd_eval(int argc, char **argv)
     int st = net_load_data(&no, &d);
     dsc_metrics mt;
     memset(&mt, 0, sizeof mt);
-    if (st < 0) {
-        s = dsc_model_evaluate(m, d, loss, &mt);
+    /* Under mpirun each rank scores a slice of the rows; rank 0 reports. */
+    if ((st = cli_agree(st)) < 0) {
+        s = cli_evaluate(m, d, loss, &mt);
         st = s ? cli_fail(s) : EXIT_OK;
     }
+    int speak = st == EXIT_OK && cli_rank() == 0;
     size_t K = mt.n_classes;
-    if (st == EXIT_OK && json) {
+    if (speak && json) {
         printf("{\"n\": %zu", mt.n);
         json_num("loss", mt.loss, 1);
         printf(", \"loss_name\": \"%s\"", dsc_loss_name(loss));
@@ -125,7 +128,7 @@ int cmd_eval(int argc, char **argv)
             printf("]");
         }
         printf("}\n");
-    } else if (st == EXIT_OK) {
+    } else if (speak) {
         printf("model        %s (%s)\n", model, dsc_model_spec(m));
         printf("data         %s: %zu rows\n", data ? data : images, mt.n);
         printf("loss         %.6g (%s)\n", mt.loss, dsc_loss_name(loss));

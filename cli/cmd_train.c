@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "network.h"
+#include "ranks.h"
 
 typedef struct {
     const char *save, *model, *test, *resume;
@@ -195,7 +196,9 @@ int cmd_train(int argc, char **argv)
         if (s) st = cli_fail(s);
     }
     if (st < 0) st = job_run(m, train, va, &jo, loss, 0, &res);
-    if (st == EXIT_OK) {
+    /* Over several ranks, rank 0 saves, scores and reports for all: they
+     * hold the same model. */
+    if (st == EXIT_OK && cli_rank() == 0) {
         int interrupted = res.status == DSC_ECANCELLED && job_interrupted;
         double accuracy = NAN;
         if (va && dsc_model_classes(m)) {

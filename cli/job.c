@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "ranks.h"
 
 void job_opts_init(job_opts *o)
 {
@@ -217,7 +218,7 @@ static void draw_bar(job_state *s, size_t iter, double loss, int done)
 static int on_step(const dsc_step_info *si, void *user)
 {
     job_state *s = user;
-    if (s->record && !s->record_error)
+    if (s->record && !s->record_error && cli_rank() == 0)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
     return job_interrupted;
@@ -228,7 +229,8 @@ static int on_step(const dsc_step_info *si, void *user)
 static int on_checkpoint(const dsc_train_state *st, void *user)
 {
     job_state *s = user;
-    dsc_status e = dsc_checkpoint_save(s->m, st, s->checkpoint);
+    /* One writer: every rank holds the same model and state. */
+    dsc_status e = cli_rank() == 0 ? dsc_checkpoint_save(s->m, st, s->checkpoint) : DSC_OK;
     if (e) {
         s->checkpoint_error = e;
         return 1;
@@ -244,7 +246,7 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
     s->last_val = e->val_loss;
     if (s->val && dsc_model_classes(s->m) > 0) {
         dsc_metrics mt;
-        if (dsc_model_evaluate(s->m, s->val, s->loss, &mt) == DSC_OK) {
+        if (cli_evaluate(s->m, s->val, s->loss, &mt) == DSC_OK) {
             s->last_acc = mt.accuracy;
             dsc_metrics_free(&mt);
         }
@@ -290,6 +292,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
         return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
     if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
+    size_t threads = cli_rank_threads(o->threads);
     if (o->gemm) {
         if (strcmp(o->gemm, "builtin") == 0) {
             dsc_set_gemm(0);
@@ -320,7 +323,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     p.lr_gamma = o->lr_gamma;
     p.lr_step = o->lr_step;
     p.lr_min = o->lr_min;
-    p.threads = (int)o->threads;
+    p.threads = (int)threads;
     p.dropout = o->dropout;
     p.patience = o->patience;
     p.val = val;
@@ -328,7 +331,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     job_state s = {0};
     s.res = res;
     s.record = keep_trace || o->trace || o->plot_dir;
-    s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO);
+    s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO) && cli_rank() == 0;
     s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
     s.epochs = o->epochs;
@@ -339,12 +342,20 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     s.loss = loss;
     s.last_val = s.last_acc = NAN;
     char log_tmp[4096];
-    if (o->log && !(s.log = job_open_file(o->log, log_tmp, sizeof log_tmp))) return EXIT_RUNTIME;
-    if (s.record && dsc_run_trace_init(&res->trace, dsc_model_param_count(m))) {
-        if (s.log) job_commit_file(s.log, log_tmp, o->log, 0);
-        return cli_fail(DSC_ENOMEM);
+    /* Files are rank 0's; the others only compute. */
+    if (o->log && cli_rank() == 0 && !(s.log = job_open_file(o->log, log_tmp, sizeof log_tmp)))
+        st = EXIT_RUNTIME;
+    if (st < 0 && s.record) {
+        if (dsc_run_trace_init(&res->trace, dsc_model_param_count(m)))
+            st = cli_fail(DSC_ENOMEM);
+        else
+            res->traced = 1;
     }
-    res->traced = s.record;
+    /* Every rank has its data and model: train together, or stop together. */
+    if ((st = cli_agree(st)) >= 0) {
+        if (s.log) job_commit_file(s.log, log_tmp, o->log, 0);
+        return st;
+    }
     p.on_step = on_step;
     p.on_epoch = on_epoch;
     p.resume = o->resume;
@@ -359,9 +370,13 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
+    /* mpirun turns Ctrl-C into SIGTERM for every rank: the same stop. */
+    struct sigaction old_term;
     sigaction(SIGINT, &sa, &old_sa);
-    res->status = dsc_train(m, d, &p, &res->r);
+    sigaction(SIGTERM, &sa, &old_term);
+    res->status = cli_train(m, d, &p, &res->r);
     sigaction(SIGINT, &old_sa, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (s.bar) draw_bar(&s, res->r.iterations ? res->r.iterations - 1 : 0, res->r.loss, 1);
     if (s.log) {
         int st_log = job_commit_file(s.log, log_tmp, o->log, !s.log_failed);
@@ -373,6 +388,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND
                    ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
                    : cli_fail(res->status);
+    if (cli_rank() != 0) return EXIT_OK; /* what follows writes files */
     if (s.record_error) return cli_fail(s.record_error);
     if (s.record && dsc_run_trace_finish(&res->trace, dsc_model_params(m), res->r.loss))
         return cli_fail(DSC_ENOMEM);
@@ -501,6 +517,10 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
             printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
         printf(", \"seconds\": ");
         cli_print_number(stdout, res->r.seconds);
+        if (cli_ranks() > 1) {
+            printf(", \"ranks\": %d, \"comm_seconds\": ", cli_ranks());
+            cli_print_number(stdout, res->r.comm_seconds);
+        }
         if (x) {
             json_number_or_null("val_loss", x->val_loss);
             json_number_or_null("accuracy", x->accuracy);
@@ -556,5 +576,8 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
             printf(" %g -> %.4g (observed %g)%s", xs[i], out[i], ys[i], i + 1 < n ? "," : "\n");
     }
     printf("seconds      %.4g\n", res->r.seconds);
+    if (cli_ranks() > 1)
+        printf("ranks        %d (%.3g s of it summing gradients)\n", cli_ranks(),
+               res->r.comm_seconds);
     free(out);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ranks.h"
 
 typedef struct {
     const char *name;
@@ -30,24 +31,49 @@ static void usage(FILE *f)
                "'descent --version' the version and build.\n");
 }
 
-int main(int argc, char **argv)
+/* Under mpirun, train and eval run on every rank; other subcommands on
+ * rank 0 alone, the others waiting for its exit status. */
+static int run_command(const subcommand *c, int argc, char **argv)
 {
+    int st = cli_ranks_refuse();
+    if (st >= 0) return st;
+    int everywhere = c->run == cmd_train || c->run == cmd_eval;
+    if (cli_ranks() > 1 && !everywhere && cli_rank() != 0) return EXIT_OK;
+    return c->run(argc - 2, argv + 2);
+}
+
+static int dispatch(int argc, char **argv)
+{
+    int quiet = cli_rank() != 0; /* under mpirun, rank 0 speaks for all */
     if (argc < 2) {
-        usage(stderr);
+        if (!quiet) usage(stderr);
         return EXIT_USAGE;
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        usage(stdout);
+        if (!quiet) usage(stdout);
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("descent %s\n%s\n", dsc_version(), dsc_build_info());
+        if (!quiet)
+            printf("descent %s\n%s; mpi: %s\n", dsc_version(), dsc_build_info(),
+#ifdef DSC_HAVE_MPI
+                   "yes"
+#else
+                   "no"
+#endif
+            );
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "descent: error: unknown subcommand '%s'\n", name);
-    usage(stderr);
-    return EXIT_USAGE;
+        if (strcmp(name, commands[i].name) == 0) return run_command(&commands[i], argc, argv);
+    int st = cli_error(EXIT_USAGE, "unknown subcommand '%s'", name);
+    if (!quiet) usage(stderr);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    cli_ranks_start(&argc, &argv);
+    return cli_ranks_end(dispatch(argc, argv));
 }

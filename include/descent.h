@@ -478,6 +478,9 @@ typedef struct {
      *  cannot be lowered measurably any more (the gradient is at rounding
      *  level), which is convergence; 0 for a real failure. */
     int at_rounding_level;
+    /** Distributed runs (dsc_train_mpi): seconds spent summing gradients
+     *  over the ranks, included in seconds; 0 for one process. */
+    double comm_seconds;
 } dsc_train_result;
 
 /**

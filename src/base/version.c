@@ -8,7 +8,7 @@ const char *dsc_version(void) { return DSC_VERSION_STRING; }
 const char *dsc_build_info(void)
 {
     static _Thread_local char buf[256];
-    snprintf(buf, sizeof buf, "gemm: %s; openmp: %s; cblas: %s; zlib: %s; mpi: no", dsc_gemm_name(),
+    snprintf(buf, sizeof buf, "gemm: %s; openmp: %s; cblas: %s; zlib: %s", dsc_gemm_name(),
 #ifdef _OPENMP
              "yes",
 #else

@@ -396,6 +396,12 @@ void dsc_mlp_graph_free(dsc_mlp_graph *mg)
 
 dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d, double *out)
 {
+    return dsc_mlp_graph_loss_rows(mg, loss, d, 0, d->n, out);
+}
+
+dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d,
+                                   size_t lo, size_t hi, double *out)
+{
     /* Byte data sets are converted a chunk at a time into a staging buffer,
      * so a loss over all of Fashion-MNIST never needs its floats whole. */
     float *stage = NULL;
@@ -403,8 +409,8 @@ dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const dsc_datase
         return dsc_fail(DSC_ENOMEM, "out of memory for a batch of %zu rows", mg->max_batch);
     double total = 0.0;
     dsc_status s = DSC_OK;
-    for (size_t i = 0; i < d->n && !s; i += mg->max_batch) {
-        size_t rows = d->n - i < mg->max_batch ? d->n - i : mg->max_batch;
+    for (size_t i = lo; i < hi && !s; i += mg->max_batch) {
+        size_t rows = hi - i < mg->max_batch ? hi - i : mg->max_batch;
         const float *x = d->x + i * d->n_in;
         if (stage) {
             dsc_dataset_copy_x(d, i, rows, stage);

@@ -62,5 +62,10 @@ void dsc_mlp_graph_free(dsc_mlp_graph *mg);
  * sums for SSR, and means weighted by rows for the mean losses, so the
  * result equals one evaluation over all rows. */
 dsc_status dsc_mlp_graph_loss(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d, double *out);
+/* The share of rows [lo, hi) in the loss over all of d: their sum for SSR,
+ * otherwise their mean loss x (hi - lo) / n, so that the shares of a
+ * partition of the rows add up to the loss over d. */
+dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_dataset *d,
+                                   size_t lo, size_t hi, double *out);
 
 #endif

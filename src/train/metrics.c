@@ -22,6 +22,7 @@
 
 #include "../data/data.h"
 #include "../nn/nn.h"
+#include "dist.h"
 
 /* Rows predicted per chunk: large enough to amortise the graph's per-call
  * cost, small enough that the buffer stays in cache. */
@@ -70,86 +71,114 @@ static const float *rows_of(const dsc_dataset *d, size_t i, size_t rows, float *
     return stage;
 }
 
-static dsc_status classify(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
-                           float *stage, dsc_metrics *out)
+/* Adds v[0..n) over the ranks (nothing to do for one process). */
+static dsc_status sum_all(dsc_dist *dist, double *v, size_t n)
 {
+    return dist ? dist->sum_doubles(dist->ctx, v, n) : DSC_OK;
+}
+
+/* This rank's rows [lo, hi) of d, for each rank to score a slice. */
+typedef struct {
+    const dsc_model *m;
+    const dsc_dataset *d;
+    dsc_workspace *ws;
+    float *pred, *stage;
+    size_t lo, hi;
+    dsc_dist *dist;
+} scoring;
+
+static dsc_status classify(scoring *c, dsc_metrics *out)
+{
+    const dsc_dataset *d = c->d;
     size_t n_out = d->n_out;
-    size_t k = dsc_model_classes(m);
+    size_t k = dsc_model_classes(c->m);
     /* One output with one label is a degenerate softmax: every row is
      * class 0. Only two labels make a single output a sigmoid. */
     int sigmoid = n_out == 1 && k == 2;
     if (!sigmoid && k != n_out)
         return dsc_fail(DSC_EINVAL, "the model has %zu class labels for %zu outputs", k, n_out);
-    if (k > SIZE_MAX / sizeof(size_t) / k)
+    if (k > SIZE_MAX / sizeof(double) / k - 1)
         return dsc_fail(DSC_ENOMEM, "a confusion matrix of %zu classes is too large", k);
     out->n_classes = k;
     out->confusion = dsc_calloc(k * k, sizeof(size_t));
     out->precision = dsc_malloc(k * sizeof(double));
     out->recall = dsc_malloc(k * sizeof(double));
     out->f1 = dsc_malloc(k * sizeof(double));
-    if (!out->confusion || !out->precision || !out->recall || !out->f1)
-        return dsc_fail(DSC_ENOMEM, "out of memory for the metrics of %zu classes", k);
-
-    size_t correct = 0;
-    for (size_t i = 0; i < d->n; i += EVAL_BATCH) {
-        size_t rows = d->n - i < EVAL_BATCH ? d->n - i : EVAL_BATCH;
-        dsc_status s = dsc_predict(m, ws, rows_of(d, i, rows, stage), rows, pred);
-        if (s) return s;
+    /* Counts are summed over ranks as doubles: exact below 2^53 rows. */
+    double *counts = dsc_calloc(k * k, sizeof(double));
+    dsc_status s = DSC_OK;
+    if (!out->confusion || !out->precision || !out->recall || !out->f1 || !counts)
+        s = dsc_fail(DSC_ENOMEM, "out of memory for the metrics of %zu classes", k);
+    for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
+        size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
+        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
         for (size_t r = 0; r < rows; r++) {
             size_t t = class_of(d->y + (i + r) * n_out, n_out, sigmoid);
-            size_t p = class_of(pred + r * n_out, n_out, sigmoid);
-            out->confusion[t * k + p]++;
-            correct += t == p;
+            size_t p = class_of(c->pred + r * n_out, n_out, sigmoid);
+            counts[t * k + p] += 1.0;
         }
     }
+    if (c->dist) s = c->dist->agree(c->dist->ctx, s);
+    if (!s) s = sum_all(c->dist, counts, k * k);
+    if (s) {
+        dsc_free(counts);
+        return s;
+    }
+    size_t correct = 0;
+    for (size_t t = 0; t < k * k; t++) out->confusion[t] = (size_t)counts[t];
+    for (size_t t = 0; t < k; t++) correct += out->confusion[t * k + t];
+    dsc_free(counts);
     out->accuracy = (double)correct / (double)d->n;
 
-    for (size_t c = 0; c < k; c++) {
-        size_t tp = out->confusion[c * k + c], predicted = 0, actual = 0;
+    for (size_t cl = 0; cl < k; cl++) {
+        size_t tp = out->confusion[cl * k + cl], predicted = 0, actual = 0;
         for (size_t j = 0; j < k; j++) {
-            predicted += out->confusion[j * k + c];
-            actual += out->confusion[c * k + j];
+            predicted += out->confusion[j * k + cl];
+            actual += out->confusion[cl * k + j];
         }
         double p = predicted ? (double)tp / (double)predicted : NAN;
         double r = actual ? (double)tp / (double)actual : NAN;
-        out->precision[c] = p;
-        out->recall[c] = r;
+        out->precision[cl] = p;
+        out->recall[cl] = r;
         /* NaN in P or R carries through; P + R == 0 needs its own case. */
-        out->f1[c] = p + r > 0 ? 2.0 * p * r / (p + r) : NAN;
+        out->f1[cl] = p + r > 0 ? 2.0 * p * r / (p + r) : NAN;
     }
     return DSC_OK;
 }
 
-static dsc_status regress(const dsc_model *m, const dsc_dataset *d, dsc_workspace *ws, float *pred,
-                          float *stage, dsc_metrics *out)
+static dsc_status regress(scoring *c, dsc_metrics *out)
 {
+    const dsc_dataset *d = c->d;
     size_t n = d->n, n_out = d->n_out;
-    double *mean = dsc_calloc(n_out, sizeof(double));
+    /* The means first (summed over every rank's rows), then the sums of
+     * squares about them: two passes, as one process would make. */
+    double *mean = dsc_calloc(n_out + 3, sizeof(double));
     if (!mean) return dsc_fail(DSC_ENOMEM, "out of memory for target means");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = c->lo; i < c->hi; i++)
         for (size_t j = 0; j < n_out; j++) mean[j] += d->y[i * n_out + j];
+    dsc_status s = sum_all(c->dist, mean, n_out);
     for (size_t j = 0; j < n_out; j++) mean[j] /= (double)n;
 
-    double ss_res = 0, ss_tot = 0, abs_sum = 0;
-    for (size_t i = 0; i < n; i += EVAL_BATCH) {
-        size_t rows = n - i < EVAL_BATCH ? n - i : EVAL_BATCH;
-        dsc_status s = dsc_predict(m, ws, rows_of(d, i, rows, stage), rows, pred);
-        if (s) {
-            dsc_free(mean);
-            return s;
-        }
+    double *sums = mean + n_out; /* ss_res, ss_tot, sum of |e| */
+    for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
+        size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
+        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
         for (size_t r = 0; r < rows; r++) {
             const float *y = d->y + (i + r) * n_out;
             for (size_t j = 0; j < n_out; j++) {
-                double e = (double)y[j] - (double)pred[r * n_out + j];
+                double e = (double)y[j] - (double)c->pred[r * n_out + j];
                 double t = (double)y[j] - mean[j];
-                ss_res += e * e;
-                abs_sum += fabs(e);
-                ss_tot += t * t;
+                sums[0] += e * e;
+                sums[2] += fabs(e);
+                sums[1] += t * t;
             }
         }
     }
+    if (c->dist) s = c->dist->agree(c->dist->ctx, s);
+    if (!s) s = sum_all(c->dist, sums, 3);
+    double ss_res = sums[0], ss_tot = sums[1], abs_sum = sums[2];
     dsc_free(mean);
+    if (s) return s;
     double count = (double)n * (double)n_out;
     out->mse = ss_res / count;
     out->mae = abs_sum / count;
@@ -163,6 +192,12 @@ static dsc_status regress(const dsc_model *m, const dsc_dataset *d, dsc_workspac
 dsc_status dsc_model_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                               dsc_metrics *out)
 {
+    return dsc_model_evaluate_dist(m, d, loss, NULL, out);
+}
+
+dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                                   dsc_dist *dist, dsc_metrics *out)
+{
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_evaluate: out is NULL");
     memset(out, 0, sizeof *out);
     if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_evaluate: NULL model or data set");
@@ -175,30 +210,25 @@ dsc_status dsc_model_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss
 
     out->n = d->n;
     out->accuracy = out->mse = out->mae = out->r2 = NAN;
-    dsc_status s = dsc_evaluate_loss(m, d, loss, &out->loss);
+    dsc_status s = dsc_evaluate_loss_dist(m, d, loss, dist, &out->loss);
     if (s) {
         dsc_metrics_free(out);
         return s;
     }
 
+    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist};
+    dsc_dist_slice(dist, d->n, &c.lo, &c.hi);
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
-    dsc_workspace *ws = NULL;
-    float *pred = NULL, *stage = NULL;
-    if ((s = dsc_workspace_new(m, batch, &ws))) {
-        dsc_metrics_free(out);
-        return s;
-    }
-    if (!(pred = dsc_malloc(batch * d->n_out * sizeof(float))) ||
-        (d->x8 && !(stage = dsc_malloc(batch * d->n_in * sizeof(float))))) {
+    s = dsc_workspace_new(m, batch, &c.ws);
+    if (!s && (!(c.pred = dsc_malloc(batch * d->n_out * sizeof(float))) ||
+               (d->x8 && !(c.stage = dsc_malloc(batch * d->n_in * sizeof(float))))))
         s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");
-    } else if (dsc_model_classes(m) > 0) {
-        s = classify(m, d, ws, pred, stage, out);
-    } else {
-        s = regress(m, d, ws, pred, stage, out);
-    }
-    dsc_free(pred);
-    dsc_free(stage);
-    dsc_workspace_free(ws);
+    /* Every rank must reach the sums in classify/regress, or none. */
+    if (dist) s = dist->agree(dist->ctx, s);
+    if (!s) s = dsc_model_classes(m) > 0 ? classify(&c, out) : regress(&c, out);
+    dsc_free(c.pred);
+    dsc_free(c.stage);
+    dsc_workspace_free(c.ws);
     if (s) dsc_metrics_free(out);
     return s;
 }

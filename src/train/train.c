@@ -7,6 +7,7 @@
 #include "../data/data.h"
 #include "../graph/graph_internal.h"
 #include "../nn/nn.h"
+#include "dist.h"
 #include "optim.h"
 
 void dsc_train_params_init(dsc_train_params *p)
@@ -43,6 +44,12 @@ typedef struct {
     dsc_mlp_graph eval;  /* validation loss */
     size_t batch;
     dsc_rng rng;
+    /* Distributed runs (dist.h): the hooks, a buffer of n + 2 floats
+     * (gradients, the loss, a stop request) summed over the ranks each step,
+     * and this rank's wish to stop, sent with the next sum. */
+    dsc_dist *dist;
+    float *comm;
+    int want_stop, stop_agreed;
 } run;
 
 static void run_free(run *r)
@@ -57,6 +64,7 @@ static void run_free(run *r)
     dsc_free(r->yb);
     dsc_free(r->order);
     dsc_free(r->best);
+    dsc_free(r->comm);
 }
 
 /* Builds the mask from a comma-separated list of parameter names. */
@@ -117,9 +125,11 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
     return DSC_OK;
 }
 
-static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc_train_params *p)
+static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
+                           dsc_dist *dist)
 {
     memset(r, 0, sizeof *r);
+    r->dist = dist;
     r->m = m;
     r->d = d;
     r->p = p;
@@ -142,6 +152,8 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     r->steps = dsc_calloc(n, sizeof(float));
     r->before = dsc_calloc(n, sizeof(float));
     if (!r->steps || !r->before) return dsc_fail(DSC_ENOMEM, "out of memory for training");
+    if (dist && !(r->comm = dsc_malloc((n + 2) * sizeof(float))))
+        return dsc_fail(DSC_ENOMEM, "out of memory for the gradient sums");
     /* A full batch binds the inputs whole (converted once for byte data). */
     if (r->batch == d->n && !(r->x_full = dsc_dataset_float_x(d))) return DSC_ENOMEM;
     if (r->batch < d->n) {
@@ -169,28 +181,79 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     return DSC_OK;
 }
 
+/* The gradient and loss of the whole batch from every rank's slice: each
+ * slice weighted by its share of the rows (a mean loss) or not (SSR), summed
+ * over the ranks with this rank's stop request riding along. */
+static dsc_status sum_over_ranks(run *r, size_t rows, size_t mine, double *loss)
+{
+    size_t n = r->m->n_params;
+    float *g = dsc_graph_grads(r->mg.g), *c = r->comm;
+    float w = r->p->loss == DSC_LOSS_SSR ? 1.0f : (float)mine / (float)rows;
+    for (size_t i = 0; i < n; i++) c[i] = g[i] * w;
+    c[n] = (float)(*loss * w);
+    c[n + 1] = (float)r->want_stop;
+    dsc_status s = r->dist->sum_floats(r->dist->ctx, c, n + 2);
+    if (s) return s;
+    memcpy(g, c, n * sizeof(float));
+    *loss = c[n];
+    r->stop_agreed = c[n + 1] > 0;
+    return DSC_OK;
+}
+
 /* Binds rows [start, start + rows) of the shuffled order (or of the data
- * itself in a full-batch run) and runs forward and backward. */
+ * itself in a full-batch run) and runs forward and backward; over several
+ * ranks, this rank's slice of them, then the sum. */
 static dsc_status forward_backward(run *r, size_t start, size_t rows, double *loss)
 {
     const dsc_dataset *d = r->d;
-    const float *x = r->x_full, *y = d->y;
-    if (r->order) {
-        for (size_t i = 0; i < rows; i++) {
+    size_t lo, hi;
+    dsc_dist_slice(r->dist, rows, &lo, &hi);
+    const float *x = r->xb, *y = r->yb;
+    if (!r->order) {
+        x = r->x_full + (start + lo) * d->n_in;
+        y = d->y + (start + lo) * d->n_out;
+    } else {
+        for (size_t i = lo; i < hi; i++) {
             size_t src = r->order[start + i];
-            dsc_dataset_copy_x(d, src, 1, r->xb + i * d->n_in);
-            memcpy(r->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
+            dsc_dataset_copy_x(d, src, 1, r->xb + (i - lo) * d->n_in);
+            memcpy(r->yb + (i - lo) * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
         }
-        x = r->xb;
-        y = r->yb;
     }
     dsc_status s;
-    if ((s = dsc_graph_set_batch(r->mg.g, rows)) || (s = dsc_graph_bind(r->mg.g, r->mg.x, x)) ||
-        (s = dsc_graph_bind(r->mg.g, r->mg.y, y)) || (s = dsc_graph_forward(r->mg.g)) ||
-        (s = dsc_graph_backward(r->mg.g, r->mg.loss)))
-        return s;
-    *loss = dsc_graph_value(r->mg.g, r->mg.loss).data[0];
-    return DSC_OK;
+    *loss = 0.0;
+    if (hi == lo) {
+        /* More ranks than rows: this one adds nothing to the sum. */
+        memset(dsc_graph_grads(r->mg.g), 0, r->m->n_params * sizeof(float));
+    } else {
+        if ((s = dsc_graph_set_batch(r->mg.g, hi - lo)) ||
+            (s = dsc_graph_bind(r->mg.g, r->mg.x, x)) ||
+            (s = dsc_graph_bind(r->mg.g, r->mg.y, y)) || (s = dsc_graph_forward(r->mg.g)) ||
+            (s = dsc_graph_backward(r->mg.g, r->mg.loss)))
+            return s;
+        *loss = dsc_graph_value(r->mg.g, r->mg.loss).data[0];
+    }
+    return r->dist ? sum_over_ranks(r, rows, hi - lo, loss) : DSC_OK;
+}
+
+/* A stop that every rank agrees on: any rank's wish (now, or pending from
+ * a step) stops them all, at the same point. */
+static int agree_stop(run *r, int local)
+{
+    if (!r->dist) return local;
+    double v = local || r->want_stop;
+    if (r->dist->sum_doubles(r->dist->ctx, &v, 1)) return 1;
+    return v > 0;
+}
+
+/* The loss over all of d: over several ranks, each scores its slice. */
+static dsc_status data_loss(run *r, dsc_mlp_graph *mg, const dsc_dataset *d, double *out)
+{
+    size_t lo, hi;
+    dsc_dist_slice(r->dist, d->n, &lo, &hi);
+    dsc_status s = dsc_mlp_graph_loss_rows(mg, r->p->loss, d, lo, hi, out);
+    if (!r->dist) return s;
+    if ((s = r->dist->agree(r->dist->ctx, s))) return s;
+    return r->dist->sum_doubles(r->dist->ctx, out, 1);
 }
 
 /* Sum of squares of g[lo, hi): eight float lanes (so the compiler can use
@@ -239,6 +302,9 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     const dsc_train_params *p = r->p;
     size_t n = r->m->n_params;
     float *params = r->m->params, *grads = dsc_graph_grads(r->mg.g);
+    /* A stop asked for on any rank during the last step lands here, before
+     * the update, on every rank alike. */
+    if (r->stop_agreed) return DSC_STOP_CALLBACK;
     double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
     if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
@@ -255,7 +321,10 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     res->max_step = max_step;
     if (p->on_step) {
         dsc_step_info info = {iter, epoch, loss, lr, r->before, grads, r->steps, n};
-        if (p->on_step(&info, p->user)) return DSC_STOP_CALLBACK;
+        if (p->on_step(&info, p->user)) {
+            if (!r->dist) return DSC_STOP_CALLBACK;
+            r->want_stop = 1;
+        }
     }
     if (step_tol > 0 && max_step < step_tol) return DSC_STOP_STEP_SIZE;
     if (max_iter >= 0 && (long)(iter + 1) >= max_iter) return DSC_STOP_MAX_ITER;
@@ -288,11 +357,7 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
     }
 }
 
-static dsc_status val_loss(run *r, double *out)
-{
-    const dsc_dataset *v = r->p->val;
-    return dsc_mlp_graph_loss(&r->eval, r->p->loss, v, out);
-}
+static dsc_status val_loss(run *r, double *out) { return data_loss(r, &r->eval, r->p->val, out); }
 
 /* Restores a checkpoint: optimizer state, counters, and the shuffle stream
  * (by replaying the epochs done, which costs a shuffle each). */
@@ -334,7 +399,7 @@ static int checkpoint(run *r, size_t epoch, size_t iter, double best, size_t sin
                           since_best,
                           r->best && isfinite(best) ? r->m->n_params : 0,
                           r->best};
-    return r->p->on_checkpoint(&st, r->p->user);
+    return agree_stop(r, r->p->on_checkpoint(&st, r->p->user));
 }
 
 /* Epochs of shuffled minibatches; the last batch of an epoch may be short. */
@@ -383,7 +448,8 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
             }
         }
         info.seconds = dsc_seconds() - t0;
-        if (p->on_epoch && p->on_epoch(&info, p->user)) return DSC_STOP_CALLBACK;
+        if (p->on_epoch ? agree_stop(r, p->on_epoch(&info, p->user)) : agree_stop(r, 0))
+            return DSC_STOP_CALLBACK;
         if (p->on_checkpoint && p->checkpoint_every && (epoch + 1) % p->checkpoint_every == 0 &&
             checkpoint(r, epoch + 1, iter, best, since_best))
             return DSC_STOP_CALLBACK;
@@ -427,7 +493,7 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     if (!p->on_step) return 0;
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
     dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n};
-    int stop = p->on_step(&info, p->user);
+    int stop = agree_stop(c->r, p->on_step(&info, p->user));
     memcpy(c->prev, x, n * sizeof(float));
     return stop;
 }
@@ -475,10 +541,93 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     return p->loss_tol > 0 && f < p->loss_tol ? DSC_STOP_LOSS : DSC_STOP_CALLBACK;
 }
 
+/* What every rank must share for a distributed run to be one run: the
+ * data (after standardisation), its shape and the options that steer the
+ * steps. Compared with rank 0's before the first step. */
+enum { FP_SHAPE, FP_X, FP_Y, FP_VAL, FP_OPTIONS, FP_COUNT };
+
+static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t n_params,
+                        uint32_t fp[FP_COUNT])
+{
+    uint64_t shape[4] = {d->n, d->n_in, d->n_out, n_params};
+    fp[FP_SHAPE] = dsc_crc32(0, shape, sizeof shape);
+    fp[FP_X] = d->x8 ? dsc_crc32(0, d->x8, d->n * d->n_in)
+                     : dsc_crc32(0, d->x, d->n * d->n_in * sizeof(float));
+    fp[FP_Y] = dsc_crc32(0, d->y, d->n * d->n_out * sizeof(float));
+    fp[FP_VAL] = 0;
+    if (p->val) {
+        const dsc_dataset *v = p->val;
+        fp[FP_VAL] = v->x8 ? dsc_crc32(0, v->x8, v->n * v->n_in)
+                           : dsc_crc32(0, v->x, v->n * v->n_in * sizeof(float));
+        fp[FP_VAL] = dsc_crc32(fp[FP_VAL], v->y, v->n * v->n_out * sizeof(float));
+    }
+    /* The options field by field: the struct's padding is not data. */
+    double num[] = {p->learning_rate, p->momentum,     p->beta1,   p->beta2,    p->eps,
+                    p->rms_alpha,     p->weight_decay, p->dropout, p->lr_gamma, p->lr_min,
+                    p->step_tol,      p->grad_tol,     p->loss_tol};
+    uint64_t cnt[] = {(uint64_t)p->loss,
+                      (uint64_t)p->optimizer,
+                      (uint64_t)p->schedule,
+                      p->lr_step,
+                      p->batch,
+                      p->epochs,
+                      (uint64_t)p->max_iter,
+                      p->seed,
+                      p->patience,
+                      p->checkpoint_every,
+                      !!p->on_step,
+                      !!p->on_epoch,
+                      !!p->on_checkpoint,
+                      p->resume ? p->resume->epoch : 0};
+    uint32_t c = dsc_crc32(0, num, sizeof num);
+    c = dsc_crc32(c, cnt, sizeof cnt);
+    fp[FP_OPTIONS] = p->only ? dsc_crc32(c, p->only, strlen(p->only)) : c;
+}
+
+/* Before the first step of a distributed run: every rank's data and
+ * options match rank 0's, and every rank starts from rank 0's parameters. */
+static dsc_status start_together(dsc_dist *dist, dsc_model *m, const dsc_dataset *d,
+                                 const dsc_train_params *p)
+{
+    static const char *what[FP_COUNT] = {"the data's shape or the network", "the inputs",
+                                         "the targets", "the validation data",
+                                         "the training options"};
+    uint32_t mine[FP_COUNT];
+    float theirs[FP_COUNT];
+    fingerprint(d, p, m->n_params, mine);
+    memcpy(theirs, mine, sizeof mine); /* bits, not numbers: a broadcast copies */
+    dsc_status s = dist->broadcast_floats(dist->ctx, theirs, FP_COUNT);
+    if (s) return s;
+    uint32_t zero[FP_COUNT];
+    memcpy(zero, theirs, sizeof zero);
+    s = DSC_OK;
+    for (int k = 0; k < FP_COUNT && !s; k++)
+        if (zero[k] != mine[k])
+            s = dsc_fail(DSC_EINVAL,
+                         "%s differ from rank 0's; every rank must load the same data with the "
+                         "same options",
+                         what[k]);
+    if ((s = dist->agree(dist->ctx, s))) return s;
+    return dist->broadcast_floats(dist->ctx, m->params, m->n_params);
+}
+
 dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
                      dsc_train_result *res)
 {
-    dsc_status s = check_args(m, d, p);
+    return dsc_train_dist(m, d, p, NULL, res);
+}
+
+/* Over several ranks, a failure on one is a failure on all: the lowest
+ * failing rank's status and message. */
+static dsc_status together(dsc_dist *dist, dsc_status s)
+{
+    return dist ? dist->agree(dist->ctx, s) : s;
+}
+
+dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
+                          dsc_dist *dist, dsc_train_result *res)
+{
+    dsc_status s = together(dist, check_args(m, d, p));
     if (s) return s;
     dsc_train_result local;
     if (!res) res = &local;
@@ -489,9 +638,9 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
     dsc_dataset *d_copy = NULL, *val_copy = NULL;
     const dsc_dataset *val = p->val;
     dsc_train_params local_p;
-    if ((s = dsc_model_prepare_data(m, d, &d_copy, &d))) return s;
+    if ((s = together(dist, dsc_model_prepare_data(m, d, &d_copy, &d)))) return s;
     if (p->val && m->x_mean) {
-        if ((s = dsc_model_prepare_data(m, p->val, &val_copy, &val))) {
+        if ((s = together(dist, dsc_model_prepare_data(m, p->val, &val_copy, &val)))) {
             dsc_dataset_free(d_copy);
             return s;
         }
@@ -500,24 +649,27 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
         p = &local_p;
     }
     run r;
-    if ((s = run_init(&r, m, d, p))) {
+    s = together(dist, run_init(&r, m, d, p, dist));
+    if (!s && dist) s = start_together(dist, m, d, p);
+    if (s) {
         run_free(&r);
         dsc_dataset_free(d_copy);
         dsc_dataset_free(val_copy);
         return s;
     }
-    double t0 = dsc_seconds();
+    double t0 = dsc_seconds(), comm0 = dist ? dist->comm_seconds : 0.0;
     dsc_status err = DSC_OK;
     int stop = p->optimizer == DSC_OPT_LBFGS ? run_lbfgs(&r, res, &err)
                : p->epochs                   ? run_epochs(&r, res, &err, t0)
                                              : run_iterations(&r, res, &err);
     res->seconds = dsc_seconds() - t0;
+    res->comm_seconds = dist ? dist->comm_seconds - comm0 : 0.0;
     res->stop = (dsc_stop_reason)stop;
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
                                                 p->learning_rate);
     if (!err) {
-        err = dsc_mlp_graph_loss(r.eval.g ? &r.eval : &r.mg, p->loss, d, &res->loss);
+        err = data_loss(&r, r.eval.g ? &r.eval : &r.mg, d, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
     }
     /* The validation loss of the final parameters (the best ones when early
@@ -538,6 +690,12 @@ dsc_status dsc_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params 
 
 dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss loss, double *out)
 {
+    return dsc_evaluate_loss_dist(m, d, loss, NULL, out);
+}
+
+dsc_status dsc_evaluate_loss_dist(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                                  dsc_dist *dist, double *out)
+{
     if (!m || !d || !out) return dsc_fail(DSC_EINVAL, "dsc_evaluate_loss: NULL argument");
     if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
         return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
@@ -545,12 +703,15 @@ dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     dsc_status s = dsc_model_prepare_data(m, d, &copy, &d);
     if (s) return s;
     dsc_mlp_graph mg;
+    size_t lo, hi;
+    dsc_dist_slice(dist, d->n, &lo, &hi);
     s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024, DSC_COMPILE_NO_GRAD, &mg);
     if (!s) {
-        s = dsc_mlp_graph_loss(&mg, loss, d, out);
+        s = dsc_mlp_graph_loss_rows(&mg, loss, d, lo, hi, out);
         dsc_mlp_graph_free(&mg);
     }
     dsc_dataset_free(copy);
+    if (dist && !(s = dist->agree(dist->ctx, s))) s = dist->sum_doubles(dist->ctx, out, 1);
     return s;
 }
 
