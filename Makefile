@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench bench-peers
+.PHONY: all build test demo install clean format bench bench-peers bench-mpi
 
 all: build
 
@@ -45,3 +45,8 @@ bench: $(BENCH_BUILD)/Makefile
 bench-peers: $(BENCH_BUILD)/Makefile
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	sh bench/run_peers.sh $(BENCH_BUILD)
+
+# Data-parallel scaling over MPI ranks (docs/SCALING.md); needs openmpi-bin.
+bench-mpi: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	sh bench/run_scaling.sh $(BENCH_BUILD)

@@ -69,6 +69,17 @@ expect_eq "$(params_of r3b.dsc)" "$(params_of r3.dsc)" "3 ranks twice: the same 
 expect_eq "$([ "$(params_of r3.dsc)" != "$(params_of alone.dsc)" ] && echo differ)" differ \
   "(3 ranks round differently from one process: the check above is not vacuous)"
 
+# Checkpoints come from rank 0, and a resumed 2-rank run ends where an
+# uninterrupted one does, bit for bit.
+ck=(train --data data.csv --target label --layers 16:tanh --optimizer adam --lr 0.02 --batch 10
+  --json --quiet)
+expect_status 0 "2 ranks, 3 epochs with checkpoints" "$mpiexec" -n 2 "$cli" "${ck[@]}" --epochs 3 \
+  --checkpoint-every 1 --save ck.dsc
+expect_status 0 "resumed to 6 epochs" "$mpiexec" -n 2 "$cli" "${ck[@]}" --epochs 6 \
+  --resume ck.dsc.ckpt --save resumed.dsc
+expect_status 0 "6 epochs at once" "$mpiexec" -n 2 "$cli" "${ck[@]}" --epochs 6 --save straight.dsc
+expect_eq "$(params_of resumed.dsc)" "$(params_of straight.dsc)" "resume over 2 ranks = no stop"
+
 # The saved model is whole; eval over 2 ranks scores as one process does.
 expect_status 0 "eval alone" "$cli" eval --model r2.dsc --data data.csv --json
 cp "$tmp/out" eval1.json

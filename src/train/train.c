@@ -44,11 +44,9 @@ typedef struct {
     dsc_mlp_graph eval;  /* validation loss */
     size_t batch;
     dsc_rng rng;
-    /* Distributed runs (dist.h): the hooks, a buffer of n + 2 floats
-     * (gradients, the loss, a stop request) summed over the ranks each step,
-     * and this rank's wish to stop, sent with the next sum. */
+    /* Distributed runs (dist.h): the hooks, and this rank's wish to stop,
+     * sent with the next sum. */
     dsc_dist *dist;
-    float *comm;
     int want_stop, stop_agreed;
 } run;
 
@@ -64,7 +62,6 @@ static void run_free(run *r)
     dsc_free(r->yb);
     dsc_free(r->order);
     dsc_free(r->best);
-    dsc_free(r->comm);
 }
 
 /* Builds the mask from a comma-separated list of parameter names. */
@@ -152,8 +149,6 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
     r->steps = dsc_calloc(n, sizeof(float));
     r->before = dsc_calloc(n, sizeof(float));
     if (!r->steps || !r->before) return dsc_fail(DSC_ENOMEM, "out of memory for training");
-    if (dist && !(r->comm = dsc_malloc((n + 2) * sizeof(float))))
-        return dsc_fail(DSC_ENOMEM, "out of memory for the gradient sums");
     /* A full batch binds the inputs whole (converted once for byte data). */
     if (r->batch == d->n && !(r->x_full = dsc_dataset_float_x(d))) return DSC_ENOMEM;
     if (r->batch < d->n) {
@@ -183,20 +178,20 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
 
 /* The gradient and loss of the whole batch from every rank's slice: each
  * slice weighted by its share of the rows (a mean loss) or not (SSR), summed
- * over the ranks with this rank's stop request riding along. */
+ * over the ranks in place; then the loss with this rank's stop request. */
 static dsc_status sum_over_ranks(run *r, size_t rows, size_t mine, double *loss)
 {
     size_t n = r->m->n_params;
-    float *g = dsc_graph_grads(r->mg.g), *c = r->comm;
+    float *g = dsc_graph_grads(r->mg.g);
     float w = r->p->loss == DSC_LOSS_SSR ? 1.0f : (float)mine / (float)rows;
-    for (size_t i = 0; i < n; i++) c[i] = g[i] * w;
-    c[n] = (float)(*loss * w);
-    c[n + 1] = (float)r->want_stop;
-    dsc_status s = r->dist->sum_floats(r->dist->ctx, c, n + 2);
+    if (w != 1.0f)
+        for (size_t i = 0; i < n; i++) g[i] *= w;
+    float tail[2] = {(float)(*loss * w), (float)r->want_stop};
+    dsc_status s = r->dist->sum_floats(r->dist->ctx, g, n);
+    if (!s) s = r->dist->sum_floats(r->dist->ctx, tail, 2);
     if (s) return s;
-    memcpy(g, c, n * sizeof(float));
-    *loss = c[n];
-    r->stop_agreed = c[n + 1] > 0;
+    *loss = tail[0];
+    r->stop_agreed = tail[1] > 0;
     return DSC_OK;
 }
 

@@ -1,0 +1,82 @@
+"""The cost model of one data-parallel step (docs/SCALING.md), checked
+against this machine's runs and projected to clusters.
+
+    step(N) = fixed + (batch / N) * per_sample + sum(N)
+    sum(N)  = 2 (N - 1) / N * bytes / bandwidth + 2 (N - 1) * latency
+
+`fixed` is the per-step work every rank repeats whatever N is (the optimizer
+update and gradient norm over all 235,146 parameters, plus launching the
+step); `per_sample` the forward and backward cost of one row; the sum is a
+ring all-reduce (reduce-scatter, then all-gather: 2 (N - 1) messages of
+bytes / N each). Samples per second are batch / step(N); efficiency is that
+over N times one rank's.
+
+    python3 bench/scaling_model.py [bench/results-scaling.json]
+
+With a results file, fixed and per_sample come from its 1-rank run and the
+measured 2- and 3-rank steps are set beside the model's; without one, the
+figures of docs/SCALING.md are used.
+"""
+import json
+import sys
+
+PARAMS = 235146
+BYTES = 4 * PARAMS
+BATCH = 128
+STEPS = 469  # 60,000 rows in batches of 128
+
+# This machine, 1 thread (docs/SCALING.md): compute per row and per step.
+per_sample = 21.0e-6
+fixed = 0.35e-3
+# Shared memory between two ranks here (bench/mpi_sum.c at 0.94 MB).
+local_bw, local_lat = 4.0e9, 2e-6
+
+measured = {}
+if len(sys.argv) > 1:
+    r = json.load(open(sys.argv[1]))
+    one = r["w1"]["1"]
+    step1 = one["seconds"] / STEPS
+    per_sample = (step1 - fixed) / BATCH
+    for n, v in r["w1"].items():
+        measured[int(n)] = (v["seconds"] / STEPS, v["comm_ms_per_step"] * 1e-3)
+    for s in r["sum"]:
+        if s["ranks"] == 2 and s["floats"] == PARAMS:
+            local_bw = 2 * (1 / 2) * BYTES / (s["allreduce_us"] * 1e-6)
+
+
+def sum_time(n, bw, lat, nbytes=BYTES):
+    return 0.0 if n == 1 else 2 * (n - 1) / n * nbytes / bw + 2 * (n - 1) * lat
+
+
+def step(n, bw, lat, batch=BATCH, ps=None):
+    ps = per_sample if ps is None else ps
+    return fixed + batch / n * ps + sum_time(n, bw, lat)
+
+
+print("This machine: per_sample %.1f us, fixed %.2f ms, shared-memory sum %.2f GB/s"
+      % (per_sample * 1e6, fixed * 1e3, local_bw / 1e9))
+print("%5s %14s %14s %14s" % ("ranks", "model ms/step", "measured", "sum model ms"))
+for n in (1, 2, 3):
+    m = step(n, local_bw, local_lat)
+    got = "%.3f" % (measured[n][0] * 1e3) if n in measured else "-"
+    print("%5d %14.3f %14s %14.3f" % (n, m * 1e3, got, sum_time(n, local_bw, local_lat) * 1e3))
+print("(3 ranks share 2 cores here, so their compute term is 3/2 x the model's)")
+
+# Clusters: one rank per node of this machine's speed with both cores
+# (per_sample / 1.7), links of 10, 25, 100 Gb/s, 5 us latency per message.
+node_ps = per_sample / 1.7
+print("\nProjection, W1 per node = this machine with 2 threads; efficiency at global batch 128,")
+print("and the smallest global batch (power of 2) that keeps 80% efficiency")
+links = [(10, 1.25e9), (25, 3.125e9), (100, 12.5e9)]
+print("%5s" % "nodes" + "".join("%13s %9s" % ("%d Gb/s eff" % g, "batch80") for g, _ in links))
+for n in (2, 4, 8, 16, 32, 64):
+    row = "%5d" % n
+    for g, bw in links:
+        eff = step(1, bw, 5e-6, BATCH, node_ps) / (n * step(n, bw, 5e-6, BATCH, node_ps))
+        b = BATCH
+        while b < 1 << 22:
+            if step(1, bw, 5e-6, b, node_ps) / (n * step(n, bw, 5e-6, b, node_ps)) >= 0.8:
+                break
+            b *= 2
+        row += "%12.0f%% %9s" % (100 * eff, b if b < 1 << 22 else "never")
+    print(row)
