@@ -51,9 +51,10 @@ void dsc_graph_free(dsc_graph *g)
     for (size_t i = 0; i < g->n_nodes; i++) dsc_free(g->nodes[i].name);
     dsc_free(g->nodes);
     if (g->owns_params) dsc_free_aligned(g->params);
-    dsc_free_aligned(g->grads);
     dsc_free_aligned(g->arena);
     dsc_free(g->reach);
+    dsc_free(g->plan_fwd);
+    dsc_free(g->plan_run);
     dsc_free(g);
 }
 
@@ -258,11 +259,13 @@ static size_t round_up(size_t n) { return (n + 15) & ~(size_t)15; }
 static dsc_status compile_failed(dsc_graph *g, dsc_status s)
 {
     if (g->owns_params) dsc_free_aligned(g->params);
-    dsc_free_aligned(g->grads);
     dsc_free_aligned(g->arena);
     dsc_free(g->reach);
+    dsc_free(g->plan_fwd);
+    dsc_free(g->plan_run);
     g->params = g->grads = g->arena = NULL;
     g->reach = NULL;
+    g->plan_fwd = g->plan_run = NULL;
     g->owns_params = 0;
     return s;
 }
@@ -298,44 +301,55 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
         g->owns_params = 1;
     }
     if (!g->no_grad) {
-        g->grads = dsc_malloc_aligned(np * sizeof(float));
         g->reach = dsc_calloc(g->n_nodes, 1);
-        if (!g->grads || !g->reach)
+        g->plan_run = dsc_malloc(g->n_nodes * sizeof *g->plan_run);
+        if (!g->reach || !g->plan_run)
             return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for gradients"));
-        memset(g->grads, 0, np * sizeof(float));
     }
+    g->plan_loss = -1;
+    g->plan_fwd = dsc_malloc(g->n_nodes * sizeof *g->plan_fwd);
+    if (!g->plan_fwd) return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for a graph"));
 
     /* One arena holds every computed value and gradient, sized for the
-     * largest batch, so running never allocates. */
-    size_t total = 0;
+     * largest batch, so running never allocates: first the values, then
+     * every gradient (the parameters', then the nodes'), so that backward
+     * clears all gradients at once. */
+    size_t vals = 0, grads = g->no_grad ? 0 : np;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const dsc_gnode *n = &g->nodes[i];
         if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM) continue;
-        total += round_up(max_size(g, n) + n->extra);
-        if (n->requires_grad && !g->no_grad) total += round_up(max_size(g, n));
+        vals += round_up(max_size(g, n) + n->extra);
+        if (n->requires_grad && !g->no_grad) grads += round_up(max_size(g, n));
     }
-    if (total > SIZE_MAX / sizeof(float))
+    size_t total = vals + grads;
+    if (total > SIZE_MAX / sizeof(float) || total < vals)
         return compile_failed(g, dsc_fail(DSC_ENOMEM, "graph too large"));
     g->arena = dsc_malloc_aligned((total ? total : 16) * sizeof(float));
     if (!g->arena)
         return compile_failed(g, dsc_fail(DSC_ENOMEM, "out of memory for %zu activations", total));
     memset(g->arena, 0, (total ? total : 16) * sizeof(float));
-    float *p = g->arena;
+    g->n_grad_floats = grads;
+    if (!g->no_grad) g->grads = g->arena + vals;
+    float *p = g->arena, *pg = g->arena + vals + np;
     for (size_t i = 0; i < g->n_nodes; i++) {
         dsc_gnode *n = &g->nodes[i];
         n->val.cols = n->grad.cols = n->cols;
         n->val.rows = n->grad.rows = n->batch_rows ? max_batch : n->rows;
-        if (n->op == DSC_OP_INPUT) continue;
+        if (n->op == DSC_OP_INPUT) {
+            g->unbound++;
+            continue;
+        }
         if (n->op == DSC_OP_PARAM) {
             n->val.data = g->params + n->param_off;
             if (!g->no_grad) n->grad.data = g->grads + n->param_off;
             continue;
         }
+        g->plan_fwd[g->n_fwd++] = (dsc_node)i;
         n->val.data = p;
         p += round_up(max_size(g, n) + n->extra);
         if (n->requires_grad && !g->no_grad) {
-            n->grad.data = p;
-            p += round_up(max_size(g, n));
+            n->grad.data = pg;
+            pg += round_up(max_size(g, n));
         }
     }
     g->compiled = 1;
@@ -380,12 +394,15 @@ dsc_status dsc_graph_set_batch(dsc_graph *g, size_t rows)
     if (rows == 0 || rows > g->max_batch)
         return dsc_fail(DSC_EINVAL, "batch of %zu rows: must be 1 to %zu (the compiled size)", rows,
                         g->max_batch);
+    g->forward_done = 0;
+    /* A training loop sets the same batch every step: the nodes' rows are
+     * already right. */
+    if (rows == g->batch) return DSC_OK;
     g->batch = rows;
     for (size_t i = 0; i < g->n_nodes; i++) {
         dsc_gnode *n = &g->nodes[i];
         if (n->batch_rows) n->val.rows = n->grad.rows = rows;
     }
-    g->forward_done = 0;
     return DSC_OK;
 }
 
@@ -396,6 +413,7 @@ dsc_status dsc_graph_bind(dsc_graph *g, dsc_node id, const float *data)
     if (id < 0 || (size_t)id >= g->n_nodes || g->nodes[id].op != DSC_OP_INPUT)
         return dsc_fail(DSC_EINVAL, "dsc_graph_bind: node %d is not an input", id);
     if (!data) return dsc_fail(DSC_EINVAL, "dsc_graph_bind: data is NULL");
+    if (!g->nodes[id].val.data) g->unbound--;
     /* The graph only reads inputs; the cast keeps one tensor type. */
     g->nodes[id].val.data = (float *)(uintptr_t)data;
     g->forward_done = 0;
@@ -406,14 +424,17 @@ dsc_status dsc_graph_forward(dsc_graph *g)
 {
     dsc_status s = need_compiled(g, "dsc_graph_forward");
     if (s) return s;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        dsc_gnode *n = &g->nodes[i];
-        if (n->op == DSC_OP_INPUT && !n->val.data)
-            return dsc_fail(DSC_EINVAL, "input '%s' has no data bound", n->name ? n->name : "?");
+    if (g->unbound) { /* name the first input without data */
+        for (size_t i = 0; i < g->n_nodes; i++) {
+            dsc_gnode *n = &g->nodes[i];
+            if (n->op == DSC_OP_INPUT && !n->val.data)
+                return dsc_fail(DSC_EINVAL, "input '%s' has no data bound",
+                                n->name ? n->name : "?");
+        }
     }
     g->pass++;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        dsc_gnode *n = &g->nodes[i];
+    for (size_t f = 0; f < g->n_fwd; f++) {
+        dsc_gnode *n = &g->nodes[g->plan_fwd[f]];
         if (n->def->forward) n->def->forward(g, n);
     }
     g->forward_done = 1;
@@ -421,6 +442,26 @@ dsc_status dsc_graph_forward(dsc_graph *g)
 }
 
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+
+/* Plans backward from `loss`: walking nodes in reverse topological order
+ * from the loss, it marks the nodes the loss depends on (nodes that do not
+ * feed it are skipped) and lists those whose backward runs. */
+static void plan_backward(dsc_graph *g, dsc_node loss)
+{
+    memset(g->reach, 0, g->n_nodes);
+    g->n_run = 0;
+    g->reach[loss] = 1;
+    for (size_t i = (size_t)loss + 1; i-- > 0;) {
+        const dsc_gnode *n = &g->nodes[i];
+        if (!g->reach[i] || !n->requires_grad || !n->def->backward) continue;
+        for (int k = 0; k < n->n_in; k++) {
+            dsc_node j = n->in[k];
+            if (g->nodes[j].requires_grad) g->reach[j] = 1;
+        }
+        g->plan_run[g->n_run++] = (dsc_node)i;
+    }
+    g->plan_loss = loss;
+}
 
 dsc_status dsc_graph_backward(dsc_graph *g, dsc_node loss)
 {
@@ -434,26 +475,18 @@ dsc_status dsc_graph_backward(dsc_graph *g, dsc_node loss)
     if (dsc_size(g, l) != 1)
         return dsc_fail(DSC_ESHAPE, "backward needs a 1 x 1 loss node, not %zu x %zu",
                         dsc_rows(g, l), l->cols);
-    zero(g->grads, g->n_params);
-    memset(g->reach, 0, g->n_nodes);
+    /* Every gradient is cleared before anything is added into it: they
+     * are one block of the arena, so this is one memset however many nodes
+     * there are (gradients of nodes the loss does not depend on stay 0). */
+    zero(g->grads, g->n_grad_floats);
     if (!l->requires_grad) return DSC_OK; /* nothing trainable upstream */
-    g->reach[loss] = 1;
+    if (g->plan_loss != loss) plan_backward(g, loss);
     if (l->op != DSC_OP_PARAM)
         l->grad.data[0] = 1.0f;
     else
         l->grad.data[0] += 1.0f;
-    /* Reverse topological order; a node's gradient is zeroed when the first
-     * consumer reaches it, before anything is added into it. */
-    for (size_t i = (size_t)loss + 1; i-- > 0;) {
-        dsc_gnode *n = &g->nodes[i];
-        if (!g->reach[i] || !n->requires_grad || !n->def->backward) continue;
-        for (int k = 0; k < n->n_in; k++) {
-            dsc_node j = n->in[k];
-            dsc_gnode *in = &g->nodes[j];
-            if (g->reach[j] || !in->requires_grad) continue;
-            g->reach[j] = 1;
-            if (in->op != DSC_OP_PARAM) zero(in->grad.data, dsc_size(g, in));
-        }
+    for (size_t r = 0; r < g->n_run; r++) {
+        dsc_gnode *n = &g->nodes[g->plan_run[r]];
         n->def->backward(g, n);
     }
     return DSC_OK;

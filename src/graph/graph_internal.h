@@ -74,7 +74,17 @@ struct dsc_graph {
     uint64_t relu_seed, pass; /* pass counts forwards, for random choices */
     int threads;
     int forward_done;
-    unsigned char *reach; /* backward: nodes the loss depends on */
+    size_t unbound;     /* inputs with no data bound yet */
+    dsc_node *plan_fwd; /* the nodes that compute, in order */
+    size_t n_fwd;
+    unsigned char *reach; /* planning backward: nodes the loss depends on */
+    /* Backward's plan for the loss node plan_loss (-1: none yet): the nodes
+     * whose backward it runs, in order. Which nodes a loss depends on is
+     * fixed once the graph is compiled, so a training loop plans once. */
+    dsc_node plan_loss;
+    size_t n_run;
+    dsc_node *plan_run;
+    size_t n_grad_floats; /* grads: the parameters', then the nodes', in the arena */
 };
 
 /* One entry per op: its text, how many inputs, its shape rule, and its
@@ -100,8 +110,8 @@ extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_o
 extern const dsc_op_def dsc_op_identity, dsc_op_softplus, dsc_op_relu, dsc_op_leaky_relu,
     dsc_op_sigmoid, dsc_op_tanh, dsc_op_softmax; /* op_act.c */
 extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce, dsc_op_ce,
-    dsc_op_bce_logits, dsc_op_ce_logits; /* op_loss.c */
-extern const dsc_op_def dsc_op_dropout;  /* op_dropout.c */
+    dsc_op_bce_logits, dsc_op_ce_logits;   /* op_loss.c */
+extern const dsc_op_def dsc_op_dropout;    /* op_dropout.c */
 extern const dsc_op_def dsc_op_linear_ssr; /* op_linear.c */
 /* linear_ssr takes at most this many inputs per row, and keeps its k + 1
  * derivatives after the loss in its value buffer. */

@@ -40,8 +40,10 @@ const dsc_op_def dsc_op_identity = {
 /* ---- softplus -------------------------------------------------------- */
 
 /* ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): e^-|x| <= 1, so the exponential
- * cannot overflow, and for large |x| the log1p term vanishes exactly. */
-static float softplus1(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+ * cannot overflow, and for large |x| the log1p term vanishes exactly. The
+ * max is a comparison, not fmaxf, which is a library call without
+ * -ffast-math; both give 0 for a NaN, whose log1p term is NaN anyway. */
+static float softplus1(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
 
 /* 1 / (1 + e^-x) with the exponential of -|x| only, so it never overflows;
  * the x < 0 branch is the same value written as e^x / (1 + e^x). */

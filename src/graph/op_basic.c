@@ -119,6 +119,19 @@ static inline size_t b_index(size_t kind, size_t i, size_t cols)
     return kind == 0 ? i : kind == 1 ? i % cols : 0;
 }
 
+/* Sum over r < rows of x[r * stride] (times f[r * stride] when f is given),
+ * in double, in order. */
+static double column_sum(const float *x, const float *f, size_t rows, size_t stride)
+{
+    double s = 0.0;
+    if (f) {
+        for (size_t r = 0; r < rows; r++) s += (double)x[r * stride] * f[r * stride];
+    } else {
+        for (size_t r = 0; r < rows; r++) s += x[r * stride];
+    }
+    return s;
+}
+
 /* Adds the gradient g_a (one value per element of a) into b's gradient,
  * summing over the rows b was broadcast along. Sums run in double, column
  * by column in a fixed order, so they do not depend on the thread count. */
@@ -133,30 +146,46 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
                          gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f));
         return;
     }
-    size_t ncols = kind == 1 ? cols : 1;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN && ncols > 1, j, ncols, {
-        double s = 0.0;
-        if (kind == 1) {
-            for (size_t r = 0; r < rows; r++) {
-                size_t i = r * cols + j;
-                s += (double)ga_src[i] * (factor ? factor[i] : 1.0f);
-            }
-        } else {
-            for (size_t i = 0; i < total; i++) s += (double)ga_src[i] * (factor ? factor[i] : 1.0f);
-        }
-        gb[j] += sign * (float)s;
-    });
+    if (kind == 2) { /* 1 x 1: one sum over everything */
+        gb[0] += sign * (float)column_sum(ga_src, factor, total, 1);
+        return;
+    }
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, j, cols,
+                     gb[j] +=
+                     sign * (float)column_sum(ga_src + j, factor ? factor + j : NULL, rows, cols));
 }
 
-static void add_forward(dsc_graph *g, dsc_gnode *n)
+/* x op y for the three element-wise ops; op is a constant where the
+ * forward below is inlined, so the choice costs nothing in the loops. */
+static inline float apply(char op, float x, float y)
+{
+    return op == '+' ? x + y : op == '-' ? x - y : x * y;
+}
+
+/* z = a op b with b broadcast. A row of b is walked along each row of a,
+ * so no element's index into b needs a division, which would cost more than
+ * the operation itself. */
+static inline void broadcast_forward(dsc_graph *g, dsc_gnode *n, char op)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
+    size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, n), cols = n->cols;
+    size_t total = rows * cols;
     const float *x = a->val.data, *y = b->val.data;
     float *z = n->val.data;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                     z[i] = x[i] + y[b_index(kind, i, cols)]);
+    if (kind == 0) {
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                         z[i] = apply(op, x[i], y[i]));
+    } else if (kind == 1) {
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, r, rows, {
+            for (size_t j = 0; j < cols; j++) z[r * cols + j] = apply(op, x[r * cols + j], y[j]);
+        });
+    } else {
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
+                         z[i] = apply(op, x[i], y[0]));
+    }
 }
+
+static void add_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '+'); }
 
 static void add_backward(dsc_graph *g, dsc_gnode *n)
 {
@@ -173,15 +202,7 @@ static void add_backward(dsc_graph *g, dsc_gnode *n)
 const dsc_op_def dsc_op_add = {"add",           "a + b",     "d/da = 1, d/db = 1", 2,
                                broadcast_shape, add_forward, add_backward};
 
-static void sub_forward(dsc_graph *g, dsc_gnode *n)
-{
-    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
-    const float *x = a->val.data, *y = b->val.data;
-    float *z = n->val.data;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                     z[i] = x[i] - y[b_index(kind, i, cols)]);
-}
+static void sub_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '-'); }
 
 static void sub_backward(dsc_graph *g, dsc_gnode *n)
 {
@@ -199,15 +220,7 @@ static void sub_backward(dsc_graph *g, dsc_gnode *n)
 const dsc_op_def dsc_op_sub = {"sub",           "a - b",     "d/da = 1, d/db = -1", 2,
                                broadcast_shape, sub_forward, sub_backward};
 
-static void mul_forward(dsc_graph *g, dsc_gnode *n)
-{
-    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
-    const float *x = a->val.data, *y = b->val.data;
-    float *z = n->val.data;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                     z[i] = x[i] * y[b_index(kind, i, cols)]);
-}
+static void mul_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '*'); }
 
 static void mul_backward(dsc_graph *g, dsc_gnode *n)
 {

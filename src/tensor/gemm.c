@@ -21,6 +21,7 @@
  *    is deliberately never freed: it lives as long as the thread.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -654,6 +655,14 @@ static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k
  * precision and the compiler can vectorise the contiguous case. */
 static double thin_dot(const float *x, size_t sx, const float *y, size_t sy, size_t k)
 {
+    /* Fewer than eight terms never reach the lanes below, which would add
+     * only zeros: this is the same sum, without their set-up (the seed's
+     * small network makes such products every step). */
+    if (k < 8) {
+        double s = 0.0;
+        for (size_t i = 0; i < k; i++) s += (double)x[i * sx] * y[i * sy];
+        return s;
+    }
     double total = 0.0;
     for (size_t b = 0; b < k; b += 4096) {
         size_t e = b + 4096 < k ? b + 4096 : k, i = b;
@@ -682,14 +691,53 @@ static void store(float *c, float alpha, double v, float beta)
  * the built-in kernel. While the built-in kernel is in use the pool gets
  * one thread; --gemm cblas sets the count it wants (see dsc_gemm). */
 static pthread_once_t openblas_once = PTHREAD_ONCE_INIT;
+static _Atomic int openblas_quiet;
 static void quiet_openblas_once(void) { openblas_set_num_threads(1); }
-static void quiet_openblas(void) { pthread_once(&openblas_once, quiet_openblas_once); }
+/* Called on every product: after the first, one load and no library call. */
+static void quiet_openblas(void)
+{
+    if (atomic_load_explicit(&openblas_quiet, memory_order_acquire)) return;
+    pthread_once(&openblas_once, quiet_openblas_once);
+    atomic_store_explicit(&openblas_quiet, 1, memory_order_release);
+}
 #endif
 
 #define THIN_CHUNK      65536
 #define THIN_MAX_CHUNKS 1024
 
-/* Returns 1 when the product was thin and has been computed. */
+/* One long dot product (a weight's gradient over a large batch): fixed
+ * chunks summed in parallel, then added in order. Kept out of line: inlined,
+ * its 8 KB of partial sums made every small thin product slower. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void
+long_dot(const float *x, size_t sx, const float *y, size_t sy, size_t k, float alpha, float beta,
+         float *c, int par, int threads)
+{
+    double part[THIN_MAX_CHUNKS];
+    size_t chunks = (k + THIN_CHUNK - 1) / THIN_CHUNK;
+    DSC_PARALLEL_FOR(dsc_threads(threads), par, ch, chunks, {
+        size_t p0 = ch * THIN_CHUNK, len = k - p0 < THIN_CHUNK ? k - p0 : THIN_CHUNK;
+        part[ch] = thin_dot(x + p0 * sx, sx, y + p0 * sy, sy, len);
+    });
+    double total = 0.0;
+    for (size_t ch = 0; ch < chunks; ch++) total += part[ch];
+    store(c, alpha, total, beta);
+}
+
+/* Row c (n elements) of an outer product: a_i times row b (stride sb). */
+static inline void outer_row(float *c, float ai, const float *b, size_t sb, size_t n, float beta)
+{
+    if (beta == 0.0f) {
+        for (size_t j = 0; j < n; j++) c[j] = ai * b[j * sb];
+    } else {
+        for (size_t j = 0; j < n; j++) c[j] = ai * b[j * sb] + beta * c[j];
+    }
+}
+
+/* Returns 1 when the product was thin and has been computed. The thread
+ * count is only asked for when the work is large enough to split. */
 static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A,
                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
                      int threads)
@@ -697,42 +745,28 @@ static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, 
     /* Element (i, p) of op(A) and (p, j) of op(B) as pointer and stride. */
     size_t a_row = ta ? 1 : lda, a_k = ta ? lda : 1;
     size_t b_k = tb ? 1 : ldb, b_col = tb ? ldb : 1;
-    int par = (double)m * (double)n * (double)k > 262144.0;
-    int nt = dsc_threads(threads);
+    /* m n k > 262144, in integers: m n cannot overflow, C holds m n floats. */
+    int par = m * n > 262144 / k;
 
     if (k == 1) {
         /* An outer product: every element is one multiplication. */
-        DSC_PARALLEL_FOR(nt, par, i, m, {
-            float ai = alpha * A[i * a_row];
-            float *c = C + i * ldc;
-            for (size_t j = 0; j < n; j++)
-                c[j] = beta == 0.0f ? ai * B[j * b_col] : ai * B[j * b_col] + beta * c[j];
-        });
+        DSC_PARALLEL_FOR(dsc_threads(threads), par, i, m,
+                         outer_row(C + i * ldc, alpha * A[i * a_row], B, b_col, n, beta));
         return 1;
     }
     if (m == 1 && n == 1 && k >= 2 * THIN_CHUNK && k <= THIN_CHUNK * THIN_MAX_CHUNKS) {
-        /* One long dot product (a weight's gradient over a large batch):
-         * fixed chunks summed in parallel, then added in order. */
-        double part[THIN_MAX_CHUNKS];
-        size_t chunks = (k + THIN_CHUNK - 1) / THIN_CHUNK;
-        DSC_PARALLEL_FOR(nt, par, c, chunks, {
-            size_t p0 = c * THIN_CHUNK, len = k - p0 < THIN_CHUNK ? k - p0 : THIN_CHUNK;
-            part[c] = thin_dot(A + p0 * a_k, a_k, B + p0 * b_k, b_k, len);
-        });
-        double total = 0.0;
-        for (size_t c = 0; c < chunks; c++) total += part[c];
-        store(C, alpha, total, beta);
+        long_dot(A, a_k, B, b_k, k, alpha, beta, C, par, threads);
         return 1;
     }
     if (n == 1) {
         /* C is a column: one dot product per row. */
-        DSC_PARALLEL_FOR(nt, par && m > 1, i, m,
+        DSC_PARALLEL_FOR(dsc_threads(threads), par && m > 1, i, m,
                          store(&C[i * ldc], alpha, thin_dot(A + i * a_row, a_k, B, b_k, k), beta));
         return 1;
     }
     if (m == 1) {
         /* C is a row: one dot product per column. */
-        DSC_PARALLEL_FOR(nt, par && n > 1, j, n,
+        DSC_PARALLEL_FOR(dsc_threads(threads), par && n > 1, j, n,
                          store(&C[j], alpha, thin_dot(A, a_k, B + j * b_col, b_k, k), beta));
         return 1;
     }
