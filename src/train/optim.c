@@ -323,7 +323,10 @@ void dsc_optim_step(dsc_optim *o, float *params, const float *grads, const uint8
     /* t counts calls, not per-parameter updates: a parameter frozen for a
      * while gets the bias correction of the whole run. */
     double t = (double)o->t;
-    double bc1 = 1.0 - pow(o->c.beta1, t), bc2 = 1.0 - pow(o->c.beta2, t);
+    /* Only Adam's bias corrections need the powers (pow is a good share of
+     * a tiny network's step, and slow once beta^t underflows). */
+    int adam = o->c.kind == DSC_OPT_ADAM || o->c.kind == DSC_OPT_ADAMW;
+    double bc1 = adam ? 1.0 - pow(o->c.beta1, t) : 1.0, bc2 = adam ? 1.0 - pow(o->c.beta2, t) : 1.0;
     size_t chunks = (n + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
     DSC_PARALLEL_FOR(dsc_threads(o->threads), chunks >= 4, c, chunks, {
         size_t lo = c * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < n ? lo + OPTIM_CHUNK : n;

@@ -277,6 +277,9 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threa
             if (mask[i]) s += (double)g[i] * g[i];
         return sqrt(s);
     }
+    /* One chunk: the same sum without the chunk machinery (tiny networks
+     * pay for it every step). */
+    if (n <= 16384) return sqrt(sum_squares(g, 0, n));
     double part[256];
     size_t size = n / 256 + 1 > 16384 ? n / 256 + 1 : 16384;
     size_t chunks = (n + size - 1) / size;
