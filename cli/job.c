@@ -357,6 +357,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         return st;
     }
     p.on_step = on_step;
+    p.on_step_light = !s.record; /* only a trace reads the parameters */
     p.on_epoch = on_epoch;
     p.resume = o->resume;
     if (o->checkpoint_every && o->checkpoint) {

@@ -391,7 +391,8 @@ typedef struct {
     size_t epoch;         /**< 0-based epoch (0 in full-batch runs) */
     double loss;          /**< loss of the batch, before the update */
     double learning_rate; /**< the rate used for this update */
-    const float *params;  /**< all parameters before the update */
+    const float *params;  /**< all parameters before the update (NULL with
+                               on_step_light) */
     const float *grads;   /**< dLoss/dparam, before the update */
     const float *steps;   /**< the update applied: params_after = params - steps */
     size_t n_params;
@@ -447,7 +448,10 @@ typedef struct {
     int threads;              /**< 0: library default */
     const dsc_dataset *val;   /**< optional validation data (borrowed) */
     size_t patience;          /**< early stopping on val loss; 0: off */
-    int (*on_step)(const dsc_step_info *s, void *user);   /**< non-zero stops */
+    int (*on_step)(const dsc_step_info *s, void *user); /**< non-zero stops */
+    /** 1: on_step does not read params (a progress bar, a stop flag), so the
+     *  parameters are not copied before every update for it. Default 0. */
+    int on_step_light;
     int (*on_epoch)(const dsc_epoch_info *e, void *user); /**< non-zero stops */
     /** Called every checkpoint_every epochs (minibatch runs) with the state
      *  a resume needs; the model's parameters are current. Non-zero stops. */

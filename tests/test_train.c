@@ -29,6 +29,15 @@ static int record(const dsc_step_info *s, void *user)
     return 0;
 }
 
+/* Counts steps; allocs_last counts calls that were given parameters. */
+static int count_light(const dsc_step_info *s, void *user)
+{
+    trace *t = user;
+    t->n++;
+    if (s->params) t->allocs_last++;
+    return 0;
+}
+
 /* The seed: slope fixed at 0.64, the intercept from 0 with learning rate
  * 0.1. The first derivative is -5.704, the first step -0.5704, and the
  * run stops on step size near 0.95. */
@@ -61,6 +70,20 @@ static void test_seed_intercept(void)
     CHECK(r.max_step < 1e-3);
     CHECK(r.iterations == t.n);
     CHECK(t.allocs_last == t.allocs_at_2); /* steps allocate nothing */
+
+    /* A light callback sees no parameters, and the run is the same. */
+    float b_full;
+    CHECK_OK(dsc_model_get(m, "b1", &b_full));
+    CHECK_OK(dsc_model_set(m, "b1", 0.0f));
+    trace light = {0};
+    p.on_step = count_light;
+    p.on_step_light = 1;
+    p.user = &light;
+    dsc_train_result r2;
+    CHECK_OK(dsc_train(m, d, &p, &r2));
+    CHECK(light.n == r.iterations && light.allocs_last == 0);
+    CHECK_OK(dsc_model_get(m, "b1", &icpt));
+    CHECK(icpt == b_full);
     dsc_dataset_free(d);
     dsc_model_free(m);
 }

@@ -312,13 +312,15 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* Only the step-size rule needs the largest step; without it the result
      * gets the figure once, at the end. */
     double max_step = step_tol > 0 ? dsc_optim_max_step_size(r->opt, grads, r->mask, n, lr) : NAN;
-    if (p->on_step) memcpy(r->before, params, n * sizeof(float));
+    int keep_before = p->on_step && !p->on_step_light;
+    if (keep_before) memcpy(r->before, params, n * sizeof(float));
     dsc_optim_step(r->opt, params, grads, r->mask, r->steps, n, lr);
     res->iterations = iter + 1;
     res->grad_norm = gn;
     res->max_step = max_step;
     if (p->on_step) {
-        dsc_step_info info = {iter, epoch, loss, lr, r->before, grads, r->steps, n};
+        dsc_step_info info = {iter,  epoch,    loss, lr, keep_before ? r->before : NULL,
+                              grads, r->steps, n};
         if (p->on_step(&info, p->user)) {
             if (!r->dist) return DSC_STOP_CALLBACK;
             r->want_stop = 1;
@@ -573,7 +575,7 @@ static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t 
                       p->seed,
                       p->patience,
                       p->checkpoint_every,
-                      !!p->on_step,
+                      !!p->on_step + 2u * !!p->on_step_light,
                       !!p->on_epoch,
                       !!p->on_checkpoint,
                       p->resume ? p->resume->epoch : 0};
