@@ -30,15 +30,18 @@ for np in 2 3; do
     mpiexec -n $np "$TMP/mpi_sum" 200 | sed 's/^/{"workload": "sum", "result": /; s/$/}/' >> "$LINES"
 done
 
+# W1 as specified (batch 128), and at batch 256 to show what a larger
+# global batch does to the balance of compute and communication.
 for rep in $(seq 1 "$REPS"); do
-    for np in 1 2 3; do
-        printf 'W1, %d rank(s), repetition %d\n' "$np" "$rep" >&2
-        mpiexec -n $np "$CLI" train --idx-images "$FMNIST_DIR/train-images-idx3-ubyte.gz" \
+    for run in "1 128" "2 128" "3 128" "1 64" "1 256" "2 256"; do
+        set -- $run
+        printf 'W1, %d rank(s), batch %d, repetition %d\n' "$1" "$2" "$rep" >&2
+        mpiexec -n "$1" "$CLI" train --idx-images "$FMNIST_DIR/train-images-idx3-ubyte.gz" \
             --idx-labels "$FMNIST_DIR/train-labels-idx1-ubyte.gz" --layers 256:relu,128:relu \
-            --epochs 1 --batch 128 --optimizer momentum --momentum 0.9 --lr 0.05 --json --quiet \
+            --epochs 1 --batch "$2" --optimizer momentum --momentum 0.9 --lr 0.05 --json --quiet \
             --threads 1 > "$TMP/w1.json"
-        printf '{"workload": "w1", "ranks": %d, "rep": %d, "cli": %s}\n' "$np" "$rep" \
-            "$(grep '^{' "$TMP/w1.json")" >> "$LINES"
+        printf '{"workload": "w1", "ranks": %d, "batch": %d, "rep": %d, "cli": %s}\n' "$1" "$2" \
+            "$rep" "$(grep '^{' "$TMP/w1.json")" >> "$LINES"
     done
 done
 python3 bench/report_scaling.py "$LINES" "$OUT"

@@ -34,14 +34,29 @@ local_bw, local_lat = 4.0e9, 2e-6
 measured = {}
 if len(sys.argv) > 1:
     r = json.load(open(sys.argv[1]))
-    one = r["w1"]["1"]
+    one = r["w1"]["128"]["1"]
     step1 = one["seconds"] / STEPS
-    per_sample = (step1 - fixed) / BATCH
-    for n, v in r["w1"].items():
+    if "256" in r["w1"]:
+        # Two batch sizes on one rank give both terms: step(b) = fixed + b x per_sample.
+        step2 = r["w1"]["256"]["1"]["seconds"] / r["w1"]["256"]["1"]["steps"]
+        per_sample = (step2 - step1) / (256 - BATCH)
+        fixed = max(step1 - BATCH * per_sample, 0.0)
+    else:
+        per_sample = (step1 - fixed) / BATCH
+    for n, v in r["w1"]["128"].items():
         measured[int(n)] = (v["seconds"] / STEPS, v["comm_ms_per_step"] * 1e-3)
     for s in r["sum"]:
         if s["ranks"] == 2 and s["floats"] == PARAMS:
             local_bw = 2 * (1 / 2) * BYTES / (s["allreduce_us"] * 1e-6)
+
+
+if measured and "64" in r["w1"]:
+    # The direct check: a 2-rank step is one rank's step at half the batch
+    # plus the sum measured alone (bench/mpi_sum.c), plus nothing else.
+    half = r["w1"]["64"]["1"]["seconds"] / r["w1"]["64"]["1"]["steps"]
+    sums = {s["ranks"]: s["allreduce_us"] * 1e-6 for s in r["sum"] if s["floats"] == PARAMS}
+    print("2 ranks: one rank at batch 64 %.3f ms + sum alone %.3f ms = %.3f ms; measured %.3f ms"
+          % (half * 1e3, sums.get(2, 0) * 1e3, (half + sums.get(2, 0)) * 1e3, measured[2][0] * 1e3))
 
 
 def sum_time(n, bw, lat, nbytes=BYTES):
