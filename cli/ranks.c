@@ -11,7 +11,7 @@
 #include "descent_mpi.h"
 #endif
 
-static int rank, ranks = 1, local_ranks = 1, mpi_on, failed_already;
+static int rank, ranks = 1, local_ranks = 1, mpi_on, settled, settled_status;
 static char note[1024];
 
 void cli_ranks_note(const char *msg) { snprintf(note, sizeof note, "%s", msg); }
@@ -70,9 +70,10 @@ int cli_agree(int status)
 {
 #ifdef DSC_HAVE_MPI
     if (!mpi_on || ranks == 1) return status;
-    /* After an agreed failure every rank is on its way out: no more
-     * exchanges, or a rank that already left would be waited for. */
-    if (failed_already) return status >= 0 ? status : EXIT_RUNTIME;
+    /* After an agreed failure (or the agreed end) every rank is on its way
+     * out: no more exchanges, or a rank that already left would be waited
+     * for. Every rank keeps the status agreed then. */
+    if (settled) return settled_status;
     int *all = malloc((size_t)ranks * sizeof(int));
     if (!all) MPI_Abort(MPI_COMM_WORLD, EXIT_RUNTIME);
     MPI_Allgather(&status, 1, MPI_INT, all, 1, MPI_INT, MPI_COMM_WORLD);
@@ -87,10 +88,11 @@ int cli_agree(int status)
     int agreed = first >= 0 ? all[first] : done ? EXIT_OK : -1;
     free(all);
     if (first < 0) {
-        if (done) failed_already = 1;
+        if (done) settled = 1, settled_status = agreed;
         return agreed;
     }
-    failed_already = 1;
+    settled = 1;
+    settled_status = agreed;
     if (first > 0) {
         char msg[sizeof note];
         if (rank == first) memcpy(msg, note, sizeof msg);
