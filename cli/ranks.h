@@ -41,7 +41,6 @@ size_t cli_rank_threads(size_t threads);
 
 dsc_status cli_train(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
                      dsc_train_result *r);
-dsc_status cli_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
-                        dsc_metrics *out);
+dsc_status cli_evaluate(const dsc_model *m, const dsc_dataset *d, dsc_loss loss, dsc_metrics *out);
 
 #endif
