@@ -11,7 +11,10 @@
 #include "descent_mpi.h"
 #endif
 
-static int rank, ranks = 1, local_ranks = 1, mpi_on, settled, settled_status;
+static int rank, ranks = 1, local_ranks = 1, mpi_on;
+#ifdef DSC_HAVE_MPI
+static int settled, settled_status; /* see cli_agree */
+#endif
 static char note[1024];
 
 void cli_ranks_note(const char *msg) { snprintf(note, sizeof note, "%s", msg); }
@@ -57,7 +60,7 @@ int cli_ranks_refuse(void)
     /* N copies of one run, all writing the same files: refuse. */
     const char *n = getenv("OMPI_COMM_WORLD_SIZE");
     if (!n) n = getenv("PMI_SIZE");
-    if (n && atoi(n) > 1)
+    if (launched_by_mpirun() && n && atoi(n) > 1)
         return cli_error(EXIT_USAGE,
                          "this descent was built without MPI, so mpirun would start "
                          "%s separate runs; rebuild with MPI (see descent --version)",
