@@ -546,21 +546,26 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
  * steps. Compared with rank 0's before the first step. */
 enum { FP_SHAPE, FP_X, FP_Y, FP_VAL, FP_OPTIONS, FP_COUNT };
 
+/* The inputs as stored (bytes or floats). */
+static uint32_t inputs_crc(const dsc_dataset *d)
+{
+    return d->x8 ? dsc_crc32(0, d->x8, d->n * d->n_in)
+                 : dsc_crc32(0, d->x, d->n * d->n_in * sizeof(float));
+}
+
+static uint32_t targets_crc(uint32_t crc, const dsc_dataset *d)
+{
+    return dsc_crc32(crc, d->y, d->n * d->n_out * sizeof(float));
+}
+
 static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t n_params,
                         uint32_t fp[FP_COUNT])
 {
     uint64_t shape[4] = {d->n, d->n_in, d->n_out, n_params};
     fp[FP_SHAPE] = dsc_crc32(0, shape, sizeof shape);
-    fp[FP_X] = d->x8 ? dsc_crc32(0, d->x8, d->n * d->n_in)
-                     : dsc_crc32(0, d->x, d->n * d->n_in * sizeof(float));
-    fp[FP_Y] = dsc_crc32(0, d->y, d->n * d->n_out * sizeof(float));
-    fp[FP_VAL] = 0;
-    if (p->val) {
-        const dsc_dataset *v = p->val;
-        fp[FP_VAL] = v->x8 ? dsc_crc32(0, v->x8, v->n * v->n_in)
-                           : dsc_crc32(0, v->x, v->n * v->n_in * sizeof(float));
-        fp[FP_VAL] = dsc_crc32(fp[FP_VAL], v->y, v->n * v->n_out * sizeof(float));
-    }
+    fp[FP_X] = inputs_crc(d);
+    fp[FP_Y] = targets_crc(0, d);
+    fp[FP_VAL] = p->val ? targets_crc(inputs_crc(p->val), p->val) : 0;
     /* The options field by field: the struct's padding is not data. */
     double num[] = {p->learning_rate, p->momentum,     p->beta1,   p->beta2,    p->eps,
                     p->rms_alpha,     p->weight_decay, p->dropout, p->lr_gamma, p->lr_min,
