@@ -6,20 +6,6 @@ set -u
 cli=$1
 . "$(dirname "$0")/lib_cli.sh"
 cd "$tmp"
-json() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
-# The bytes of the PARM chunk of a model file (its parameters).
-params_of() {
-  python3 - "$1" <<'PY'
-import sys
-b = open(sys.argv[1], 'rb').read()
-pos = 12
-while pos + 8 <= len(b):
-    tag, n = b[pos:pos+4], int.from_bytes(b[pos+4:pos+8], 'little')
-    if tag == b'PARM':
-        print(b[pos+8:pos+8+n].hex()); break
-    pos += 8 + n
-PY
-}
 
 # A 150-row, 3-class flower-like table (classes as text), and a 400-row
 # regression table with 10 features, both generated from fixed seeds.

@@ -7,8 +7,6 @@ cli=$1
 cd "$tmp"
 printf 'weight,height\n0.5,1.4\n2.3,1.9\n2.9,3.2\n' > seed.csv
 
-# json FILE EXPR: evaluates a Python expression on the parsed JSON object j.
-json() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
 # near A B TOL NAME
 near() {
   if python3 -c "import sys; sys.exit(0 if abs(float('$1')-float('$2')) <= float('$3') else 1)"; then

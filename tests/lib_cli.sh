@@ -51,6 +51,22 @@ expect_eq() {
   fi
 }
 
+# json FILE EXPR: EXPR evaluated on FILE's JSON object, bound to j.
+json() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
+# The bytes of the PARM chunk of a model file (its parameters).
+params_of() {
+  python3 - "$1" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+pos = 12
+while pos + 8 <= len(b):
+    tag, n = b[pos:pos+4], int.from_bytes(b[pos+4:pos+8], 'little')
+    if tag == b'PARM':
+        print(b[pos+8:pos+8+n].hex()); break
+    pos += 8 + n
+PY
+}
+
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" = 0 ]

@@ -10,20 +10,6 @@ cd "$tmp"
 # Open MPI: 3 ranks on 2 cores, and root in CI.
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMP_NUM_THREADS=1
-json() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
-# The bytes of the PARM chunk of a model file (its parameters).
-params_of() {
-  python3 - "$1" <<'PY'
-import sys
-b = open(sys.argv[1], 'rb').read()
-pos = 12
-while pos + 8 <= len(b):
-    tag, n = b[pos:pos+4], int.from_bytes(b[pos+4:pos+8], 'little')
-    if tag == b'PARM':
-        print(b[pos+8:pos+8+n].hex()); break
-    pos += 8 + n
-PY
-}
 # |a - b| <= tol * (1 + |b|)
 close() { python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t*(1+abs(b)) else 1)" "$@"; }
 expect_close() {
