@@ -218,7 +218,7 @@ static void draw_bar(job_state *s, size_t iter, double loss, int done)
 static int on_step(const dsc_step_info *si, void *user)
 {
     job_state *s = user;
-    if (s->record && !s->record_error && cli_rank() == 0)
+    if (s->record && !s->record_error)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
     return job_interrupted;
@@ -330,7 +330,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
 
     job_state s = {0};
     s.res = res;
-    s.record = keep_trace || o->trace || o->plot_dir;
+    /* Traces and plots are files, so rank 0's alone. */
+    s.record = (keep_trace || o->trace || o->plot_dir) && cli_rank() == 0;
     s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO) && cli_rank() == 0;
     s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;

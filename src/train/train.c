@@ -580,7 +580,7 @@ static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t 
                       p->seed,
                       p->patience,
                       p->checkpoint_every,
-                      !!p->on_step + 2u * !!p->on_step_light,
+                      !!p->on_step,
                       !!p->on_epoch,
                       !!p->on_checkpoint,
                       p->resume ? p->resume->epoch : 0};
