@@ -81,6 +81,15 @@ dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x);
  *  batch x k (k <= 16), w 1 x k, b 1 x 1, y batch x 1. It reads x and y once
  *  per pass, where the separate ops stream them about ten times. */
 dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_node y, int mean);
+/** A whole small network and its squared error in one op: layer k computes
+ *  act[k](h w[k]^T + b[k]) with w[k] a units_out x units_in parameter and
+ *  b[k] 1 x units_out; the loss is the sum over rows and outputs of
+ *  (y - prediction)^2, divided by their count when mean is non-zero.
+ *  1 to 4 layers, each at most 16 wide, no softmax. The same function as
+ *  the separate ops, for networks so small that running one op per
+ *  layer costs more than the arithmetic (the seed's 1-2-1 network). */
+dsc_node dsc_small_net(dsc_graph *g, dsc_node x, size_t layers, const dsc_node *w,
+                       const dsc_node *b, const dsc_activation *act, dsc_node y, int mean);
 /** Dropout with rate p in [0, 1): each element is kept with probability
  *  1 - p and scaled by 1 / (1 - p), a new mask every forward pass, drawn
  *  from the graph's seed (dsc_graph_set_seed). Leave it out of inference

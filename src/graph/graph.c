@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../tensor/tensor.h"
 #include "graph_internal.h"
 
 /* Inputs and parameters hold values that others set; they compute nothing. */
@@ -48,7 +49,10 @@ dsc_status dsc_graph_new(dsc_graph **out)
 void dsc_graph_free(dsc_graph *g)
 {
     if (!g) return;
-    for (size_t i = 0; i < g->n_nodes; i++) dsc_free(g->nodes[i].name);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_free(g->nodes[i].name);
+        dsc_free(g->nodes[i].net);
+    }
     dsc_free(g->nodes);
     if (g->owns_params) dsc_free_aligned(g->params);
     dsc_free_aligned(g->arena);
@@ -109,6 +113,7 @@ static dsc_node finish_node(dsc_graph *g, dsc_node id)
     dsc_status s = n->def->shape(g, n);
     if (s) {
         dsc_free(n->name);
+        dsc_free(n->net);
         g->n_nodes--;
         return build_error(g, s);
     }
@@ -209,6 +214,35 @@ dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_no
     return finish_node(g, id);
 }
 
+dsc_node dsc_small_net(dsc_graph *g, dsc_node x, size_t layers, const dsc_node *w,
+                       const dsc_node *b, const dsc_activation *act, dsc_node y, int mean)
+{
+    if (!g) return -1;
+    if (layers < 1 || layers > DSC_NET_MAX_LAYERS || !w || !b || !act)
+        return build_error(
+            g, dsc_fail(DSC_EINVAL, "small_net: needs 1 to %d layers", DSC_NET_MAX_LAYERS));
+    if (w[0] < 0 || (size_t)w[0] >= g->n_nodes || y < 0 || (size_t)y >= g->n_nodes)
+        return build_error(g,
+                           dsc_fail(DSC_EINVAL, "small_net: the first weight or y is not a node"));
+    dsc_net_desc *net = dsc_calloc(1, sizeof *net);
+    if (!net) return build_error(g, dsc_fail(DSC_ENOMEM, "out of memory for a small_net"));
+    net->layers = layers;
+    net->mean = mean != 0;
+    for (size_t k = 0; k < layers; k++) {
+        net->w[k] = w[k];
+        net->b[k] = b[k];
+        net->act[k] = act[k];
+    }
+    dsc_node id = add_node(g, DSC_OP_SMALL_NET, x, w[0], NULL);
+    if (id < 0) {
+        dsc_free(net);
+        return id;
+    }
+    g->nodes[id].in[2] = y;
+    g->nodes[id].net = net;
+    return finish_node(g, id);
+}
+
 dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
 {
     if (!(p >= 0.0f && p < 1.0f))
@@ -277,6 +311,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
     if (g->compiled) return dsc_fail(DSC_EINVAL, "the graph is already compiled");
     if (max_batch == 0) return dsc_fail(DSC_EINVAL, "the largest batch must be at least 1");
     if (g->n_nodes == 0) return dsc_fail(DSC_EINVAL, "the graph has no nodes");
+    dsc_gemm_prepare();
     g->max_batch = max_batch;
     g->batch = max_batch;
     g->no_grad = (flags & DSC_COMPILE_NO_GRAD) != 0;
@@ -318,7 +353,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
     for (size_t i = 0; i < g->n_nodes; i++) {
         const dsc_gnode *n = &g->nodes[i];
         if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM) continue;
-        vals += round_up(max_size(g, n) + n->extra);
+        vals += round_up(max_size(g, n) + n->extra + n->extra_row * max_batch);
         if (n->requires_grad && !g->no_grad) grads += round_up(max_size(g, n));
     }
     size_t total = vals + grads;
@@ -346,7 +381,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
         }
         g->plan_fwd[g->n_fwd++] = (dsc_node)i;
         n->val.data = p;
-        p += round_up(max_size(g, n) + n->extra);
+        p += round_up(max_size(g, n) + n->extra + n->extra_row * max_batch);
         if (n->requires_grad && !g->no_grad) {
             n->grad.data = pg;
             pg += round_up(max_size(g, n));

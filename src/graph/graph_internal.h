@@ -35,12 +35,28 @@ typedef enum {
     DSC_OP_CE_LOGITS,
     DSC_OP_DROPOUT,
     DSC_OP_LINEAR_SSR,
+    DSC_OP_SMALL_NET,
     DSC_OP_COUNT
 } dsc_op_id;
 
 #define DSC_MAX_INPUTS 4
 
 typedef struct dsc_op_def dsc_op_def;
+
+/* The fused small_net op's network (op_net.c): every layer's width and
+ * activation, and its weight and bias nodes. */
+#define DSC_NET_MAX_LAYERS 4
+#define DSC_NET_MAX_WIDTH  16
+typedef struct {
+    size_t layers;
+    size_t units[DSC_NET_MAX_LAYERS + 1];
+    dsc_activation act[DSC_NET_MAX_LAYERS];
+    dsc_node w[DSC_NET_MAX_LAYERS], b[DSC_NET_MAX_LAYERS];
+    int mean; /* MSE (1) or SSR (0) */
+    /* Set by the shape rule: where layer k's kept values start, in floats
+     * per batch row (op_net.c). */
+    size_t keep[DSC_NET_MAX_LAYERS + 1];
+} dsc_net_desc;
 
 typedef struct {
     dsc_op_id op;
@@ -55,8 +71,10 @@ typedef struct {
     dsc_tensor val, grad;
     float attr; /* scale factor, leaky slope */
     int trans_a, trans_b;
-    size_t param_off; /* DSC_OP_PARAM: offset in the flat buffer */
-    size_t extra;     /* floats the op keeps after its value (linear_ssr) */
+    size_t param_off;  /* DSC_OP_PARAM: offset in the flat buffer */
+    size_t extra;      /* floats the op keeps after its value (linear_ssr) */
+    size_t extra_row;  /* and per batch row (small_net) */
+    dsc_net_desc *net; /* small_net only; owned by the node */
     char *name;
 } dsc_gnode;
 
@@ -113,6 +131,7 @@ extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op
     dsc_op_bce_logits, dsc_op_ce_logits;   /* op_loss.c */
 extern const dsc_op_def dsc_op_dropout;    /* op_dropout.c */
 extern const dsc_op_def dsc_op_linear_ssr; /* op_linear.c */
+extern const dsc_op_def dsc_op_small_net;  /* op_net.c */
 /* linear_ssr takes at most this many inputs per row, and keeps its k + 1
  * derivatives after the loss in its value buffer. */
 #define DSC_LINEAR_SSR_MAX_K 16

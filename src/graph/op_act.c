@@ -8,7 +8,7 @@
  * count, so results do not depend on it. */
 #include <math.h>
 
-#include "graph_internal.h"
+#include "act1.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define ACT_PAR_MIN 8192
@@ -39,26 +39,13 @@ const dsc_op_def dsc_op_identity = {
 
 /* ---- softplus -------------------------------------------------------- */
 
-/* ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): e^-|x| <= 1, so the exponential
- * cannot overflow, and for large |x| the log1p term vanishes exactly. The
- * max is a comparison, not fmaxf, which is a library call without
- * -ffast-math; both give 0 for a NaN, whose log1p term is NaN anyway. */
-static float softplus1(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
-
-/* 1 / (1 + e^-x) with the exponential of -|x| only, so it never overflows;
- * the x < 0 branch is the same value written as e^x / (1 + e^x). */
-static float sigmoid1(float x)
-{
-    float e = expf(-fabsf(x));
-    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-}
-
 static void softplus_forward(dsc_graph *g, dsc_gnode *n)
 {
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = softplus1(x[i]));
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     y[i] = dsc_softplus1(x[i]));
 }
 
 static void softplus_backward(dsc_graph *g, dsc_gnode *n)
@@ -72,7 +59,7 @@ static void softplus_backward(dsc_graph *g, dsc_gnode *n)
     const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
-                     dx[i] += sigmoid1(x[i]) * dy[i]);
+                     dx[i] += dsc_sigmoid1(x[i]) * dy[i]);
 }
 
 const dsc_op_def dsc_op_softplus = {
@@ -82,26 +69,10 @@ const dsc_op_def dsc_op_softplus = {
 /* ---- relu and leaky relu --------------------------------------------- */
 
 /* The derivative at exactly 0 is a choice between the left derivative (0 for
- * relu, the slope for leaky relu) and the right one (1). The random choice
- * is a hash of (seed, pass, node, element), not a draw from a stream, so it
- * is the same whichever thread handles the element; the key folds in the
- * parts shared by a whole node. */
+ * relu, the slope for leaky relu) and the right one (1): see act1.h. */
 static uint64_t kink_key(const dsc_graph *g, const dsc_gnode *n)
 {
-    uint64_t id = (uint64_t)(n - g->nodes);
-    return dsc_hash64(g->relu_seed ^
-                      dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL ^ id * 0xd1b54a32d192ed03ULL));
-}
-
-/* 1 when element i takes the right derivative. */
-static int kink_right(const dsc_graph *g, uint64_t key, size_t i)
-{
-    switch (g->relu_rule) {
-    case DSC_RELU_GRAD_ZERO: return 0;
-    case DSC_RELU_GRAD_ONE: return 1;
-    case DSC_RELU_GRAD_RANDOM: return (int)(dsc_hash64(key ^ (uint64_t)i) >> 63);
-    }
-    return 0;
+    return dsc_kink_key(g, (uint64_t)(n - g->nodes));
 }
 
 static void relu_forward(dsc_graph *g, dsc_gnode *n)
@@ -125,7 +96,7 @@ static void relu_backward(dsc_graph *g, dsc_gnode *n)
     size_t size = dsc_size(g, n);
     uint64_t key = kink_key(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {
-        if (x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i))) dx[i] += dy[i];
+        if (x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(g, key, i))) dx[i] += dy[i];
     });
 }
 
@@ -162,7 +133,7 @@ static void leaky_relu_backward(dsc_graph *g, dsc_gnode *n)
     size_t size = dsc_size(g, n);
     uint64_t key = kink_key(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {
-        int right = x[i] > 0.0f || (x[i] == 0.0f && kink_right(g, key, i));
+        int right = x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(g, key, i));
         dx[i] += (right ? 1.0f : n->attr) * dy[i];
     });
 }
@@ -184,7 +155,8 @@ static void sigmoid_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data;
     float *y = n->val.data;
     size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = sigmoid1(x[i]));
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,
+                     y[i] = dsc_sigmoid1(x[i]));
 }
 
 /* From the stored output: s'(x) = s(x)(1 - s(x)) needs no exponential. */

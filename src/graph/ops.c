@@ -30,4 +30,5 @@ const dsc_op_def *const dsc_ops[DSC_OP_COUNT] = {
     [DSC_OP_CE_LOGITS] = &dsc_op_ce_logits,
     [DSC_OP_DROPOUT] = &dsc_op_dropout,
     [DSC_OP_LINEAR_SSR] = &dsc_op_linear_ssr,
+    [DSC_OP_SMALL_NET] = &dsc_op_small_net,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../data/data.h"
+#include "../graph/graph_internal.h"
 #include "nn.h"
 
 /* --- spec parsing -------------------------------------------------------- */
@@ -324,8 +325,27 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed)
 
 /* --- the model as a graph ------------------------------------------------ */
 
+/* A network the fused small_net op can run: a training graph (the
+ * separate ops stay for inference, gradient checks and explanations, which
+ * look at every node) for a squared error over at most 256 rows, every
+ * layer at most 16 wide, no softmax, no dropout, and no random rule at
+ * ReLU's kink (the op draws its own choices, not the separate ops'). */
+static int small_net_fits(const dsc_model *m, dsc_loss loss, size_t max_batch, float dropout)
+{
+    if ((loss != DSC_LOSS_SSR && loss != DSC_LOSS_MSE) || max_batch > DSC_FUSE_NET_MAX_ROWS ||
+        dropout > 0 || m->n_layers > DSC_NET_MAX_LAYERS || m->units[0] > DSC_NET_MAX_WIDTH)
+        return 0;
+    for (size_t k = 0; k < m->n_layers; k++) {
+        if (m->units[k + 1] > DSC_NET_MAX_WIDTH || m->act[k] == DSC_ACT_SOFTMAX) return 0;
+        if ((m->act[k] == DSC_ACT_RELU || m->act[k] == DSC_ACT_LEAKY_RELU) &&
+            m->relu_rule == DSC_RELU_GRAD_RANDOM)
+            return 0;
+    }
+    return 1;
+}
+
 static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
-                              int flags, float dropout, dsc_mlp_graph *mg)
+                              int flags, float dropout, int training, dsc_mlp_graph *mg)
 {
     memset(mg, 0, sizeof *mg);
     mg->loss = mg->y = -1;
@@ -349,6 +369,9 @@ static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, 
         goto compile;
     }
     char name[48];
+    int fuse = training && with_loss && !(flags & DSC_COMPILE_NO_GRAD) &&
+               small_net_fits(m, loss, max_batch, dropout);
+    dsc_node ws[DSC_NET_MAX_LAYERS], bs[DSC_NET_MAX_LAYERS];
     /* Parameters are made in the model's flat order (weight, bias, layer
      * by layer), so the graph's offsets are the model's. */
     for (size_t k = 0; k < m->n_layers; k++) {
@@ -356,8 +379,20 @@ static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, 
         dsc_node w = dsc_param(g, name, m->units[k + 1], m->units[k]);
         snprintf(name, sizeof name, "layer%zu.bias", k + 1);
         dsc_node b = dsc_param(g, name, 1, m->units[k + 1]);
+        if (fuse) {
+            ws[k] = w, bs[k] = b;
+            continue;
+        }
         h = dsc_activate(g, m->act[k], dsc_add(g, dsc_matmul(g, h, w, 0, 1), b));
         if (dropout > 0 && k + 1 < m->n_layers) h = dsc_dropout(g, h, dropout);
+    }
+    if (fuse) {
+        /* The whole network and its loss as one op (op_net.c). */
+        mg->y = dsc_input(g, "y", m->units[m->n_layers]);
+        mg->loss =
+            dsc_small_net(g, mg->x, m->n_layers, ws, bs, m->act, mg->y, loss == DSC_LOSS_MSE);
+        mg->out = -1;
+        goto compile;
     }
     mg->out = h;
     if (with_loss) {
@@ -379,13 +414,13 @@ compile:
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *mg)
 {
-    return build_graph(m, with_loss, loss, max_batch, flags, 0.0f, mg);
+    return build_graph(m, with_loss, loss, max_batch, flags, 0.0f, 0, mg);
 }
 
 dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
                                        float dropout, dsc_mlp_graph *mg)
 {
-    return build_graph(m, 1, loss, max_batch, 0, dropout, mg);
+    return build_graph(m, 1, loss, max_batch, 0, dropout, 1, mg);
 }
 
 void dsc_mlp_graph_free(dsc_mlp_graph *mg)

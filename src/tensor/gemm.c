@@ -702,6 +702,15 @@ static void quiet_openblas(void)
 }
 #endif
 
+void dsc_gemm_prepare(void)
+{
+#if defined(OPENBLAS_VERSION) && DSC_HAVE_CBLAS_GEMM
+    if (!use_cblas) quiet_openblas();
+#elif defined(OPENBLAS_VERSION)
+    quiet_openblas();
+#endif
+}
+
 #define THIN_CHUNK      65536
 #define THIN_MAX_CHUNKS 1024
 

@@ -39,6 +39,11 @@ void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float 
 /* Chooses CBLAS (1) or the built-in kernel (0); returns the previous choice.
  * Without CBLAS in the build it stays 0. Process-wide: set it at start-up. */
 int dsc_gemm_use_cblas(int on);
+/* Called when a graph is compiled: with OpenBLAS linked but the built-in
+ * kernel in use, OpenBLAS's pool is cut to one thread at once, so its idle
+ * threads do not spin beside a graph that never multiplies through it (the
+ * fused small-network op). Otherwise the first product does it. */
+void dsc_gemm_prepare(void);
 /* What dsc_gemm uses now on this CPU: "built-in (avx2+fma)",
  * "built-in (portable)" or "cblas". */
 const char *dsc_gemm_name(void);

@@ -1,0 +1,239 @@
+/* small_net: a whole small network and its squared error in one op.
+ *
+ * The seed's dosage network (1 input, 2 softplus units, 1 output, 3 points)
+ * does about 60 flops of arithmetic per step. Run as separate ops it makes
+ * a dozen op calls and five matrix products a step, each costing more than
+ * its arithmetic. This op runs the same chain rule, row by row, in one
+ * loop: forward keeps, for every layer, each unit's output a and local
+ * derivative act'(z) (computed beside the value, from the same
+ * exponential); backward walks the layers in reverse, multiplying the
+ * incoming derivative by act'(z) and spreading it to the weights (times
+ * the unit's input), the bias (times 1) and the layer below (times the
+ * weight), exactly as the separate ops do.
+ *
+ * Sums (a unit's dot product, a weight's gradient over the rows) run in
+ * double, in order, like the thin products and bias reductions the separate
+ * ops use on these shapes, so the seed's network gives the same numbers
+ * either way. One thread: the work is too small to split. */
+#include <string.h>
+
+#include "act1.h"
+
+/* The loops run over a handful of units: vectorising them only adds set-up
+ * and remainder code around one or two iterations. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-vectorize")
+#endif
+
+static dsc_status fail_shape(const char *what, size_t k)
+{
+    return dsc_fail(DSC_ESHAPE, "small_net: layer %zu: %s", k + 1, what);
+}
+
+static dsc_status net_shape(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_net_desc *d = n->net;
+    const dsc_gnode *x = dsc_in(g, n, 0), *y = &g->nodes[n->in[2]];
+    if (!x->batch_rows || !y->batch_rows)
+        return dsc_fail(DSC_ESHAPE, "small_net: x and y must be data inputs (one row per sample)");
+    d->units[0] = x->cols;
+    size_t per_row = 0;
+    for (size_t k = 0; k < d->layers; k++) {
+        dsc_node wi = d->w[k], bi = d->b[k];
+        if (wi < 0 || (size_t)wi >= g->n_nodes || bi < 0 || (size_t)bi >= g->n_nodes ||
+            g->nodes[wi].op != DSC_OP_PARAM || g->nodes[bi].op != DSC_OP_PARAM)
+            return fail_shape("the weight and bias must be parameters of this graph", k);
+        const dsc_gnode *w = &g->nodes[wi], *b = &g->nodes[bi];
+        if (w->cols != d->units[k] || b->rows != 1 || b->cols != w->rows)
+            return fail_shape("needs w (out x in, in = the layer below's width) and b (1 x out)",
+                              k);
+        if (w->rows > DSC_NET_MAX_WIDTH || d->units[k] > DSC_NET_MAX_WIDTH)
+            return fail_shape("wider than 16 units", k);
+        if ((unsigned)d->act[k] >= DSC_ACT_SOFTMAX) return fail_shape("no softmax here", k);
+        d->units[k + 1] = w->rows;
+        per_row += 2 * w->rows;
+    }
+    if (y->cols != d->units[d->layers])
+        return dsc_fail(DSC_ESHAPE, "small_net: y has %zu columns, the network %zu outputs",
+                        y->cols, d->units[d->layers]);
+    for (size_t k = 0; k < d->layers; k++) d->keep[k + 1] = d->keep[k] + 2 * d->units[k + 1];
+    n->extra_row = per_row + 2 * DSC_NET_MAX_WIDTH;
+    return dsc_shape_scalar(g, n);
+}
+
+/* A layer's outputs a and local derivatives da from its inputs z (held in
+ * a on entry), one activation per call so the loops carry no branch on
+ * it. For softplus the derivative is the sigmoid, made from the same
+ * e^-|z|. At ReLU's kink (z = 0) the derivative is the left one, or, when
+ * `chosen` is set, whatever choose_at_kinks left in da. */
+static void activate(dsc_activation act, float *a, float *da, size_t count, int chosen)
+{
+    switch (act) {
+    case DSC_ACT_SOFTPLUS:
+        for (size_t e = 0; e < count; e++) {
+            float z = a[e], x = expf(-fabsf(z));
+            a[e] = (z > 0.0f ? z : 0.0f) + log1pf(x);
+            da[e] = dsc_sigmoid_of(z, x);
+        }
+        return;
+    case DSC_ACT_RELU:
+        for (size_t e = 0; e < count; e++) {
+            float z = a[e];
+            a[e] = z < 0.0f ? 0.0f : z;
+            da[e] = z > 0.0f ? 1.0f : z == 0.0f && chosen ? da[e] : 0.0f;
+        }
+        return;
+    case DSC_ACT_LEAKY_RELU:
+        for (size_t e = 0; e < count; e++) {
+            float z = a[e];
+            a[e] = z > 0.0f ? z : DSC_LEAKY_SLOPE * z;
+            da[e] = z > 0.0f ? 1.0f : z == 0.0f && chosen ? da[e] : DSC_LEAKY_SLOPE;
+        }
+        return;
+    case DSC_ACT_SIGMOID:
+        for (size_t e = 0; e < count; e++) {
+            a[e] = dsc_sigmoid1(a[e]);
+            da[e] = a[e] * (1.0f - a[e]);
+        }
+        return;
+    case DSC_ACT_TANH:
+        for (size_t e = 0; e < count; e++) {
+            a[e] = tanhf(a[e]);
+            da[e] = 1.0f - a[e] * a[e];
+        }
+        return;
+    default:
+        for (size_t e = 0; e < count; e++) da[e] = 1.0f;
+        return;
+    }
+}
+
+/* The derivative at each kink (z = 0) of a ReLU layer, by the graph's rule:
+ * 1 (right) or the left one, into da before activate reads it. */
+static void choose_at_kinks(const dsc_graph *g, uint64_t id, float left, const float *z, float *da,
+                            size_t count)
+{
+    uint64_t key = dsc_kink_key(g, id);
+    for (size_t e = 0; e < count; e++)
+        if (z[e] == 0.0f) da[e] = dsc_kink_right(g, key, e) ? 1.0f : left;
+}
+
+/* Layer k's kept values for the current batch: outputs a and local
+ * derivatives da, rows x units each, and the weights and bias. The op's
+ * buffer holds, after the loss, every layer's a and da for max_batch rows,
+ * then room for two rows x width blocks that carry backward's derivative
+ * down through the layers. */
+typedef struct {
+    float *a, *da;
+    const float *w, *b;
+} layer;
+
+static void layers_of(const dsc_graph *g, const dsc_gnode *n, layer *ly, float **up, float **dz)
+{
+    const dsc_net_desc *d = n->net;
+    float *base = n->val.data + 1;
+    for (size_t k = 0; k < d->layers; k++) {
+        ly[k].a = base + g->max_batch * d->keep[k];
+        ly[k].da = ly[k].a + g->max_batch * d->units[k + 1];
+        ly[k].w = g->nodes[d->w[k]].val.data;
+        ly[k].b = g->nodes[d->b[k]].val.data;
+    }
+    *up = base + g->max_batch * d->keep[d->layers];
+    *dz = *up + g->max_batch * DSC_NET_MAX_WIDTH;
+}
+
+/* Layer by layer over the whole batch, so that the rows' calls to exp and
+ * log are independent of each other and overlap in the processor. */
+static void net_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_net_desc *d = n->net;
+    const float *x = dsc_in(g, n, 0)->val.data, *y = g->nodes[n->in[2]].val.data;
+    size_t rows = g->batch, L = d->layers, outs = d->units[L];
+    layer ly[DSC_NET_MAX_LAYERS];
+    float *up, *dz;
+    layers_of(g, n, ly, &up, &dz);
+    const float *in = x;
+    for (size_t k = 0; k < L; k++) {
+        size_t ni = d->units[k], no = d->units[k + 1];
+        float *a = ly[k].a;
+        for (size_t i = 0; i < rows; i++, in += ni) {
+            const float *w = ly[k].w;
+            for (size_t o = 0; o < no; o++, w += ni) {
+                double s = 0.0;
+                for (size_t j = 0; j < ni; j++) s += (double)in[j] * w[j];
+                *a++ = (float)s + ly[k].b[o];
+            }
+        }
+        int chosen = g->relu_rule != DSC_RELU_GRAD_ZERO &&
+                     (d->act[k] == DSC_ACT_RELU || d->act[k] == DSC_ACT_LEAKY_RELU);
+        if (chosen)
+            choose_at_kinks(g, (uint64_t)(n - g->nodes) * DSC_NET_MAX_LAYERS + k,
+                            d->act[k] == DSC_ACT_RELU ? 0.0f : DSC_LEAKY_SLOPE, ly[k].a, ly[k].da,
+                            rows * no);
+        activate(d->act[k], ly[k].a, ly[k].da, rows * no, chosen);
+        in = ly[k].a;
+    }
+    double total = 0.0;
+    for (size_t e = 0; e < rows * outs; e++) {
+        double r = (double)y[e] - in[e];
+        total += r * r;
+    }
+    double scale = d->mean ? 1.0 / (double)(rows * outs) : 1.0;
+    n->val.data[0] = (float)(total * scale);
+}
+
+static void net_backward(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_net_desc *d = n->net;
+    const float *x = dsc_in(g, n, 0)->val.data, *y = g->nodes[n->in[2]].val.data;
+    size_t rows = g->batch, L = d->layers, outs = d->units[L];
+    layer ly[DSC_NET_MAX_LAYERS];
+    float *up, *dz;
+    layers_of(g, n, ly, &up, &dz);
+    /* dloss/dprediction = -2 (observed - predicted), times the chain's
+     * incoming factor (and 1 / count for the mean). */
+    double scale = d->mean ? 1.0 / (double)(rows * outs) : 1.0;
+    float k_in = (float)(scale * n->grad.data[0]);
+    const float *pred = ly[L - 1].a;
+    for (size_t e = 0; e < rows * outs; e++) up[e] = -2.0f * (y[e] - pred[e]) * k_in;
+    for (size_t k = L; k-- > 0;) {
+        size_t ni = d->units[k], no = d->units[k + 1];
+        const float *below = k ? ly[k - 1].a : x;
+        /* dloss/dz = act'(z) x dloss/da */
+        for (size_t e = 0; e < rows * no; e++) dz[e] = ly[k].da[e] * up[e];
+        /* dloss/dw = sum over rows of dloss/dz x the unit's input, and
+         * dloss/db = sum of dloss/dz; in double, rows in order. */
+        float *gw = g->nodes[d->w[k]].grad.data, *gb = g->nodes[d->b[k]].grad.data;
+        for (size_t o = 0; o < no; o++) {
+            for (size_t j = 0; j < ni; j++) {
+                double s = 0.0;
+                for (size_t i = 0; i < rows; i++) s += (double)dz[i * no + o] * below[i * ni + j];
+                gw[o * ni + j] += (float)s;
+            }
+            double s = 0.0;
+            for (size_t i = 0; i < rows; i++) s += dz[i * no + o];
+            gb[o] += (float)s;
+        }
+        if (!k) break;
+        /* dloss/da of the layer below = sum over units of dloss/dz x w */
+        for (size_t i = 0; i < rows; i++) {
+            for (size_t j = 0; j < ni; j++) {
+                double s = 0.0;
+                for (size_t o = 0; o < no; o++) s += (double)dz[i * no + o] * ly[k].w[o * ni + j];
+                up[i * ni + j] = (float)s;
+            }
+        }
+    }
+}
+
+const dsc_op_def dsc_op_small_net = {
+    "small_net",
+    "sum (observed - act_L(... act_1(x w1^T + b1) ... w_L^T + b_L))^2 (divided by the count "
+    "for mse)",
+    "the chain rule layer by layer: dloss/dz = act'(z) x the derivative from above; "
+    "dloss/dw = dloss/dz x the unit's input, dloss/db = dloss/dz",
+    3,
+    net_shape,
+    net_forward,
+    net_backward,
+};
