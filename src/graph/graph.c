@@ -476,7 +476,16 @@ dsc_status dsc_graph_forward(dsc_graph *g)
     return DSC_OK;
 }
 
-static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+/* Clears n floats; large blocks (a Fashion-MNIST network's gradients are
+ * 1.3 MB) in fixed chunks over the threads. */
+static void zero(float *p, size_t n, int threads)
+{
+    enum { CHUNK = 65536 };
+    size_t chunks = (n + CHUNK - 1) / CHUNK;
+    DSC_PARALLEL_FOR(
+        dsc_threads(threads), chunks >= 4, c, chunks,
+        memset(p + c * CHUNK, 0, (c + 1 < chunks ? CHUNK : n - c * CHUNK) * sizeof(float)));
+}
 
 /* Plans backward from `loss`: walking nodes in reverse topological order
  * from the loss, it marks the nodes the loss depends on (nodes that do not
@@ -513,7 +522,7 @@ dsc_status dsc_graph_backward(dsc_graph *g, dsc_node loss)
     /* Every gradient is cleared before anything is added into it: they
      * are one block of the arena, so this is one memset however many nodes
      * there are (gradients of nodes the loss does not depend on stay 0). */
-    zero(g->grads, g->n_grad_floats);
+    zero(g->grads, g->n_grad_floats, g->threads);
     if (!l->requires_grad) return DSC_OK; /* nothing trainable upstream */
     if (g->plan_loss != loss) plan_backward(g, loss);
     if (l->op != DSC_OP_PARAM)
