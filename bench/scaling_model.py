@@ -77,6 +77,24 @@ for n in (1, 2, 3):
     print("%5d %14.3f %14s %14.3f" % (n, m * 1e3, got, sum_time(n, local_bw, local_lat) * 1e3))
 print("(3 ranks share 2 cores here, so their compute term is 3/2 x the model's)")
 
+# What 2 ranks can reach here, batch by batch, straight from the runs: a
+# 2-rank step is one rank's step at half the batch plus the sum, so
+#   efficiency <= step1(B) / (2 step1(B / 2))            with a free sum,
+#   efficiency  ~ step1(B) / (2 (step1(B / 2) + sum))    with this one.
+if measured:
+    s2 = sum_time(2, local_bw, local_lat)
+    one_step = {int(b): v["1"]["seconds"] / v["1"]["steps"] for b, v in r["w1"].items() if "1" in v}
+    print("\n2 ranks, from one rank's steps at B and B/2 and the sum alone (%.3f ms):" % (s2 * 1e3))
+    print("%6s %14s %14s %16s %10s" % ("batch", "step1(B) ms", "step1(B/2) ms", "free-sum limit",
+                                        "model", ) + "%10s" % "measured")
+    for b in sorted(one_step):
+        if b // 2 not in one_step or "2" not in r["w1"][str(b)]:
+            continue
+        full, half = one_step[b], one_step[b // 2]
+        print("%6d %14.3f %14.3f %15.1f%% %9.0f%% %9.0f%%"
+              % (b, full * 1e3, half * 1e3, 100 * full / (2 * half),
+                 100 * full / (2 * (half + s2)), 100 * r["w1"][str(b)]["2"]["efficiency"]))
+
 # Clusters: one rank per node of this machine's speed with both cores
 # (per_sample / 1.7), links of 10, 25, 100 Gb/s, 5 us latency per message.
 node_ps = per_sample / 1.7

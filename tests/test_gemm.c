@@ -300,6 +300,25 @@ static void test_portable_kernel(void)
     dsc_gemm_force_portable(old);
 }
 
+/* Thin products (a row or a column of C) add the same terms in the same
+ * order with the AVX2 copy of their dot product and the build's own: the
+ * same bits either way, also over several 4096-term blocks and a tail. */
+static void test_thin_same_bits(void)
+{
+    enum { K = 10007, N = 3 };
+    float *x = new_filled(K), *w = new_filled(N * K), c1[N], c2[N];
+    dsc_gemm(0, 1, 1, N, K, 1.0f, x, K, w, K, 0.0f, c1, N, 1);
+    int old = dsc_gemm_force_portable(1);
+    dsc_gemm(0, 1, 1, N, K, 1.0f, x, K, w, K, 0.0f, c2, N, 1);
+    dsc_gemm_force_portable(old);
+    CHECK(memcmp(c1, c2, sizeof c1) == 0);
+    float r[N];
+    dsc_gemm_ref(0, 1, 1, N, K, 1.0f, x, K, w, K, 0.0f, r, N);
+    for (int j = 0; j < N; j++) CHECK_NEAR(c1[j], r[j], 1e-3 * (1 + fabs(r[j])));
+    free(x);
+    free(w);
+}
+
 /* Names, and CBLAS when this build has it (found at run time, so the test
  * works however the library was configured). */
 static void test_names_and_cblas(void)
@@ -356,6 +375,7 @@ int main(void)
     test_thread_determinism();
     test_no_allocation_on_repeat();
     test_portable_kernel();
+    test_thin_same_bits();
     test_names_and_cblas();
     return check_report();
 }
