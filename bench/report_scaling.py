@@ -24,8 +24,8 @@ for s in sums:
 
 for batch in sorted({l["batch"] for l in w1}):
     print("\nW1, one epoch, global batch %d, 1 thread per rank (medians)" % batch)
-    print("%5s %9s %12s %10s %14s %11s" % ("ranks", "seconds", "samples/s", "efficiency",
-                                             "comm ms/step", "comm share"))
+    print("%5s %9s %12s %10s %14s %14s %11s" % ("ranks", "seconds", "samples/s", "efficiency",
+                                                  "sum ms/step", "wait ms/step", "comm share"))
     base = None
     out["w1"][str(batch)] = {}
     for n in sorted({l["ranks"] for l in w1 if l["batch"] == batch}):
@@ -33,15 +33,18 @@ for batch in sorted({l["batch"] for l in w1}):
         sec = statistics.median(r["seconds"] for r in runs)
         sps = statistics.median(r["samples_per_second"] for r in runs)
         comm = statistics.median(r.get("comm_seconds", 0.0) for r in runs)
+        wait = statistics.median(r.get("wait_seconds", 0.0) for r in runs)
         steps = runs[0]["iterations"]
         if base is None:
             base = sps
         eff = sps / (n * base)
         out["w1"][str(batch)][str(n)] = {
             "seconds": sec, "samples_per_second": sps, "efficiency": eff, "comm_seconds": comm,
-            "comm_ms_per_step": 1e3 * comm / steps, "steps": steps,
+            "comm_ms_per_step": 1e3 * comm / steps, "wait_seconds": wait,
+            "wait_ms_per_step": 1e3 * wait / steps, "steps": steps,
             "loss": statistics.median(r["loss"] for r in runs), "runs": [r["seconds"] for r in runs]}
-        print("%5d %9.3f %12.0f %9.0f%% %14.3f %10.0f%%" % (n, sec, sps, 100 * eff,
-                                                             1e3 * comm / steps, 100 * comm / sec))
+        print("%5d %9.3f %12.0f %9.0f%% %14.3f %14.3f %10.0f%%"
+              % (n, sec, sps, 100 * eff, 1e3 * comm / steps, 1e3 * wait / steps,
+                 100 * (comm + wait) / sec))
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 print("\nwrote", sys.argv[2])

@@ -522,6 +522,8 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
         if (cli_ranks() > 1) {
             printf(", \"ranks\": %d, \"comm_seconds\": ", cli_ranks());
             cli_print_number(stdout, res->r.comm_seconds);
+            printf(", \"wait_seconds\": ");
+            cli_print_number(stdout, res->r.wait_seconds);
         }
         if (x) {
             json_number_or_null("val_loss", x->val_loss);
@@ -579,7 +581,8 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     }
     printf("seconds      %.4g\n", res->r.seconds);
     if (cli_ranks() > 1)
-        printf("ranks        %d (%.3g s of it summing gradients)\n", cli_ranks(),
-               res->r.comm_seconds);
+        printf("ranks        %d (%.3g s of it summing gradients, %.3g s waiting for the "
+               "slowest rank)\n",
+               cli_ranks(), res->r.comm_seconds, res->r.wait_seconds);
     free(out);
 }

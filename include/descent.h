@@ -485,6 +485,10 @@ typedef struct {
     /** Distributed runs (dsc_train_mpi): seconds spent summing gradients
      *  over the ranks, included in seconds; 0 for one process. */
     double comm_seconds;
+    /** Distributed runs: seconds this rank waited, before each sum, for
+     *  the slowest rank to reach it (also included in seconds; not in
+     *  comm_seconds); 0 for one process. */
+    double wait_seconds;
 } dsc_train_result;
 
 /**

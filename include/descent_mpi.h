@@ -30,7 +30,8 @@ extern "C" {
  * failure on all, with the message of the lowest failing rank. Callbacks
  * run on every rank (write files from one); a non-zero return from any
  * rank's callback stops every rank at the same step. r->comm_seconds is
- * the time spent summing gradients.
+ * the time spent summing gradients, r->wait_seconds the time this rank
+ * waited before each sum for the slowest rank.
  */
 dsc_status dsc_train_mpi(dsc_model *m, const dsc_dataset *d, const dsc_train_params *p,
                          MPI_Comm comm, dsc_train_result *r);

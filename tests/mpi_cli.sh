@@ -49,6 +49,8 @@ done
 # One rank is one process, bit for bit.
 expect_eq "$(params_of r1.dsc)" "$(params_of alone.dsc)" "1 rank = alone"
 expect_eq "$(json r2.json "j['ranks']")" 2 "the summary says how many ranks"
+expect_eq "$(json r2.json "0 <= j['wait_seconds'] and 0 <= j['comm_seconds'] and j['wait_seconds'] + j['comm_seconds'] <= j['seconds']")" \
+  True "waiting and summing are reported apart, within the run's time"
 # Two runs with 3 ranks: the same model file (bit for bit).
 expect_status 0 "3 ranks again" "$mpiexec" -n 3 "$cli" "${run[@]}" --save r3b.dsc
 expect_eq "$(params_of r3b.dsc)" "$(params_of r3.dsc)" "3 ranks twice: the same model"

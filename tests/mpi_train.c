@@ -85,6 +85,7 @@ static void compare_tol(const char *what, dsc_dataset *d, int classes, const dsc
     double diff = max_diff(alone, together);
     CHECK(diff < 2 * tol);
     CHECK(rt.comm_seconds >= 0 && rt.comm_seconds <= rt.seconds);
+    CHECK(rt.wait_seconds >= 0 && rt.wait_seconds + rt.comm_seconds <= rt.seconds);
     if (rank == 0)
         printf("%-34s %zu updates, loss %.6g alone, %.6g over %d ranks, max |dparam| %.2g\n", what,
                ra.iterations, ra.loss, rt.loss, size, diff);

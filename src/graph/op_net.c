@@ -128,31 +128,47 @@ typedef struct {
     const float *w, *b;
 } layer;
 
-static void layers_of(const dsc_graph *g, const dsc_gnode *n, layer *ly, float **up, float **dz)
+/* What forward and backward both look up. */
+typedef struct {
+    const dsc_net_desc *d;
+    const float *x, *y;
+    size_t rows, L, outs;
+    double scale; /* of the summed squares: 1, or 1 / count for the mean */
+    layer ly[DSC_NET_MAX_LAYERS];
+    float *up, *dz;
+} net_pass;
+
+static void pass_of(const dsc_graph *g, const dsc_gnode *n, net_pass *p)
 {
     const dsc_net_desc *d = n->net;
+    p->d = d;
+    p->x = g->nodes[n->in[0]].val.data;
+    p->y = g->nodes[n->in[2]].val.data;
+    p->rows = g->batch;
+    p->L = d->layers;
+    p->outs = d->units[d->layers];
+    p->scale = d->mean ? 1.0 / (double)(p->rows * p->outs) : 1.0;
     float *base = n->val.data + 1;
     for (size_t k = 0; k < d->layers; k++) {
-        ly[k].a = base + g->max_batch * d->keep[k];
-        ly[k].da = ly[k].a + g->max_batch * d->units[k + 1];
-        ly[k].w = g->nodes[d->w[k]].val.data;
-        ly[k].b = g->nodes[d->b[k]].val.data;
+        p->ly[k].a = base + g->max_batch * d->keep[k];
+        p->ly[k].da = p->ly[k].a + g->max_batch * d->units[k + 1];
+        p->ly[k].w = g->nodes[d->w[k]].val.data;
+        p->ly[k].b = g->nodes[d->b[k]].val.data;
     }
-    *up = base + g->max_batch * d->keep[d->layers];
-    *dz = *up + g->max_batch * DSC_NET_MAX_WIDTH;
+    p->up = base + g->max_batch * d->keep[d->layers];
+    p->dz = p->up + g->max_batch * DSC_NET_MAX_WIDTH;
 }
 
 /* Layer by layer over the whole batch, so that the rows' calls to exp and
  * log are independent of each other and overlap in the processor. */
 static void net_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const dsc_net_desc *d = n->net;
-    const float *x = dsc_in(g, n, 0)->val.data, *y = g->nodes[n->in[2]].val.data;
-    size_t rows = g->batch, L = d->layers, outs = d->units[L];
-    layer ly[DSC_NET_MAX_LAYERS];
-    float *up, *dz;
-    layers_of(g, n, ly, &up, &dz);
-    const float *in = x;
+    net_pass p;
+    pass_of(g, n, &p);
+    const dsc_net_desc *d = p.d;
+    size_t rows = p.rows, L = p.L, outs = p.outs;
+    const layer *ly = p.ly;
+    const float *in = p.x, *y = p.y;
     for (size_t k = 0; k < L; k++) {
         size_t ni = d->units[k], no = d->units[k + 1];
         float *a = ly[k].a;
@@ -178,22 +194,21 @@ static void net_forward(dsc_graph *g, dsc_gnode *n)
         double r = (double)y[e] - in[e];
         total += r * r;
     }
-    double scale = d->mean ? 1.0 / (double)(rows * outs) : 1.0;
-    n->val.data[0] = (float)(total * scale);
+    n->val.data[0] = (float)(total * p.scale);
 }
 
 static void net_backward(dsc_graph *g, dsc_gnode *n)
 {
-    const dsc_net_desc *d = n->net;
-    const float *x = dsc_in(g, n, 0)->val.data, *y = g->nodes[n->in[2]].val.data;
-    size_t rows = g->batch, L = d->layers, outs = d->units[L];
-    layer ly[DSC_NET_MAX_LAYERS];
-    float *up, *dz;
-    layers_of(g, n, ly, &up, &dz);
+    net_pass p;
+    pass_of(g, n, &p);
+    const dsc_net_desc *d = p.d;
+    size_t rows = p.rows, L = p.L, outs = p.outs;
+    const layer *ly = p.ly;
+    const float *x = p.x, *y = p.y;
+    float *up = p.up, *dz = p.dz;
     /* dloss/dprediction = -2 (observed - predicted), times the chain's
      * incoming factor (and 1 / count for the mean). */
-    double scale = d->mean ? 1.0 / (double)(rows * outs) : 1.0;
-    float k_in = (float)(scale * n->grad.data[0]);
+    float k_in = (float)(p.scale * n->grad.data[0]);
     const float *pred = ly[L - 1].a;
     for (size_t e = 0; e < rows * outs; e++) up[e] = -2.0f * (y[e] - pred[e]) * k_in;
     for (size_t k = L; k-- > 0;) {

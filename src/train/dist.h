@@ -32,8 +32,9 @@ typedef struct dsc_dist {
      * otherwise the status of the lowest failing rank, whose message then
      * becomes dsc_last_error() on every rank. */
     dsc_status (*agree)(void *ctx, dsc_status local);
-    /* Seconds spent inside sum_floats, for the step's communication time. */
-    double comm_seconds;
+    /* Seconds spent inside sum_floats: waiting for every rank to arrive,
+     * then summing, for the step's communication time. */
+    double wait_seconds, comm_seconds;
 } dsc_dist;
 
 /* The rows [lo, hi) of n that rank takes (contiguous, sizes differ by at

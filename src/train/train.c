@@ -673,12 +673,14 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
         return s;
     }
     double t0 = dsc_seconds(), comm0 = dist ? dist->comm_seconds : 0.0;
+    double wait0 = dist ? dist->wait_seconds : 0.0;
     dsc_status err = DSC_OK;
     int stop = p->optimizer == DSC_OPT_LBFGS ? run_lbfgs(&r, res, &err)
                : p->epochs                   ? run_epochs(&r, res, &err, t0)
                                              : run_iterations(&r, res, &err);
     res->seconds = dsc_seconds() - t0;
     res->comm_seconds = dist ? dist->comm_seconds - comm0 : 0.0;
+    res->wait_seconds = dist ? dist->wait_seconds - wait0 : 0.0;
     res->stop = (dsc_stop_reason)stop;
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
