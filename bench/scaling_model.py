@@ -36,11 +36,15 @@ if len(sys.argv) > 1:
     r = json.load(open(sys.argv[1]))
     one = r["w1"]["128"]["1"]
     step1 = one["seconds"] / STEPS
-    if "256" in r["w1"]:
-        # Two batch sizes on one rank give both terms: step(b) = fixed + b x per_sample.
-        step2 = r["w1"]["256"]["1"]["seconds"] / r["w1"]["256"]["1"]["steps"]
-        per_sample = (step2 - step1) / (256 - BATCH)
-        fixed = max(step1 - BATCH * per_sample, 0.0)
+    pts = [(int(b), v["1"]["seconds"] / v["1"]["steps"]) for b, v in r["w1"].items() if "1" in v]
+    if len(pts) >= 2:
+        # One rank at several batch sizes gives both terms of
+        # step(b) = fixed + b x per_sample, by least squares over all of them
+        # (two points alone swing with this machine's noise).
+        mb = sum(b for b, _ in pts) / len(pts)
+        mt = sum(t for _, t in pts) / len(pts)
+        per_sample = sum((b - mb) * (t - mt) for b, t in pts) / sum((b - mb) ** 2 for b, _ in pts)
+        fixed = max(mt - mb * per_sample, 0.0)
     else:
         per_sample = (step1 - fixed) / BATCH
     for n, v in r["w1"]["128"].items():
