@@ -63,6 +63,13 @@ int dsc_parse_double(const char *s, const char **end, double *out);
 
 #define DSC_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Eight floats as one value (GCC and Clang vector extensions): arithmetic
+ * on it is lane by lane, compiled to vector instructions of whatever width
+ * the target has, so a sum kept in eight lanes is the same on every build.
+ * Written as loops over a float[8], GCC vectorised such sums and then added
+ * the lanes back one at a time. Load and store with memcpy. */
+typedef float dsc_f32x8 __attribute__((vector_size(32)));
+
 /* A loop over i in [0, n) run by nthreads OpenMP threads when cond holds,
  * and as a plain loop otherwise: an OpenMP region costs a team set-up even
  * with if(0), which small kernels (the seed's 3-point network) cannot

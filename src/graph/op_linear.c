@@ -28,10 +28,6 @@ static dsc_status linear_ssr_shape(dsc_graph *g, dsc_gnode *n)
     return dsc_shape_scalar(g, n);
 }
 
-/* Eight floats as one value: GCC and Clang compile its arithmetic to vector
- * instructions of whatever width the target has. */
-typedef float lanes8 __attribute__((vector_size(32)));
-
 /* The line (k = 1): eight float lanes per 512 rows, added in double. Rows
  * [i, r1) in whole blocks; returns where the blocks stop. The lanes are
  * explicit, so every build computes the same sums in the same order (ISO C
@@ -40,12 +36,12 @@ typedef float lanes8 __attribute__((vector_size(32)));
  * (not by an ifunc, which sanitizer runtimes cannot load). */
 #define LINE_BLOCKS_BODY                                                                           \
     for (; i + 512 <= r1; i += 512) {                                                              \
-        lanes8 l0 = {0}, l1 = {0}, l2 = {0};                                                       \
+        dsc_f32x8 l0 = {0}, l1 = {0}, l2 = {0};                                                    \
         for (size_t q = i; q < i + 512; q += 8) {                                                  \
-            lanes8 xv, yv;                                                                         \
+            dsc_f32x8 xv, yv;                                                                      \
             memcpy(&xv, x + q, sizeof xv);                                                         \
             memcpy(&yv, y + q, sizeof yv);                                                         \
-            lanes8 r = yv - (b0 + xv * w0);                                                        \
+            dsc_f32x8 r = yv - (b0 + xv * w0);                                                     \
             l0 += r * r;                                                                           \
             l1 += r * xv;                                                                          \
             l2 += r;                                                                               \

@@ -650,21 +650,16 @@ static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k
  * streaming loops. Each output is computed by one fixed sequence of
  * operations, so results do not depend on the thread count. */
 
-/* Eight floats as one value: GCC and Clang compile its arithmetic to vector
- * instructions of whatever width the target has, lane by lane. */
-typedef float lanes8 __attribute__((vector_size(32)));
-
 /* Contiguous x . y over [0, n), n a multiple of 32: four vectors of eight
  * lanes (independent chains, so the adds overlap), added in double in a
- * fixed order. Written as loops over float arrays, GCC vectorised the
- * blocks and then added the lanes back one by one, 7x slower. The body is
+ * fixed order (as a loop over a float array it ran 7x slower). The body is
  * compiled twice, for AVX2 and for the build's target, and picked at run
- * time; both compute the same sums (no multiply-add fusing: ISO C mode,
- * and the AVX2 copy is not given FMA). */
+ * time; both compute the same sums (no multiply-add is fused: the build
+ * says -ffp-contract=off, and the AVX2 copy is not given FMA). */
 #define DOT32_BODY                                                                                 \
-    lanes8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                                 \
+    dsc_f32x8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                              \
     for (size_t i = 0; i < n; i += 32) {                                                           \
-        lanes8 x0, x1, x2, x3, y0, y1, y2, y3;                                                     \
+        dsc_f32x8 x0, x1, x2, x3, y0, y1, y2, y3;                                                  \
         memcpy(&x0, x + i, 32), memcpy(&x1, x + i + 8, 32);                                        \
         memcpy(&x2, x + i + 16, 32), memcpy(&x3, x + i + 24, 32);                                  \
         memcpy(&y0, y + i, 32), memcpy(&y1, y + i + 8, 32);                                        \

@@ -259,13 +259,10 @@ static dsc_status data_loss(run *r, dsc_mlp_graph *mg, const dsc_dataset *d, dou
  * vector registers without reordering a single sum), added in double. */
 static double sum_squares(const float *g, size_t lo, size_t hi)
 {
-    /* The lanes as one vector value: as a loop over a float array GCC
-     * added them back one at a time. */
-    typedef float lanes8 __attribute__((vector_size(32)));
-    lanes8 acc = {0};
+    dsc_f32x8 acc = {0};
     size_t i = lo;
     for (; i + 8 <= hi; i += 8) {
-        lanes8 v;
+        dsc_f32x8 v;
         memcpy(&v, g + i, sizeof v);
         acc += v * v;
     }
