@@ -394,7 +394,8 @@ typedef struct {
     const float *params;  /**< all parameters before the update (NULL with
                                on_step_light) */
     const float *grads;   /**< dLoss/dparam, before the update */
-    const float *steps;   /**< the update applied: params_after = params - steps */
+    const float *steps;   /**< the update applied: params_after = params - steps
+                               (NULL with on_step_light) */
     size_t n_params;
 } dsc_step_info;
 
@@ -449,8 +450,9 @@ typedef struct {
     const dsc_dataset *val;   /**< optional validation data (borrowed) */
     size_t patience;          /**< early stopping on val loss; 0: off */
     int (*on_step)(const dsc_step_info *s, void *user); /**< non-zero stops */
-    /** 1: on_step does not read params (a progress bar, a stop flag), so the
-     *  parameters are not copied before every update for it. Default 0. */
+    /** 1: on_step reads neither params nor steps (a progress bar, a stop
+     *  flag), so the parameters are not copied before every update and the
+     *  update is not kept for it. Default 0. */
     int on_step_light;
     int (*on_epoch)(const dsc_epoch_info *e, void *user); /**< non-zero stops */
     /** Called every checkpoint_every epochs (minibatch runs) with the state

@@ -91,8 +91,11 @@ void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float 
         memcpy(out, d->x + first * d->n_in, len * sizeof(float));
         return;
     }
+    /* The divisor in a local: read through d, it could alias out, and the
+     * loop would reload it for every element instead of vectorising. */
     const unsigned char *b = d->x8 + first * d->n_in;
-    for (size_t i = 0; i < len; i++) out[i] = (float)b[i] / d->x8_div;
+    const float div = d->x8_div;
+    for (size_t i = 0; i < len; i++) out[i] = (float)b[i] / div;
 }
 
 const float *dsc_dataset_float_x(const dsc_dataset *d)

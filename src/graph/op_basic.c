@@ -132,6 +132,18 @@ static double column_sum(const float *x, const float *f, size_t rows, size_t str
     return s;
 }
 
+/* out[j] += sign * (sum over r < rows of x[r * stride + j]) for j < w,
+ * each sum in double with rows in order, as column_sum. */
+#define COL_BLOCK 64
+static void column_sums(const float *restrict x, size_t rows, size_t stride, size_t w, float sign,
+                        float *restrict out)
+{
+    double acc[COL_BLOCK] = {0};
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < w; j++) acc[j] += x[r * stride + j];
+    for (size_t j = 0; j < w; j++) out[j] += sign * (float)acc[j];
+}
+
 /* Adds the gradient g_a (one value per element of a) into b's gradient,
  * summing over the rows b was broadcast along. Sums run in double, column
  * by column in a fixed order, so they do not depend on the thread count. */
@@ -150,9 +162,19 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
         gb[0] += sign * (float)column_sum(ga_src, factor, total, 1);
         return;
     }
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, j, cols,
-                     gb[j] +=
-                     sign * (float)column_sum(ga_src + j, factor ? factor + j : NULL, rows, cols));
+    if (factor) {
+        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, j, cols,
+                         gb[j] += sign * (float)column_sum(ga_src + j, factor + j, rows, cols));
+        return;
+    }
+    /* A bias's gradient (the common case): the same column sums, rows in
+     * order, but walked row by row over a block of columns, so the reads
+     * are contiguous and the adds vectorise. */
+    size_t blocks = (cols + COL_BLOCK - 1) / COL_BLOCK;
+    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, c, blocks, {
+        size_t j0 = c * COL_BLOCK, w = cols - j0 < COL_BLOCK ? cols - j0 : COL_BLOCK;
+        column_sums(ga_src + j0, rows, cols, w, sign, gb + j0);
+    });
 }
 
 /* x op y for the three element-wise ops; op is a constant where the

@@ -319,15 +319,24 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* Only the step-size rule needs the largest step; without it the result
      * gets the figure once, at the end. */
     double max_step = step_tol > 0 ? dsc_optim_max_step_size(r->opt, grads, r->mask, n, lr) : NAN;
+    /* A callback that reads neither the parameters before the update nor
+     * the update itself (or none at all) spares a copy and a write of every
+     * parameter per step. */
     int keep_before = p->on_step && !p->on_step_light;
     if (keep_before) memcpy(r->before, params, n * sizeof(float));
-    dsc_optim_step(r->opt, params, grads, r->mask, r->steps, n, lr);
+    dsc_optim_step(r->opt, params, grads, r->mask, keep_before ? r->steps : NULL, n, lr);
     res->iterations = iter + 1;
     res->grad_norm = gn;
     res->max_step = max_step;
     if (p->on_step) {
-        dsc_step_info info = {iter,  epoch,    loss, lr, keep_before ? r->before : NULL,
-                              grads, r->steps, n};
+        dsc_step_info info = {iter,
+                              epoch,
+                              loss,
+                              lr,
+                              keep_before ? r->before : NULL,
+                              grads,
+                              keep_before ? r->steps : NULL,
+                              n};
         if (p->on_step(&info, p->user)) {
             if (!r->dist) return DSC_STOP_CALLBACK;
             r->want_stop = 1;
