@@ -165,32 +165,29 @@ static void net_forward(dsc_graph *g, dsc_gnode *n)
 {
     net_pass p;
     pass_of(g, n, &p);
-    const dsc_net_desc *d = p.d;
-    size_t rows = p.rows, L = p.L, outs = p.outs;
-    const layer *ly = p.ly;
     const float *in = p.x, *y = p.y;
-    for (size_t k = 0; k < L; k++) {
-        size_t ni = d->units[k], no = d->units[k + 1];
-        float *a = ly[k].a;
-        for (size_t i = 0; i < rows; i++, in += ni) {
-            const float *w = ly[k].w;
+    for (size_t k = 0; k < p.L; k++) {
+        size_t ni = p.d->units[k], no = p.d->units[k + 1];
+        float *a = p.ly[k].a;
+        for (size_t i = 0; i < p.rows; i++, in += ni) {
+            const float *w = p.ly[k].w;
             for (size_t o = 0; o < no; o++, w += ni) {
                 double s = 0.0;
                 for (size_t j = 0; j < ni; j++) s += (double)in[j] * w[j];
-                *a++ = (float)s + ly[k].b[o];
+                *a++ = (float)s + p.ly[k].b[o];
             }
         }
         int chosen = g->relu_rule != DSC_RELU_GRAD_ZERO &&
-                     (d->act[k] == DSC_ACT_RELU || d->act[k] == DSC_ACT_LEAKY_RELU);
+                     (p.d->act[k] == DSC_ACT_RELU || p.d->act[k] == DSC_ACT_LEAKY_RELU);
         if (chosen)
             choose_at_kinks(g, (uint64_t)(n - g->nodes) * DSC_NET_MAX_LAYERS + k,
-                            d->act[k] == DSC_ACT_RELU ? 0.0f : DSC_LEAKY_SLOPE, ly[k].a, ly[k].da,
-                            rows * no);
-        activate(d->act[k], ly[k].a, ly[k].da, rows * no, chosen);
-        in = ly[k].a;
+                            p.d->act[k] == DSC_ACT_RELU ? 0.0f : DSC_LEAKY_SLOPE, p.ly[k].a,
+                            p.ly[k].da, p.rows * no);
+        activate(p.d->act[k], p.ly[k].a, p.ly[k].da, p.rows * no, chosen);
+        in = p.ly[k].a;
     }
     double total = 0.0;
-    for (size_t e = 0; e < rows * outs; e++) {
+    for (size_t e = 0; e < p.rows * p.outs; e++) {
         double r = (double)y[e] - in[e];
         total += r * r;
     }
@@ -201,40 +198,37 @@ static void net_backward(dsc_graph *g, dsc_gnode *n)
 {
     net_pass p;
     pass_of(g, n, &p);
-    const dsc_net_desc *d = p.d;
-    size_t rows = p.rows, L = p.L, outs = p.outs;
-    const layer *ly = p.ly;
     const float *x = p.x, *y = p.y;
     float *up = p.up, *dz = p.dz;
     /* dloss/dprediction = -2 (observed - predicted), times the chain's
      * incoming factor (and 1 / count for the mean). */
     float k_in = (float)(p.scale * n->grad.data[0]);
-    const float *pred = ly[L - 1].a;
-    for (size_t e = 0; e < rows * outs; e++) up[e] = -2.0f * (y[e] - pred[e]) * k_in;
-    for (size_t k = L; k-- > 0;) {
-        size_t ni = d->units[k], no = d->units[k + 1];
-        const float *below = k ? ly[k - 1].a : x;
+    const float *pred = p.ly[p.L - 1].a;
+    for (size_t e = 0; e < p.rows * p.outs; e++) up[e] = -2.0f * (y[e] - pred[e]) * k_in;
+    for (size_t k = p.L; k-- > 0;) {
+        size_t ni = p.d->units[k], no = p.d->units[k + 1];
+        const float *below = k ? p.ly[k - 1].a : x;
         /* dloss/dz = act'(z) x dloss/da */
-        for (size_t e = 0; e < rows * no; e++) dz[e] = ly[k].da[e] * up[e];
+        for (size_t e = 0; e < p.rows * no; e++) dz[e] = p.ly[k].da[e] * up[e];
         /* dloss/dw = sum over rows of dloss/dz x the unit's input, and
          * dloss/db = sum of dloss/dz; in double, rows in order. */
-        float *gw = g->nodes[d->w[k]].grad.data, *gb = g->nodes[d->b[k]].grad.data;
+        float *gw = g->nodes[p.d->w[k]].grad.data, *gb = g->nodes[p.d->b[k]].grad.data;
         for (size_t o = 0; o < no; o++) {
             for (size_t j = 0; j < ni; j++) {
                 double s = 0.0;
-                for (size_t i = 0; i < rows; i++) s += (double)dz[i * no + o] * below[i * ni + j];
+                for (size_t i = 0; i < p.rows; i++) s += (double)dz[i * no + o] * below[i * ni + j];
                 gw[o * ni + j] += (float)s;
             }
             double s = 0.0;
-            for (size_t i = 0; i < rows; i++) s += dz[i * no + o];
+            for (size_t i = 0; i < p.rows; i++) s += dz[i * no + o];
             gb[o] += (float)s;
         }
         if (!k) break;
         /* dloss/da of the layer below = sum over units of dloss/dz x w */
-        for (size_t i = 0; i < rows; i++) {
+        for (size_t i = 0; i < p.rows; i++) {
             for (size_t j = 0; j < ni; j++) {
                 double s = 0.0;
-                for (size_t o = 0; o < no; o++) s += (double)dz[i * no + o] * ly[k].w[o * ni + j];
+                for (size_t o = 0; o < no; o++) s += (double)dz[i * no + o] * p.ly[k].w[o * ni + j];
                 up[i * ni + j] = (float)s;
             }
         }
