@@ -8,14 +8,14 @@
 
 #include "graph_internal.h"
 
-/* ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): e^-|x| <= 1, so the exponential
- * cannot overflow, and for large |x| the log1p term vanishes exactly. The
- * max is a comparison, not fmaxf, which is a library call without
- * -ffast-math; both give 0 for a NaN, whose log1p term is NaN anyway. */
-static inline float dsc_softplus1(float x)
-{
-    return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x)));
-}
+/* ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), from e = e^-|x|: e <= 1, so
+ * the exponential cannot overflow, and for large |x| the log1p term
+ * vanishes exactly. The max is a comparison, not fmaxf, which is a library
+ * call without -ffast-math; both give 0 for a NaN, whose log1p term is NaN
+ * anyway. */
+static inline float dsc_softplus_of(float x, float e) { return (x > 0.0f ? x : 0.0f) + log1pf(e); }
+
+static inline float dsc_softplus1(float x) { return dsc_softplus_of(x, expf(-fabsf(x))); }
 
 /* 1 / (1 + e^-x) from e = e^-|x| (so it never overflows); the x < 0 branch
  * is the same value written as e^x / (1 + e^x). */

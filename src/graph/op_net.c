@@ -3,10 +3,10 @@
  * The seed's dosage network (1 input, 2 softplus units, 1 output, 3 points)
  * does about 60 flops of arithmetic per step. Run as separate ops it makes
  * a dozen op calls and five matrix products a step, each costing more than
- * its arithmetic. This op runs the same chain rule, row by row, in one
- * loop: forward keeps, for every layer, each unit's output a and local
- * derivative act'(z) (computed beside the value, from the same
- * exponential); backward walks the layers in reverse, multiplying the
+ * its arithmetic. This op runs the same chain rule in one call: forward
+ * keeps, for every layer, each unit's output a and local derivative
+ * act'(z) (computed beside the value, from the same exponential);
+ * backward walks the layers in reverse, multiplying the
  * incoming derivative by act'(z) and spreading it to the weights (times
  * the unit's input), the bias (times 1) and the layer below (times the
  * weight), exactly as the separate ops do.
@@ -15,8 +15,6 @@
  * double, in order, like the thin products and bias reductions the separate
  * ops use on these shapes, so the seed's network gives the same numbers
  * either way. One thread: the work is too small to split. */
-#include <string.h>
-
 #include "act1.h"
 
 /* The loops run over a handful of units: vectorising them only adds set-up
@@ -72,7 +70,7 @@ static void activate(dsc_activation act, float *a, float *da, size_t count, int 
     case DSC_ACT_SOFTPLUS:
         for (size_t e = 0; e < count; e++) {
             float z = a[e], x = expf(-fabsf(z));
-            a[e] = (z > 0.0f ? z : 0.0f) + log1pf(x);
+            a[e] = dsc_softplus_of(z, x);
             da[e] = dsc_sigmoid_of(z, x);
         }
         return;

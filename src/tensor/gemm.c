@@ -739,10 +739,8 @@ static void quiet_openblas(void)
 
 void dsc_gemm_prepare(void)
 {
-#if defined(OPENBLAS_VERSION) && DSC_HAVE_CBLAS_GEMM
+#ifdef OPENBLAS_VERSION /* only with CBLAS, so use_cblas exists */
     if (!use_cblas) quiet_openblas();
-#elif defined(OPENBLAS_VERSION)
-    quiet_openblas();
 #endif
 }
 
