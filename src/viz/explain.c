@@ -301,14 +301,14 @@ typedef struct {
  * becomes this output's names or this point's numbers. */
 static void sb_formula(sbuf *b, const char *f, const subst *sub, size_t n_sub)
 {
-    while (*f) {
+    for (const char *start = f; *f;) {
         size_t k = 0;
-        int at_word = f == NULL || !(f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z'));
+        int at_word = f == start || !(f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z'));
         for (; at_word && k < n_sub; k++) {
             size_t len = strlen(sub[k].word);
-            char next = f[len];
-            if (strncmp(f, sub[k].word, len) == 0 && !(next == '_' || (next >= 'a' && next <= 'z')))
-                break;
+            if (strncmp(f, sub[k].word, len) != 0) continue;
+            char next = f[len]; /* the text matched up to here, so it is at most its end */
+            if (!(next == '_' || (next >= 'a' && next <= 'z'))) break;
         }
         if (at_word && k < n_sub) {
             sb_add(b, "%s", sub[k].by);
