@@ -20,8 +20,10 @@ static int load_model(const char *path, const dsc_dataset *d, const char *loss_n
 {
     dsc_status s = dsc_model_load(path, m);
     if (s) return cli_fail(s);
+    /* Classes are matched by name, so a file may hold some of them. */
+    int by_name = dsc_model_classes(*m) && dsc_dataset_classes(d);
     if (dsc_model_inputs(*m) != dsc_dataset_inputs(d) ||
-        dsc_model_outputs(*m) != dsc_dataset_outputs(d))
+        (!by_name && dsc_model_outputs(*m) != dsc_dataset_outputs(d)))
         return cli_error(EXIT_RUNTIME,
                          "%s: the model has %zu inputs and %zu outputs, the data %zu and %zu", path,
                          dsc_model_inputs(*m), dsc_model_outputs(*m), dsc_dataset_inputs(d),
@@ -56,32 +58,20 @@ static void fill_summary(dsc_model *m, const job_opts *o, dsc_loss loss, const j
 }
 
 /* --test FILE: the same columns as training, read before training (a bad
- * file fails at once) and scored after. */
-static int test_load(const net_opts *no, const char *path, dsc_dataset **d)
+ * file fails before the work, not after it) and scored after. */
+static int test_load(const dsc_model *m, const net_opts *no, const char *path, dsc_dataset **d)
 {
     *d = NULL;
-    if (no->idx_images)
+    if (no->idx_images) {
         return cli_error(EXIT_USAGE, "--test reads a CSV file; for IDX data use descent eval");
-    net_opts t = *no;
-    t.data = path;
-    return net_load_data(&t, d);
-}
-
-static int test_after(const dsc_model *m, const dsc_dataset *d, const char *path, dsc_loss loss,
-                      int json)
-{
-    dsc_metrics mt;
-    dsc_status s = dsc_model_evaluate(m, d, loss, &mt);
-    if (s) return cli_fail(s);
-    if (!json) {
-        printf("test         %s: %zu rows, loss %.6g", path, mt.n, mt.loss);
-        if (mt.n_classes)
-            printf(", accuracy %.4f\n", mt.accuracy);
-        else
-            printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", mt.mse, mt.mae, mt.r2);
     }
-    dsc_metrics_free(&mt);
-    return -1;
+    /* Read as the model reads data: its columns and classes by name. */
+    net_opts t = {0};
+    t.data = path;
+    t.target = no->target;
+    t.ignore = no->ignore;
+    t.features = no->features;
+    return net_load_data_for(&t, m, d);
 }
 
 /* The model into its --save file (in place when the command ends well). */
@@ -193,9 +183,15 @@ int cmd_train(int argc, char **argv)
     dsc_loss loss = DSC_LOSS_MSE;
     job_result res;
     memset(&res, 0, sizeof res);
-    dsc_dataset *test = NULL;
-    int st = net_load_data(&no, &d);
-    if (st < 0 && tx.test && cli_rank() == 0) st = test_load(&no, tx.test, &test);
+    /* Data for a saved model is read the way that model reads it. */
+    dsc_model *saved = NULL;
+    int st = -1;
+    if (tx.model || tx.resume) {
+        dsc_status s = dsc_model_load(tx.model ? tx.model : tx.resume, &saved);
+        if (s) st = cli_fail(s);
+    }
+    if (st < 0) st = net_load_data_for(&no, saved, &d);
+    dsc_model_free(saved);
     if (st < 0 && tx.resume) {
         dsc_status s = dsc_checkpoint_load(tx.resume, &m, &resume_state);
         if (s) {
@@ -234,6 +230,8 @@ int cmd_train(int argc, char **argv)
         dsc_status s = dsc_model_fit_standardization(m, train, 1);
         if (s) st = cli_fail(s);
     }
+    dsc_dataset *test_data = NULL;
+    if (st < 0 && tx.test && cli_rank() == 0) st = test_load(m, &no, tx.test, &test_data);
     if (st < 0) st = job_run(m, train, va, &jo, loss, 0, &res);
     /* Over several ranks, rank 0 saves, scores and reports for all: they
      * hold the same model. */
@@ -249,7 +247,7 @@ int cmd_train(int argc, char **argv)
         fill_summary(m, &jo, loss, &res, dsc_dataset_rows(train), accuracy);
         /* Saved when the run did not fail, and when it was interrupted:
          * Ctrl-C keeps the model so far. A failed run leaves the file as
-         * it was. */
+         * it was (outputs are put in place by cli_outputs_finish). */
         if (tx.save && !job_failed(&res)) st = save_model(m, tx.save, jo.json);
         if (interrupted) {
             st = cli_outputs_finish(st == EXIT_OK ? EXIT_INTERRUPTED : st);
@@ -257,12 +255,20 @@ int cmd_train(int argc, char **argv)
                     tx.save && st == EXIT_INTERRUPTED ? "; the model so far is saved"
                                                       : "; nothing was saved");
         }
+        /* The test file is scored before the summary, which reports it. */
+        dsc_metrics test;
+        memset(&test, 0, sizeof test);
+        if (st == EXIT_OK && test_data) {
+            dsc_status s = dsc_model_evaluate(m, test_data, loss, &test);
+            if (s) st = cli_fail(s);
+        }
         if (st == EXIT_OK) {
             size_t rows = dsc_dataset_rows(train);
             double samples =
                 (double)res.r.iterations * (double)(jo.batch && jo.batch < rows ? jo.batch : rows);
             job_extra x = {res.r.val_loss, accuracy,
-                           res.r.seconds > 0 ? samples / res.r.seconds : NAN};
+                           res.r.seconds > 0 ? samples / res.r.seconds : NAN,
+                           tx.test ? &test : NULL};
             job_print_summary(m, train, &jo, loss, &res, no.data ? no.data : no.idx_images, &x);
             if (va && !jo.json) {
                 printf("validation   %zu rows, loss %.6g", dsc_dataset_rows(va), res.r.val_loss);
@@ -271,6 +277,13 @@ int cmd_train(int argc, char **argv)
             }
             if (!jo.json && !isnan(x.samples_per_second))
                 printf("speed        %.0f samples/s\n", x.samples_per_second);
+            if (!jo.json && tx.test) {
+                printf("test         %s: %zu rows, loss %.6g", tx.test, test.n, test.loss);
+                if (test.n_classes)
+                    printf(", accuracy %.4f\n", test.accuracy);
+                else
+                    printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", test.mse, test.mae, test.r2);
+            }
             st = job_exit_status(&res);
         }
         if (st == EXIT_OK && res.r.stop == DSC_STOP_STEP_SIZE && !jo.json && !jo.epochs)
@@ -278,18 +291,15 @@ int cmd_train(int argc, char **argv)
                    "gradient is 0\n             (gradient norm %.3g now); a smaller --tol or a "
                    "larger --lr goes further\n",
                    res.r.grad_norm);
-        if (st == EXIT_OK && test) {
-            int t = test_after(m, test, tx.test, loss, jo.json);
-            if (t >= 0) st = t;
-        }
+        dsc_metrics_free(&test);
     }
     st = cli_outputs_finish(st);
     job_result_free(&res);
+    dsc_dataset_free(test_data);
     dsc_train_state_free(&resume_state);
     dsc_model_free(m);
     dsc_dataset_free(tr);
     dsc_dataset_free(va);
     dsc_dataset_free(d);
-    dsc_dataset_free(test);
     return st;
 }
