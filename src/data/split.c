@@ -57,6 +57,8 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
         (d->out_names && !(p->out_names = copy_names(d->out_names, d->n_out))) ||
         (d->target_name && !(p->target_name = dsc_strdup(d->target_name))))
         goto oom;
+    p->in_rank = d->in_rank;
+    memcpy(p->in_dims, d->in_dims, sizeof p->in_dims);
     if (d->classes) {
         if (!(p->classes = copy_names(d->classes, d->n_classes))) goto oom;
         p->n_classes = d->n_classes;
