@@ -156,13 +156,6 @@ static dsc_status layer_shape(spec_reader *r, const char *at, dsc_layer *l)
         return DSC_OK;
     }
     const char *what = l->kind == DSC_LAYER_CONV ? "a convolution" : "a pool";
-    if (l->in_rank < 2) {
-        char msg[160];
-        snprintf(msg, sizeof msg,
-                 "%s needs an image (CxHxW) or a signal (CxL) before it, not %zu features", what,
-                 l->in_dims[0]);
-        return spec_error(r, msg);
-    }
     int image = l->in_rank == 3;
     size_t H = image ? l->in_dims[1] : 1, W = image ? l->in_dims[2] : l->in_dims[1];
     size_t OH = dsc_window_out(H, l->kh, l->sh, l->ph), OW = dsc_window_out(W, l->kw, l->sw, l->pw);
@@ -192,6 +185,14 @@ static dsc_status read_layer(spec_reader *r, dsc_layer *l, dsc_activation *act)
     dsc_status s;
     l->kh = l->kw = l->sh = l->sw = 1;
     l->ph = l->pw = 0;
+    if (l->in_rank < 2 && (!strncmp(at, "conv", 4) || !strncmp(at, "avgpool", 7) ||
+                           !strncmp(at, "maxpool", 7))) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "a %s needs an image (CxHxW) or a signal (CxL) before it, not %zu features",
+                 at[0] == 'c' ? "convolution" : "pool", l->in_dims[0]);
+        return spec_error(r, msg);
+    }
     if (read_word(r, "conv")) {
         l->kind = DSC_LAYER_CONV;
         if (!read_count(r, &l->size, MAX_SIZE)) return spec_error(r, "expected the number of filters");
