@@ -16,6 +16,8 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
          0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
+        {"classes", OPT_FLAG, &o->classes, NULL,
+         "the target column holds class labels, even if they are numbers (e.g. 0/1/2)", 0},
         {"layers", OPT_STRING, &o->layers, "SPEC",
          "hidden layers, e.g. 2:softplus,8:relu ('' for none) or "
          "conv32@3x3:relu,maxpool2,128:relu (convF@K[xK][sS][pP][:ACT], maxpoolP[sS], "
@@ -58,7 +60,22 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
+    if (o->classes) co.target_kind = DSC_TARGET_CLASSES;
     s = dsc_dataset_from_csv(o->data, &co, d);
+    return s ? cli_fail(s) : -1;
+}
+
+int net_load_data_for(const net_opts *o, const dsc_model *m, dsc_dataset **d)
+{
+    *d = NULL;
+    if (!m || o->idx_images || o->idx_labels || !o->data) return net_load_data(o, d);
+    dsc_csv_options co;
+    dsc_csv_options_init(&co);
+    co.target = o->target;
+    co.ignore = o->ignore;
+    co.features = o->features;
+    if (o->classes) co.target_kind = DSC_TARGET_CLASSES;
+    dsc_status s = dsc_model_read_csv(m, o->data, &co, d);
     return s ? cli_fail(s) : -1;
 }
 
@@ -121,6 +138,22 @@ int net_input_spec(const char *input_shape, const size_t *data_dims, size_t data
     return -1;
 }
 
+int net_check_loss(const dsc_dataset *d, dsc_activation output, dsc_loss loss)
+{
+    if (dsc_dataset_classes(d) || (output != DSC_ACT_SOFTMAX && loss != DSC_LOSS_CE)) return -1;
+    const char *what = output == DSC_ACT_SOFTMAX ? "a softmax output" : "the ce loss";
+    const char *t = dsc_dataset_target_name(d);
+    if (dsc_dataset_outputs(d) == 1)
+        return cli_error(EXIT_RUNTIME,
+                         "%s needs class labels, and the target '%s' holds numbers, so it is a "
+                         "value to fit; if its numbers are class labels (0, 1, 2, ...), say so "
+                         "with --classes",
+                         what, t ? t : "?");
+    /* Several numeric targets may be class probabilities, one column per
+     * class: the library checks each row sums to 1. */
+    return -1;
+}
+
 int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name, const char *init,
                    uint64_t seed, dsc_model **m, dsc_loss *loss)
 {
@@ -137,13 +170,15 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
     } else {
         *loss = classes ? DSC_LOSS_CE : DSC_LOSS_MSE;
     }
+    int st = net_check_loss(d, act, *loss);
+    if (st >= 0) return st;
     char in[96], spec[2048];
     size_t dims[3], rank = dsc_dataset_input_shape(d, dims);
     /* Dense layers see a row of features: an MLP on images stays the same
      * model as on their columns. */
     if (!strstr(layers, "conv") && !strstr(layers, "pool") && !strstr(layers, "flatten"))
         rank = 1, dims[0] = dsc_dataset_inputs(d);
-    int st = net_input_spec(o->input_shape, dims, rank, dsc_dataset_inputs(d), in, sizeof in);
+    st = net_input_spec(o->input_shape, dims, rank, dsc_dataset_inputs(d), in, sizeof in);
     if (st >= 0) return st;
     int n = snprintf(spec, sizeof spec, "%s -> %s%s%zu:%s", in, layers, *layers ? " -> " : "",
                      dsc_dataset_outputs(d), output);

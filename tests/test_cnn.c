@@ -153,8 +153,8 @@ static void test_gradcheck_layers(void)
         dsc_dataset *d = images(3, dims[0], r == 3 ? dims[1] : 1, r == 3 ? dims[2] : dims[1], i);
         double err = 1;
         size_t worst = 0, kinks = 0;
-        CHECK_OK(dsc_model_gradcheck(m, d, i == 2 ? DSC_LOSS_CE : DSC_LOSS_MSE, &err, &worst,
-                                     &kinks));
+        CHECK_OK(
+            dsc_model_gradcheck(m, d, i == 2 ? DSC_LOSS_CE : DSC_LOSS_MSE, &err, &worst, &kinks));
         if (!(err < 1e-3)) fprintf(stderr, "%s: %g at %zu\n", specs[i], err, worst);
         CHECK(err < 1e-3);
         dsc_dataset_free(d);
@@ -272,8 +272,8 @@ static void test_train_save_resume(void)
     for (int t = 0; t < 3; t++) {
         uint8_t *cp = malloc(size);
         memcpy(cp, bytes, size);
-        if (t == 0) cp[at + 12] = 'Q';                   /* "1x8x8" -> "Qx8x8" */
-        if (t == 1) memcpy(cp + at + 21, "conv5", 5);    /* 5 filters, not 4 */
+        if (t == 0) cp[at + 12] = 'Q';                /* "1x8x8" -> "Qx8x8" */
+        if (t == 1) memcpy(cp + at + 21, "conv5", 5); /* 5 filters, not 4 */
         if (t == 2) cp[8] = 1;
         /* re-sign the file */
         uint32_t crc = dsc_crc32(0, cp, size - 12);

@@ -15,9 +15,9 @@ static float val(size_t i, size_t salt)
 }
 
 /* y[n][f][oy][ox] in double, from the definition. */
-static double conv_ref(const float *x, const float *w, const float *b, size_t n, size_t C,
-                       size_t H, size_t W, size_t f, size_t KH, size_t KW, size_t SH, size_t SW,
-                       size_t PH, size_t PW, size_t oy, size_t ox)
+static double conv_ref(const float *x, const float *w, const float *b, size_t n, size_t C, size_t H,
+                       size_t W, size_t f, size_t KH, size_t KW, size_t SH, size_t SW, size_t PH,
+                       size_t PW, size_t oy, size_t ox)
 {
     double s = b[f];
     for (size_t c = 0; c < C; c++)
@@ -73,8 +73,8 @@ static void test_conv_values(void)
             for (size_t f = 0; f < k->F; f++)
                 for (size_t oy = 0; oy < OH; oy++)
                     for (size_t ox = 0; ox < OW; ox++) {
-                        double r = conv_ref(xs, wv, bv, n, k->C, H, k->W, f, KH, k->K, SH, k->S,
-                                            PH, k->P, oy, ox);
+                        double r = conv_ref(xs, wv, bv, n, k->C, H, k->W, f, KH, k->K, SH, k->S, PH,
+                                            k->P, oy, ox);
                         double e = fabs(yv[((n * k->F + f) * OH + oy) * OW + ox] - r);
                         if (e > worst) worst = e;
                     }
@@ -96,7 +96,8 @@ static void test_pool_values(void)
             CHECK_OK(dsc_graph_new(&g));
             size_t dims[3] = {2, H, W};
             dsc_node x = dsc_input_shaped(g, "x", 3, dims);
-            dsc_node y = avg ? dsc_avgpool2d(g, x, (size_t)k, s) : dsc_maxpool2d(g, x, (size_t)k, s);
+            dsc_node y =
+                avg ? dsc_avgpool2d(g, x, (size_t)k, s) : dsc_maxpool2d(g, x, (size_t)k, s);
             CHECK_OK(dsc_graph_compile(g, 2, NULL, DSC_COMPILE_NO_GRAD));
             float xs[2 * 2 * 7 * 5];
             for (size_t i = 0; i < 2 * 2 * H * W; i++) xs[i] = val(i, (size_t)k);
@@ -110,8 +111,8 @@ static void test_pool_values(void)
                         double m = -1e30, sum = 0;
                         for (int a = 0; a < k; a++)
                             for (int b = 0; b < k; b++) {
-                                double v = xs[pl * H * W + (oy * s + (size_t)a) * W + ox * s +
-                                              (size_t)b];
+                                double v =
+                                    xs[pl * H * W + (oy * s + (size_t)a) * W + ox * s + (size_t)b];
                                 m = fmax(m, v);
                                 sum += v;
                             }
@@ -143,7 +144,7 @@ static net build_net(int one_d, size_t batch, int threads)
         t.x = dsc_input_shaped(g, "x", 3, dims);
         dsc_node w1 = dsc_param(g, "w1", 3, 2 * 3 * 3), b1 = dsc_param(g, "b1", 1, 3);
         h = dsc_activate(g, DSC_ACT_TANH, dsc_conv2d(g, t.x, w1, b1, 3, 3, 2, 1)); /* 3x5x4 */
-        h = dsc_maxpool2d(g, h, 2, 0);                                              /* 3x2x2 */
+        h = dsc_maxpool2d(g, h, 2, 0);                                             /* 3x2x2 */
         dsc_node w2 = dsc_param(g, "w2", 4, 3 * 2 * 2), b2 = dsc_param(g, "b2", 1, 4);
         h = dsc_activate(g, DSC_ACT_SOFTPLUS, dsc_conv2d(g, h, w2, b2, 2, 2, 1, 1)); /* 4x3x3 */
         h = dsc_avgpool2d(g, h, 2, 1);                                               /* 4x2x2 */
@@ -153,7 +154,7 @@ static net build_net(int one_d, size_t batch, int threads)
         t.x = dsc_input_shaped(g, "x", 2, dims);
         dsc_node w1 = dsc_param(g, "w1", 3, 2 * 4), b1 = dsc_param(g, "b1", 1, 3);
         h = dsc_activate(g, DSC_ACT_SIGMOID, dsc_conv1d(g, t.x, w1, b1, 4, 2, 1)); /* 3x6 */
-        h = dsc_maxpool1d(g, h, 4, 0);                                              /* 3x1 */
+        h = dsc_maxpool1d(g, h, 4, 0);                                             /* 3x1 */
         dsc_node w2 = dsc_param(g, "w2", 2, 3 * 1), b2 = dsc_param(g, "b2", 1, 2);
         h = dsc_conv1d(g, h, w2, b2, 1, 1, 0); /* 2x1 */
         h = dsc_avgpool1d(g, h, 1, 1);
@@ -187,7 +188,8 @@ static void test_gradcheck(void)
         double err = 1;
         size_t kinks = 0;
         CHECK_OK(dsc_graph_gradcheck(t.g, t.loss, &err, NULL, &kinks));
-        if (!(err < 1e-3)) fprintf(stderr, "gradcheck %s: %g (%zu kinks)\n", one_d ? "1-D" : "2-D", err, kinks);
+        if (!(err < 1e-3))
+            fprintf(stderr, "gradcheck %s: %g (%zu kinks)\n", one_d ? "1-D" : "2-D", err, kinks);
         CHECK(err < 1e-3);
         CHECK(kinks < dsc_graph_param_count(t.g) / 4);
         dsc_graph_free(t.g);
@@ -224,7 +226,7 @@ static void test_input_gradient(void)
 /* 1, 2 and 3 threads give the same bits; a second step allocates nothing. */
 static void test_threads_and_allocation(void)
 {
-    enum { B = 40 };
+    enum { B = 200 }; /* enough work to run in parallel pieces */
     static float x[B * 144], y[B * 3];
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 21);
     for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = val(i, 22);
@@ -279,11 +281,11 @@ static void test_refused(void)
         w = dsc_param(g, "w", 2, 9), b = dsc_param(g, "b", 1, 2);
         dsc_node r = 0;
         switch (bad[i].what) {
-        case 0: r = dsc_conv2d(g, x, w, b, 2, 2, 1, 0); break; /* w is 2 x 9, not 2 x 4 */
-        case 1: r = dsc_conv2d(g, s, w, b, 3, 3, 1, 0); break; /* a signal */
-        case 2: r = dsc_maxpool1d(g, x, 2, 2); break;          /* an image */
-        case 3: r = dsc_conv2d(g, x, w, b, 3, 3, 0, 0); break; /* stride 0 */
-        case 4: r = dsc_maxpool2d(g, flat, 2, 2); break;       /* no shape */
+        case 0: r = dsc_conv2d(g, x, w, b, 2, 2, 1, 0); break;  /* w is 2 x 9, not 2 x 4 */
+        case 1: r = dsc_conv2d(g, s, w, b, 3, 3, 1, 0); break;  /* a signal */
+        case 2: r = dsc_maxpool1d(g, x, 2, 2); break;           /* an image */
+        case 3: r = dsc_conv2d(g, x, w, b, 3, 3, 0, 0); break;  /* stride 0 */
+        case 4: r = dsc_maxpool2d(g, flat, 2, 2); break;        /* no shape */
         case 5: r = dsc_conv2d(g, x, w, 99, 3, 3, 1, 0); break; /* no such bias */
         case 6: r = dsc_avgpool2d(g, x, 5, 1); break;           /* window larger */
         }

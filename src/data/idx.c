@@ -371,8 +371,8 @@ static char **number_names(const char *prefix, size_t first, size_t n)
 
 /* Builds the data set around the pixel bytes x (taken, also on failure) and
  * the labels. Pixels stay bytes, scaled to [0, 1] as they are read. */
-static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t h,
-                        size_t w, dsc_dataset **out)
+static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t h, size_t w,
+                        const char *labels_path, dsc_dataset **out)
 {
     size_t n_in = h * w;
     unsigned max = 1;
@@ -397,7 +397,8 @@ static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n,
     if (!(d->classes = number_names("", 0, k))) goto oom;
     d->n_classes = k;
     if (!(d->out_names = number_names("", 0, k)) ||
-        !(d->in_names = number_names("pixel", 1, n_in)) || !(d->target_name = dsc_strdup("label")))
+        !(d->in_names = number_names("pixel", 1, n_in)) ||
+        !(d->target_name = dsc_strdup("label")) || !(d->source = dsc_strdup(labels_path)))
         goto oom;
     *out = d;
     return DSC_OK;
@@ -437,7 +438,7 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
     if ((st = read_body(&sl, 8, count, "labels", 0, &body))) goto done;
     lab = body;
     if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 0, &body))) goto done;
-    st = build(body, lab, (size_t)count, idims[1], idims[2], out);
+    st = build(body, lab, (size_t)count, idims[1], idims[2], labels, out);
 done:
     src_close(&si);
     src_close(&sl);

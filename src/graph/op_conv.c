@@ -101,7 +101,10 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
 }
 
 /* Where the kept buffers start, for the largest batch. */
-static float *kept(const dsc_graph *g, const dsc_gnode *n) { return n->val.data + g->max_batch * n->cols; }
+static float *kept(const dsc_graph *g, const dsc_gnode *n)
+{
+    return n->val.data + g->max_batch * n->cols;
+}
 
 static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float **cols, float **yt,
                     float **dcols)
@@ -112,12 +115,31 @@ static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float
     *dcols = *yt + q->F * room;
 }
 
+/* What a parallel piece of a conv kernel reads and writes. */
+typedef struct {
+    const geom *q;
+    const float *src, *bias;
+    float *dst;
+} conv_job;
+
+/* Runs fn over n tasks of `work` elements each, in parallel when the whole
+ * is large enough; every task writes its own part of the output. */
+static void conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, conv_job *job)
+{
+    size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
+    dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
+}
+
 /* cols[k][n P + oy OW + ox] = x[n][c][oy SH + ky - PH][ox SW + kx - PW] (0
  * outside), k = (c KH + ky) KW + kx: one (k, sample) slab per task. */
-static void im2col(const geom *q, const float *x, float *cols, int threads)
+static void im2col_range(void *job_, size_t lo, size_t hi)
 {
-    size_t tasks = q->K * q->B, BP = q->B * q->P;
-    DSC_PARALLEL_FOR(threads, tasks * q->P > PAR_MIN, t, tasks, {
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    const float *x = job->src;
+    float *cols = job->dst;
+    size_t BP = q->B * q->P;
+    for (size_t t = lo; t < hi; t++) {
         size_t k = t / q->B, s = t % q->B;
         size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
         const float *xc = x + (s * q->C + c) * q->H * q->W;
@@ -130,13 +152,13 @@ static void im2col(const geom *q, const float *x, float *cols, int threads)
             }
             const float *row = xc + (iy - q->PH) * q->W;
             if (q->SW == 1) { /* a run of the row, zeros where it is padding */
-                size_t lo = kx < q->PW ? q->PW - kx : 0; /* first ox inside */
-                size_t hi = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
-                if (hi > q->OW) hi = q->OW;
-                if (lo > hi) lo = hi;
-                memset(out, 0, lo * sizeof(float));
-                memcpy(out + lo, row + lo + kx - q->PW, (hi - lo) * sizeof(float));
-                memset(out + hi, 0, (q->OW - hi) * sizeof(float));
+                size_t in0 = kx < q->PW ? q->PW - kx : 0;               /* first ox inside */
+                size_t in1 = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
+                if (in1 > q->OW) in1 = q->OW;
+                if (in0 > in1) in0 = in1;
+                memset(out, 0, in0 * sizeof(float));
+                memcpy(out + in0, row + in0 + kx - q->PW, (in1 - in0) * sizeof(float));
+                memset(out + in1, 0, (q->OW - in1) * sizeof(float));
                 continue;
             }
             for (size_t ox = 0; ox < q->OW; ox++) {
@@ -144,16 +166,20 @@ static void im2col(const geom *q, const float *x, float *cols, int threads)
                 out[ox] = ix < q->PW || ix - q->PW >= q->W ? 0.0f : row[ix - q->PW];
             }
         }
-    });
+    }
 }
 
 /* dx[n][c][iy][ix] += dcols at every position that read it: one (sample,
  * channel) plane per task, its kernel offsets and positions in a fixed
  * order. */
-static void col2im(const geom *q, const float *dcols, float *dx, int threads)
+static void col2im_range(void *job_, size_t lo, size_t hi)
 {
-    size_t tasks = q->B * q->C, BP = q->B * q->P;
-    DSC_PARALLEL_FOR(threads, tasks * q->H * q->W > PAR_MIN, t, tasks, {
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    const float *dcols = job->src;
+    float *dx = job->dst;
+    size_t BP = q->B * q->P;
+    for (size_t t = lo; t < hi; t++) {
         size_t s = t / q->C, c = t % q->C;
         float *plane = dx + (s * q->C + c) * q->H * q->W;
         for (size_t ky = 0; ky < q->KH; ky++)
@@ -169,7 +195,47 @@ static void col2im(const geom *q, const float *dcols, float *dx, int threads)
                     }
                 }
             }
-    });
+    }
+}
+
+/* y[n][f][p] = yt[f][n P + p] + b[f]: one (sample, filter) row per task. */
+static void bias_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    size_t BP = q->B * q->P;
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->F, f = t % q->F;
+        const float *src = job->src + f * BP + s * q->P;
+        float *dst = job->dst + (s * q->F + f) * q->P, bf = job->bias[f];
+        for (size_t p = 0; p < q->P; p++) dst[p] = src[p] + bf;
+    }
+}
+
+/* dyt[f][n P + p] = dy[n][f][p]: one (filter, sample) row per task. */
+static void gather_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    size_t BP = q->B * q->P;
+    for (size_t t = lo; t < hi; t++) {
+        size_t f = t / q->B, s = t % q->B;
+        memcpy(job->dst + f * BP + s * q->P, job->src + (s * q->F + f) * q->P,
+               q->P * sizeof(float));
+    }
+}
+
+/* db[f] += the sum of dyt's row f, in double, in order. */
+static void bias_grad_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    size_t BP = job->q->B * job->q->P;
+    for (size_t f = lo; f < hi; f++) {
+        double s = 0.0;
+        const float *r = job->src + f * BP;
+        for (size_t i = 0; i < BP; i++) s += r[i];
+        job->dst[f] += (float)s;
+    }
 }
 
 static void conv_forward(dsc_graph *g, dsc_gnode *n)
@@ -181,17 +247,11 @@ static void conv_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
                 *b = dsc_in(g, n, 2)->val.data;
     size_t BP = q.B * q.P;
-    im2col(&q, x, cols, th);
+    conv_job im = {&q, x, NULL, cols};
+    conv_run(th, q.K * q.B, q.P, im2col_range, &im);
     dsc_gemm(0, 0, q.F, BP, q.K, 1.0f, w, q.K, cols, BP, 0.0f, yt, BP, g->threads);
-    /* y[n][f][p] = yt[f][n P + p] + b[f] */
-    float *y = n->val.data;
-    size_t tasks = q.B * q.F;
-    DSC_PARALLEL_FOR(th, tasks * q.P > PAR_MIN, t, tasks, {
-        size_t s = t / q.F, f = t % q.F;
-        const float *src = yt + f * BP + s * q.P;
-        float *dst = y + (s * q.F + f) * q.P, bf = b[f];
-        for (size_t p = 0; p < q.P; p++) dst[p] = src[p] + bf;
-    });
+    conv_job out = {&q, yt, b, n->val.data};
+    conv_run(th, q.B * q.F, q.P, bias_range, &out);
 }
 
 static void conv_backward(dsc_graph *g, dsc_gnode *n)
@@ -202,29 +262,18 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
     int th = dsc_threads(g->threads);
     dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
     size_t BP = q.B * q.P;
-    /* dyt[f][n P + p] = dy[n][f][p] */
-    const float *dy = n->grad.data;
-    size_t tasks = q.B * q.F;
-    DSC_PARALLEL_FOR(th, tasks * q.P > PAR_MIN, t, tasks, {
-        size_t f = t / q.B, s = t % q.B;
-        memcpy(dyt + f * BP + s * q.P, dy + (s * q.F + f) * q.P, q.P * sizeof(float));
-    });
+    conv_job gather = {&q, n->grad.data, NULL, dyt};
+    conv_run(th, q.F * q.B, q.P, gather_range, &gather);
     if (wn->requires_grad)
-        dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K,
-                 g->threads);
+        dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K, g->threads);
     if (bn->requires_grad) {
-        float *db = bn->grad.data;
-        DSC_PARALLEL_FOR(th, q.F * BP > PAR_MIN, f, q.F, {
-            double s = 0.0;
-            const float *r = dyt + f * BP;
-            for (size_t i = 0; i < BP; i++) s += r[i];
-            db[f] += (float)s;
-        });
+        conv_job bias = {&q, dyt, NULL, bn->grad.data};
+        conv_run(th, q.F, BP, bias_grad_range, &bias);
     }
     if (xn->requires_grad && xn->op != DSC_OP_INPUT) {
-        dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP,
-                 g->threads);
-        col2im(&q, dcols, xn->grad.data, th);
+        dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP, g->threads);
+        conv_job back = {&q, dcols, NULL, xn->grad.data};
+        conv_run(th, q.B * q.C, q.H * q.W * q.KH * q.KW, col2im_range, &back);
     }
 }
 

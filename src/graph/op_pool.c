@@ -37,6 +37,21 @@ static pgeom pgeom_of(const dsc_graph *g, const dsc_gnode *n)
     return q;
 }
 
+/* What a parallel piece of a pool reads and writes: planes [lo, hi). */
+typedef struct {
+    const pgeom *q;
+    const float *src;
+    float *dst;
+    int32_t *arg;
+} pool_job;
+
+static void pool_run(const dsc_graph *g, const pgeom *q, dsc_range_fn fn, pool_job *job)
+{
+    size_t planes = q->B * q->C, work = q->H * q->W;
+    size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / work;
+    dsc_parallel_for(dsc_threads(g->threads), planes * work > PAR_MIN, planes, piece, fn, job);
+}
+
 static dsc_status pool_shape(dsc_graph *g, dsc_gnode *n)
 {
     const dsc_gnode *x = dsc_in(g, n, 0);
@@ -113,21 +128,39 @@ static void max_row(const float *restrict x, int32_t base, const pgeom *q, float
     }
 }
 
+static void maxpool_range(void *job_, size_t lo, size_t hi)
+{
+    const pool_job *job = job_;
+    const pgeom *q = job->q;
+    size_t in_plane = q->H * q->W, out_plane = q->OH * q->OW;
+    for (size_t t = lo; t < hi; t++) {
+        const float *xp = job->src + t * in_plane;
+        float *yp = job->dst + t * out_plane;
+        int32_t *ap = job->arg + t * out_plane;
+        for (size_t oy = 0; oy < q->OH; oy++)
+            max_row(xp + oy * q->SH * q->W, (int32_t)(oy * q->SH * q->W), q, yp + oy * q->OW,
+                    ap + oy * q->OW);
+    }
+}
+
 static void maxpool_forward(dsc_graph *g, dsc_gnode *n)
 {
     pgeom q = pgeom_of(g, n);
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data;
-    int32_t *arg = argmax_of(g, n);
-    size_t planes = q.B * q.C, in_plane = q.H * q.W, out_plane = q.OH * q.OW;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), planes * in_plane > PAR_MIN, t, planes, {
-        const float *xp = x + t * in_plane;
-        float *yp = y + t * out_plane;
-        int32_t *ap = arg + t * out_plane;
-        for (size_t oy = 0; oy < q.OH; oy++)
-            max_row(xp + oy * q.SH * q.W, (int32_t)(oy * q.SH * q.W), &q, yp + oy * q.OW,
-                    ap + oy * q.OW);
-    });
+    pool_job job = {&q, dsc_in(g, n, 0)->val.data, n->val.data, argmax_of(g, n)};
+    pool_run(g, &q, maxpool_range, &job);
+}
+
+static void maxpool_back_range(void *job_, size_t lo, size_t hi)
+{
+    const pool_job *job = job_;
+    const pgeom *q = job->q;
+    size_t in_plane = q->H * q->W, out_plane = q->OH * q->OW;
+    for (size_t t = lo; t < hi; t++) {
+        float *dxp = job->dst + t * in_plane;
+        const float *dyp = job->src + t * out_plane;
+        const int32_t *ap = job->arg + t * out_plane;
+        for (size_t o = 0; o < out_plane; o++) dxp[ap[o]] += dyp[o];
+    }
 }
 
 /* The gradient goes to the value each window kept. */
@@ -136,16 +169,8 @@ static void maxpool_backward(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *xn = dsc_in(g, n, 0);
     if (!xn->requires_grad) return;
     pgeom q = pgeom_of(g, n);
-    const float *dy = n->grad.data;
-    float *dx = xn->grad.data;
-    const int32_t *arg = argmax_of(g, n);
-    size_t planes = q.B * q.C, in_plane = q.H * q.W, out_plane = q.OH * q.OW;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), planes * in_plane > PAR_MIN, t, planes, {
-        float *dxp = dx + t * in_plane;
-        const float *dyp = dy + t * out_plane;
-        const int32_t *ap = arg + t * out_plane;
-        for (size_t o = 0; o < out_plane; o++) dxp[ap[o]] += dyp[o];
-    });
+    pool_job job = {&q, n->grad.data, xn->grad.data, argmax_of(g, n)};
+    pool_run(g, &q, maxpool_back_range, &job);
 }
 
 const dsc_op_def dsc_op_maxpool = {
@@ -168,24 +193,50 @@ const dsc_op_def dsc_op_maxpool = {
 
 /* ---- average --------------------------------------------------------- */
 
+static void avgpool_range(void *job_, size_t lo, size_t hi)
+{
+    const pool_job *job = job_;
+    const pgeom *q = job->q;
+    size_t in_plane = q->H * q->W, out_plane = q->OH * q->OW;
+    float area = (float)(q->KH * q->KW);
+    for (size_t t = lo; t < hi; t++) {
+        const float *xp = job->src + t * in_plane;
+        float *yp = job->dst + t * out_plane;
+        for (size_t oy = 0; oy < q->OH; oy++)
+            for (size_t ox = 0; ox < q->OW; ox++) {
+                float s = 0.0f;
+                for (size_t ky = 0; ky < q->KH; ky++)
+                    for (size_t kx = 0; kx < q->KW; kx++)
+                        s += xp[(oy * q->SH + ky) * q->W + ox * q->SW + kx];
+                yp[oy * q->OW + ox] = s / area;
+            }
+    }
+}
+
 static void avgpool_forward(dsc_graph *g, dsc_gnode *n)
 {
     pgeom q = pgeom_of(g, n);
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data, area = (float)(q.KH * q.KW);
-    size_t planes = q.B * q.C, in_plane = q.H * q.W, out_plane = q.OH * q.OW;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), planes * in_plane > PAR_MIN, t, planes, {
-        const float *xp = x + t * in_plane;
-        float *yp = y + t * out_plane;
-        for (size_t oy = 0; oy < q.OH; oy++)
-            for (size_t ox = 0; ox < q.OW; ox++) {
-                float s = 0.0f;
-                for (size_t ky = 0; ky < q.KH; ky++)
-                    for (size_t kx = 0; kx < q.KW; kx++)
-                        s += xp[(oy * q.SH + ky) * q.W + ox * q.SW + kx];
-                yp[oy * q.OW + ox] = s / area;
+    pool_job job = {&q, dsc_in(g, n, 0)->val.data, n->val.data, NULL};
+    pool_run(g, &q, avgpool_range, &job);
+}
+
+static void avgpool_back_range(void *job_, size_t lo, size_t hi)
+{
+    const pool_job *job = job_;
+    const pgeom *q = job->q;
+    size_t in_plane = q->H * q->W, out_plane = q->OH * q->OW;
+    float area = (float)(q->KH * q->KW);
+    for (size_t t = lo; t < hi; t++) {
+        float *dxp = job->dst + t * in_plane;
+        const float *dyp = job->src + t * out_plane;
+        for (size_t oy = 0; oy < q->OH; oy++)
+            for (size_t ox = 0; ox < q->OW; ox++) {
+                float d = dyp[oy * q->OW + ox] / area;
+                for (size_t ky = 0; ky < q->KH; ky++)
+                    for (size_t kx = 0; kx < q->KW; kx++)
+                        dxp[(oy * q->SH + ky) * q->W + ox * q->SW + kx] += d;
             }
-    });
+    }
 }
 
 static void avgpool_backward(dsc_graph *g, dsc_gnode *n)
@@ -193,20 +244,8 @@ static void avgpool_backward(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *xn = dsc_in(g, n, 0);
     if (!xn->requires_grad) return;
     pgeom q = pgeom_of(g, n);
-    const float *dy = n->grad.data;
-    float *dx = xn->grad.data, area = (float)(q.KH * q.KW);
-    size_t planes = q.B * q.C, in_plane = q.H * q.W, out_plane = q.OH * q.OW;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), planes * in_plane > PAR_MIN, t, planes, {
-        float *dxp = dx + t * in_plane;
-        const float *dyp = dy + t * out_plane;
-        for (size_t oy = 0; oy < q.OH; oy++)
-            for (size_t ox = 0; ox < q.OW; ox++) {
-                float d = dyp[oy * q.OW + ox] / area;
-                for (size_t ky = 0; ky < q.KH; ky++)
-                    for (size_t kx = 0; kx < q.KW; kx++)
-                        dxp[(oy * q.SH + ky) * q.W + ox * q.SW + kx] += d;
-            }
-    });
+    pool_job job = {&q, n->grad.data, xn->grad.data, NULL};
+    pool_run(g, &q, avgpool_back_range, &job);
 }
 
 const dsc_op_def dsc_op_avgpool = {
@@ -244,14 +283,19 @@ static void flatten_forward(dsc_graph *g, dsc_gnode *n)
     memcpy(n->val.data, dsc_in(g, n, 0)->val.data, dsc_size(g, n) * sizeof(float));
 }
 
+static void add_range(void *job_, size_t lo, size_t hi)
+{
+    const pool_job *job = job_;
+    for (size_t i = lo; i < hi; i++) job->dst[i] += job->src[i];
+}
+
 static void flatten_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
-    float *dx = in->grad.data;
-    const float *dy = n->grad.data;
     size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > PAR_MIN, i, size, dx[i] += dy[i]);
+    pool_job job = {NULL, n->grad.data, in->grad.data, NULL};
+    dsc_parallel_for(dsc_threads(g->threads), size > PAR_MIN, size, PAR_MIN, add_range, &job);
 }
 
 const dsc_op_def dsc_op_flatten = {

@@ -263,4 +263,3 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed)
     }
     return DSC_OK;
 }
-

@@ -33,8 +33,8 @@ typedef struct {
     int in_rank;
     size_t in_dims[3];
     dsc_layer layer[DSC_SPEC_MAX_LAYERS];
-    dsc_activation act[DSC_SPEC_MAX_LAYERS]; /* identity for pools and flatten */
-    size_t units[DSC_SPEC_MAX_LAYERS + 1];   /* widths: units[0] the input's */
+    dsc_activation act[DSC_SPEC_MAX_LAYERS];                   /* identity for pools and flatten */
+    size_t units[DSC_SPEC_MAX_LAYERS + 1];                     /* widths: units[0] the input's */
     size_t n_w[DSC_SPEC_MAX_LAYERS], n_b[DSC_SPEC_MAX_LAYERS]; /* weights, biases */
     uint64_t n_params;
 } dsc_spec;
@@ -71,8 +71,16 @@ struct dsc_model {
 /* Frees the metadata of m (meta.c). */
 void dsc_model_free_meta(dsc_model *m);
 
-/* The data as the model's graph sees it: d itself, or a standardised copy
- * in *copy (free it with dsc_dataset_free) when the model standardises. */
+/* Whether d can be read by m: the same inputs, and the same outputs unless
+ * both have class labels (matched by name). what names d in messages ("the
+ * data"). DSC_ESHAPE otherwise. */
+dsc_status dsc_model_check_data(const dsc_model *m, const dsc_dataset *d, const char *what);
+
+/* The data as the model's graph sees it: d itself, or a view of it in *copy
+ * (free it with dsc_dataset_free, before d) with the model's input
+ * transformation applied, targets standardised, and class targets over the
+ * model's classes (matched by name: a label the model does not know is an
+ * error naming it and where it was read). */
 dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
                                   const dsc_dataset **use);
 /* Standardises n rows of inputs in place / undoes the target

@@ -84,7 +84,8 @@ static int read_word(spec_reader *r, const char *w)
 static dsc_status read_layer_act(spec_reader *r, int required, dsc_activation *act)
 {
     *act = DSC_ACT_IDENTITY;
-    if (*r->p != ':') return required ? spec_error(r, "expected ':' and an activation after the units") : DSC_OK;
+    if (*r->p != ':')
+        return required ? spec_error(r, "expected ':' and an activation after the units") : DSC_OK;
     r->p++;
     const char *at = r->p;
     if (read_act(r, act)) return DSC_OK;
@@ -127,11 +128,13 @@ static dsc_status read_suffixes(spec_reader *r, size_t *stride, size_t *pad, int
     for (;;) {
         if (*r->p == 's' && !seen_s) {
             r->p++;
-            if (!read_count(r, stride, 65536)) return spec_error(r, "expected a stride (1 to 65536)");
+            if (!read_count(r, stride, 65536))
+                return spec_error(r, "expected a stride (1 to 65536)");
             seen_s = 1;
         } else if (*r->p == 'p' && !seen_p && pad_allowed) {
             r->p++;
-            if (!isdigit((unsigned char)*r->p)) return spec_error(r, "expected a padding (0 to 65536)");
+            if (!isdigit((unsigned char)*r->p))
+                return spec_error(r, "expected a padding (0 to 65536)");
             char *end;
             unsigned long long v = strtoull(r->p, &end, 10);
             if (v > 65536) return spec_error(r, "expected a padding (0 to 65536)");
@@ -185,8 +188,8 @@ static dsc_status read_layer(spec_reader *r, dsc_layer *l, dsc_activation *act)
     dsc_status s;
     l->kh = l->kw = l->sh = l->sw = 1;
     l->ph = l->pw = 0;
-    if (l->in_rank < 2 && (!strncmp(at, "conv", 4) || !strncmp(at, "avgpool", 7) ||
-                           !strncmp(at, "maxpool", 7))) {
+    if (l->in_rank < 2 &&
+        (!strncmp(at, "conv", 4) || !strncmp(at, "avgpool", 7) || !strncmp(at, "maxpool", 7))) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "a %s needs an image (CxHxW) or a signal (CxL) before it, not %zu features",
@@ -195,7 +198,8 @@ static dsc_status read_layer(spec_reader *r, dsc_layer *l, dsc_activation *act)
     }
     if (read_word(r, "conv")) {
         l->kind = DSC_LAYER_CONV;
-        if (!read_count(r, &l->size, MAX_SIZE)) return spec_error(r, "expected the number of filters");
+        if (!read_count(r, &l->size, MAX_SIZE))
+            return spec_error(r, "expected the number of filters");
         if (*r->p != '@') return spec_error(r, "expected '@' and the kernel size (conv32@3x3)");
         r->p++;
         size_t k1, k2;
