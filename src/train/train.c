@@ -197,6 +197,24 @@ static dsc_status sum_over_ranks(run *r, size_t rows, size_t mine, double *loss)
     return DSC_OK;
 }
 
+/* Rows order[i] of d copied to row i of xb and yb, for i in a range. */
+typedef struct {
+    const dsc_dataset *d;
+    const uint32_t *order;
+    float *xb, *yb;
+} gather_job;
+
+static void gather_rows(void *job_, size_t lo, size_t hi)
+{
+    const gather_job *j = job_;
+    const dsc_dataset *d = j->d;
+    for (size_t i = lo; i < hi; i++) {
+        size_t src = j->order[i];
+        dsc_dataset_copy_x(d, src, 1, j->xb + i * d->n_in);
+        memcpy(j->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
+    }
+}
+
 /* Binds rows [start, start + rows) of the shuffled order (or of the data
  * itself in a full-batch run) and runs forward and backward; over several
  * ranks, this rank's slice of them, then the sum. */
@@ -212,13 +230,9 @@ static dsc_status forward_backward(run *r, size_t start, size_t rows, double *lo
     } else {
         /* Gathering (and converting bytes to floats) is a few percent of a
          * Fashion-MNIST step: worth the threads on large rows. */
-        const uint32_t *order = r->order + start;
-        float *xb = r->xb, *yb = r->yb;
-        DSC_PARALLEL_FOR(dsc_threads(r->p->threads), (hi - lo) * d->n_in >= 65536, i, hi - lo, {
-            size_t src = order[lo + i];
-            dsc_dataset_copy_x(d, src, 1, xb + i * d->n_in);
-            memcpy(yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
-        });
+        gather_job job = {d, r->order + start + lo, r->xb, r->yb};
+        dsc_parallel_for(dsc_threads(r->p->threads), (hi - lo) * d->n_in >= 65536, hi - lo,
+                         (8192 + d->n_in - 1) / d->n_in, gather_rows, &job);
     }
     dsc_status s;
     *loss = 0.0;
@@ -274,6 +288,21 @@ static double sum_squares(const float *g, size_t lo, size_t hi)
     return s;
 }
 
+typedef struct {
+    const float *g;
+    size_t n, size;
+    double *part;
+} norm_job;
+
+/* part[c] = the sum of squares of chunk c, for c in [lo, hi). */
+static void norm_chunks(void *job_, size_t lo, size_t hi)
+{
+    const norm_job *j = job_;
+    for (size_t c = lo; c < hi; c++)
+        j->part[c] = sum_squares(j->g, c * j->size,
+                                 c * j->size + j->size < j->n ? c * j->size + j->size : j->n);
+}
+
 /* ||g||_2 over the trained parameters. It runs every step over every
  * parameter, so long vectors are split into at most 256 chunks whose size
  * depends on n only, summed in parallel and then in order: the same value
@@ -292,8 +321,8 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threa
     double part[256];
     size_t size = n / 256 + 1 > 16384 ? n / 256 + 1 : 16384;
     size_t chunks = (n + size - 1) / size;
-    DSC_PARALLEL_FOR(dsc_threads(threads), chunks >= 4, c, chunks,
-                     part[c] = sum_squares(g, c * size, c * size + size < n ? c * size + size : n));
+    norm_job job = {g, n, size, part};
+    dsc_parallel_for(dsc_threads(threads), chunks >= 4, chunks, 1, norm_chunks, &job);
     double s = 0.0;
     for (size_t c = 0; c < chunks; c++) s += part[c];
     return sqrt(s);
