@@ -209,6 +209,10 @@ typedef struct {
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
+    /** Columns carried through as text, comma-separated (e.g. an id, for
+     *  predictions that name their rows); neither features nor targets.
+     *  NULL: none. See dsc_dataset_kept_value. */
+    const char *keep;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -246,6 +250,12 @@ const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
 /** The target column(s) as read, comma-separated (NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
+/** Columns kept as text (dsc_csv_options.keep): how many, their header
+ *  names, and the text of column j in row i (owned by the data set, NULL
+ *  out of range). */
+size_t dsc_dataset_kept_columns(const dsc_dataset *d);
+const char *dsc_dataset_kept_name(const dsc_dataset *d, size_t j);
+const char *dsc_dataset_kept_value(const dsc_dataset *d, size_t i, size_t j);
 /** Class labels of a classification target (0 classes for regression). */
 size_t dsc_dataset_classes(const dsc_dataset *d);
 const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
@@ -576,6 +586,12 @@ typedef struct {
     /* regression, in the targets' original units, else NaN */
     double mse, mae, r2; /**< over all outputs */
 } dsc_metrics;
+
+/** The class a classifier predicts from one row of its outputs (as from
+ *  dsc_predict): the most likely one, the lowest index among equals, never
+ *  a NaN; for a single sigmoid output with two labels, class 1 when the
+ *  output is >= 0.5. dsc_model_evaluate counts predictions by this rule. */
+size_t dsc_model_class_of(const dsc_model *m, const float *outputs);
 
 /** Evaluates m on d: the loss, and for a classifier (a model with class
  *  labels) accuracy, confusion matrix and per-class precision, recall and

@@ -30,6 +30,11 @@ struct dsc_dataset {
     char *source;
     size_t *row_line;
     size_t *tcol, n_tcol;
+    /* Columns carried through as text (dsc_csv_options.keep): value j of row
+     * i is kept_text + kept_off[i * n_kept + j]. */
+    char **kept_names;
+    char *kept_text;
+    size_t *kept_off, n_kept;
     /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
     unsigned borrowed;
 };

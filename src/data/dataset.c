@@ -78,6 +78,9 @@ void dsc_dataset_free(dsc_dataset *d)
     free_names(d->classes, d->n_classes);
     dsc_free(d->target_name);
     dsc_free(d->source);
+    free_names(d->kept_names, d->n_kept);
+    dsc_free(d->kept_text);
+    dsc_free(d->kept_off);
     dsc_free(d->row_line);
     dsc_free(d->tcol);
     pthread_mutex_destroy(&d->x_lock);
