@@ -108,6 +108,17 @@ typedef enum {
     DSC_OPT_COUNT
 } dsc_optimizer;
 
+/** Which L-BFGS DSC_OPT_LBFGS runs. Both keep pairs of past steps and
+ *  gradient changes and search each step's length for the strong Wolfe
+ *  conditions (c1 1e-4, c2 0.9); they differ in the line search and in
+ *  details listed in docs/OPTIMIZERS.md. */
+typedef enum {
+    DSC_LBFGS_DESCENT = 0, /**< descent's own (default): 8 pairs, a bracketing search with
+                                cubic steps, steepest descent when a search fails */
+    DSC_LBFGS_TORCH        /**< PyTorch's torch.optim.LBFGS(lr=1, line_search_fn="strong_wolfe"),
+                                step for step: 100 pairs, its search and its stopping tests */
+} dsc_lbfgs_style;
+
 /** Learning-rate schedules over the whole run. */
 typedef enum {
     DSC_SCHED_CONSTANT = 0,
@@ -146,6 +157,8 @@ const char *dsc_schedule_name(dsc_schedule s);
 dsc_status dsc_schedule_from_name(const char *name, dsc_schedule *out);
 const char *dsc_init_name(dsc_init i);
 dsc_status dsc_init_from_name(const char *name, dsc_init *out);
+const char *dsc_lbfgs_style_name(dsc_lbfgs_style s); /**< "descent", "torch" */
+dsc_status dsc_lbfgs_style_from_name(const char *name, dsc_lbfgs_style *out);
 
 /* ------------------------------------------------------------------ */
 /* Data sets                                                          */
@@ -532,6 +545,11 @@ typedef struct {
      *  the shuffles of the epochs done are replayed, and the optimizer state
      *  and step counters restored. */
     const dsc_train_state *resume;
+    /** lbfgs: DSC_LBFGS_DESCENT (default), or DSC_LBFGS_TORCH for PyTorch's
+     *  iterates (docs/OPTIMIZERS.md). */
+    dsc_lbfgs_style lbfgs_style;
+    /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
+    size_t lbfgs_history;
     void *user;
 } dsc_train_params;
 
