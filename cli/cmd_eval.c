@@ -176,13 +176,25 @@ static void write_header(FILE *f, const dsc_model *m, const dsc_dataset *d, int 
         fputs("label,probability", f);
     } else {
         const char *t = dsc_model_target(m);
-        /* Output columns are named after the targets when their number fits. */
-        size_t commas = 0;
-        for (const char *p = t; p && *p; p++) commas += *p == ',';
-        if (t && commas + 1 == nout)
-            fputs(t, f);
-        else
+        /* Output columns are named after the targets when their number
+         * fits: one target is one name (commas and all), several are a
+         * column list (names quoted where they need it). */
+        dsc_col_item *items = NULL;
+        size_t k = 0;
+        if (t && nout == 1) {
+            put_field(f, t);
+        } else if (t && dsc_col_list_parse(t, "target", &items, &k) == DSC_OK && k == nout) {
+            for (size_t j = 0; j < nout; j++) {
+                if (j) fputc(',', f);
+                if (items[j].name)
+                    put_field(f, items[j].name);
+                else
+                    fprintf(f, "prediction%zu", j + 1);
+            }
+        } else {
             for (size_t j = 0; j < nout; j++) fprintf(f, "%sprediction%zu", j ? "," : "", j + 1);
+        }
+        dsc_col_list_free(items, k);
     }
     fputc('\n', f);
 }

@@ -33,8 +33,8 @@ static int explain_line(const char *data, const char *xcol, const char *ycol, do
 int cmd_explain(int argc, char **argv)
 {
     net_opts no = {0};
-    const char *demo_name = NULL, *param = NULL, *loss_name = NULL, *init = NULL, *xcol = "1",
-               *ycol = "2", *relu0 = "0", *model = NULL;
+    const char *demo_name = NULL, *param = NULL, *loss_name = NULL, *init = NULL, *xcol = "#1",
+               *ycol = "#2", *relu0 = "0", *model = NULL;
     int json = 0, line = 0;
     uint64_t seed = 42;
     double slope = NAN, icpt = 0;
@@ -51,8 +51,8 @@ int cmd_explain(int argc, char **argv)
         {"relu-grad-at-zero", OPT_STRING, &relu0, "V", "ReLU's derivative at 0: 0 or 1", 0},
         {"line", OPT_FLAG, &line, NULL, "explain a line fit (with --data, --slope, --intercept)",
          0},
-        {"x", OPT_STRING, &xcol, "COL", "--line: x column (1)", 0},
-        {"y", OPT_STRING, &ycol, "COL", "--line: y column (2)", 0},
+        {"x", OPT_STRING, &xcol, "COL", "--line: x column: a name or #N, the N-th (#1)", 0},
+        {"y", OPT_STRING, &ycol, "COL", "--line: y column (#2)", 0},
         {"slope", OPT_DOUBLE, &slope, "K", "--line: the slope (fixed; fitted both when absent: 1)",
          0},
         {"intercept", OPT_DOUBLE, &icpt, "B", "--line: the intercept (0)", 0},
@@ -105,7 +105,6 @@ int cmd_explain(int argc, char **argv)
             return cli_error(EXIT_USAGE, "explain: --model brings its own network");
         dsc_status s = dsc_model_load(model, &m);
         if (s) return cli_fail(s);
-        if (!no.target) no.target = dsc_model_target(m);
         const dsc_model_summary *sum = dsc_model_get_summary(m);
         if (loss_name) {
             if (dsc_loss_from_name(loss_name, &loss))
@@ -113,7 +112,8 @@ int cmd_explain(int argc, char **argv)
         } else if (!sum || dsc_loss_from_name(sum->loss, &loss)) {
             loss = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
         }
-        if (st < 0) st = net_load_data(&no, &d);
+        /* The data is read the way the model reads it: its columns by name. */
+        if (st < 0) st = net_load_data_for(&no, m, &d);
         if (st < 0 && init) st = job_load_init(m, init);
     } else {
         st = net_build(&no, loss_name, init, seed, &m, &d, &loss);

@@ -69,14 +69,14 @@ static int write_line_trace(const char *path, const dsc_run_trace *t)
 
 int cmd_line(int argc, char **argv)
 {
-    const char *data = NULL, *xcol = "1", *ycol = "2", *plot = NULL;
+    const char *data = NULL, *xcol = "#1", *ycol = "#2", *plot = NULL;
     double slope_fixed = NAN, icpt0 = 0, slope0 = 1;
     job_opts jo;
     job_opts_init(&jo);
     cli_opt opts[] = {
         {"data", OPT_STRING, &data, "FILE.csv", "the points: a CSV file with a header row", 0},
-        {"x", OPT_STRING, &xcol, "COL", "x column, name or 1-based index (1)", 0},
-        {"y", OPT_STRING, &ycol, "COL", "y column (2)", 0},
+        {"x", OPT_STRING, &xcol, "COL", "x column: a name, or #N for the N-th column (#1)", 0},
+        {"y", OPT_STRING, &ycol, "COL", "y column (#2)", 0},
         {"slope", OPT_DOUBLE, &slope_fixed, "K", "fix the slope at K and fit the intercept alone",
          0},
         {"intercept0", OPT_DOUBLE, &icpt0, "B", "starting intercept (0)", 0},

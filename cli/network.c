@@ -11,9 +11,7 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
     cli_opt opts[NET_N_OPTS] = {
         {"data", OPT_STRING, &o->data, "FILE.csv", "the data: a CSV file with a header row", 0},
         {"target", OPT_STRING, &o->target, "COLS",
-         "target column(s), by name or 1-based index "
-         "(the last column)",
-         0},
+         "target column(s): names, \"quoted, names\" or #N for the N-th (the last column)", 0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
         {"classes", OPT_FLAG, &o->classes, NULL,

@@ -197,15 +197,26 @@ typedef enum {
     DSC_TARGET_CLASSES
 } dsc_target_kind;
 
-/** Options for reading a CSV file into a data set. */
+/** Options for reading a CSV file into a data set.
+ *
+ *  Column lists (target, ignore, features, keep) are items separated by
+ *  commas, blanks around an item dropped. An item is
+ *   - a name, exactly as in the header: "2" is the column named 2;
+ *   - #N, the N-th column counted from 1 (#1 is the first);
+ *   - a name in double quotes, taken exactly as written between them with
+ *     "" for a quote: how a name with a comma, blanks at an end, a leading
+ *     # or a leading quote is written ("a,b", "#x", " y").
+ *  An empty item, an unclosed quote or a bad #N is DSC_EINVAL. The columns
+ *  used (features and targets) must have names, all different
+ *  (DSC_EFORMAT naming both columns otherwise). */
 typedef struct {
-    /** Target columns, comma-separated names or 1-based indexes; NULL: the
-     *  last column; "" (empty): no target (inputs only, for prediction: the
-     *  data set then has 0 outputs). See target_kind for what it holds. */
+    /** Target columns, a column list; NULL: the last column; "" (empty): no
+     *  target (inputs only, for prediction: the data set then has 0
+     *  outputs). See target_kind for what it holds. */
     const char *target;
-    /** Columns to leave out, comma-separated names or indexes; NULL: none. */
+    /** Columns to leave out, a column list; NULL: none. */
     const char *ignore;
-    /** Feature columns, comma-separated; NULL: every other column. */
+    /** Feature columns, a column list; NULL: every other column. */
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
@@ -253,7 +264,8 @@ size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3]);
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
-/** The target column(s) as read, comma-separated (NULL when unknown). */
+/** The target column(s) as read: one target's name as it is, several as a
+ *  column list (names quoted where needed; NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
 /** Columns kept as text (dsc_csv_options.keep): how many, their header
  *  names, and the text of column j in row i (owned by the data set, NULL

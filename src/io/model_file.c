@@ -532,6 +532,16 @@ static dsc_status parse_summary(reader *r, dsc_model_summary *sm)
     return DSC_OK;
 }
 
+/* A name the model refuses (empty, given twice) is a fault of the file:
+ * said with the file and chunk. */
+static dsc_status bad_names(const reader *r, dsc_status s)
+{
+    if (s != DSC_EINVAL) return s;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", dsc_last_error());
+    return rd_fail_at(r, r->pos, "%s", msg);
+}
+
 static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *c, int which)
 {
     reader r = {name, b, c->at + CHUNK_HEAD, c->at + CHUNK_HEAD + c->len, known_tags[which]};
@@ -616,7 +626,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, in, 0, "input names", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_input_names(m, (const char *const *)l.v);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_TRGT].present) {
         r = chunk_reader(name, b, &ch[C_TRGT], C_TRGT);
@@ -624,7 +634,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if (!(s = rd_str(&r, "the target", SIZE_MAX, &t)) && !(s = rd_done(&r)))
             s = dsc_model_set_target(m, t);
         dsc_free(t);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_CLSS].present) {
         r = chunk_reader(name, b, &ch[C_CLSS], C_CLSS);
@@ -632,7 +642,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, outs, outs == 1 ? 2 : 0, "class labels", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_classes(m, (const char *const *)l.v, l.n);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_NORM].present) {
         r = chunk_reader(name, b, &ch[C_NORM], C_NORM);
