@@ -46,23 +46,6 @@ void cli_print_number(FILE *f, double v)
     fputs(buf, f);
 }
 
-void cli_print_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void print_help(const cli_command *c)
 {
     printf("usage: %s\n\n%s\n\noptions:\n", c->synopsis, c->about);

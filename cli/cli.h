@@ -67,8 +67,7 @@ int cli_fail(dsc_status s);
 
 /* Numbers in output and JSON, independent of the locale. */
 void cli_print_number(FILE *f, double v);
-/* A JSON string with escapes. */
-void cli_print_json_string(FILE *f, const char *s);
+/* JSON: through src/io/json.h, the one writer (escapes every string). */
 
 /* Subcommands. */
 int cmd_gradcheck(int argc, char **argv);

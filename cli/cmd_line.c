@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "job.h"
 
 /* The model "1 -> 1:identity" keeps the slope as w1 (index 0) and the
@@ -158,28 +159,21 @@ int cmd_line(int argc, char **argv)
     }
     double icpt = p[INTERCEPT], slope = p[SLOPE], ssr = res.r.loss;
     if (st == EXIT_OK && jo.json) {
-        printf("{\"intercept\": ");
-        cli_print_number(stdout, icpt);
-        printf(", \"slope\": ");
-        cli_print_number(stdout, slope);
-        printf(", \"iterations\": %zu, \"stop\": \"%s\", \"ssr\": ", res.r.iterations,
-               dsc_stop_name(res.r.stop));
-        cli_print_number(stdout, ssr);
-        printf(", \"ls_intercept\": ");
-        if (have_ls)
-            cli_print_number(stdout, ls_icpt);
-        else
-            printf("null");
-        printf(", \"ls_slope\": ");
-        if (have_ls)
-            cli_print_number(stdout, ls_slope);
-        else
-            printf("null");
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "intercept", icpt);
+        dsc_json_knumber(&j, "slope", slope);
+        dsc_json_kuint(&j, "iterations", res.r.iterations);
+        dsc_json_kstring(&j, "stop", dsc_stop_name(res.r.stop));
+        dsc_json_knumber(&j, "ssr", ssr);
+        dsc_json_knumber(&j, "ls_intercept", have_ls ? ls_icpt : NAN);
+        dsc_json_knumber(&j, "ls_slope", have_ls ? ls_slope : NAN);
         if (res.r.stop == DSC_STOP_LINE_SEARCH)
-            printf(", \"converged\": %s", res.r.at_rounding_level ? "true" : "false");
-        printf(", \"seconds\": ");
-        cli_print_number(stdout, res.r.seconds);
-        printf("}\n");
+            dsc_json_kbool(&j, "converged", res.r.at_rounding_level);
+        dsc_json_knumber(&j, "seconds", res.r.seconds);
+        dsc_json_end(&j);
+        putchar('\n');
     } else if (st == EXIT_OK) {
         printf("fit          predicted = %.6g + %.6g x   (%s)\n", icpt, slope,
                fit_slope ? "intercept and slope fitted" : "slope fixed");

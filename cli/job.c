@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "io/model_file.h"
 #include "ranks.h"
 
@@ -234,21 +235,16 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         }
     }
     if (s->log) {
-        fprintf(s->log, "{\"epoch\": %zu, \"loss\": ", e->epoch + 1);
-        cli_print_number(s->log, e->loss);
-        fputs(", \"val_loss\": ", s->log);
-        if (isnan(e->val_loss))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, e->val_loss);
-        fputs(", \"accuracy\": ", s->log);
-        if (isnan(s->last_acc))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, s->last_acc);
-        fputs(", \"seconds\": ", s->log);
-        cli_print_number(s->log, e->seconds);
-        fputs("}\n", s->log);
+        dsc_json j;
+        dsc_json_init(&j, s->log);
+        dsc_json_object(&j);
+        dsc_json_kuint(&j, "epoch", e->epoch + 1);
+        dsc_json_knumber(&j, "loss", e->loss);
+        dsc_json_knumber(&j, "val_loss", e->val_loss);
+        dsc_json_knumber(&j, "accuracy", s->last_acc);
+        dsc_json_knumber(&j, "seconds", e->seconds);
+        dsc_json_end(&j);
+        fputc('\n', s->log);
         /* Each line reaches the file when its epoch ends: a FIFO or a
          * terminal shows the run as it goes. */
         fflush(s->log);
@@ -481,15 +477,6 @@ static const char *stop_words(dsc_stop_reason r)
     return "?";
 }
 
-static void json_number_or_null(const char *key, double v)
-{
-    printf(", \"%s\": ", key);
-    if (isnan(v))
-        printf("null");
-    else
-        cli_print_number(stdout, v);
-}
-
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
                        const job_result *res, const char *data_label, const job_extra *x)
 {
@@ -502,57 +489,57 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     }
     const float *params = dsc_model_params_const(m);
     if (o->json) {
-        printf("{\"loss\": ");
-        cli_print_number(stdout, res->r.loss);
-        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"",
-               dsc_loss_name(loss), res->r.iterations, dsc_stop_name(res->r.stop));
-        if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "loss", res->r.loss);
+        dsc_json_kstring(&j, "loss_name", dsc_loss_name(loss));
+        dsc_json_kuint(&j, "iterations", res->r.iterations);
+        dsc_json_kstring(&j, "stop", dsc_stop_name(res->r.stop));
+        if (o->epochs) dsc_json_kuint(&j, "epochs", res->r.epochs);
         if (res->r.stop == DSC_STOP_LINE_SEARCH)
-            printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
-        printf(", \"seconds\": ");
-        cli_print_number(stdout, res->r.seconds);
+            dsc_json_kbool(&j, "converged", res->r.at_rounding_level);
+        dsc_json_knumber(&j, "seconds", res->r.seconds);
         if (cli_ranks() > 1) {
-            printf(", \"ranks\": %d, \"comm_seconds\": ", cli_ranks());
-            cli_print_number(stdout, res->r.comm_seconds);
-            printf(", \"wait_seconds\": ");
-            cli_print_number(stdout, res->r.wait_seconds);
+            dsc_json_kuint(&j, "ranks", (unsigned long long)cli_ranks());
+            dsc_json_knumber(&j, "comm_seconds", res->r.comm_seconds);
+            dsc_json_knumber(&j, "wait_seconds", res->r.wait_seconds);
         }
         if (x) {
-            json_number_or_null("val_loss", x->val_loss);
-            json_number_or_null("accuracy", x->accuracy);
-            json_number_or_null("samples_per_second", x->samples_per_second);
+            dsc_json_knumber(&j, "val_loss", x->val_loss);
+            dsc_json_knumber(&j, "accuracy", x->accuracy);
+            dsc_json_knumber(&j, "samples_per_second", x->samples_per_second);
         }
         if (x && x->test) {
-            printf(", \"test\": {\"n\": %zu", x->test->n);
-            json_number_or_null("loss", x->test->loss);
-            json_number_or_null("accuracy", x->test->accuracy);
-            json_number_or_null("mse", x->test->mse);
-            json_number_or_null("mae", x->test->mae);
-            json_number_or_null("r2", x->test->r2);
-            printf("}");
+            dsc_json_key(&j, "test");
+            dsc_json_object(&j);
+            dsc_json_kuint(&j, "n", x->test->n);
+            dsc_json_knumber(&j, "loss", x->test->loss);
+            dsc_json_knumber(&j, "accuracy", x->test->accuracy);
+            dsc_json_knumber(&j, "mse", x->test->mse);
+            dsc_json_knumber(&j, "mae", x->test->mae);
+            dsc_json_knumber(&j, "r2", x->test->r2);
+            dsc_json_end(&j);
         }
         if (small) {
-            printf(", \"params\": {");
-            for (size_t i = 0; i < np; i++) {
-                printf("%s\"%s\": ", i ? ", " : "", dsc_model_param_name(m, i));
-                cli_print_number(stdout, params[i]);
-            }
-            printf("}");
+            dsc_json_key(&j, "params");
+            dsc_json_object(&j);
+            for (size_t i = 0; i < np; i++)
+                dsc_json_knumber(&j, dsc_model_param_name(m, i), params[i]);
+            dsc_json_end(&j);
         }
         if (out) {
-            printf(", \"outputs\": [");
+            dsc_json_key(&j, "outputs");
+            dsc_json_array(&j);
             for (size_t i = 0; i < n; i++) {
-                printf("%s", i ? ", " : "");
-                if (nout > 1) printf("[");
-                for (size_t j = 0; j < nout; j++) {
-                    printf("%s", j ? ", " : "");
-                    cli_print_number(stdout, out[i * nout + j]);
-                }
-                if (nout > 1) printf("]");
+                if (nout > 1) dsc_json_array(&j);
+                for (size_t k = 0; k < nout; k++) dsc_json_number(&j, out[i * nout + k]);
+                if (nout > 1) dsc_json_end(&j);
             }
-            printf("]");
+            dsc_json_end(&j);
         }
-        printf("}\n");
+        dsc_json_end(&j);
+        putchar('\n');
         free(out);
         return;
     }
