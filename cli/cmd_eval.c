@@ -36,6 +36,7 @@ int cmd_eval(int argc, char **argv)
         {"loss", OPT_STRING, &loss_name, "LOSS", "the loss to report (the model's training loss)",
          0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("eval",
@@ -52,7 +53,7 @@ int cmd_eval(int argc, char **argv)
         {"--model", model}, {"--data", data}, {"--idx-images", images}, {"--idx-labels", labels}};
     if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     int bad;
     dsc_loss loss = model_loss(m, loss_name, &bad);
@@ -237,6 +238,7 @@ int cmd_predict(int argc, char **argv)
          "a classifier's probability of every class, one column per class named after it", 0},
         {"keep", OPT_STRING, &keep, "COLS",
          "carry these columns (e.g. an id) into the output, first, as they are written", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c = CLI_COMMAND(
         "predict",
@@ -254,7 +256,7 @@ int cmd_predict(int argc, char **argv)
     cli_file outs[] = {{"--out", out}};
     if ((r = cli_check_files(ins, 2, outs, 1, 1)) >= 0) return r;
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     if (proba && !dsc_model_classes(m)) {
         dsc_model_free(m);
@@ -262,6 +264,7 @@ int cmd_predict(int argc, char **argv)
     }
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = "";
     co.keep = keep;
     dsc_dataset *d = NULL;
@@ -306,6 +309,7 @@ int cmd_info(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("info", "descent info --model FILE [--json]",
@@ -316,7 +320,7 @@ int cmd_info(int argc, char **argv)
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "info: --model FILE is required");
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     const dsc_model_summary *sum = dsc_model_get_summary(m);
     size_t nin = dsc_model_inputs(m), K = dsc_model_classes(m);

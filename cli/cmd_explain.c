@@ -14,6 +14,7 @@ static int explain_line(const char *data, const char *xcol, const char *ycol, do
     if (!data) return cli_error(EXIT_USAGE, "explain --line: --data FILE.csv is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.features = xcol;
     co.target = ycol;
     co.target_kind = DSC_TARGET_VALUES;
@@ -38,7 +39,7 @@ int cmd_explain(int argc, char **argv)
     int json = 0, line = 0;
     uint64_t seed = 42;
     double slope = NAN, icpt = 0;
-    cli_opt opts[NET_N_OPTS + 14];
+    cli_opt opts[NET_N_OPTS + 14 + CLI_N_LIMIT_OPTS];
     size_t n = net_opts_table(&no, opts);
     cli_opt more[] = {
         {"model", OPT_STRING, &model, "FILE", "a saved model (with --data)", 0},
@@ -57,6 +58,7 @@ int cmd_explain(int argc, char **argv)
          0},
         {"intercept", OPT_DOUBLE, &icpt, "B", "--line: the intercept (0)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
@@ -103,7 +105,7 @@ int cmd_explain(int argc, char **argv)
     } else if (model) {
         if (no.layers || no.output)
             return cli_error(EXIT_USAGE, "explain: --model brings its own network");
-        dsc_status s = dsc_model_load(model, &m);
+        dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
         if (s) return cli_fail(s);
         const dsc_model_summary *sum = dsc_model_get_summary(m);
         if (loss_name) {

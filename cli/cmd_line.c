@@ -94,6 +94,7 @@ int cmd_line(int argc, char **argv)
         {"plot", OPT_STRING, &plot, "FILE.svg", "draw the fit and the descent", 0},
         {"json", OPT_FLAG, &jo.json, NULL, "print one JSON object", 0},
         {"quiet", OPT_FLAG, &jo.quiet, NULL, "no progress bar", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("line",
@@ -106,6 +107,7 @@ int cmd_line(int argc, char **argv)
                     opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (!data) return cli_error(EXIT_USAGE, "line: --data FILE.csv is required");
     cli_file ins[] = {{"--data", data}};
     cli_file outs[] = {{"--trace", jo.trace}, {"--plot", plot}};
@@ -116,6 +118,7 @@ int cmd_line(int argc, char **argv)
 
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.features = xcol;
     co.target = ycol;
     /* A text in y is an error at its FILE:LINE:COLUMN, not a class label. */

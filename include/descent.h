@@ -44,7 +44,8 @@ typedef enum {
     DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
     DSC_EDIVERGED,   /**< the loss became NaN or infinite */
     DSC_ECANCELLED,  /**< a callback asked to stop */
-    DSC_EUNSUPPORTED /**< valid, but not supported by this build */
+    DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
+    DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
 
 /** A short, static description of a status code. Never NULL. */
@@ -181,6 +182,25 @@ size_t dsc_dataset_outputs(const dsc_dataset *d);
 const float *dsc_dataset_x(const dsc_dataset *d);
 const float *dsc_dataset_y(const dsc_dataset *d);
 
+/** Limits on what a reader takes in, so that a hostile or mistaken input
+ *  (/dev/zero, an endless pipe, a gzip bomb, a header that claims millions
+ *  of rows) is refused with DSC_ELIMIT and a message naming the file and
+ *  the limit, instead of exhausting memory or time. 0 means no limit. */
+typedef struct {
+    /** Bytes read from one file (CSV text; IDX data after decompression,
+     *  counted from what its header claims before anything is read; a
+     *  model file). Default 1 GiB. */
+    uint64_t max_bytes;
+    /** Bytes in one CSV record (a line, or lines within quotes). Default
+     *  1 MiB. */
+    uint64_t max_line_bytes;
+    /** Rows of a CSV file, images of an IDX file. Default 10,000,000. */
+    uint64_t max_rows;
+} dsc_limits;
+
+/** Fills l with the defaults documented on each field. */
+void dsc_limits_init(dsc_limits *l);
+
 /** What a CSV target column holds (dsc_csv_options.target_kind). */
 typedef enum {
     /** Numbers are values to fit (regression); a lone target column with
@@ -224,6 +244,8 @@ typedef struct {
      *  predictions that name their rows); neither features nor targets.
      *  NULL: none. See dsc_dataset_kept_value. */
     const char *keep;
+    /** Size limits (dsc_limits_init's defaults). */
+    dsc_limits limits;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -249,6 +271,11 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
  * bad magic, dimensions, truncated or corrupt data, count mismatch.
  */
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
+/** The same with limits (NULL: the defaults): the header's count against
+ *  max_rows, and the pixel bytes it claims against max_bytes, before any
+ *  allocation; DSC_ELIMIT past them. */
+dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, const dsc_limits *l,
+                                       dsc_dataset **out);
 
 /** Splits d into a training part and a validation part holding about
  *  `fraction` of the rows (at least one each), drawn by a seeded shuffle.
@@ -437,6 +464,10 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path);
  *  DSC_EFORMAT (DSC_EIO if it cannot be read) and a message saying what is
  *  wrong; *out is NULL then. */
 dsc_status dsc_model_load(const char *path, dsc_model **out);
+/** The same, reading at most l->max_bytes (NULL: the defaults) and
+ *  stopping at the first byte that cannot belong to a model file, so
+ *  /dev/zero or an endless pipe is refused at once. */
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out);
 /** The same, from memory (name is used in messages). */
 dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
 

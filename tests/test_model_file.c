@@ -681,7 +681,10 @@ static void test_damage(void)
     f = fopen(path_in("huge.bin"), "wb");
     if (f && sizeof(long) >= 8 && fseek(f, 3L << 30, SEEK_SET) == 0 && fputc(0, f) != EOF) {
         fclose(f);
-        CHECK(dsc_model_load(path_in("huge.bin"), &r) == DSC_EFORMAT && r == NULL);
+        CHECK(dsc_model_load(path_in("huge.bin"), &r) == DSC_ELIMIT && r == NULL);
+        CHECK(strstr(dsc_last_error(), "larger than 1 GiB, the limit") != NULL);
+        dsc_limits none = {0, 0, 0};
+        CHECK(dsc_model_load_limits(path_in("huge.bin"), &none, &r) == DSC_EFORMAT && r == NULL);
         CHECK(strstr(dsc_last_error(), "larger than any model file") != NULL);
     } else if (f) {
         fclose(f);

@@ -76,6 +76,11 @@ void dsc_col_list_free(dsc_col_item *items, size_t n);
  * names (quoted where needed); dsc_malloc'd, NULL when out of memory. */
 char *dsc_col_list_join(const char *const *names, size_t n);
 
+/* l, or the defaults written into *store when l is NULL. */
+const dsc_limits *dsc_limits_or_default(const dsc_limits *l, dsc_limits *store);
+/* n bytes as "1 GiB", "3 MiB" or "1000 bytes", for messages. */
+const char *dsc_bytes_text(char *buf, size_t size, uint64_t n);
+
 #define DSC_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Eight floats as one value (GCC and Clang vector extensions): arithmetic

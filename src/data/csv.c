@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 
@@ -84,6 +85,8 @@ typedef struct {
     char *buf;
     size_t cap, pos, len, quote_at;
     int eof;
+    dsc_limits lim;             /* what the reader takes in at most */
+    uint64_t total;             /* bytes read so far */
     size_t line;                /* line number of the record at pos */
     size_t rec_next, rec_lines; /* where the current record ends */
     char *scratch;              /* unescaped quoted fields */
@@ -247,6 +250,15 @@ static void find_quote(csv_parser *P, size_t from)
 
 /* Moves the unread text to the front and appends what the source has,
  * growing the buffer when the unread text already fills it. */
+static dsc_status record_limit(const csv_parser *P)
+{
+    char lim[32];
+    return dsc_fail(DSC_ELIMIT,
+                    "%s:%zu: a record longer than %s, the limit (max_line_bytes; descent "
+                    "--max-line-bytes raises it); is it a CSV file with line ends?",
+                    P->name, P->line, dsc_bytes_text(lim, sizeof lim, P->lim.max_line_bytes));
+}
+
 static dsc_status refill(csv_parser *P)
 {
     if (P->pos > 0) {
@@ -256,6 +268,8 @@ static dsc_status refill(csv_parser *P)
         P->pos = 0;
     }
     if (P->len == P->cap) {
+        /* The record at pos fills the buffer: it is that long at least. */
+        if (P->lim.max_line_bytes && P->len >= P->lim.max_line_bytes) return record_limit(P);
         if (P->cap > (SIZE_MAX - 1) / 2)
             return dsc_fail(DSC_ENOMEM, "%s:%zu: a record is too long", P->name, P->line);
         char *nb = dsc_realloc(P->buf, 2 * P->cap + CSV_PAD);
@@ -284,7 +298,15 @@ static dsc_status refill(csv_parser *P)
     }
     size_t old = P->len;
     P->len += got;
+    P->total += got;
     memset(P->buf + P->len, 0, CSV_PAD);
+    if (P->lim.max_bytes && P->total > P->lim.max_bytes) {
+        char lim[32];
+        return dsc_fail(DSC_ELIMIT,
+                        "%s: more than %s of text, the limit (max_bytes; descent --max-bytes "
+                        "raises it)",
+                        P->name, dsc_bytes_text(lim, sizeof lim, P->lim.max_bytes));
+    }
     if (P->quote_at == old) find_quote(P, old);
     return DSC_OK;
 }
@@ -370,6 +392,8 @@ static dsc_status next_record(csv_parser *P, const char **rs, const char **re, i
         if (P->pos < P->len && find_record(P, &end)) break;
         if ((st = refill(P))) return st;
     }
+    if (P->lim.max_line_bytes && P->rec_next - P->pos > P->lim.max_line_bytes)
+        return record_limit(P);
     if (end > P->pos && P->buf[end - 1] == '\r') end--;
     *rs = P->buf + P->pos;
     *re = P->buf + end;
@@ -1238,6 +1262,7 @@ static dsc_status run(csv_parser *P, const dsc_csv_options *o, const dsc_csv_nam
         o = &defaults;
     }
     dsc_status st;
+    P->lim = o->limits;
     P->cap = chunk ? chunk : DSC_CSV_CHUNK;
     P->buf = dsc_malloc(P->cap + CSV_PAD);
     if (!P->buf) return dsc_fail(DSC_ENOMEM, "out of memory for a read buffer");
@@ -1267,6 +1292,11 @@ static dsc_status run(csv_parser *P, const dsc_csv_options *o, const dsc_csv_nam
         if ((st = next_record(P, &rs, &re, &got))) return st;
         if (!got) break;
         if (!is_blank_record(rs, re)) {
+            if (P->lim.max_rows && P->n >= P->lim.max_rows)
+                return dsc_fail(DSC_ELIMIT,
+                                "%s:%zu: more than %llu rows, the limit (max_rows; descent "
+                                "--max-rows raises it)",
+                                P->name, P->line, (unsigned long long)P->lim.max_rows);
             if (P->n == P->cap_rows && (st = grow_rows(P))) return st;
             P->row_line[P->n] = P->line;
             if ((st = parse_row(P, rs, re, P->line))) return st;
@@ -1293,6 +1323,7 @@ void dsc_csv_options_init(dsc_csv_options *o)
     o->features = NULL;
     o->target_kind = DSC_TARGET_AUTO;
     o->keep = NULL;
+    dsc_limits_init(&o->limits);
 }
 
 dsc_status dsc_csv_parse_memory(const char *name, const char *buf, size_t n, size_t chunk,
@@ -1334,6 +1365,11 @@ dsc_status dsc_csv_read(const char *path, const dsc_csv_options *o, const dsc_cs
             char msg[128];
             if (strerror_r(errno, msg, sizeof msg) != 0) snprintf(msg, sizeof msg, "error");
             return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, msg);
+        }
+        struct stat st;
+        if (fstat(fileno(P.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+            fclose(P.fp);
+            return dsc_fail(DSC_EIO, "%s: is a directory, not a CSV file", path);
         }
     }
     dsc_status st = run(&P, o, names, 0, out);
