@@ -65,10 +65,10 @@ import gzip, struct, zlib
 lab = struct.pack('>II', 0x801, 3) + bytes([0, 1, 1])
 open('l.idx', 'wb').write(lab)
 # 12,000,000 images of 28 x 28, in a 1 KB file.
-open('claim.idx.gz', 'wb').write(gzip.compress(struct.pack('>IIII', 0x803, 12000000, 28, 28) + bytes(1000)))
+open('claim.idx', 'wb').write(struct.pack('>IIII', 0x803, 12000000, 28, 28) + bytes(1000))
 open('claim-labels.idx', 'wb').write(struct.pack('>II', 0x801, 12000000) + bytes(10))
 # 1,500,000 images: within the row limit, 1.2 GB of pixels, past the byte limit.
-open('claim2.idx.gz', 'wb').write(gzip.compress(struct.pack('>IIII', 0x803, 1500000, 28, 28) + bytes(1000)))
+open('claim2.idx', 'wb').write(struct.pack('>IIII', 0x803, 1500000, 28, 28) + bytes(1000))
 open('claim2-labels.idx', 'wb').write(struct.pack('>II', 0x801, 1500000) + bytes(10))
 # 3 images, then 200 MB of zeros in one gzip stream.
 c = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -78,10 +78,15 @@ for _ in range(200): out.append(c.compress(block))
 out.append(c.flush())
 open('bomb.idx.gz', 'wb').write(b''.join(out))
 PY
-t 10 "an IDX header claiming 12M images" 1 "$cli" train --idx-images claim.idx.gz --idx-labels claim-labels.idx
+t 10 "an IDX header claiming 12M images" 1 "$cli" train --idx-images claim.idx --idx-labels claim-labels.idx
 expect_grep "claims 12000000 images, more than 10000000, the limit" "says so"
-t 10 "an IDX header claiming 1.2 GB" 1 "$cli" train --idx-images claim2.idx.gz --idx-labels claim2-labels.idx
+t 10 "an IDX header claiming 1.2 GB" 1 "$cli" train --idx-images claim2.idx --idx-labels claim2-labels.idx
 expect_grep "more than 1 GiB, the limit (max_bytes" "says so"
+if ! "$cli" --version | grep -q "zlib: yes"; then
+  echo "skipped: a gzip bomb (this build has no zlib)"
+  finish
+  exit $?
+fi
 t 20 "a gzip bomb" 1 "$cli" train --idx-images bomb.idx.gz --idx-labels l.idx
 expect_grep "trailing garbage: more than 1 MiB" "stops counting"
 finish

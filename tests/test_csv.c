@@ -612,9 +612,9 @@ static void test_errors(void)
     EXPECT_ERROR("a,b,b\n1,2,3\n", NULL, DSC_EFORMAT, ":1:3: columns 2 and 3 are both named 'b'",
                  NULL);
     /* A NUL byte in a name or a label would cut it short: refused. */
-    EXPECT_ERROR_N("a,b\0c,y\n1,2,3\n", 15, NULL, DSC_EFORMAT, ":1:2: a NUL byte in the name",
-                   NULL);
-    EXPECT_ERROR_N("a,y\n1,c\0t\n2,dog\n", 18, NULL, DSC_EFORMAT,
+    EXPECT_ERROR_N("a,b\0c,y\n1,2,3\n", sizeof "a,b\0c,y\n1,2,3\n" - 1, NULL, DSC_EFORMAT,
+                   ":1:2: a NUL byte in the name", NULL);
+    EXPECT_ERROR_N("a,y\n1,c\0t\n2,dog\n", sizeof "a,y\n1,c\0t\n2,dog\n" - 1, NULL, DSC_EFORMAT,
                    ":2:2: a NUL byte in a class label", NULL);
     o = opts(NULL, "c", NULL);
     EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "ignore column 'c' not found", NULL);
