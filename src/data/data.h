@@ -18,10 +18,13 @@ struct dsc_dataset {
     float x8_div;
     pthread_mutex_t x_lock; /* guards the conversion of x8 into x */
     float *y;               /* n x n_out; for classification one-hot over the classes */
-    char **in_names;        /* n_in column names, or NULL */
-    char **out_names;       /* n_out names (for classes: the class labels), or NULL */
-    char *target_name;      /* the target column(s) as given, comma-separated, or NULL */
-    char **classes;         /* class labels in order of first appearance, or NULL */
+    /* x and y belong to the caller (dsc_dataset_wrap): never written, never
+     * freed. Everything that builds a data set from another copies rows. */
+    int borrowed;
+    char **in_names;   /* n_in column names, or NULL */
+    char **out_names;  /* n_out names (for classes: the class labels), or NULL */
+    char *target_name; /* the target column(s) as given, comma-separated, or NULL */
+    char **classes;    /* class labels in order of first appearance, or NULL */
     size_t n_classes;
 };
 

@@ -513,6 +513,10 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
         return dsc_fail(DSC_EINVAL, "dsc_predict: the model's standardisation changed since the "
                                     "workspace was made");
     size_t n_in = m->units[0], n_out = m->units[m->n_layers];
+    /* A NaN would come out as a NaN prediction, far from its cause: the
+     * check costs one compare per input against a multiply-add per weight. */
+    dsc_status bad = dsc_check_finite(x, n, n_in, "input");
+    if (bad) return bad;
     for (size_t i = 0; i < n; i += ws->mg.max_batch) {
         size_t rows = n - i < ws->mg.max_batch ? n - i : ws->mg.max_batch;
         const float *xb = x + i * n_in;
