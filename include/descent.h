@@ -377,14 +377,26 @@ void dsc_buffer_free(void *p);
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
 
 /** Runs the model on n rows of x (n x inputs, row-major) into y (n x
- *  outputs). A convenience for small inputs: allocates a workspace per
- *  call. For repeated or multi-threaded use, see dsc_workspace. */
+ *  outputs). Allocates a workspace per call, so many threads may call it at
+ *  once on one model. Each row's outputs are the same bits whatever rows are
+ *  predicted with it and however many (see dsc_workspace_set_row_invariant).
+ *  For repeated calls, see dsc_workspace. */
 dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float *y);
 
 /** A forward-only workspace for a shared, read-only model: one per thread. */
 typedef struct dsc_workspace dsc_workspace;
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out);
 void dsc_workspace_free(dsc_workspace *ws);
+/**
+ * With on = 1, every row's outputs are the same bits whatever rows are
+ * predicted with it in one call and however many: a batch shorter than the
+ * few rows from which the matrix products treat every row alike (usually 2)
+ * is padded to that many. Off (the default), one row at a time takes a
+ * faster path (a dot product per unit) whose last bits may differ from the
+ * same row predicted in a batch. With CBLAS chosen (dsc_set_gemm), OpenBLAS
+ * makes no such promise. DSC_ENOMEM when the staging rows cannot be had.
+ */
+dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on);
 /** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
  *  must be the one the workspace was made for, and not change meanwhile.
  *  Many threads may predict at once from one model, each with its own

@@ -1,0 +1,177 @@
+"""The package and the command line agree: option names and defaults,
+training results, predictions on the same model and data, explanations."""
+
+import inspect
+import json
+import re
+
+import numpy as np
+import pytest
+
+import descent
+from conftest import run_cli, write_csv
+
+
+def help_options(cli, command):
+    """(name, help text) of every option of `descent COMMAND --help`."""
+    out = run_cli(cli, command, "--help").stdout
+    opts = []
+    for line in out.splitlines():
+        m = re.match(r"\s+--([a-z0-9-]+)(?: \S+)?\s{2,}(.*)$", line)
+        if m and m.group(1) != "help":
+            opts.append((m.group(1), m.group(2)))
+    return opts
+
+
+def test_train_has_every_option_of_the_command_line(cli):
+    params = inspect.signature(descent.train).parameters
+    opts = help_options(cli, "train")
+    assert len(opts) > 40
+    missing = [
+        name
+        for name, _ in opts
+        if name.replace("-", "_") not in params and name.replace("-", "_") not in descent.CLI_ONLY_OPTIONS
+    ]
+    assert not missing, f"descent train options without a train() keyword: {missing}"
+    # Python's own additions are the positional data and the callback.
+    extra = set(params) - {n.replace("-", "_") for n, _ in opts} - {"y", "callback"}
+    assert not extra, f"train() keywords the command line does not have: {extra}"
+
+
+def test_train_defaults_are_the_command_lines(cli):
+    params = inspect.signature(descent.train).parameters
+    checked = 0
+    for name, text in help_options(cli, "train"):
+        m = re.search(r"\(([^()]*)\)\s*$", text)
+        key = name.replace("-", "_")
+        if not m or key not in params or key == "gemm":
+            continue  # gemm=None: leave the process's choice (builtin unless changed)
+        shown, default = m.group(1), params[key].default
+        try:
+            number = 0.0 if shown == "off" else float(shown)
+        except ValueError:
+            # A word is a default when the help lists it among the choices.
+            if re.fullmatch(r"[a-z_]+", shown) and re.search(rf"\b{shown}\b", text[: m.start()]):
+                assert default == shown, f"--{name} defaults to {shown}, train() to {default!r}"
+                checked += 1
+            continue
+        assert default is not None and float(default) == number, (
+            f"--{name} defaults to {shown}, train() to {default!r}"
+        )
+        checked += 1
+    assert checked >= 10
+
+
+def f32(v):
+    return np.float32(v)
+
+
+def test_full_batch_defaults_train_to_the_same_bits(cli, tmp_path):
+    path = tmp_path / "dose.csv"
+    write_csv(path, ["dose", "eff"], [[0.0, 0.0], [0.5, 1.0], [1.0, 0.0]])
+    js = json.loads(run_cli(cli, "train", "--data", str(path), "--layers", "2:softplus", "--json").stdout)
+    r = descent.train(path, layers="2:softplus")
+    assert r.iterations == js["iterations"] and r.stop == js["stop"]
+    assert f32(r.loss) == f32(js["loss"])
+    for name, v in js["params"].items():
+        assert f32(r.model[name]) == f32(v), name
+
+
+def test_minibatch_run_with_validation_gives_the_same_model(cli, tmp_path, blobs):
+    x, y = blobs
+    path = tmp_path / "blobs.csv"
+    names = np.array(["a", "b", "c"])[y]
+    write_csv(path, ["f1", "f2", "f3", "f4", "kind"], [list(map(np.float32, r)) + [k] for r, k in zip(x, names)])
+    args = dict(layers="8:relu", optimizer="adam", lr=0.01, epochs=7, batch=16, val=0.25, standardize=True, seed=9)
+    saved = tmp_path / "cli.model"
+    run_cli(
+        cli, "train", "--data", str(path), "--target", "kind", "--layers", "8:relu", "--optimizer", "adam",
+        "--lr", "0.01", "--epochs", "7", "--batch", "16", "--val", "0.25", "--standardize", "--seed", "9",
+        "--save", str(saved), "--quiet",
+    )
+    mine = descent.train(path, target="kind", **args).model
+    theirs = descent.Model.load(saved)
+    assert theirs.classes == mine.classes == ["a", "b", "c"]
+    assert np.array_equal(theirs.params, mine.params)
+    assert mine.input_names == ["f1", "f2", "f3", "f4"]
+
+
+def parse_predictions(text):
+    lines = text.strip().splitlines()
+    return lines[0], [line.split(",") for line in lines[1:]]
+
+
+def test_classifier_predictions_equal_the_command_lines(cli, tmp_path, blobs):
+    pd = pytest.importorskip("pandas")
+    x, y = blobs
+    x = x.astype(np.float32)
+    labels = np.array(["north", "south", "east"])[y]
+    frame = pd.DataFrame(x, columns=["w", "x", "y", "z"])
+    clf = descent.DescentClassifier("6:tanh", epochs=40, random_state=3).fit(frame, labels)
+    model_path = tmp_path / "clf.model"
+    clf.model_.save(model_path)
+    # The tool matches columns by name: give them in another order, with an id.
+    test = tmp_path / "new.csv"
+    order = ["z", "id", "x", "w", "y"]
+    rows = [[frame[c][i] if c != "id" else i for c in order] for i in range(len(frame))]
+    write_csv(test, order, rows)
+    header, out = parse_predictions(run_cli(cli, "predict", "--model", str(model_path), "--data", str(test)).stdout)
+    assert header == "label,probability"
+    cli_labels = np.array([r[0] for r in out])
+    cli_prob = np.array([np.float32(r[1]) for r in out])
+    assert np.array_equal(cli_labels, clf.predict(frame))
+    lab, prob = clf.model_.predict_label(frame)
+    assert np.array_equal(lab, cli_labels)
+    assert np.array_equal(prob.astype(np.float32), cli_prob)  # the same bits
+    assert np.allclose(clf.predict_proba(frame).max(axis=1), cli_prob, rtol=1e-6)
+
+
+def test_regressor_predictions_equal_the_command_lines(cli, tmp_path):
+    rng = np.random.RandomState(5)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (x @ [1.5, -2.0, 0.3] + np.sin(x[:, 0])).astype(np.float32)
+    reg = descent.DescentRegressor("16:relu", lr=0.01, epochs=100, random_state=1).fit(x, y)
+    path = tmp_path / "reg.model"
+    reg.model_.save(path)
+    data = tmp_path / "x.csv"
+    write_csv(data, ["a", "b", "c"], x)
+    header, out = parse_predictions(run_cli(cli, "predict", "--model", str(path), "--data", str(data)).stdout)
+    cli_y = np.array([np.float32(r[0]) for r in out])
+    assert np.array_equal(cli_y, reg.predict(x).astype(np.float32))
+    assert reg.score(x, y) > 0.9
+
+
+def test_a_model_the_tool_trained_predicts_alike_in_python(cli, tmp_path):
+    rng = np.random.RandomState(8)
+    x = rng.uniform(-1, 1, size=(80, 2)).astype(np.float32)
+    y = (x[:, :1] ** 2 - x[:, 1:]).astype(np.float32)
+    data = tmp_path / "d.csv"
+    write_csv(data, ["p", "q", "t"], np.hstack([x, y]))
+    model = tmp_path / "m.model"
+    run_cli(cli, "train", "--data", str(data), "--layers", "5:softplus", "--optimizer", "adam", "--epochs", "20",
+            "--batch", "8", "--standardize", "--save", str(model), "--quiet")
+    m = descent.Model.load(model)
+    assert m.target == "t" and m.input_names == ["p", "q"]
+    header, out = parse_predictions(run_cli(cli, "predict", "--model", str(model), "--data", str(data)).stdout)
+    assert header == "t"
+    assert np.array_equal(np.array([np.float32(r[0]) for r in out]), m.predict(x).ravel())
+    info = run_cli(cli, "info", "--model", str(model)).stdout
+    assert "5:softplus" in info
+
+
+def test_explain_writes_what_the_tool_writes(cli):
+    m = descent.Model("1 -> 2:softplus -> 1:identity", weight_init=None)
+    for k, v in zip(["w1", "b1", "w2", "b2", "w3", "w4", "b3"], [3.34, -1.43, -3.53, 0.57, -1.22, -2.30, 0.0]):
+        m[k] = v
+    text = m.explain(descent.Dataset([0.0, 0.5, 1.0], [0.0, 1.0, 0.0]), "b3", loss="ssr")
+    assert text == run_cli(cli, "explain", "--demo", "softplus-b3").stdout
+
+
+def test_a_python_trained_model_shows_its_summary_in_the_tool(cli, tmp_path, blobs):
+    x, y = blobs
+    r = descent.train(descent.Dataset(x, labels=y), layers="4:relu", optimizer="adam", epochs=3, batch=50)
+    path = tmp_path / "p.model"
+    r.model.save(path)
+    info = json.loads(run_cli(cli, "info", "--model", str(path), "--json").stdout)
+    text = json.dumps(info)
+    assert "adam" in text and "ce" in text
