@@ -19,8 +19,17 @@ def cli():
     return path
 
 
+def child_env():
+    """The environment for programs the tests start: without the sanitizer
+    runtime a sanitizer build preloads into Python (tests/python.sh), which
+    the build's own programs link in already."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 def run_cli(cli, *args, check=True):
-    r = subprocess.run([cli, *args], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([cli, *args], capture_output=True, text=True, timeout=600, env=child_env())
     if check and r.returncode != 0:
         raise AssertionError(f"descent {' '.join(args)} exited {r.returncode}: {r.stderr}")
     return r

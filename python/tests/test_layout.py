@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from conftest import child_env
 from descent import _capi, errors
 
 
@@ -16,7 +17,8 @@ def layout():
     probe = os.environ.get("DESCENT_LAYOUT_PROBE")
     if not probe:
         pytest.skip("DESCENT_LAYOUT_PROBE (tests/py_layout of this build) is not set")
-    return json.loads(subprocess.run([probe], capture_output=True, text=True, check=True).stdout)
+    out = subprocess.run([probe], capture_output=True, text=True, check=True, env=child_env())
+    return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize("name", sorted(_capi.MIRRORED))
