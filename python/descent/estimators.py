@@ -373,6 +373,29 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         self._train(X, one_hot(codes, self.classes_.size), 1, first, seed)
         return self
 
+    @classmethod
+    def from_model(cls, model: Model, **params: Any) -> "DescentClassifier":
+        """A fitted classifier around a trained model, e.g. one the command
+        line saved (``DescentClassifier.from_model(Model.load("f.model"))``).
+
+        ``classes_`` are the model's class names (text, as the model file
+        keeps them); ``feature_names_in_`` its input names, when it has them.
+        ``params`` set the estimator's parameters for later fits.
+        """
+        labels = model.classes
+        if not labels or model.layers[-1][1] != "softmax":
+            raise InvalidArgumentError(
+                f"the model {model.spec} is not a softmax classifier with class names"
+            )
+        est = cls(**params)
+        est.model_ = model
+        est.classes_ = np.array(labels, dtype=object)
+        est.n_features_in_ = model.inputs
+        if model.input_names is not None:
+            est.feature_names_in_ = np.array(model.input_names, dtype=object)
+        est.n_iter_ = (model.summary or {}).get("epochs", 0)
+        return est
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per class of ``classes_``."""
         p = self._raw(X).astype(np.float64)
@@ -477,6 +500,21 @@ class DescentRegressor(RegressorMixin, _DescentEstimator):
         seed = self._seed() + getattr(self, "n_iter_", 0)
         self._train(X, Y, 1, first, seed)
         return self
+
+    @classmethod
+    def from_model(cls, model: Model, **params: Any) -> "DescentRegressor":
+        """A fitted regressor around a trained model (e.g. one the command
+        line saved); it predicts 1-D arrays when the model has one output."""
+        if model.classes:
+            raise InvalidArgumentError(f"the model {model.spec} is a classifier")
+        est = cls(**params)
+        est.model_ = model
+        est.n_features_in_ = model.inputs
+        if model.input_names is not None:
+            est.feature_names_in_ = np.array(model.input_names, dtype=object)
+        est._y_1d = model.outputs == 1
+        est.n_iter_ = (model.summary or {}).get("epochs", 0)
+        return est
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions in the targets' units: 1-D when fit on a 1-D y."""

@@ -175,3 +175,24 @@ def test_a_python_trained_model_shows_its_summary_in_the_tool(cli, tmp_path, blo
     info = json.loads(run_cli(cli, "info", "--model", str(path), "--json").stdout)
     text = json.dumps(info)
     assert "adam" in text and "ce" in text
+
+
+def test_an_estimator_around_a_model_the_tool_trained(cli, tmp_path, blobs):
+    x, y = blobs
+    x = x.astype(np.float32)
+    names = np.array(["a b", "c,d", "e"])[y]  # labels a CSV must quote
+    data = tmp_path / "b.csv"
+    write_csv(data, ["p", "q", "r", "s", "label"], [list(r) + [f'"{k}"'] for r, k in zip(x, names)])
+    model = tmp_path / "b.model"
+    run_cli(cli, "train", "--data", str(data), "--target", "label", "--layers", "6:relu", "--optimizer", "adam",
+            "--lr", "0.01", "--epochs", "30", "--batch", "16", "--standardize", "--save", str(model), "--quiet")
+    clf = descent.DescentClassifier.from_model(descent.Model.load(model))
+    assert list(clf.classes_) == ["a b", "c,d", "e"]
+    assert list(clf.feature_names_in_) == ["p", "q", "r", "s"]
+    header, out = parse_predictions(run_cli(cli, "predict", "--model", str(model), "--data", str(data)).stdout)
+    import csv, io
+    cli_labels = [row[0] for row in csv.reader(io.StringIO("\n".join(",".join(r) for r in out)))]
+    assert list(clf.predict(x)) == cli_labels
+    assert clf.score(x, names) > 0.9
+    with pytest.raises(descent.InvalidArgumentError, match="is a classifier"):
+        descent.DescentRegressor.from_model(clf.model_)
