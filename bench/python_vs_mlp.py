@@ -200,8 +200,9 @@ def main():
     ap.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="threads for both: descent's, and numpy's BLAS under MLPClassifier (1; 0: all cores)",
+        default=0,
+        help="threads for both, descent's and numpy's BLAS under MLPClassifier "
+        "(0: each library's default, all cores)",
     )
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()

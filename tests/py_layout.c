@@ -92,7 +92,7 @@ int main(void)
 
     STRUCT(dsc_csv_options);
     FIELD(dsc_csv_options, target), FIELD(dsc_csv_options, ignore);
-    FIELD(dsc_csv_options, features);
+    FIELD(dsc_csv_options, features), FIELD(dsc_csv_options, target_kind);
     close_struct();
 
     /* Enumerations the package names by value. */

@@ -20,24 +20,35 @@ if [ -n "$missing" ]; then
   exit 77
 fi
 
+preload=${DSC_PY_PRELOAD:-}
+if [ "$preload" = tsan ]; then
+  echo "skipped: ThreadSanitizer's runtime cannot be loaded into an uninstrumented Python;"
+  echo "         threads sharing one model are tested in C under TSan (test_model, test_embed)"
+  exit 77
+fi
+if [ -n "$preload" ] && [ ! -f "$preload" ]; then
+  echo "skipped: the sanitizer runtime $preload is missing"
+  exit 77
+fi
+# Python itself, with a sanitizer build's runtime loaded first (the tests
+# drop it again for the programs they start, which link it in already).
+# Python and numpy keep memory until exit on purpose, so leak reports are
+# left to the C tests; every other error still aborts.
+pyrun() {
+  if [ -n "$preload" ]; then
+    LD_PRELOAD=$preload ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$py" "$@"
+  else
+    "$py" "$@"
+  fi
+}
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export PYTHONDONTWRITEBYTECODE=1
-if [ -n "${DSC_PY_PRELOAD:-}" ]; then
-  # A sanitizer build: its runtime must be loaded before Python. Python and
-  # numpy keep memory until exit on purpose, so leak reports are left to the
-  # C tests; every other error still aborts.
-  if [ ! -f "$DSC_PY_PRELOAD" ]; then
-    echo "skipped: the sanitizer runtime $DSC_PY_PRELOAD is missing"
-    exit 77
-  fi
-  export LD_PRELOAD=$DSC_PY_PRELOAD
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-fi
 
 status=0
 DESCENT_LIBRARY=$lib DESCENT_CLI=$cli DESCENT_LAYOUT_PROBE=$probe PYTHONPATH=$src/python \
-  "$py" -m pytest -q -p no:cacheprovider --rootdir "$src/python" "$src/python/tests" || status=1
+  pyrun -m pytest -q -p no:cacheprovider --rootdir "$src/python" "$src/python/tests" || status=1
 
 # The install a user makes, in a temporary prefix: the package must find the
 # installed library by itself (here through LD_LIBRARY_PATH, as ldconfig
@@ -48,7 +59,7 @@ if "$py" -m pip --version > /dev/null 2>&1; then
   if "$py" -m pip install --no-build-isolation --no-deps --no-index --target "$tmp/site" -q \
     "$tmp/pysrc" > "$tmp/pip.log" 2>&1; then
     libdir=$(dirname "$(find "$tmp/prefix" -name 'libdescent.so.0' | head -1)")
-    if (cd "$tmp" && env -u DESCENT_LIBRARY PYTHONPATH="$tmp/site" LD_LIBRARY_PATH="$libdir" "$py" - "$tmp/site" <<'PY'
+    if (cd "$tmp" && unset DESCENT_LIBRARY && PYTHONPATH="$tmp/site" LD_LIBRARY_PATH="$libdir" pyrun - "$tmp/site" <<'PY'
 import sys
 import numpy as np
 import descent

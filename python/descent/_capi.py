@@ -236,6 +236,7 @@ class CsvOptions(Structure):
         ("target", c_char_p),
         ("ignore", c_char_p),
         ("features", c_char_p),
+        ("target_kind", c_int),
         ("_spare", c_char * _SPARE),
     ]
 
@@ -294,6 +295,9 @@ dataset_y = _fn("dsc_dataset_y", _FP, _P)
 csv_options_init = _fn("dsc_csv_options_init", None, POINTER(CsvOptions))
 dataset_from_csv = _fn(
     "dsc_dataset_from_csv", c_int, c_char_p, POINTER(CsvOptions), _PP
+)
+model_read_csv = _fn(
+    "dsc_model_read_csv", c_int, _P, c_char_p, POINTER(CsvOptions), _PP
 )
 dataset_from_idx = _fn("dsc_dataset_from_idx", c_int, c_char_p, c_char_p, _PP)
 dataset_split = _fn(

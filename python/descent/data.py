@@ -14,6 +14,8 @@ from . import _capi
 from .errors import InvalidArgumentError, NotFoundError, ShapeError, check
 
 ArrayLike = Any
+#: dsc_target_kind by name.
+TARGET_KINDS = {"auto": 0, "values": 1, "classes": 2}
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -74,6 +76,9 @@ def encode_labels(
         cls, codes = np.unique(y, return_inverse=True)
         return codes.reshape(-1), cls
     cls = np.asarray(classes)
+    if (cls.dtype.kind in "US") != (y.dtype.kind in "US") and y.dtype.kind != "O":
+        # Numbers against names (a model's classes are text): compare as text.
+        return encode_labels(y.astype(str), cls.astype(str))[0], cls
     if y.dtype.kind in "iu" and cls.dtype.kind in "iu" and cls.size and y.size:
         lo, hi = int(min(y.min(), cls.min())), int(max(y.max(), cls.max()))
         if hi - lo < 1 << 20:
@@ -168,6 +173,7 @@ class Dataset:
             self.target = n if isinstance(n, str) else None
         original = x
         self._x = as_rows(x)
+        self._from_library = False
         #: True when the library reads the caller's array itself (no copy).
         self.borrowed: bool = isinstance(original, np.ndarray) and np.shares_memory(
             self._x, original
@@ -203,6 +209,7 @@ class Dataset:
         d = cls.__new__(cls)
         d._x = d._y = None
         d.borrowed = False
+        d._from_library = True
         d._set_handle(h)
         k = _capi.dataset_classes(h)
         d.classes = (
@@ -218,6 +225,19 @@ class Dataset:
         d.target = _capi.text(_capi.dataset_target_name(h))
         return d
 
+    @staticmethod
+    def _csv_options(target, ignore, features, target_kind) -> Tuple[Any, list]:
+        o = _capi.CsvOptions()
+        _capi.csv_options_init(ctypes.byref(o))
+        keep = [None if s is None else s.encode() for s in (target, ignore, features)]
+        o.target, o.ignore, o.features = keep
+        if target_kind not in TARGET_KINDS:
+            raise InvalidArgumentError(
+                f"target_kind must be one of {', '.join(TARGET_KINDS)}, not {target_kind!r}"
+            )
+        o.target_kind = TARGET_KINDS[target_kind]
+        return o, keep
+
     @classmethod
     def from_csv(
         cls,
@@ -225,6 +245,7 @@ class Dataset:
         target: Optional[str] = None,
         ignore: Optional[str] = None,
         features: Optional[str] = None,
+        target_kind: str = "auto",
     ) -> "Dataset":
         """Reads a CSV file with a header row, as ``descent train --data`` does.
 
@@ -235,19 +256,42 @@ class Dataset:
         target, ignore, features : str, optional
             Comma-separated column names or 1-based indexes, as the command
             line's ``--target``, ``--ignore`` and ``--features``; ``target=""``
-            reads inputs only. A non-numeric target is a class label.
+            reads inputs only.
+        target_kind : {"auto", "values", "classes"}
+            "auto": a lone target column with text in it holds class labels,
+            numbers are values to fit; "classes": class labels even when they
+            are numbers (the command line's ``--classes``); "values": numbers
+            only.
 
         Raises
         ------
         FileError, FormatError, NotFoundError
             With descent's ``FILE:LINE:COLUMN: what`` message.
         """
-        o = _capi.CsvOptions()
-        _capi.csv_options_init(ctypes.byref(o))
-        keep = [None if s is None else s.encode() for s in (target, ignore, features)]
-        o.target, o.ignore, o.features = keep
+        o, keep = cls._csv_options(target, ignore, features, target_kind)
         out = ctypes.c_void_p()
         check(_capi.dataset_from_csv(os.fsencode(path), ctypes.byref(o), ctypes.byref(out)))
+        return cls._adopt(out.value)
+
+    @classmethod
+    def for_model(
+        cls,
+        model: Any,
+        path: PathLike,
+        target: Optional[str] = None,
+        ignore: Optional[str] = None,
+        target_kind: str = "auto",
+    ) -> "Dataset":
+        """Reads a CSV file the way ``model`` reads data (``descent eval``,
+        ``predict``, ``train --model``): its input columns by name in any
+        order, its target column, a classifier's labels matched to its
+        classes by name. A label the model does not know raises FormatError
+        naming it and FILE:LINE:COLUMN."""
+        o, keep = cls._csv_options(target, ignore, None, target_kind)
+        out = ctypes.c_void_p()
+        check(
+            _capi.model_read_csv(model._h, os.fsencode(path), ctypes.byref(o), ctypes.byref(out))
+        )
         return cls._adopt(out.value)
 
     @classmethod

@@ -86,7 +86,7 @@ class _DescentEstimator(BaseEstimator):
         eps: float = 1e-8,
         weight_init: str = "default",
         loss: Optional[str] = None,
-        threads: int = 1,
+        threads: int = 0,
         random_state: Any = None,
         warm_start: bool = False,
         verbose: bool = False,
@@ -259,11 +259,9 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         xavier_uniform, xavier_normal, he_uniform, he_normal.
     loss : str, optional
         Default "ce" (cross-entropy).
-    threads : int, default 1
-        Threads for training (0: all cores). One is the default because
-        small and medium tables gain little from more, and on a machine
-        whose cores are busy with other work OpenMP's spinning threads can
-        make a run many times slower (docs/DESIGN-NOTES.md, known limits).
+    threads : int, default 0
+        Threads for training (0: the library's default, DSC_NUM_THREADS or
+        the cores this process may use).
     random_state : int, RandomState or None
         Seeds initialisation and shuffles; an int gives the same model bit
         for bit on every run.

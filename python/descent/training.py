@@ -118,6 +118,8 @@ def _data_of(
     features: Optional[str],
     idx_images: Optional[PathLike],
     idx_labels: Optional[PathLike],
+    classes: bool,
+    reader: Optional[Model],
 ) -> Dataset:
     if idx_images is not None or idx_labels is not None:
         if idx_images is None or idx_labels is None:
@@ -129,9 +131,32 @@ def _data_of(
         raise InvalidArgumentError("data (a Dataset, a CSV file or an array) is required")
     if isinstance(data, Dataset):
         return data
+    kind = "classes" if classes else "auto"
     if isinstance(data, (str, os.PathLike)):
-        return Dataset.from_csv(data, target=target, ignore=ignore, features=features)
+        if reader is not None:
+            # Data for a saved model is read the way that model reads it.
+            return Dataset.for_model(reader, data, target=target, ignore=ignore, target_kind=kind)
+        return Dataset.from_csv(
+            data, target=target, ignore=ignore, features=features, target_kind=kind
+        )
+    if classes:
+        # Fine-tuning a classifier: its outputs are its classes, in its order.
+        return Dataset(data, labels=y, classes=reader.classes if reader is not None else None)
     return Dataset(data, y)
+
+
+def _check_loss(d: Dataset, output: str, loss: str) -> None:
+    """A softmax output or the ce loss on one numeric target column is a
+    mistake the command line catches too: numbers are values to fit."""
+    if d.classes is not None or (output != "softmax" and loss != "ce"):
+        return
+    if d.outputs == 1:
+        what = "a softmax output" if output == "softmax" else "the ce loss"
+        raise InvalidArgumentError(
+            f"{what} needs class labels, and the target '{d.target or '?'}' holds numbers, so "
+            "it is a value to fit; if its numbers are class labels (0, 1, 2, ...), say so "
+            "with classes=True"
+        )
 
 
 def _describe(model: Model, d: Dataset) -> None:
@@ -151,6 +176,7 @@ def train(
     target: Optional[str] = None,
     ignore: Optional[str] = None,
     features: Optional[str] = None,
+    classes: bool = False,
     layers: Optional[str] = None,
     output: Optional[str] = None,
     idx_images: Optional[PathLike] = None,
@@ -210,6 +236,9 @@ def train(
         ``Dataset(x, labels=...)``).
     target, ignore, features : str, optional
         Columns of a CSV file, by name or 1-based index.
+    classes : bool, default False
+        The target holds class labels even if they are numbers (0, 1, 2):
+        a CSV target read as labels, or ``y`` taken as labels.
     layers : str, optional
         Hidden layers ``UNITS:ACT,...``, e.g. ``"16:relu"`` ("" or None: none).
     output : str, optional
@@ -333,8 +362,12 @@ def train(
         if not _capi.set_gemm(int(gemm == "cblas")):
             raise InvalidArgumentError("gemm cblas: this build has no CBLAS (see descent --version)")
 
-    d = _data_of(data, y, target, ignore, features, idx_images, idx_labels)
-    classes = d.classes is not None
+    reader = None
+    if resume is not None or (model is not None and not isinstance(model, Model)):
+        reader = Model.load(resume if resume is not None else model)
+    elif isinstance(model, Model):
+        reader = model
+    d = _data_of(data, y, target, ignore, features, idx_images, idx_labels, classes, reader)
     state = _capi.TrainState()
     have_state = False
     try:
@@ -353,16 +386,28 @@ def train(
                     )
             loss_name = loss or m.default_loss()
         elif model is not None:
-            m = model if isinstance(model, Model) else Model.load(model)
-            if m.inputs != d.inputs or m.outputs != d.outputs:
+            m = model if isinstance(model, Model) else reader
+            # Classes read from a file are matched to the model's by name, so
+            # the file may hold some of them; labels given as arrays were
+            # encoded over the model's classes, or must have them.
+            by_name = bool(m.classes) and d.classes is not None and d._from_library
+            if d.classes is not None and not d._from_library and m.classes:
+                if [str(c) for c in d.classes] != m.classes:
+                    raise InvalidArgumentError(
+                        f"the data's classes ({', '.join(map(str, d.classes))}) are not the "
+                        f"model's ({', '.join(m.classes)}), in its order"
+                    )
+            if m.inputs != d.inputs or (not by_name and m.outputs != d.outputs):
                 raise InvalidArgumentError(
                     f"the model has {m.inputs} inputs and {m.outputs} outputs, the data "
                     f"{d.inputs} and {d.outputs}"
                 )
             loss_name = loss or m.default_loss()
         else:
+            has_classes = d.classes is not None
+            loss_name = loss or ("ce" if has_classes else "mse")
+            _check_loss(d, output or ("softmax" if has_classes else "identity"), loss_name)
             m = _make_model(d, layers, output, weight_init, seed)
-            loss_name = loss or ("ce" if classes else "mse")
         loss_id = _enum("loss", loss_name)
         if init is not None:
             _load_init(m, init)

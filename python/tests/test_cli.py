@@ -196,3 +196,48 @@ def test_an_estimator_around_a_model_the_tool_trained(cli, tmp_path, blobs):
     assert clf.score(x, names) > 0.9
     with pytest.raises(descent.InvalidArgumentError, match="is a classifier"):
         descent.DescentRegressor.from_model(clf.model_)
+
+
+def test_numeric_labels_as_classes_like_the_tool(cli, tmp_path, blobs):
+    x, y = blobs
+    path = tmp_path / "num.csv"
+    write_csv(path, ["a", "b", "c", "d", "k"], [list(map(np.float32, r)) + [int(k)] for r, k in zip(x, y)])
+    saved = tmp_path / "num.model"
+    run_cli(cli, "train", "--data", str(path), "--classes", "--layers", "5:relu", "--optimizer", "adam",
+            "--epochs", "4", "--batch", "30", "--save", str(saved), "--quiet")
+    r = descent.train(path, classes=True, layers="5:relu", optimizer="adam", epochs=4, batch=30)
+    theirs = descent.Model.load(saved)
+    assert r.model.classes == theirs.classes == ["0", "1", "2"]
+    assert np.array_equal(r.model.params, theirs.params)
+    # The same numbers as an array: classes=True takes y as labels.
+    arr = descent.train(x.astype(np.float32), y, classes=True, layers="5:relu", optimizer="adam", epochs=4, batch=30)
+    assert arr.model.classes == ["0", "1", "2"]
+    # Without it, numbers are values to fit, and a softmax is refused as the tool refuses it.
+    with pytest.raises(descent.InvalidArgumentError, match="say so with classes=True"):
+        descent.train(path, output="softmax")
+    err = run_cli(cli, "train", "--data", str(path), "--output", "softmax", check=False)
+    assert err.returncode != 0 and "--classes" in err.stderr
+
+
+def test_fine_tuning_reads_the_file_the_models_way(tmp_path, blobs):
+    x, y = blobs
+    names = np.array(["red", "green", "blue"])[y]
+    first = tmp_path / "all.csv"
+    write_csv(first, ["a", "b", "c", "d", "colour"], [list(map(np.float32, r)) + [k] for r, k in zip(x, names)])
+    m = descent.train(first, layers="5:relu", optimizer="adam", epochs=5, batch=30).model
+    assert m.classes == ["red", "green", "blue"]  # the file's order of first appearance
+    # A later file: columns in another order, only two of the classes.
+    keep = names != "red"
+    later = tmp_path / "later.csv"
+    write_csv(later, ["colour", "d", "c", "b", "a"],
+              [[k] + list(map(np.float32, r[::-1])) for r, k in zip(x[keep], names[keep])])
+    before = m.evaluate(descent.Dataset.for_model(m, later))["accuracy"]
+    r = descent.train(later, model=m, optimizer="adam", epochs=5, batch=30)
+    assert r.model is m and m.classes == ["red", "green", "blue"]
+    assert m.evaluate(descent.Dataset.for_model(m, later))["accuracy"] >= before - 0.05
+    # Labels as arrays are encoded over the model's classes.
+    descent.train(x[keep], names[keep], classes=True, model=m, optimizer="adam", epochs=1, batch=30)
+    bad = tmp_path / "bad.csv"
+    write_csv(bad, ["a", "b", "c", "d", "colour"], [list(map(np.float32, x[0])) + ["purple"]])
+    with pytest.raises(descent.FormatError, match="purple"):
+        descent.Dataset.for_model(m, bad)
