@@ -26,6 +26,8 @@ void job_opts_init(job_opts *o)
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->eps = 1e-8;
+    o->rms_alpha = 0.99;
+    o->lbfgs_style = "descent";
     o->seed = 42;
 }
 
@@ -55,6 +57,11 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"beta1", OPT_DOUBLE, &o->beta1, "B", "adam beta1 (0.9)", 0},
         {"beta2", OPT_DOUBLE, &o->beta2, "B", "adam beta2 (0.999)", 0},
         {"eps", OPT_DOUBLE, &o->eps, "E", "adam/rmsprop epsilon (1e-8)", 0},
+        {"rms-alpha", OPT_DOUBLE, &o->rms_alpha, "A", "rmsprop smoothing of g^2 (0.99)", 0},
+        {"lbfgs-style", OPT_STRING, &o->lbfgs_style, "S",
+         "descent, or torch: PyTorch's LBFGS with strong_wolfe, step for step (descent)", 0},
+        {"lbfgs-history", OPT_SIZE, &o->lbfgs_history, "M",
+         "L-BFGS pairs kept (8; torch style 100)", 0},
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
         {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
          0},
@@ -284,13 +291,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     int st = job_relu_rule(o->relu0, &relu);
     if (st >= 0) return st;
     if (dsc_optimizer_from_name(o->optimizer, &p.optimizer) ||
-        dsc_schedule_from_name(o->schedule, &p.schedule))
+        dsc_schedule_from_name(o->schedule, &p.schedule) ||
+        dsc_lbfgs_style_from_name(o->lbfgs_style, &p.lbfgs_style))
         return cli_error(EXIT_USAGE, "%s", dsc_last_error());
     if (o->lr <= 0) return cli_error(EXIT_USAGE, "--lr must be positive, not %g", o->lr);
     if (o->tol < 0 && o->tol != -1)
         return cli_error(EXIT_USAGE, "--tol must be >= 0 (0 turns the rule off)");
     if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
         return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
+    if (!(o->rms_alpha >= 0 && o->rms_alpha <= 1))
+        return cli_error(EXIT_USAGE, "--rms-alpha must be in [0, 1], not %g", o->rms_alpha);
     if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
     size_t threads = cli_rank_threads(o->threads);
     if (o->gemm) {
@@ -320,6 +330,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     p.beta2 = o->beta2;
     p.eps = o->eps;
     p.weight_decay = o->weight_decay;
+    p.rms_alpha = o->rms_alpha;
+    p.lbfgs_history = o->lbfgs_history;
     p.lr_gamma = o->lr_gamma;
     p.lr_step = o->lr_step;
     p.lr_min = o->lr_min;

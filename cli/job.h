@@ -10,8 +10,11 @@
 /* Options of a run, as given on the command line (strings are argv's). */
 typedef struct {
     const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
-    const char *gemm; /* "builtin" or "cblas" */
+    const char *gemm;        /* "builtin" or "cblas" */
+    const char *lbfgs_style; /* "descent" or "torch" */
     double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min, lr_gamma;
+    double rms_alpha;
+    size_t lbfgs_history;
     long max_iter;
     size_t batch, epochs, lr_step, threads;
     uint64_t seed;
@@ -30,7 +33,7 @@ typedef struct {
 void job_opts_init(job_opts *o);
 /* Appends the shared options to opts (which has room for at least
  * JOB_N_OPTS more) and returns how many were added. */
-#define JOB_N_OPTS 27
+#define JOB_N_OPTS 30
 size_t job_opts_table(job_opts *o, cli_opt *opts);
 
 /* Reads `name value` lines (# comments, blank lines) into the model's

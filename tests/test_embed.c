@@ -302,9 +302,11 @@ static void test_predict_nan(void)
 
 static void test_row_invariance(void)
 {
-    const char *specs[] = {"10 -> 100:relu -> 1:identity", "4 -> 3:softmax",
-                           "64 -> 32:tanh,16:relu -> 10:softmax", "1 -> 2:softplus -> 1:identity",
-                           "300 -> 40:sigmoid -> 3:identity"};
+    const char *specs[] = {
+        "10 -> 100:relu -> 1:identity",         "4 -> 3:softmax",
+        "64 -> 32:tanh,16:relu -> 10:softmax",  "1 -> 2:softplus -> 1:identity",
+        "300 -> 40:sigmoid -> 3:identity",      "1x6x6 -> conv4@3x3:relu -> maxpool2 -> 3:softmax",
+        "2x5x5 -> conv1@2x2:tanh -> 2:identity"};
     enum { N = 300 };
     static float x[N * 300], all[N * 10], one[10], group[7 * 10];
     dsc_rng rng;

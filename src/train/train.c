@@ -111,6 +111,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         (p->epochs || (p->batch && p->batch < d->n)))
         return dsc_fail(DSC_EINVAL, "%s works on the full batch only (no --epochs or --batch)",
                         dsc_optimizer_name(p->optimizer));
+    if ((unsigned)p->lbfgs_style > DSC_LBFGS_TORCH)
+        return dsc_fail(DSC_EINVAL, "unknown L-BFGS style %d", (int)p->lbfgs_style);
     if (!(p->dropout >= 0 && p->dropout < 1))
         return dsc_fail(DSC_EINVAL, "the dropout rate must be in [0, 1), not %g", p->dropout);
     if (p->patience && !p->val)
@@ -610,6 +612,8 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     lp.max_iter = p->max_iter < 0 ? 1000 : (size_t)p->max_iter;
     lp.step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
     lp.grad_tol = p->grad_tol;
+    lp.style = p->lbfgs_style;
+    lp.m = p->lbfgs_history ? p->lbfgs_history : p->lbfgs_style == DSC_LBFGS_TORCH ? 100 : 8;
     float *x = dsc_malloc(n * sizeof(float));
     lbfgs_ctx ctx = {r, res, r->before};
     if (!x) {
@@ -685,7 +689,9 @@ static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t 
                       !!p->on_step,
                       !!p->on_epoch,
                       !!p->on_checkpoint,
-                      p->resume ? p->resume->epoch : 0};
+                      p->resume ? p->resume->epoch : 0,
+                      (uint64_t)p->lbfgs_style,
+                      p->lbfgs_history};
     uint32_t c = dsc_crc32(0, num, sizeof num);
     c = dsc_crc32(c, cnt, sizeof cnt);
     fp[FP_OPTIONS] = p->only ? dsc_crc32(c, p->only, strlen(p->only)) : c;
