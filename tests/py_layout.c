@@ -63,7 +63,9 @@ int main(void)
     FIELD(dsc_train_params, patience), FIELD(dsc_train_params, on_step);
     FIELD(dsc_train_params, on_step_light), FIELD(dsc_train_params, on_epoch);
     FIELD(dsc_train_params, on_checkpoint), FIELD(dsc_train_params, checkpoint_every);
-    FIELD(dsc_train_params, resume), FIELD(dsc_train_params, user), FIELD(dsc_train_params, stop);
+    FIELD(dsc_train_params, resume), FIELD(dsc_train_params, lbfgs_style);
+    FIELD(dsc_train_params, lbfgs_history), FIELD(dsc_train_params, user);
+    FIELD(dsc_train_params, stop);
     close_struct();
 
     STRUCT(dsc_train_result);
@@ -93,6 +95,7 @@ int main(void)
     STRUCT(dsc_csv_options);
     FIELD(dsc_csv_options, target), FIELD(dsc_csv_options, ignore);
     FIELD(dsc_csv_options, features), FIELD(dsc_csv_options, target_kind);
+    FIELD(dsc_csv_options, keep);
     close_struct();
 
     /* Enumerations the package names by value. */

@@ -176,6 +176,8 @@ class TrainParams(Structure):
         ("on_checkpoint", ON_CHECKPOINT),
         ("checkpoint_every", c_size_t),
         ("resume", POINTER(TrainState)),
+        ("lbfgs_style", c_int),
+        ("lbfgs_history", c_size_t),
         ("user", c_void_p),
         ("stop", POINTER(c_int)),
         ("_spare", c_char * _SPARE),
@@ -237,6 +239,7 @@ class CsvOptions(Structure):
         ("ignore", c_char_p),
         ("features", c_char_p),
         ("target_kind", c_int),
+        ("keep", c_char_p),
         ("_spare", c_char * _SPARE),
     ]
 
@@ -273,7 +276,7 @@ version = _fn("dsc_version", c_char_p)
 build_info = _fn("dsc_build_info", c_char_p)
 set_gemm = _fn("dsc_set_gemm", c_int, c_int)
 
-for _kind in ("activation", "loss", "optimizer", "schedule", "init"):
+for _kind in ("activation", "loss", "optimizer", "schedule", "init", "lbfgs_style"):
     globals()[f"{_kind}_name"] = _fn(f"dsc_{_kind}_name", c_char_p, c_int)
     globals()[f"{_kind}_from_name"] = _fn(
         f"dsc_{_kind}_from_name", c_int, c_char_p, POINTER(c_int)
@@ -303,6 +306,7 @@ dataset_from_idx = _fn("dsc_dataset_from_idx", c_int, c_char_p, c_char_p, _PP)
 dataset_split = _fn(
     "dsc_dataset_split", c_int, _P, c_double, c_uint64, _PP, _PP
 )
+dataset_input_shape = _fn("dsc_dataset_input_shape", c_size_t, _P, POINTER(c_size_t))
 dataset_input_name = _fn("dsc_dataset_input_name", c_char_p, _P, c_size_t)
 dataset_output_name = _fn("dsc_dataset_output_name", c_char_p, _P, c_size_t)
 dataset_target_name = _fn("dsc_dataset_target_name", c_char_p, _P)

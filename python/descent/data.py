@@ -316,6 +316,14 @@ class Dataset:
         return parts[0], parts[1]
 
     @property
+    def input_shape(self) -> Tuple[int, ...]:
+        """The shape of one row's inputs: (inputs,) for features, (1, H, W)
+        for IDX images."""
+        dims = (ctypes.c_size_t * 3)()
+        rank = _capi.dataset_input_shape(self._h, dims)
+        return tuple(int(dims[k]) for k in range(rank))
+
+    @property
     def rows(self) -> int:
         """Number of rows."""
         return int(_capi.dataset_rows(self._h))

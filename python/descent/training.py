@@ -179,6 +179,7 @@ def train(
     classes: bool = False,
     layers: Optional[str] = None,
     output: Optional[str] = None,
+    input_shape: Optional[str] = None,
     idx_images: Optional[PathLike] = None,
     idx_labels: Optional[PathLike] = None,
     weight_init: Optional[str] = None,
@@ -202,6 +203,9 @@ def train(
     beta1: float = 0.9,
     beta2: float = 0.999,
     eps: float = 1e-8,
+    rms_alpha: float = 0.99,
+    lbfgs_style: str = "descent",
+    lbfgs_history: Optional[int] = None,
     weight_decay: float = 0.0,
     relu_grad_at_zero: str = "0",
     threads: int = 0,
@@ -243,6 +247,10 @@ def train(
         Hidden layers ``UNITS:ACT,...``, e.g. ``"16:relu"`` ("" or None: none).
     output : str, optional
         Output activation: softmax for class labels, identity otherwise.
+    input_shape : str, optional
+        The shape of one row's inputs, ``"CxHxW"`` (an image) or ``"CxL"``
+        (a signal), for convolution and pooling layers; the columns are read
+        in that order (IDX images are 1xHxW by themselves).
     idx_images, idx_labels : path, optional
         IDX files (MNIST, Fashion-MNIST; .gz too) instead of ``data``.
     weight_init : str, optional
@@ -283,6 +291,12 @@ def train(
     momentum : float, default 0.9
     beta1, beta2, eps : float, default 0.9, 0.999, 1e-8
         Adam's coefficients (eps also rmsprop's).
+    rms_alpha : float, default 0.99
+        rmsprop's smoothing of g^2.
+    lbfgs_style : str, default "descent"
+        "descent", or "torch": PyTorch's LBFGS with strong_wolfe, step for step.
+    lbfgs_history : int, optional
+        L-BFGS pairs kept (8; torch style 100).
     weight_decay : float, default 0
         L2 (adamw: decoupled).
     relu_grad_at_zero : str, default "0"
@@ -352,6 +366,8 @@ def train(
         )
     if not lr > 0:
         raise InvalidArgumentError(f"lr must be positive, not {lr}")
+    if not 0 <= rms_alpha <= 1:
+        raise InvalidArgumentError(f"rms_alpha must be in [0, 1], not {rms_alpha}")
     if tol is not None and tol < 0:
         raise InvalidArgumentError("tol must be >= 0 (0 turns the rule off)")
     if grad_tol < 0 or loss_tol < 0 or weight_decay < 0:
@@ -379,7 +395,9 @@ def train(
             have_state = True
             m = Model._from_handle(h.value)
             if layers is not None or output is not None:
-                want = _make_model(d, layers, output, None, seed, weight_init_or=None)
+                want = _make_model(
+                    d, layers, output, None, seed, weight_init_or=None, input_shape=input_shape
+                )
                 if want.spec != m.spec:
                     raise InvalidArgumentError(
                         f"resume: the checkpoint holds {m.spec}, the options ask for {want.spec}"
@@ -407,7 +425,7 @@ def train(
             has_classes = d.classes is not None
             loss_name = loss or ("ce" if has_classes else "mse")
             _check_loss(d, output or ("softmax" if has_classes else "identity"), loss_name)
-            m = _make_model(d, layers, output, weight_init, seed)
+            m = _make_model(d, layers, output, weight_init, seed, input_shape=input_shape)
         loss_id = _enum("loss", loss_name)
         if init is not None:
             _load_init(m, init)
@@ -440,6 +458,9 @@ def train(
             beta1=beta1,
             beta2=beta2,
             eps=eps,
+            rms_alpha=rms_alpha,
+            lbfgs_style=lbfgs_style,
+            lbfgs_history=lbfgs_history,
             weight_decay=weight_decay,
             threads=threads,
             dropout=dropout,
@@ -497,6 +518,9 @@ def fit(
     p.only = None if only is None else only.encode()
     p.momentum, p.beta1, p.beta2, p.eps = opts["momentum"], opts["beta1"], opts["beta2"], opts["eps"]
     p.weight_decay = opts["weight_decay"]
+    p.rms_alpha = opts.get("rms_alpha", 0.99)
+    p.lbfgs_style = _enum("lbfgs_style", opts.get("lbfgs_style", "descent"))
+    p.lbfgs_history = opts.get("lbfgs_history") or 0
     p.lr_gamma = opts["lr_gamma"] or 0.0
     p.lr_step = opts["lr_step"] or 0
     p.lr_min = opts["lr_min"]
@@ -522,6 +546,27 @@ def fit(
     )
 
 
+def _input_spec(d: Dataset, layers: str, input_shape: Optional[str]) -> str:
+    """The IN of the spec, as the command line writes it: the data's own
+    shape for convolution and pooling layers (or input_shape), else its
+    number of columns."""
+    if input_shape is None:
+        if not any(w in layers for w in ("conv", "pool", "flatten")):
+            return str(d.inputs)
+        return "x".join(str(v) for v in d.input_shape)
+    parts = input_shape.split("x")
+    if not (1 <= len(parts) <= 3 and all(p.isdigit() and 0 < int(p) <= 100000000 for p in parts)):
+        raise InvalidArgumentError(
+            f"input_shape '{input_shape}': expected CxHxW (an image) or CxL (a signal), e.g. 1x28x28"
+        )
+    if math.prod(int(p) for p in parts) != d.inputs:
+        raise InvalidArgumentError(
+            f"input_shape {input_shape} holds {math.prod(int(p) for p in parts)} values, but the "
+            f"data has {d.inputs} input columns"
+        )
+    return input_shape
+
+
 def _make_model(
     d: Dataset,
     layers: Optional[str],
@@ -529,13 +574,14 @@ def _make_model(
     weight_init: Optional[str],
     seed: int,
     weight_init_or: Optional[str] = "default",
+    input_shape: Optional[str] = None,
 ) -> Model:
     """`IN -> LAYERS -> OUT:OUTPUT` from the data, as the command line builds it."""
     classes = d.classes is not None
     out_act = output or ("softmax" if classes else "identity")
     _enum("activation", out_act)
     hidden = layers or ""
-    spec = f"{d.inputs} -> {hidden}{' -> ' if hidden else ''}{d.outputs}:{out_act}"
+    spec = f"{_input_spec(d, hidden, input_shape)} -> {hidden}{' -> ' if hidden else ''}{d.outputs}:{out_act}"
     m = Model(spec, weight_init=weight_init or weight_init_or, seed=seed)
     _describe(m, d)
     return m

@@ -241,3 +241,22 @@ def test_fine_tuning_reads_the_file_the_models_way(tmp_path, blobs):
     write_csv(bad, ["a", "b", "c", "d", "colour"], [list(map(np.float32, x[0])) + ["purple"]])
     with pytest.raises(descent.FormatError, match="purple"):
         descent.Dataset.for_model(m, bad)
+
+
+def test_a_convolutional_network_trains_as_the_tools(cli, tmp_path):
+    rng = np.random.RandomState(2)
+    n = 60
+    img = rng.uniform(size=(n, 16)).astype(np.float32)
+    label = np.where(img[:, :8].sum(axis=1) > img[:, 8:].sum(axis=1), "top", "bottom")
+    path = tmp_path / "img.csv"
+    write_csv(path, [f"p{i}" for i in range(16)] + ["where"], [list(r) + [k] for r, k in zip(img, label)])
+    saved = tmp_path / "conv.model"
+    run_cli(cli, "train", "--data", str(path), "--input-shape", "1x4x4", "--layers", "conv3@2x2:relu,maxpool2",
+            "--optimizer", "adam", "--epochs", "3", "--batch", "10", "--save", str(saved), "--quiet")
+    r = descent.train(path, input_shape="1x4x4", layers="conv3@2x2:relu,maxpool2", optimizer="adam",
+                      epochs=3, batch=10)
+    theirs = descent.Model.load(saved)
+    assert r.model.spec == theirs.spec and "conv3" in r.model.spec
+    assert np.array_equal(r.model.params, theirs.params)
+    with pytest.raises(descent.InvalidArgumentError, match="holds 12 values, but the data has 16"):
+        descent.train(path, input_shape="1x3x4", layers="conv3@2x2:relu")
