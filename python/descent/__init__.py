@@ -41,6 +41,14 @@ library_version: str = _capi.text(_capi.version()) or ""
 #: The library build's choices: GEMM kernel, OpenMP, zlib, CBLAS.
 build_info: str = _capi.text(_capi.build_info()) or ""
 
+# The structs mirrored in _capi belong to one version of descent.h: another
+# library's layouts would be read and written wrongly, so refuse it.
+if library_version.split(".")[:2] != __version__.split(".")[:2]:
+    raise ImportError(
+        f"descent: this package is for libdescent {__version__}, but the library loaded "
+        f"({_capi.lib._name}) is {library_version}: install the package from the same source"
+    )
+
 __all__ = [
     "Dataset",
     "Model",
