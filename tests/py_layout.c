@@ -95,12 +95,17 @@ int main(void)
     STRUCT(dsc_csv_options);
     FIELD(dsc_csv_options, target), FIELD(dsc_csv_options, ignore);
     FIELD(dsc_csv_options, features), FIELD(dsc_csv_options, target_kind);
-    FIELD(dsc_csv_options, keep);
+    FIELD(dsc_csv_options, keep), FIELD(dsc_csv_options, limits);
+    close_struct();
+
+    STRUCT(dsc_limits);
+    FIELD(dsc_limits, max_bytes), FIELD(dsc_limits, max_line_bytes), FIELD(dsc_limits, max_rows);
     close_struct();
 
     /* Enumerations the package names by value. */
-    printf(",\n  \"enums\": {\"DSC_ECANCELLED\": %d, \"DSC_EDIVERGED\": %d, \"DSC_EUNSUPPORTED\": "
-           "%d}\n}\n",
-           (int)DSC_ECANCELLED, (int)DSC_EDIVERGED, (int)DSC_EUNSUPPORTED);
+    printf(",\n  \"enums\": {\"DSC_ECANCELLED\": %d, \"DSC_EDIVERGED\": %d, ", (int)DSC_ECANCELLED,
+           (int)DSC_EDIVERGED);
+    printf("\"DSC_EUNSUPPORTED\": %d, \"DSC_ELIMIT\": %d}\n}\n", (int)DSC_EUNSUPPORTED,
+           (int)DSC_ELIMIT);
     return 0;
 }

@@ -233,6 +233,14 @@ class Metrics(Structure):
     ]
 
 
+class Limits(Structure):
+    _fields_ = [
+        ("max_bytes", c_uint64),
+        ("max_line_bytes", c_uint64),
+        ("max_rows", c_uint64),
+    ]
+
+
 class CsvOptions(Structure):
     _fields_ = [
         ("target", c_char_p),
@@ -240,6 +248,7 @@ class CsvOptions(Structure):
         ("features", c_char_p),
         ("target_kind", c_int),
         ("keep", c_char_p),
+        ("limits", Limits),
         ("_spare", c_char * _SPARE),
     ]
 
@@ -254,6 +263,7 @@ MIRRORED = {
     "dsc_model_summary": ModelSummary,
     "dsc_metrics": Metrics,
     "dsc_csv_options": CsvOptions,
+    "dsc_limits": Limits,
 }
 
 # --- functions -------------------------------------------------------------
@@ -303,6 +313,10 @@ model_read_csv = _fn(
     "dsc_model_read_csv", c_int, _P, c_char_p, POINTER(CsvOptions), _PP
 )
 dataset_from_idx = _fn("dsc_dataset_from_idx", c_int, c_char_p, c_char_p, _PP)
+limits_init = _fn("dsc_limits_init", None, POINTER(Limits))
+dataset_from_idx_limits = _fn(
+    "dsc_dataset_from_idx_limits", c_int, c_char_p, c_char_p, POINTER(Limits), _PP
+)
 dataset_split = _fn(
     "dsc_dataset_split", c_int, _P, c_double, c_uint64, _PP, _PP
 )
@@ -354,6 +368,7 @@ model_set_summary = _fn("dsc_model_set_summary", None, _P, POINTER(ModelSummary)
 model_get_summary = _fn("dsc_model_get_summary", POINTER(ModelSummary), _P)
 model_save = _fn("dsc_model_save", c_int, _P, c_char_p)
 model_load = _fn("dsc_model_load", c_int, c_char_p, _PP)
+model_load_limits = _fn("dsc_model_load_limits", c_int, c_char_p, POINTER(Limits), _PP)
 model_load_memory = _fn(
     "dsc_model_load_memory", c_int, c_char_p, c_char_p, c_size_t, _PP
 )

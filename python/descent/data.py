@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 import os
 import weakref
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -47,6 +47,35 @@ def as_rows(x: ArrayLike, what: str = "x") -> np.ndarray:
         raise ShapeError(f"{what} must be a table (rows x columns), not a {a.ndim}-D array")
     # float32, C order, aligned: borrowed as it is; anything else converts once.
     return np.require(a, dtype=np.float32, requirements=["C", "A"])
+
+
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_count(v: Union[int, str], what: str) -> int:
+    """A whole number >= 0, or digits and one of K, M, G, T (KiB ...), as the
+    command line reads --max-bytes."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0:
+        return int(v)
+    t = str(v).strip()
+    mult = 1
+    if t and t[-1].upper() in _UNITS:
+        mult, t = _UNITS[t[-1].upper()], t[:-1]
+    if not t.isdigit():
+        raise InvalidArgumentError(f"{what} expects a whole number >= 0 (K, M, G, T: KiB ...), not {v!r}")
+    return int(t) * mult
+
+
+def make_limits(limits: Optional[Mapping[str, Union[int, str]]]) -> "_capi.Limits":
+    """dsc_limits from a mapping of max_bytes, max_line_bytes, max_rows
+    (missing keys: the library's defaults; 0: no limit)."""
+    lim = _capi.Limits()
+    _capi.limits_init(ctypes.byref(lim))
+    for k, v in (limits or {}).items():
+        if k not in ("max_bytes", "max_line_bytes", "max_rows"):
+            raise InvalidArgumentError(f"unknown limit {k!r} (max_bytes, max_line_bytes, max_rows)")
+        setattr(lim, k, byte_count(v, k))
+    return lim
 
 
 def _ptr(a: Optional[np.ndarray]):
@@ -226,9 +255,11 @@ class Dataset:
         return d
 
     @staticmethod
-    def _csv_options(target, ignore, features, target_kind) -> Tuple[Any, list]:
+    def _csv_options(target, ignore, features, target_kind, limits) -> Tuple[Any, list]:
         o = _capi.CsvOptions()
         _capi.csv_options_init(ctypes.byref(o))
+        if limits is not None:
+            o.limits = make_limits(limits)
         keep = [None if s is None else s.encode() for s in (target, ignore, features)]
         o.target, o.ignore, o.features = keep
         if target_kind not in TARGET_KINDS:
@@ -246,6 +277,7 @@ class Dataset:
         ignore: Optional[str] = None,
         features: Optional[str] = None,
         target_kind: str = "auto",
+        limits: Optional[Mapping[str, Union[int, str]]] = None,
     ) -> "Dataset":
         """Reads a CSV file with a header row, as ``descent train --data`` does.
 
@@ -262,13 +294,17 @@ class Dataset:
             numbers are values to fit; "classes": class labels even when they
             are numbers (the command line's ``--classes``); "values": numbers
             only.
+        limits : mapping, optional
+            ``max_bytes``, ``max_line_bytes``, ``max_rows`` (ints, or "1G"
+            style strings; 0: none); default the library's (1 GiB, 1 MiB,
+            10,000,000 rows). A file beyond one raises LimitError.
 
         Raises
         ------
         FileError, FormatError, NotFoundError
             With descent's ``FILE:LINE:COLUMN: what`` message.
         """
-        o, keep = cls._csv_options(target, ignore, features, target_kind)
+        o, keep = cls._csv_options(target, ignore, features, target_kind, limits)
         out = ctypes.c_void_p()
         check(_capi.dataset_from_csv(os.fsencode(path), ctypes.byref(o), ctypes.byref(out)))
         return cls._adopt(out.value)
@@ -281,13 +317,14 @@ class Dataset:
         target: Optional[str] = None,
         ignore: Optional[str] = None,
         target_kind: str = "auto",
+        limits: Optional[Mapping[str, Union[int, str]]] = None,
     ) -> "Dataset":
         """Reads a CSV file the way ``model`` reads data (``descent eval``,
         ``predict``, ``train --model``): its input columns by name in any
         order, its target column, a classifier's labels matched to its
         classes by name. A label the model does not know raises FormatError
         naming it and FILE:LINE:COLUMN."""
-        o, keep = cls._csv_options(target, ignore, None, target_kind)
+        o, keep = cls._csv_options(target, ignore, None, target_kind, limits)
         out = ctypes.c_void_p()
         check(
             _capi.model_read_csv(model._h, os.fsencode(path), ctypes.byref(o), ctypes.byref(out))
@@ -295,11 +332,20 @@ class Dataset:
         return cls._adopt(out.value)
 
     @classmethod
-    def from_idx(cls, images: PathLike, labels: PathLike) -> "Dataset":
-        """Reads IDX image and label files (MNIST, Fashion-MNIST), plain or gzip."""
+    def from_idx(
+        cls,
+        images: PathLike,
+        labels: PathLike,
+        limits: Optional[Mapping[str, Union[int, str]]] = None,
+    ) -> "Dataset":
+        """Reads IDX image and label files (MNIST, Fashion-MNIST), plain or
+        gzip; ``limits`` as for :meth:`from_csv`."""
         out = ctypes.c_void_p()
+        lim = make_limits(limits)
         check(
-            _capi.dataset_from_idx(os.fsencode(images), os.fsencode(labels), ctypes.byref(out))
+            _capi.dataset_from_idx_limits(
+                os.fsencode(images), os.fsencode(labels), ctypes.byref(lim), ctypes.byref(out)
+            )
         )
         return cls._adopt(out.value)
 

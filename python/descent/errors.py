@@ -94,6 +94,13 @@ class UnsupportedError(Error, NotImplementedError):
     status, status_name = 9, "DSC_EUNSUPPORTED"
 
 
+class LimitError(Error, ValueError):
+    """An input is larger than a size limit allows (``DSC_ELIMIT``): bytes of
+    a file, of a CSV record, rows; see the ``max_*`` options."""
+
+    status, status_name = 10, "DSC_ELIMIT"
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a training run.
 
@@ -120,6 +127,7 @@ _BY_STATUS: Dict[int, Type[Error]] = {
         DivergedError,
         CancelledError,
         UnsupportedError,
+        LimitError,
     )
 }
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import ctypes
 import os
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _capi
-from .data import ArrayLike, Dataset, PathLike, _column_names, _ptr, as_rows
+from .data import ArrayLike, Dataset, PathLike, _column_names, _ptr, as_rows, make_limits
 from .errors import InvalidArgumentError, NotFoundError, ShapeError, check
 
 RELU_RULES = {"0": 0, "1": 1, "random": 2}
@@ -73,16 +73,19 @@ class Model:
     # --- files and bytes ---------------------------------------------------
 
     @classmethod
-    def load(cls, path: PathLike) -> "Model":
-        """Loads a model file (``descent train --save``, :meth:`save`).
+    def load(cls, path: PathLike, limits: Optional[Mapping[str, Union[int, str]]] = None) -> "Model":
+        """Loads a model file (``descent train --save``, :meth:`save`);
+        ``limits`` as for :meth:`Dataset.from_csv` (its ``max_bytes``).
 
         Raises
         ------
-        FileError, FormatError
-            With descent's message: unreadable, truncated, corrupt, foreign.
+        FileError, FormatError, LimitError
+            With descent's message: unreadable, truncated, corrupt, foreign,
+            too large.
         """
         out = ctypes.c_void_p()
-        check(_capi.model_load(os.fsencode(path), ctypes.byref(out)))
+        lim = make_limits(limits)
+        check(_capi.model_load_limits(os.fsencode(path), ctypes.byref(lim), ctypes.byref(out)))
         return cls._from_handle(out.value)
 
     def save(self, path: PathLike) -> None:

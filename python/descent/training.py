@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 import numpy as np
 
 from . import _capi
-from .data import ArrayLike, Dataset, PathLike
+from .data import ArrayLike, Dataset, PathLike, make_limits
 from .errors import (
     DivergedError,
     Error,
@@ -120,13 +120,14 @@ def _data_of(
     idx_labels: Optional[PathLike],
     classes: bool,
     reader: Optional[Model],
+    limits: Mapping[str, Union[int, str]],
 ) -> Dataset:
     if idx_images is not None or idx_labels is not None:
         if idx_images is None or idx_labels is None:
             raise InvalidArgumentError("idx_images and idx_labels go together")
         if data is not None:
             raise InvalidArgumentError("data or idx_images, not both")
-        return Dataset.from_idx(idx_images, idx_labels)
+        return Dataset.from_idx(idx_images, idx_labels, limits)
     if data is None:
         raise InvalidArgumentError("data (a Dataset, a CSV file or an array) is required")
     if isinstance(data, Dataset):
@@ -135,9 +136,11 @@ def _data_of(
     if isinstance(data, (str, os.PathLike)):
         if reader is not None:
             # Data for a saved model is read the way that model reads it.
-            return Dataset.for_model(reader, data, target=target, ignore=ignore, target_kind=kind)
+            return Dataset.for_model(
+                reader, data, target=target, ignore=ignore, target_kind=kind, limits=limits
+            )
         return Dataset.from_csv(
-            data, target=target, ignore=ignore, features=features, target_kind=kind
+            data, target=target, ignore=ignore, features=features, target_kind=kind, limits=limits
         )
     if classes:
         # Fine-tuning a classifier: its outputs are its classes, in its order.
@@ -210,6 +213,9 @@ def train(
     relu_grad_at_zero: str = "0",
     threads: int = 0,
     gemm: Optional[str] = None,
+    max_bytes: Union[int, str] = 1 << 30,
+    max_line_bytes: Union[int, str] = 1 << 20,
+    max_rows: Union[int, str] = 10_000_000,
     val: Union[float, Dataset, None] = None,
     patience: int = 0,
     standardize: bool = False,
@@ -306,6 +312,10 @@ def train(
     gemm : str, optional
         Matrix multiply for the whole process: "builtin" (the default) or
         "cblas".
+    max_bytes, max_line_bytes, max_rows : int or str, default 1G, 1M, 10000000
+        Size limits on the files read (data, models, checkpoints): bytes of
+        a file, of a CSV record, rows; ``"64M"`` style strings too, 0 for no
+        limit. Beyond one: LimitError naming the file and the limit.
     val : float or Dataset, optional
         Hold out this fraction for validation (seeded), or validate on a
         Dataset.
@@ -378,12 +388,14 @@ def train(
         if not _capi.set_gemm(int(gemm == "cblas")):
             raise InvalidArgumentError("gemm cblas: this build has no CBLAS (see descent --version)")
 
+    limits = {"max_bytes": max_bytes, "max_line_bytes": max_line_bytes, "max_rows": max_rows}
+    make_limits(limits)  # bad values fail before any file is read
     reader = None
     if resume is not None or (model is not None and not isinstance(model, Model)):
-        reader = Model.load(resume if resume is not None else model)
+        reader = Model.load(resume if resume is not None else model, limits)
     elif isinstance(model, Model):
         reader = model
-    d = _data_of(data, y, target, ignore, features, idx_images, idx_labels, classes, reader)
+    d = _data_of(data, y, target, ignore, features, idx_images, idx_labels, classes, reader, limits)
     state = _capi.TrainState()
     have_state = False
     try:

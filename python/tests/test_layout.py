@@ -41,3 +41,4 @@ def test_status_values(layout):
     assert errors.CancelledError.status == e["DSC_ECANCELLED"]
     assert errors.DivergedError.status == e["DSC_EDIVERGED"]
     assert errors.UnsupportedError.status == e["DSC_EUNSUPPORTED"]
+    assert errors.LimitError.status == e["DSC_ELIMIT"]

@@ -351,3 +351,20 @@ def test_errors_map_every_status():
         assert cls.status == code
     e = descent.errors.error_for(3, "cannot read x")
     assert isinstance(e, OSError) and str(e) == "cannot read x"
+
+
+def test_size_limits_refuse_large_inputs_with_descents_message(tmp_path):
+    p = tmp_path / "rows.csv"
+    p.write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(50)))
+    with pytest.raises(descent.LimitError, match="rows.csv") as e:
+        descent.train(p, max_rows=10)
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(descent.LimitError):
+        descent.Dataset.from_csv(p, limits={"max_bytes": "100"})
+    assert descent.Dataset.from_csv(p, limits={"max_bytes": "1K", "max_rows": 0}).rows == 50
+    with pytest.raises(descent.InvalidArgumentError, match="whole number"):
+        descent.train(p, max_bytes="12X")
+    m = descent.Model("1 -> 64:relu -> 1:identity")
+    m.save(tmp_path / "m.model")
+    with pytest.raises(descent.LimitError):
+        descent.Model.load(tmp_path / "m.model", limits={"max_bytes": 64})
