@@ -41,6 +41,9 @@ static void test_conv_values(void)
         {1, 7, 9, 3, 3, 1, 0}, {2, 6, 5, 4, 3, 2, 1}, {3, 5, 5, 2, 2, 2, 0},
         {1, 4, 4, 1, 4, 1, 0}, {2, 5, 7, 3, 3, 1, 2}, {2, 0, 11, 3, 3, 2, 1},
         {1, 0, 6, 2, 1, 1, 0}, {1, 3, 1, 2, 5, 1, 2}, /* a kernel wider than image + padding */
+        /* more than 32 weights per filter: im2col and the matrix multiply
+         * (the cases above run directly) */
+        {4, 6, 7, 3, 3, 2, 1}, {5, 0, 9, 2, 7, 1, 3}, {3, 5, 4, 2, 4, 1, 2},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const conv_case *k = &cases[t];
@@ -60,7 +63,7 @@ static void test_conv_values(void)
         CHECK(dsc_graph_node_shape(g, y, od) == (sig ? 2u : 3u));
         CHECK(od[0] == k->F && (sig ? od[1] == OW : od[1] == OH && od[2] == OW));
         size_t nx = B * k->C * H * k->W;
-        float xs[B * 3 * 7 * 11];
+        float xs[B * 5 * 7 * 11];
         for (size_t i = 0; i < nx; i++) xs[i] = val(i, t);
         float *p = dsc_graph_params(g);
         for (size_t i = 0; i < dsc_graph_param_count(g); i++) p[i] = val(i, t + 5);
@@ -147,7 +150,10 @@ static net build_net(int one_d, size_t batch, int threads)
         h = dsc_maxpool2d(g, h, 2, 0);                                             /* 3x2x2 */
         dsc_node w2 = dsc_param(g, "w2", 4, 3 * 2 * 2), b2 = dsc_param(g, "b2", 1, 4);
         h = dsc_activate(g, DSC_ACT_SOFTPLUS, dsc_conv2d(g, h, w2, b2, 2, 2, 1, 1)); /* 4x3x3 */
-        h = dsc_avgpool2d(g, h, 2, 1);                                               /* 4x2x2 */
+        /* 36 weights per filter: through im2col, with a gradient to pass on */
+        dsc_node w4 = dsc_param(g, "w4", 3, 4 * 3 * 3), b4 = dsc_param(g, "b4", 1, 3);
+        h = dsc_activate(g, DSC_ACT_TANH, dsc_conv2d(g, h, w4, b4, 3, 3, 1, 1)); /* 3x3x3 */
+        h = dsc_avgpool2d(g, h, 2, 1);                                           /* 3x2x2 */
     } else {
         size_t dims[2] = {2, 13};
         t.n_in = 26;
@@ -157,6 +163,8 @@ static net build_net(int one_d, size_t batch, int threads)
         h = dsc_maxpool1d(g, h, 4, 0);                                             /* 3x1 */
         dsc_node w2 = dsc_param(g, "w2", 2, 3 * 1), b2 = dsc_param(g, "b2", 1, 2);
         h = dsc_conv1d(g, h, w2, b2, 1, 1, 0); /* 2x1 */
+        dsc_node w4 = dsc_param(g, "w4", 2, 2 * 17), b4 = dsc_param(g, "b4", 1, 2);
+        h = dsc_conv1d(g, h, w4, b4, 17, 1, 8); /* 2x1, 34 weights: im2col */
         h = dsc_avgpool1d(g, h, 1, 1);
     }
     h = dsc_flatten(g, h);

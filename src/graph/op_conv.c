@@ -20,17 +20,19 @@
  * backward) and, when x is not data, dcols (K x B P), all sized for the
  * largest batch at compile time, so running allocates nothing.
  *
- * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW. */
+ * Filters with few weights (a first layer on images) skip all this and are
+ * computed directly (conv_direct.c).
+ *
+ * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW; ip[6] = 1 when computed
+ * directly (chosen by the shape alone). */
 #include <string.h>
 
 #include "../tensor/tensor.h"
-#include "graph_internal.h"
+#include "conv_internal.h"
 
-#define PAR_MIN 16384 /* elements below which threads cost more than they save */
+#define PAR_MIN 16384 /* operations below which threads cost more than they save */
 
-typedef struct {
-    size_t B, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW, P, K;
-} geom;
+typedef dsc_conv_geom geom;
 
 /* The input's channels x height x width (a signal: height 1). */
 static void in_chw(const dsc_gnode *x, size_t *c, size_t *h, size_t *w)
@@ -95,8 +97,10 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
     n->dims[1] = x->rank == 3 ? OH : OW;
     n->dims[2] = x->rank == 3 ? OW : 0;
     n->cols = F * OH * OW;
-    /* cols and yt; dcols unless the input is data (no gradient to pass) */
-    n->keep_row = (K + F) * OH * OW + (x->op == DSC_OP_INPUT ? 0 : K * OH * OW);
+    n->ip[6] = K <= DSC_CONV_DIRECT_K && OW <= DSC_CONV_DIRECT_ROW;
+    /* im2col: cols and yt; dcols unless the input is data (no gradient to
+     * pass). The direct way keeps nothing. */
+    n->keep_row = n->ip[6] ? 0 : (K + F) * OH * OW + (x->op == DSC_OP_INPUT ? 0 : K * OH * OW);
     return DSC_OK;
 }
 
@@ -115,20 +119,14 @@ static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float
     *dcols = *yt + q->F * room;
 }
 
-/* What a parallel piece of a conv kernel reads and writes. */
-typedef struct {
-    const geom *q;
-    const float *src, *bias;
-    float *dst;
-} conv_job;
+typedef dsc_conv_job conv_job;
 
-/* Runs fn over n tasks of `work` elements each, in parallel when the whole
- * is large enough; every task writes its own part of the output. */
-static void conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, conv_job *job)
+void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_job *job)
 {
     size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
     dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
 }
+#define conv_run dsc_conv_run
 
 /* cols[k][n P + oy OW + ox] = x[n][c][oy SH + ky - PH][ox SW + kx - PW] (0
  * outside), k = (c KH + ky) KW + kx: one (k, sample) slab per task. */
@@ -152,13 +150,17 @@ static void im2col_range(void *job_, size_t lo, size_t hi)
             }
             const float *row = xc + (iy - q->PH) * q->W;
             if (q->SW == 1) { /* a run of the row, zeros where it is padding */
-                size_t in0 = kx < q->PW ? q->PW - kx : 0;               /* first ox inside */
+                size_t in0 = kx < q->PW ? q->PW - kx : 0;                /* first ox inside */
                 size_t in1 = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
                 if (in1 > q->OW) in1 = q->OW;
                 if (in0 > in1) in0 = in1;
-                memset(out, 0, in0 * sizeof(float));
-                memcpy(out + in0, row + in0 + kx - q->PW, (in1 - in0) * sizeof(float));
-                memset(out + in1, 0, (q->OW - in1) * sizeof(float));
+                /* plain loops: the rows are short (11 floats in a second
+                 * layer on 28 x 28 images), where a call to memcpy costs
+                 * more than the copy */
+                const float *src = row + in0 + kx - q->PW;
+                for (size_t i = 0; i < in0; i++) out[i] = 0.0f;
+                for (size_t i = in0; i < in1; i++) out[i] = src[i - in0];
+                for (size_t i = in1; i < q->OW; i++) out[i] = 0.0f;
                 continue;
             }
             for (size_t ox = 0; ox < q->OW; ox++) {
@@ -247,10 +249,15 @@ static void conv_forward(dsc_graph *g, dsc_gnode *n)
     const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
                 *b = dsc_in(g, n, 2)->val.data;
     size_t BP = q.B * q.P;
-    conv_job im = {&q, x, NULL, cols};
+    if (n->ip[6]) {
+        conv_job d = {.q = &q, .src = x, .bias = b, .w = w, .dst = n->val.data};
+        dsc_conv_direct_forward(th, &d);
+        return;
+    }
+    conv_job im = {.q = &q, .src = x, .dst = cols};
     conv_run(th, q.K * q.B, q.P, im2col_range, &im);
     dsc_gemm(0, 0, q.F, BP, q.K, 1.0f, w, q.K, cols, BP, 0.0f, yt, BP, g->threads);
-    conv_job out = {&q, yt, b, n->val.data};
+    conv_job out = {.q = &q, .src = yt, .bias = b, .dst = n->val.data};
     conv_run(th, q.B * q.F, q.P, bias_range, &out);
 }
 
@@ -262,17 +269,27 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
     int th = dsc_threads(g->threads);
     dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
     size_t BP = q.B * q.P;
-    conv_job gather = {&q, n->grad.data, NULL, dyt};
+    if (n->ip[6]) {
+        conv_job d = {.q = &q,
+                      .src = xn->val.data,
+                      .w = wn->val.data,
+                      .dy = n->grad.data,
+                      .dw = wn->requires_grad ? wn->grad.data : NULL,
+                      .db = bn->requires_grad ? bn->grad.data : NULL};
+        dsc_conv_direct_backward(th, &d, xn->requires_grad ? xn->grad.data : NULL);
+        return;
+    }
+    conv_job gather = {.q = &q, .src = n->grad.data, .dst = dyt};
     conv_run(th, q.F * q.B, q.P, gather_range, &gather);
     if (wn->requires_grad)
         dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K, g->threads);
     if (bn->requires_grad) {
-        conv_job bias = {&q, dyt, NULL, bn->grad.data};
+        conv_job bias = {.q = &q, .src = dyt, .dst = bn->grad.data};
         conv_run(th, q.F, BP, bias_grad_range, &bias);
     }
     if (xn->requires_grad && xn->op != DSC_OP_INPUT) {
         dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP, g->threads);
-        conv_job back = {&q, dcols, NULL, xn->grad.data};
+        conv_job back = {.q = &q, .src = dcols, .dst = xn->grad.data};
         conv_run(th, q.B * q.C, q.H * q.W * q.KH * q.KW, col2im_range, &back);
     }
 }

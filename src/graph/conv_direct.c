@@ -1,0 +1,261 @@
+/* Convolution computed directly, for filters with few weights (C KH KW up
+ * to DSC_CONV_DIRECT_K: a first layer on images with one or three
+ * channels). There im2col gains nothing: a product over 9 terms cannot
+ * keep the matrix kernel busy, and the patch matrix and the transposes
+ * around it cost more memory traffic than the arithmetic. Each output row
+ * is accumulated in a row buffer over all taps, then stored once.
+ *
+ * Every output is b[f] plus its taps in (c, ky, kx) order; a weight's
+ * gradient sums each sample's dot product (eight float lanes, in order)
+ * into a double, samples in order; the bias's the same. Work splits by
+ * (sample, filter), by filter, or by (sample, channel): each result has one
+ * owner and one order, the same for any thread count. Internal to the conv
+ * op (op_conv.c). */
+#include <string.h>
+
+#include "conv_internal.h"
+
+/* The valid outputs [*lo, *hi) of a row for tap kx: those whose input
+ * column ox SW + kx - PW lies in [0, W). */
+static void valid_cols(const dsc_conv_geom *q, size_t kx, size_t *lo, size_t *hi)
+{
+    size_t a = kx < q->PW ? (q->PW - kx + q->SW - 1) / q->SW : 0;
+    size_t b = q->W + q->PW > kx ? (q->W + q->PW - kx - 1) / q->SW + 1 : 0;
+    if (b > q->OW) b = q->OW;
+    *lo = a < b ? a : b;
+    *hi = b;
+}
+
+/* Outputs [ox, ox + 8 cnt) of a row without padding or stride: every tap
+ * reads inside the input, so each block of eight outputs keeps all its taps
+ * in one register, and cnt blocks go together so that their additions do
+ * not wait on each other (the same operations, in the same order, as the
+ * general loop). rows[c KH + ky] is the input row tap (c, ky, .) reads. */
+static inline __attribute__((always_inline)) void blocks(const dsc_conv_geom *q,
+                                                         const float *const *rows, const float *w,
+                                                         float bias, float *y, size_t ox, int cnt)
+{
+    dsc_f32x8 v[4];
+    for (int j = 0; j < cnt; j++) v[j] = (dsc_f32x8){bias, bias, bias, bias, bias, bias, bias, bias};
+    size_t taps = q->C * q->KH;
+    for (size_t r = 0; r < taps; r++)
+        for (size_t kx = 0; kx < q->KW; kx++) {
+            float wk = w[r * q->KW + kx];
+            for (int j = 0; j < cnt; j++) {
+                dsc_f32x8 in;
+                memcpy(&in, rows[r] + ox + 8 * (size_t)j + kx, sizeof in);
+                v[j] += wk * in;
+            }
+        }
+    for (int j = 0; j < cnt; j++) memcpy(y + ox + 8 * (size_t)j, &v[j], sizeof v[j]);
+}
+
+static void row_plain(const dsc_conv_geom *q, const float *const *rows, const float *w, float bias,
+                      float *y)
+{
+    size_t ox = 0;
+    for (; ox + 32 <= q->OW; ox += 32) blocks(q, rows, w, bias, y, ox, 4);
+    switch ((q->OW - ox) / 8) {
+    case 3: blocks(q, rows, w, bias, y, ox, 3), ox += 24; break;
+    case 2: blocks(q, rows, w, bias, y, ox, 2), ox += 16; break;
+    case 1: blocks(q, rows, w, bias, y, ox, 1), ox += 8; break;
+    default: break;
+    }
+    size_t taps = q->C * q->KH;
+    for (; ox < q->OW; ox++) {
+        float v = bias;
+        for (size_t r = 0; r < taps; r++)
+            for (size_t kx = 0; kx < q->KW; kx++) v += w[r * q->KW + kx] * rows[r][ox + kx];
+        y[ox] = v;
+    }
+}
+
+/* y[n][f] for the tasks (n, f) in [lo, hi). */
+static void direct_forward_range(void *job_, size_t lo, size_t hi)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    float acc[DSC_CONV_DIRECT_ROW];
+    size_t ca[DSC_CONV_DIRECT_K], cb[DSC_CONV_DIRECT_K]; /* valid columns per tap (KW <= K) */
+    for (size_t kx = 0; kx < q->KW; kx++) valid_cols(q, kx, &ca[kx], &cb[kx]);
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->F, f = t % q->F;
+        const float *w = job->w + f * q->K;
+        float *y = job->dst + (s * q->F + f) * q->P;
+        if (!q->PH && !q->PW && q->SW == 1) {
+            const float *rows[DSC_CONV_DIRECT_K];
+            for (size_t oy = 0; oy < q->OH; oy++) {
+                for (size_t c = 0; c < q->C; c++)
+                    for (size_t ky = 0; ky < q->KH; ky++)
+                        rows[c * q->KH + ky] =
+                            job->src + ((s * q->C + c) * q->H + oy * q->SH + ky) * q->W;
+                row_plain(q, rows, w, job->bias[f], y + oy * q->OW);
+            }
+            continue;
+        }
+        for (size_t oy = 0; oy < q->OH; oy++) {
+            for (size_t ox = 0; ox < q->OW; ox++) acc[ox] = job->bias[f];
+            for (size_t c = 0; c < q->C; c++)
+                for (size_t ky = 0; ky < q->KH; ky++) {
+                    size_t iy = oy * q->SH + ky;
+                    if (iy < q->PH || iy - q->PH >= q->H) continue;
+                    const float *row = job->src + ((s * q->C + c) * q->H + iy - q->PH) * q->W;
+                    for (size_t kx = 0; kx < q->KW; kx++) {
+                        float wk = w[(c * q->KH + ky) * q->KW + kx];
+                        size_t a = ca[kx], b = cb[kx];
+                        if (a == b) continue;
+                        const float *in = row + a * q->SW + kx - q->PW; /* ox = a */
+                        float *out = acc + a;
+                        if (q->SW == 1)
+                            for (size_t i = 0; i < b - a; i++) out[i] += wk * in[i];
+                        else
+                            for (size_t i = 0; i < b - a; i++) out[i] += wk * in[i * q->SW];
+                    }
+                }
+            memcpy(y + oy * q->OW, acc, q->OW * sizeof(float));
+        }
+    }
+}
+
+void dsc_conv_direct_forward(int threads, dsc_conv_job *job)
+{
+    const dsc_conv_geom *q = job->q;
+    dsc_conv_run(threads, q->B * q->F, q->P * q->K, direct_forward_range, job);
+}
+
+/* The sum of a[i] b[i stride] over i in [0, n) in eight lanes, added in
+ * order. */
+static double dot8(const float *a, const float *b, size_t stride, size_t n)
+{
+    dsc_f32x8 l = {0};
+    size_t i = 0;
+    if (stride == 1)
+        for (; i + 8 <= n; i += 8) {
+            dsc_f32x8 va, vb;
+            memcpy(&va, a + i, sizeof va);
+            memcpy(&vb, b + i, sizeof vb);
+            l += va * vb;
+        }
+    float tail = 0.0f;
+    for (; i < n; i++) tail += a[i] * b[i * stride];
+    double s = tail;
+    for (int k = 0; k < 8; k++) s += l[k];
+    return s;
+}
+
+/* One sample's dot products of the output gradient dy (OH x OW) with every
+ * tap's input, without padding or stride, into acc[k]: each row of dy is
+ * read once for all taps, eight columns at a time, one accumulator per tap
+ * (independent additions). rows(oy)[c KH + ky] as in row_plain. */
+static void wgrad_plain(const dsc_conv_geom *q, const float *x, const float *dy, double *acc)
+{
+    dsc_f32x8 l[DSC_CONV_DIRECT_K];
+    float tail[DSC_CONV_DIRECT_K];
+    for (size_t k = 0; k < q->K; k++) l[k] = (dsc_f32x8){0}, tail[k] = 0.0f;
+    size_t taps = q->C * q->KH;
+    for (size_t oy = 0; oy < q->OH; oy++) {
+        const float *g = dy + oy * q->OW;
+        size_t ox = 0;
+        for (; ox + 8 <= q->OW; ox += 8) {
+            dsc_f32x8 gv;
+            memcpy(&gv, g + ox, sizeof gv);
+            for (size_t r = 0; r < taps; r++) {
+                const float *row = x + ((r / q->KH) * q->H + oy + r % q->KH) * q->W + ox;
+                for (size_t kx = 0; kx < q->KW; kx++) {
+                    dsc_f32x8 in;
+                    memcpy(&in, row + kx, sizeof in);
+                    l[r * q->KW + kx] += gv * in;
+                }
+            }
+        }
+        for (; ox < q->OW; ox++)
+            for (size_t r = 0; r < taps; r++) {
+                const float *row = x + ((r / q->KH) * q->H + oy + r % q->KH) * q->W + ox;
+                for (size_t kx = 0; kx < q->KW; kx++) tail[r * q->KW + kx] += g[ox] * row[kx];
+            }
+    }
+    for (size_t k = 0; k < q->K; k++) {
+        double s = tail[k];
+        for (int j = 0; j < 8; j++) s += l[k][j];
+        acc[k] += s;
+    }
+}
+
+/* dw[f][k] for the filters f in [lo, hi), and db[f]. */
+static void direct_wgrad_range(void *job_, size_t lo, size_t hi)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    double acc[DSC_CONV_DIRECT_K];
+    for (size_t f = lo; f < hi; f++) {
+        for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
+        double bsum = 0.0;
+        int plain = !q->PH && !q->PW && q->SW == 1;
+        for (size_t s = 0; s < q->B; s++) {
+            const float *dy = job->dy + (s * q->F + f) * q->P;
+            if (plain && job->dw) wgrad_plain(q, job->src + s * q->C * q->H * q->W, dy, acc);
+            for (size_t k = 0; k < q->K && !plain; k++) {
+                size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
+                size_t a, b;
+                valid_cols(q, kx, &a, &b);
+                double sum = 0.0;
+                for (size_t oy = 0; oy < q->OH && a < b; oy++) {
+                    size_t iy = oy * q->SH + ky;
+                    if (iy < q->PH || iy - q->PH >= q->H) continue;
+                    const float *in = job->src + ((s * q->C + c) * q->H + iy - q->PH) * q->W +
+                                      a * q->SW + kx - q->PW;
+                    sum += dot8(dy + oy * q->OW + a, in, q->SW, b - a);
+                }
+                acc[k] += sum;
+            }
+            if (job->db) {
+                double t = 0.0;
+                for (size_t p = 0; p < q->P; p++) t += dy[p];
+                bsum += t;
+            }
+        }
+        if (job->dw)
+            for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
+        if (job->db) job->db[f] += (float)bsum;
+    }
+}
+
+/* dx[n][c] for the tasks (n, c) in [lo, hi): each weight's share of every
+ * output gradient that saw the input, filters and taps in order. */
+static void direct_xgrad_range(void *job_, size_t lo, size_t hi)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->C, c = t % q->C;
+        float *dx = job->dst + (s * q->C + c) * q->H * q->W;
+        for (size_t f = 0; f < q->F; f++) {
+            const float *dy = job->dy + (s * q->F + f) * q->P;
+            for (size_t ky = 0; ky < q->KH; ky++)
+                for (size_t kx = 0; kx < q->KW; kx++) {
+                    float wk = job->w[f * q->K + (c * q->KH + ky) * q->KW + kx];
+                    size_t a, b;
+                    valid_cols(q, kx, &a, &b);
+                    for (size_t oy = 0; oy < q->OH && a < b; oy++) {
+                        size_t iy = oy * q->SH + ky;
+                        if (iy < q->PH || iy - q->PH >= q->H) continue;
+                        float *row = dx + (iy - q->PH) * q->W + a * q->SW + kx - q->PW;
+                        const float *g = dy + oy * q->OW + a;
+                        for (size_t i = 0; i < b - a; i++) row[i * q->SW] += wk * g[i];
+                    }
+                }
+        }
+    }
+}
+
+void dsc_conv_direct_backward(int threads, dsc_conv_job *job, float *dx)
+{
+    const dsc_conv_geom *q = job->q;
+    if (job->dw || job->db)
+        dsc_conv_run(threads, q->F, q->B * q->P * q->K, direct_wgrad_range, job);
+    if (dx) {
+        dsc_conv_job back = *job;
+        back.dst = dx;
+        dsc_conv_run(threads, q->B * q->C, q->F * q->P * q->KH * q->KW, direct_xgrad_range, &back);
+    }
+}
