@@ -1,4 +1,5 @@
 /* descent eval / predict / info: using a saved model. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ int cmd_eval(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
+    cli_file ins[] = {
+        {"--model", model}, {"--data", data}, {"--idx-images", images}, {"--idx-labels", labels}};
+    if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     dsc_model *m = NULL;
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
@@ -237,6 +241,9 @@ int cmd_predict(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
+    cli_file ins[] = {{"--data", data}, {"--model", model}};
+    cli_file outs[] = {{"--out", out}};
+    if ((r = cli_check_files(ins, 2, outs, 1, 1)) >= 0) return r;
     dsc_model *m = NULL;
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
@@ -261,17 +268,17 @@ int cmd_predict(int argc, char **argv)
         else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y)))
             st = cli_fail(s);
         if (st == EXIT_OK) {
-            char tmp[4096];
-            FILE *f = out ? job_open_file(out, tmp, sizeof tmp) : stdout;
+            /* --out is put in place when the command ends well. */
+            FILE *f = out ? cli_out_open(out, 0) : stdout;
             if (!f) {
                 st = EXIT_RUNTIME;
             } else {
                 write_header(f, m, d, proba);
                 for (size_t i = 0; i < n; i++) write_row(f, m, d, i, y + i * nout, proba);
-                if (out)
-                    st = job_commit_file(f, tmp, out, 1);
-                else if (fflush(stdout) != 0)
-                    st = cli_error(EXIT_RUNTIME, "cannot write the output");
+                if (!out && (fflush(stdout) != 0 || ferror(stdout)))
+                    st = cli_error(EXIT_RUNTIME,
+                                   "cannot write the predictions to standard output: %s",
+                                   strerror(errno));
             }
         }
     }

@@ -561,7 +561,10 @@ typedef struct {
     dsc_stop_reason stop;
     size_t iterations; /**< parameter updates made */
     size_t epochs;     /**< epochs completed */
-    double loss;       /**< loss at the final parameters, over the training data */
+    double loss;       /**< loss at the final parameters, over the training data; when a
+                            callback stopped the run (DSC_ECANCELLED), the loss of the last
+                            batch before its update instead (NaN before any), so that a stop
+                            is prompt on large data */
     double val_loss;   /**< NaN without validation data */
     double grad_norm;  /**< ||g||_2 at the last update */
     double max_step;   /**< largest |step| of the last update */

@@ -696,7 +696,7 @@ static void test_atomic_save(void)
     CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     signal(SIGXFSZ, prev);
     CHECK(s == DSC_EIO);
-    CHECK(strstr(dsc_last_error(), "cannot write the temporary file") != NULL);
+    CHECK(strstr(dsc_last_error(), "cannot write: File too large") != NULL);
     (void)e;
     check_still_good(p, good);
 

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "model_file.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,91 +257,6 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 }
 
 /* --- saving ---------------------------------------------------------------- */
-
-/* Writes all of data to fd through stdio, then forces it to the disk. */
-static int write_all_synced(int fd, const uint8_t *data, size_t n)
-{
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) return -1;
-    errno = e;
-    return ok ? 0 : -1;
-}
-
-/* The folder part of path ("." when there is none), for fsync after the
- * rename, so that the new directory entry itself is durable. */
-static void sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? dsc_malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY);
-    dsc_free(dir);
-    /* Best effort: some file systems refuse fsync on a directory, and the
-     * file's data is already safe by then. */
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-dsc_status dsc_write_file_atomic(const char *path, const uint8_t *data, size_t size)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = dsc_malloc(plen + sizeof suffix);
-    if (!tmp) return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    /* mkstemp makes the file 0600; a replaced model keeps its permissions,
-     * a new one gets the usual 0644. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: cannot create a temporary file next to it: %s", path,
-                        strerror(e));
-    }
-    const char *step = "cannot set the permissions of";
-    int failed = fchmod(fd, mode) != 0;
-    if (failed) {
-        int e = errno;
-        close(fd);
-        errno = e;
-    } else {
-        step = "cannot write";
-        failed = write_all_synced(fd, data, size) != 0;
-    }
-    if (!failed) {
-        step = "cannot rename into place";
-        failed = rename(tmp, path) != 0;
-    }
-    if (failed) {
-        int e = errno;
-        unlink(tmp);
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: %s the temporary file: %s", path, step, strerror(e));
-    }
-    dsc_free(tmp);
-    sync_parent(path);
-    return DSC_OK;
-}
 
 dsc_status dsc_model_save(const dsc_model *m, const char *path)
 {

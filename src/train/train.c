@@ -48,6 +48,7 @@ typedef struct {
      * sent with the next sum. */
     dsc_dist *dist;
     int want_stop, stop_agreed;
+    double last_loss; /* of the last batch stepped on, before its update */
 } run;
 
 static void run_free(run *r)
@@ -173,6 +174,7 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
                            dsc_dist *dist)
 {
     memset(r, 0, sizeof *r);
+    r->last_loss = NAN;
     r->dist = dist;
     r->m = m;
     r->d = d;
@@ -386,6 +388,7 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* A stop asked for on any rank during the last step lands here, before
      * the update, on every rank alike. */
     if (r->stop_agreed) return DSC_STOP_CALLBACK;
+    r->last_loss = loss;
     double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
     if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
@@ -581,6 +584,7 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     c->res->iterations = iter + 1;
     c->res->max_step = step_size;
     c->res->grad_norm = grad_norm(g, c->r->mask, n, p->threads);
+    c->r->last_loss = f;
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
     if (!p->on_step) return 0;
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
@@ -777,13 +781,17 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
                                                 p->learning_rate);
-    if (!err) {
+    if (!err && stop == DSC_STOP_CALLBACK) {
+        /* Stopped (Ctrl-C, a callback): no pass over the data, which for
+         * a large set takes seconds the caller wants for saving. */
+        res->loss = r.last_loss;
+    } else if (!err) {
         err = data_loss(&r, r.eval.g ? &r.eval : &r.mg, d, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
+        /* The validation loss of the final parameters (the best ones when
+         * early stopping restored them), whatever the kind of run. */
+        if (!err && p->val) err = val_loss(&r, &res->val_loss);
     }
-    /* The validation loss of the final parameters (the best ones when early
-     * stopping restored them), whatever the kind of run. */
-    if (!err && p->val) err = val_loss(&r, &res->val_loss);
     run_free(&r);
     dsc_dataset_free(d_copy);
     dsc_dataset_free(val_copy);
