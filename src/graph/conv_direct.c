@@ -36,7 +36,8 @@ static inline __attribute__((always_inline)) void blocks(const dsc_conv_geom *q,
                                                          float bias, float *y, size_t ox, int cnt)
 {
     dsc_f32x8 v[4];
-    for (int j = 0; j < cnt; j++) v[j] = (dsc_f32x8){bias, bias, bias, bias, bias, bias, bias, bias};
+    for (int j = 0; j < cnt; j++)
+        v[j] = (dsc_f32x8){bias, bias, bias, bias, bias, bias, bias, bias};
     size_t taps = q->C * q->KH;
     for (size_t r = 0; r < taps; r++)
         for (size_t kx = 0; kx < q->KW; kx++) {
@@ -67,6 +68,204 @@ static void row_plain(const dsc_conv_geom *q, const float *const *rows, const fl
         for (size_t r = 0; r < taps; r++)
             for (size_t kx = 0; kx < q->KW; kx++) v += w[r * q->KW + kx] * rows[r][ox + kx];
         y[ox] = v;
+    }
+}
+
+/* Stride 1 and no padding (the usual first layer): output (oy, ox) reads
+ * x[c][oy + ky][ox + kx], so over the "extended" index i = oy W + ox every
+ * tap is the same shifted run of the sample, x[i + (c H + ky) W + kx]. A
+ * whole plane is then one long loop instead of short rows; the W - OW
+ * columns past each row's end are computed and dropped (i stops at (OH - 1)
+ * W + OW, so no read leaves the sample). Each output is still the bias plus
+ * its taps in (c, ky, kx) order: the same bits as the row loops. The loop
+ * body is compiled for AVX-512 and for the build's own target and picked
+ * at run time, as the matrix multiply's kernels are. */
+#define EXT_MAX (DSC_CONV_DIRECT_ROW * 8) /* extended plane lengths computed in one go */
+
+#define PLANE_FORWARD_BODY                                                                         \
+    size_t i = 0;                                                                                  \
+    for (; i + 32 <= n; i += 32) {                                                                 \
+        dsc_f32x8 v0 = {b, b, b, b, b, b, b, b}, v1 = v0, v2 = v0, v3 = v0;                        \
+        for (size_t t = 0; t < taps; t++) {                                                        \
+            const float *p = x + off[t] + i;                                                       \
+            dsc_f32x8 a0, a1, a2, a3, wv = {w[t], w[t], w[t], w[t], w[t], w[t], w[t], w[t]};       \
+            memcpy(&a0, p, 32), memcpy(&a1, p + 8, 32), memcpy(&a2, p + 16, 32);                   \
+            memcpy(&a3, p + 24, 32);                                                               \
+            v0 += wv * a0, v1 += wv * a1, v2 += wv * a2, v3 += wv * a3;                            \
+        }                                                                                          \
+        memcpy(out + i, &v0, 32), memcpy(out + i + 8, &v1, 32), memcpy(out + i + 16, &v2, 32);     \
+        memcpy(out + i + 24, &v3, 32);                                                             \
+    }                                                                                              \
+    for (; i + 8 <= n; i += 8) {                                                                   \
+        dsc_f32x8 v = {b, b, b, b, b, b, b, b};                                                    \
+        for (size_t t = 0; t < taps; t++) {                                                        \
+            dsc_f32x8 a, wv = {w[t], w[t], w[t], w[t], w[t], w[t], w[t], w[t]};                    \
+            memcpy(&a, x + off[t] + i, 32);                                                        \
+            v += wv * a;                                                                           \
+        }                                                                                          \
+        memcpy(out + i, &v, 32);                                                                   \
+    }                                                                                              \
+    for (; i < n; i++) {                                                                           \
+        float v = b;                                                                               \
+        for (size_t t = 0; t < taps; t++) v += w[t] * x[off[t] + i];                               \
+        out[i] = v;                                                                                \
+    }
+
+static void plane_forward_plain(const float *x, const size_t *off, const float *w, size_t taps,
+                                float b, float *out, size_t n)
+{
+    PLANE_FORWARD_BODY
+}
+
+/* The dot products of dy (extended, zeros past each row's end) with every
+ * tap's run, one accumulator per tap: dy is read once for all taps. */
+#define PLANE_WGRAD_BODY                                                                           \
+    dsc_f32x8 l[DSC_CONV_DIRECT_K];                                                                \
+    float tail[DSC_CONV_DIRECT_K];                                                                 \
+    for (size_t t = 0; t < taps; t++) l[t] = (dsc_f32x8){0}, tail[t] = 0.0f;                       \
+    size_t i = 0;                                                                                  \
+    for (; i + 8 <= n; i += 8) {                                                                   \
+        dsc_f32x8 g;                                                                               \
+        memcpy(&g, dy + i, 32);                                                                    \
+        for (size_t t = 0; t < taps; t++) {                                                        \
+            dsc_f32x8 a;                                                                           \
+            memcpy(&a, x + off[t] + i, 32);                                                        \
+            l[t] += g * a;                                                                         \
+        }                                                                                          \
+    }                                                                                              \
+    for (; i < n; i++)                                                                             \
+        for (size_t t = 0; t < taps; t++) tail[t] += dy[i] * x[off[t] + i];                        \
+    for (size_t t = 0; t < taps; t++) {                                                            \
+        double s = tail[t];                                                                        \
+        for (int j = 0; j < 8; j++) s += l[t][j];                                                  \
+        acc[t] += s;                                                                               \
+    }
+
+static void plane_wgrad_plain(const float *x, const size_t *off, const float *dy, size_t taps,
+                              double *acc, size_t n)
+{
+    PLANE_WGRAD_BODY
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f"))) static void plane_forward_avx512(const float *x,
+                                                                    const size_t *off,
+                                                                    const float *w, size_t taps,
+                                                                    float b, float *out, size_t n)
+{
+    PLANE_FORWARD_BODY
+}
+
+__attribute__((target("avx512f"))) static void plane_wgrad_avx512(const float *x, const size_t *off,
+                                                                  const float *dy, size_t taps,
+                                                                  double *acc, size_t n)
+{
+    PLANE_WGRAD_BODY
+}
+#endif
+
+static int use_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+static void plane_forward(const float *x, const size_t *off, const float *w, size_t taps, float b,
+                          float *out, size_t n, int wide)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (wide) {
+        plane_forward_avx512(x, off, w, taps, b, out, n);
+        return;
+    }
+#endif
+    (void)wide;
+    plane_forward_plain(x, off, w, taps, b, out, n);
+}
+
+static void plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
+                        double *acc, size_t n, int wide)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (wide) {
+        plane_wgrad_avx512(x, off, dy, taps, acc, n);
+        return;
+    }
+#endif
+    (void)wide;
+    plane_wgrad_plain(x, off, dy, taps, acc, n);
+}
+
+/* The plain case fits the extended loops: stride 1, no padding, a plane
+ * small enough for the stack buffer. */
+static int extended(const dsc_conv_geom *q)
+{
+    return q->SH == 1 && q->SW == 1 && !q->PH && !q->PW && q->P &&
+           (q->OH - 1) * q->W + q->OW <= EXT_MAX;
+}
+
+/* Tap t = (c, ky, kx) reads x at i + off[t]. */
+static void tap_offsets(const dsc_conv_geom *q, size_t *off)
+{
+    for (size_t c = 0; c < q->C; c++)
+        for (size_t ky = 0; ky < q->KH; ky++)
+            for (size_t kx = 0; kx < q->KW; kx++)
+                off[(c * q->KH + ky) * q->KW + kx] = (c * q->H + ky) * q->W + kx;
+}
+
+/* y[n][f] for the tasks (n, f) in [lo, hi), by the extended loop. */
+static void ext_forward_range(void *job_, size_t lo, size_t hi)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
+    float ext[EXT_MAX];
+    int wide = use_avx512();
+    tap_offsets(q, off);
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->F, f = t % q->F;
+        plane_forward(job->src + s * q->C * q->H * q->W, off, job->w + f * q->K, q->K, job->bias[f],
+                      ext, n, wide);
+        float *y = job->dst + (s * q->F + f) * q->P;
+        for (size_t oy = 0; oy < q->OH; oy++)
+            memcpy(y + oy * q->OW, ext + oy * q->W, q->OW * sizeof(float));
+    }
+}
+
+/* dw[f] and db[f] for the filters f in [lo, hi), by the extended loop. */
+static void ext_wgrad_range(void *job_, size_t lo, size_t hi)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
+    float ext[EXT_MAX];
+    double acc[DSC_CONV_DIRECT_K];
+    int wide = use_avx512();
+    tap_offsets(q, off);
+    for (size_t f = lo; f < hi; f++) {
+        for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
+        double bsum = 0.0;
+        for (size_t s = 0; s < q->B; s++) {
+            const float *dy = job->dy + (s * q->F + f) * q->P;
+            for (size_t oy = 0; oy < q->OH; oy++) {
+                memcpy(ext + oy * q->W, dy + oy * q->OW, q->OW * sizeof(float));
+                if (oy + 1 < q->OH)
+                    memset(ext + oy * q->W + q->OW, 0, (q->W - q->OW) * sizeof(float));
+            }
+            if (job->dw)
+                plane_wgrad(job->src + s * q->C * q->H * q->W, off, ext, q->K, acc, n, wide);
+            if (job->db) {
+                double t = 0.0;
+                for (size_t p = 0; p < q->P; p++) t += dy[p];
+                bsum += t;
+            }
+        }
+        if (job->dw)
+            for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
+        if (job->db) job->db[f] += (float)bsum;
     }
 }
 
@@ -120,7 +319,8 @@ static void direct_forward_range(void *job_, size_t lo, size_t hi)
 void dsc_conv_direct_forward(int threads, dsc_conv_job *job)
 {
     const dsc_conv_geom *q = job->q;
-    dsc_conv_run(threads, q->B * q->F, q->P * q->K, direct_forward_range, job);
+    dsc_conv_run(threads, q->B * q->F, q->P * q->K,
+                 extended(q) ? ext_forward_range : direct_forward_range, job);
 }
 
 /* The sum of a[i] b[i stride] over i in [0, n) in eight lanes, added in
@@ -252,7 +452,8 @@ void dsc_conv_direct_backward(int threads, dsc_conv_job *job, float *dx)
 {
     const dsc_conv_geom *q = job->q;
     if (job->dw || job->db)
-        dsc_conv_run(threads, q->F, q->B * q->P * q->K, direct_wgrad_range, job);
+        dsc_conv_run(threads, q->F, q->B * q->P * q->K,
+                     extended(q) ? ext_wgrad_range : direct_wgrad_range, job);
     if (dx) {
         dsc_conv_job back = *job;
         back.dst = dx;

@@ -11,9 +11,12 @@
 #define DSC_CONV_DIRECT_ROW 1024
 
 /* A convolution's sizes for the current batch: a signal has H = KH = SH =
- * 1 and PH = 0. P = OH OW positions, K = C KH KW weights per filter. */
+ * 1 and PH = 0. P = OH OW positions, K = C KH KW weights per filter. E: the
+ * patch matrix uses the extended layout (stride 1, no padding: PE = (OH -
+ * 1) W + OW columns per sample, op_conv.c), else PE = P. */
 typedef struct {
-    size_t B, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW, P, K;
+    size_t B, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW, P, K, PE;
+    int E;
 } dsc_conv_geom;
 
 /* What a parallel piece reads and writes. */
