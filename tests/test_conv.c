@@ -38,12 +38,19 @@ typedef struct {
 static void test_conv_values(void)
 {
     const conv_case cases[] = {
-        {1, 7, 9, 3, 3, 1, 0}, {2, 6, 5, 4, 3, 2, 1}, {3, 5, 5, 2, 2, 2, 0},
-        {1, 4, 4, 1, 4, 1, 0}, {2, 5, 7, 3, 3, 1, 2}, {2, 0, 11, 3, 3, 2, 1},
-        {1, 0, 6, 2, 1, 1, 0}, {1, 3, 1, 2, 5, 1, 2}, /* a kernel wider than image + padding */
+        {1, 7, 9, 3, 3, 1, 0},
+        {2, 6, 5, 4, 3, 2, 1},
+        {3, 5, 5, 2, 2, 2, 0},
+        {1, 4, 4, 1, 4, 1, 0},
+        {2, 5, 7, 3, 3, 1, 2},
+        {2, 0, 11, 3, 3, 2, 1},
+        {1, 0, 6, 2, 1, 1, 0},
+        {1, 3, 1, 2, 5, 1, 2}, /* a kernel wider than image + padding */
         /* more than 32 weights per filter: im2col and the matrix multiply
          * (the cases above run directly) */
-        {4, 6, 7, 3, 3, 2, 1}, {5, 0, 9, 2, 7, 1, 3}, {3, 5, 4, 2, 4, 1, 2},
+        {4, 6, 7, 3, 3, 2, 1},
+        {5, 0, 9, 2, 7, 1, 3},
+        {3, 5, 4, 2, 4, 1, 2},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const conv_case *k = &cases[t];

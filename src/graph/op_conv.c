@@ -167,7 +167,7 @@ static void im2col_range(void *job_, size_t lo, size_t hi)
             }
             const float *row = xc + (iy - q->PH) * q->W;
             if (q->SW == 1) { /* a run of the row, zeros where it is padding */
-                size_t in0 = kx < q->PW ? q->PW - kx : 0;                /* first ox inside */
+                size_t in0 = kx < q->PW ? q->PW - kx : 0;               /* first ox inside */
                 size_t in1 = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
                 if (in1 > q->OW) in1 = q->OW;
                 if (in0 > in1) in0 = in1;
