@@ -272,6 +272,51 @@ static void test_threads_and_allocation(void)
     free(grads1);
 }
 
+/* The fusion pass swaps maxpool(relu(z)) into relu(maxpool(z)) in training
+ * graphs: the same loss and gradients, bit for bit; not under another rule
+ * at ReLU's kink. */
+static void test_pool_swap(void)
+{
+    enum { B = 6 };
+    static float x[B * 2 * 8 * 7], y[B * 2];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 31);
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = val(i, 32);
+    for (int rule = 0; rule < 2; rule++)
+        for (int act = 0; act < 2; act++) {
+            float loss[2], grads[2][200];
+            size_t np = 0;
+            for (int fuse = 0; fuse < 2; fuse++) {
+                dsc_graph *g;
+                CHECK_OK(dsc_graph_new(&g));
+                size_t dims[3] = {2, 8, 7};
+                dsc_node xn = dsc_input_shaped(g, "x", 3, dims);
+                dsc_node w = dsc_param(g, "w", 3, 18), b = dsc_param(g, "b", 1, 3);
+                dsc_node a = dsc_activate(g, act ? DSC_ACT_LEAKY_RELU : DSC_ACT_RELU,
+                                          dsc_conv2d(g, xn, w, b, 3, 3, 1, 1));
+                dsc_node p = dsc_maxpool2d(g, a, 2, 0); /* 3 x 4 x 3 */
+                dsc_node w2 = dsc_param(g, "w2", 2, 36), b2 = dsc_param(g, "b2", 1, 2);
+                dsc_node out = dsc_add(g, dsc_matmul(g, dsc_flatten(g, p), w2, 0, 1), b2);
+                dsc_node yn = dsc_input(g, "y", 2);
+                dsc_node l = dsc_loss_of(g, DSC_LOSS_MSE, out, yn);
+                dsc_graph_set_relu_grad(g, rule ? DSC_RELU_GRAD_ONE : DSC_RELU_GRAD_ZERO, 1);
+                CHECK_OK(dsc_graph_compile(g, B, NULL, fuse ? DSC_COMPILE_FUSE_ : 0));
+                int swapped = g->nodes[a].op == DSC_OP_MAXPOOL;
+                CHECK(swapped == (fuse && !rule));
+                np = dsc_graph_param_count(g);
+                for (size_t i = 0; i < np; i++) dsc_graph_params(g)[i] = val(i, 33);
+                CHECK_OK(dsc_graph_bind(g, xn, x));
+                CHECK_OK(dsc_graph_bind(g, yn, y));
+                CHECK_OK(dsc_graph_forward(g));
+                CHECK_OK(dsc_graph_backward(g, l));
+                loss[fuse] = dsc_graph_value(g, l).data[0];
+                memcpy(grads[fuse], dsc_graph_grads(g), np * sizeof(float));
+                dsc_graph_free(g);
+            }
+            CHECK(memcmp(&loss[0], &loss[1], sizeof(float)) == 0);
+            CHECK(memcmp(grads[0], grads[1], np * sizeof(float)) == 0);
+        }
+}
+
 static void test_refused(void)
 {
     dsc_graph *g;
@@ -322,6 +367,7 @@ int main(void)
     test_gradcheck();
     test_input_gradient();
     test_threads_and_allocation();
+    test_pool_swap();
     test_refused();
     return check_report();
 }

@@ -99,11 +99,13 @@ static int32_t *argmax_of(const dsc_graph *g, const dsc_gnode *n)
  * Fashion-MNIST step). */
 typedef int32_t i32x8 __attribute__((vector_size(32)));
 
-static inline void take_max(dsc_f32x8 *m, i32x8 *off, dsc_f32x8 v, i32x8 at)
+/* (By pointer: a vector passed by value has a different ABI with and
+ * without AVX, which clang warns about.) */
+static inline void take_max(dsc_f32x8 *m, i32x8 *off, const dsc_f32x8 *v, const i32x8 *at)
 {
-    i32x8 gt = (i32x8)(v > *m); /* all ones where v wins */
-    *m = (dsc_f32x8)(((i32x8)v & gt) | ((i32x8)*m & ~gt));
-    *off = (at & gt) | (*off & ~gt);
+    i32x8 gt = (i32x8)(*v > *m); /* all ones where v wins */
+    *m = (dsc_f32x8)(((i32x8)*v & gt) | ((i32x8)*m & ~gt));
+    *off = (*at & gt) | (*off & ~gt);
 }
 
 static void max_row(const float *restrict x, int32_t base, const pgeom *q, float *restrict y,
@@ -123,9 +125,9 @@ static void max_row(const float *restrict x, int32_t base, const pgeom *q, float
             }
             dsc_f32x8 m = a;
             i32x8 at = ia;
-            take_max(&m, &at, b, ib);
-            take_max(&m, &at, c, ic);
-            take_max(&m, &at, d, id);
+            take_max(&m, &at, &b, &ib);
+            take_max(&m, &at, &c, &ic);
+            take_max(&m, &at, &d, &id);
             for (int l = 0; l < 8 && o0 + (size_t)l < q->OW; l++)
                 y[o0 + (size_t)l] = m[l], arg[o0 + (size_t)l] = at[l];
         }
