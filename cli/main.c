@@ -1,6 +1,23 @@
 /* descent SUBCOMMAND [options] */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Sanitizer builds (ASan, TSan) report at exit: they exit normally. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DSC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DSC_SANITIZED 1
+#endif
+#endif
+#ifndef DSC_SANITIZED
+#define DSC_SANITIZED 0
+#endif
+
+/* Present in builds with --coverage only. */
+extern void __gcov_dump(void) __attribute__((weak));
 
 #include "cli.h"
 #include "output.h"
@@ -82,5 +99,19 @@ int main(int argc, char **argv)
     cli_ranks_start(&argc, &argv);
     cli_signals_init();
     /* Outputs a subcommand left pending are settled by its status. */
-    return cli_ranks_end(cli_outputs_finish(dispatch(argc, argv)));
+    int status = cli_ranks_end(cli_outputs_finish(dispatch(argc, argv)));
+    /* Everything is written and closed by now. The libraries' exit
+     * handlers are skipped: OpenBLAS's joins threads of its own, which
+     * under a memory limit (ulimit -v) spin for ever on a failed mmap, so
+     * the process never ended. Sanitizer builds exit normally, for the
+     * leak check that runs at exit. */
+    if (fflush(stdout) != 0 && status == EXIT_OK)
+        status = cli_error(EXIT_RUNTIME, "cannot write the standard output: %s", strerror(errno));
+    fflush(stderr);
+#if !DSC_SANITIZED
+    /* A coverage build writes its counts at exit: now, then. */
+    if (__gcov_dump) __gcov_dump();
+    _exit(status);
+#endif
+    return status;
 }

@@ -29,11 +29,15 @@ def files(**content):
 
 
 ZLIB = True  # the build reads .gz (descent --version says)
+ASAN = False  # the build is instrumented (a memory limit cannot apply then)
 
 
 def define(descent, mpiexec):
-    global ZLIB
+    global ZLIB, ASAN
     ZLIB = b"zlib: yes" in subprocess.run([descent, "--version"], capture_output=True).stdout
+    env = dict(os.environ, ASAN_OPTIONS="help=1")
+    r = subprocess.run([descent, "--version"], capture_output=True, env=env)
+    ASAN = b"AddressSanitizer" in r.stdout + r.stderr or b"Available flags" in r.stdout + r.stderr
     options()
     csv_files()
     columns()
@@ -515,6 +519,11 @@ def outputs():
                                       "d.csv"], 2, r"--plot-dir d\.csv: not a folder",
          setup=files(one__csv="x,y\n0,0\n0.5,1\n1,0\n"))
     case("out/demo --dir is a file", ["demo", "softplus", "--dir", "d.csv"], 2, r"--dir d\.csv: not a folder")
+    case("out/--checkpoint-every next to a device", ["train", "--data", "cls.csv", "--target", "label",
+                                                      "--epochs", "2", "--checkpoint-every", "1",
+                                                      "--save", "null"], 2,
+         r"--checkpoint-every: --save null is not a regular file",
+         setup=lambda d: mknod_or_skip(d, "null", 3))
     case("out/a replaced model keeps its mode", "chmod 600 m.model; $D train --data d.csv --max-iter 3 "
          "--save m.model --quiet 2>/dev/null; stat -c %a m.model", 0, out=r"^600$", shell=True,
          changes=["m.model"])
@@ -555,6 +564,21 @@ def numerics():
     case("num/ce on a regression", TRAIN + ["--loss", "ce"], None,
          check=lambda d, r: None if r.status in (1, 2) else "ce on numbers accepted")
     case("num/a model of 2000 units on 20 rows", TRAIN + ["--layers", "2000:relu"], 0, timeout=60)
+    case("num/a layer of 99999999 units", TRAIN + ["--layers", "99999999:relu"], 2,
+         r"--layers: the network has 499999996 parameters .*--max-bytes")
+    case("num/two layers of 1e8 units", TRAIN + ["--layers", "100000000:relu,100000000:relu"], 2,
+         r"more parameters than a model file can hold")
+    case("num/a layer too large for gradcheck", ["gradcheck", "--inputs", "1000", "--layers",
+                                                  "100000:relu"], 2, r"gradcheck")
+    if not ASAN:
+        # Out of memory under a limit: a message, and an end (OpenBLAS's
+        # exit handler once spun for ever after a failed allocation).
+        for kb in (60000, 120000):
+            case("num/ulimit -v %d" % kb, "ulimit -v %d; $D train --data w.csv --layers 256:relu "
+                 "--epochs 1 --batch 64 --quiet > /dev/null; echo status $?" % kb, 0,
+                 out=r"status (0|1)\b", shell=True, timeout=60,
+                 setup=lambda d: write(os.path.join(d, "w.csv"), "a,b,y\n" + "".join(
+                     "%d,%d,%d\n" % (i, i % 7, i % 3) for i in range(200000))))
 
 
 # --------------------------------------------------------------------------
