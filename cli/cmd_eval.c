@@ -10,7 +10,7 @@
 
 /* The model's input names joined with commas, for choosing the columns of
  * a CSV file by name (NULL when the model has no names: columns in order). */
-static char *feature_list(const dsc_model *m)
+char *feature_list(const dsc_model *m)
 {
     if (!dsc_model_input_name(m, 0)) return NULL;
     size_t len = 1;

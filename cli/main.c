@@ -18,6 +18,7 @@ static const subcommand commands[] = {
     {"eval", cmd_eval, "score a saved model on data: loss, accuracy or R^2, ..."},
     {"predict", cmd_predict, "predict every row of a CSV file with a saved model"},
     {"info", cmd_info, "show a saved model"},
+    {"export", cmd_export, "write a saved model as dependency-free C (float or int8) or ONNX"},
     {"explain", cmd_explain, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, "compare backpropagation with numerical gradients"},
 };

@@ -28,6 +28,11 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
 /* Copies the data's column names, target and classes into the model. */
 int net_describe_model(dsc_model *m, const dsc_dataset *d);
 
+/* The model's input names joined with commas, for choosing the columns of
+ * a CSV file by name (NULL when the model has no names: columns in order).
+ * Free with free(). (cmd_eval.c) */
+char *feature_list(const dsc_model *m);
+
 /* The seed's network demos. */
 typedef struct {
     const char *name;
