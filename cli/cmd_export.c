@@ -112,17 +112,15 @@ int cmd_export(int argc, char **argv)
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
     dsc_dataset *d = NULL;
-    char *features = NULL;
     int st = -1;
     if (data || images || labels) {
+        /* Columns by the model's names, classes matched by name. */
         net_opts no = {0};
         no.data = data;
         no.idx_images = images;
         no.idx_labels = labels;
-        no.target = target ? target : dsc_model_target(m);
-        features = data ? feature_list(m) : NULL;
-        no.features = features;
-        st = net_load_data(&no, &d);
+        no.target = target;
+        st = net_load_data_for(&no, m, &d);
         eo.data = d;
     }
     dsc_export_report rep;
@@ -174,7 +172,6 @@ int cmd_export(int argc, char **argv)
             printf("wrote        %s (%s, ONNX IR 8, opset 13)\n", out, dsc_model_spec(m));
         print_report(&rep, c_format, int8, data ? data : images);
     }
-    free(features);
     dsc_dataset_free(d);
     dsc_model_free(m);
     return st;

@@ -7,8 +7,44 @@
 #include "graph_internal.h"
 
 #define PAR_MIN 8192 /* elements below which threads cost more than they save */
+#define PIECE   4096 /* elements per piece of a parallel loop */
+
+/* One element-wise loop's operands: out[i] is computed from x, y, f and
+ * the constant s; rows, cols and kind describe a broadcast. */
+typedef struct {
+    float *out;
+    const float *x, *y, *f;
+    float s;
+    size_t rows, cols, kind;
+} bin_job;
+
+/* Runs fn over [0, n) (elements, or rows, or columns: `per` elements
+ * each), over the threads when total elements exceed PAR_MIN. */
+static void bin_run(const dsc_graph *g, size_t n, size_t per, size_t total, dsc_range_fn fn,
+                    bin_job *job)
+{
+    size_t piece = per > 1 ? (PIECE + per - 1) / per : PIECE;
+    dsc_parallel_for(dsc_threads(g->threads), total > PAR_MIN, n, piece, fn, job);
+}
+
+/* Defines name(job, lo, hi) running the body (the last argument) for each
+ * i in [lo, hi). */
+#define BIN_LOOP(name, ...)                                                                        \
+    static void name(void *job_, size_t lo, size_t hi)                                             \
+    {                                                                                              \
+        const bin_job *job = job_;                                                                 \
+        float *out = job->out;                                                                     \
+        const float *x = job->x, *y = job->y, *f = job->f;                                         \
+        float s = job->s;                                                                          \
+        (void)job, (void)x, (void)y, (void)f, (void)s;                                             \
+        for (size_t i = lo; i < hi; i++) __VA_ARGS__;                                              \
+    }
 
 /* --- matmul: C = op(A) op(B) ----------------------------------------- */
+
+/* Parameters: ip[0] and ip[1] are non-zero when A and B are transposed. */
+#define TRANS_A(n) ((int)(n)->ip[0])
+#define TRANS_B(n) ((int)(n)->ip[1])
 
 /* Rows and columns of op(X) for a node X, now. */
 static void op_dims(const dsc_graph *g, const dsc_gnode *x, int trans, size_t *r, size_t *c)
@@ -23,12 +59,12 @@ static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     /* A batch dimension may be a row of the result or be contracted over;
      * it can never become a column. */
-    int a_rows_batch = a->batch_rows && !n->trans_a;
-    int a_k_batch = a->batch_rows && n->trans_a;
-    int b_k_batch = b->batch_rows && !n->trans_b;
-    int b_cols_batch = b->batch_rows && n->trans_b;
-    size_t ak = n->trans_a ? a->rows : a->cols;
-    size_t bk = n->trans_b ? b->cols : b->rows;
+    int a_rows_batch = a->batch_rows && !TRANS_A(n);
+    int a_k_batch = a->batch_rows && TRANS_A(n);
+    int b_k_batch = b->batch_rows && !TRANS_B(n);
+    int b_cols_batch = b->batch_rows && TRANS_B(n);
+    size_t ak = TRANS_A(n) ? a->rows : a->cols;
+    size_t bk = TRANS_B(n) ? b->cols : b->rows;
     if (b_cols_batch)
         return dsc_fail(DSC_EUNSUPPORTED,
                         "matmul: the batch dimension of '%s' cannot become "
@@ -37,8 +73,8 @@ static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
     if (a_k_batch != b_k_batch || (!a_k_batch && ak != bk))
         return dsc_fail(DSC_ESHAPE, "matmul: inner dimensions differ (%zu vs %zu)", ak, bk);
     n->batch_rows = a_rows_batch;
-    n->rows = n->trans_a ? a->cols : a->rows;
-    n->cols = n->trans_b ? b->rows : b->cols;
+    n->rows = TRANS_A(n) ? a->cols : a->rows;
+    n->cols = TRANS_B(n) ? b->rows : b->cols;
     return DSC_OK;
 }
 
@@ -46,10 +82,10 @@ static void matmul_forward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t m, k, k2, cols;
-    op_dims(g, a, n->trans_a, &m, &k);
-    op_dims(g, b, n->trans_b, &k2, &cols);
+    op_dims(g, a, TRANS_A(n), &m, &k);
+    op_dims(g, b, TRANS_B(n), &k2, &cols);
     (void)k2;
-    dsc_gemm(n->trans_a, n->trans_b, m, cols, k, 1.0f, a->val.data, a->cols, b->val.data, b->cols,
+    dsc_gemm(TRANS_A(n), TRANS_B(n), m, cols, k, 1.0f, a->val.data, a->cols, b->val.data, b->cols,
              0.0f, n->val.data, n->cols, g->threads);
 }
 
@@ -57,33 +93,45 @@ static void matmul_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t m, k, k2, cols;
-    op_dims(g, a, n->trans_a, &m, &k);
-    op_dims(g, b, n->trans_b, &k2, &cols);
+    op_dims(g, a, TRANS_A(n), &m, &k);
+    op_dims(g, b, TRANS_B(n), &k2, &cols);
     (void)k2;
     const float *dc = n->grad.data;
     /* d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, each written for how
      * A and B are stored. */
     if (a->requires_grad) {
-        if (!n->trans_a)
-            dsc_gemm(0, !n->trans_b, m, k, cols, 1.0f, dc, cols, b->val.data, b->cols, 1.0f,
+        if (!TRANS_A(n))
+            dsc_gemm(0, !TRANS_B(n), m, k, cols, 1.0f, dc, cols, b->val.data, b->cols, 1.0f,
                      a->grad.data, a->cols, g->threads);
         else
-            dsc_gemm(n->trans_b, 1, k, m, cols, 1.0f, b->val.data, b->cols, dc, cols, 1.0f,
+            dsc_gemm(TRANS_B(n), 1, k, m, cols, 1.0f, b->val.data, b->cols, dc, cols, 1.0f,
                      a->grad.data, a->cols, g->threads);
     }
     if (b->requires_grad) {
-        if (!n->trans_b)
-            dsc_gemm(!n->trans_a, 0, k, cols, m, 1.0f, a->val.data, a->cols, dc, cols, 1.0f,
+        if (!TRANS_B(n))
+            dsc_gemm(!TRANS_A(n), 0, k, cols, m, 1.0f, a->val.data, a->cols, dc, cols, 1.0f,
                      b->grad.data, b->cols, g->threads);
         else
-            dsc_gemm(1, n->trans_a, cols, k, m, 1.0f, dc, cols, a->val.data, a->cols, 1.0f,
+            dsc_gemm(1, TRANS_A(n), cols, k, m, 1.0f, dc, cols, a->val.data, a->cols, 1.0f,
                      b->grad.data, b->cols, g->threads);
     }
 }
 
+/* For one sample x (1 x k) times a weight W stored out x k (the dense
+ * layer's product, trans_b): y[o] = sum_j x[j] W[o][j]. */
 const dsc_op_def dsc_op_matmul = {
-    "matmul",       "A B",          "dC/dA = dC B^T, dC/dB = A^T dC", 2, matmul_shape,
-    matmul_forward, matmul_backward};
+    .name = "matmul",
+    .formula = "A B",
+    .derivative = "dC/dA = dC B^T, dC/dB = A^T dC",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = matmul_shape,
+    .forward = matmul_forward,
+    .backward = matmul_backward,
+    .out = {"MatMul", NULL, DSC_C_LAYER,
+            "for (size_t o = 0; o < out; o++) { float s = 0.0f; "
+            "for (size_t j = 0; j < in; j++) s += x[j] * W[o * in + j]; y[o] = s; }"},
+};
 
 /* --- element-wise binary ops with a broadcast second operand ---------- */
 
@@ -144,6 +192,15 @@ static void column_sums(const float *restrict x, size_t rows, size_t stride, siz
     for (size_t j = 0; j < w; j++) out[j] += sign * (float)acc[j];
 }
 
+BIN_LOOP(acc_scaled, out[i] += s * x[i] * (f ? f[i] : 1.0f))
+BIN_LOOP(acc_column_sums,
+         out[i] += s * (float)column_sum(x + i, f ? f + i : NULL, job->rows, job->cols))
+/* i counts blocks of COL_BLOCK columns. */
+BIN_LOOP(acc_column_blocks, {
+    size_t j0 = i * COL_BLOCK, w = job->cols - j0 < COL_BLOCK ? job->cols - j0 : COL_BLOCK;
+    column_sums(x + j0, job->rows, job->cols, w, s, out + j0);
+})
+
 /* Adds the gradient g_a (one value per element of a) into b's gradient,
  * summing over the rows b was broadcast along. Sums run in double, column
  * by column in a fixed order, so they do not depend on the thread count. */
@@ -152,29 +209,25 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
 {
     size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, a), cols = a->cols;
     size_t total = rows * cols;
-    float *gb = b->grad.data;
+    bin_job job = {
+        .out = b->grad.data, .x = ga_src, .f = factor, .s = sign, .rows = rows, .cols = cols};
     if (kind == 0) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f));
+        bin_run(g, total, 1, total, acc_scaled, &job);
         return;
     }
     if (kind == 2) { /* 1 x 1: one sum over everything */
-        gb[0] += sign * (float)column_sum(ga_src, factor, total, 1);
+        job.out[0] += sign * (float)column_sum(ga_src, factor, total, 1);
         return;
     }
     if (factor) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, j, cols,
-                         gb[j] += sign * (float)column_sum(ga_src + j, factor + j, rows, cols));
+        bin_run(g, cols, rows, total, acc_column_sums, &job);
         return;
     }
     /* A bias's gradient (the common case): the same column sums, rows in
      * order, but walked row by row over a block of columns, so the reads
      * are contiguous and the adds vectorise. */
-    size_t blocks = (cols + COL_BLOCK - 1) / COL_BLOCK;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, c, blocks, {
-        size_t j0 = c * COL_BLOCK, w = cols - j0 < COL_BLOCK ? cols - j0 : COL_BLOCK;
-        column_sums(ga_src + j0, rows, cols, w, sign, gb + j0);
-    });
+    bin_run(g, (cols + COL_BLOCK - 1) / COL_BLOCK, rows * COL_BLOCK, total, acc_column_blocks,
+            &job);
 }
 
 /* x op y for the three element-wise ops; op is a constant where the
@@ -184,104 +237,166 @@ static inline float apply(char op, float x, float y)
     return op == '+' ? x + y : op == '-' ? x - y : x * y;
 }
 
-/* z = a op b with b broadcast. A row of b is walked along each row of a,
- * so no element's index into b needs a division, which would cost more than
- * the operation itself. */
-static inline void broadcast_forward(dsc_graph *g, dsc_gnode *n, char op)
+/* z = a op b with b broadcast, in three loops per op: the same shape, a
+ * row of b walked along each row of a (i counts rows, so no element's index
+ * into b needs a division, which would cost more than the operation), and
+ * 1 x 1. */
+#define BROADCAST_LOOPS(name, op)                                                                  \
+    BIN_LOOP(name##_same, out[i] = apply(op, x[i], y[i]))                                          \
+    BIN_LOOP(name##_row, {                                                                         \
+        size_t cols = job->cols;                                                                   \
+        for (size_t j = 0; j < cols; j++) out[i * cols + j] = apply(op, x[i * cols + j], y[j]);    \
+    })                                                                                             \
+    BIN_LOOP(name##_scalar, out[i] = apply(op, x[i], y[0]))
+BROADCAST_LOOPS(add, '+')
+BROADCAST_LOOPS(sub, '-')
+BROADCAST_LOOPS(mul, '*')
+
+static void broadcast_forward(dsc_graph *g, dsc_gnode *n, dsc_range_fn same, dsc_range_fn row,
+                              dsc_range_fn scalar)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, n), cols = n->cols;
     size_t total = rows * cols;
-    const float *x = a->val.data, *y = b->val.data;
-    float *z = n->val.data;
+    bin_job job = {.out = n->val.data, .x = a->val.data, .y = b->val.data, .cols = cols};
     if (kind == 0) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         z[i] = apply(op, x[i], y[i]));
+        bin_run(g, total, 1, total, same, &job);
     } else if (kind == 1) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, r, rows, {
-            for (size_t j = 0; j < cols; j++) z[r * cols + j] = apply(op, x[r * cols + j], y[j]);
-        });
+        bin_run(g, rows, cols, total, row, &job);
     } else {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         z[i] = apply(op, x[i], y[0]));
+        bin_run(g, total, 1, total, scalar, &job);
     }
 }
 
-static void add_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '+'); }
+BIN_LOOP(acc_plain, out[i] += x[i])
+
+/* ga += dz */
+static void accumulate(dsc_graph *g, dsc_gnode *a, const float *dz)
+{
+    size_t total = dsc_size(g, a);
+    bin_job job = {.out = a->grad.data, .x = dz};
+    bin_run(g, total, 1, total, acc_plain, &job);
+}
+
+static void add_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, add_same, add_row, add_scalar);
+}
 
 static void add_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t total = dsc_size(g, n);
     const float *dz = n->grad.data;
-    if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
-    }
+    if (a->requires_grad) accumulate(g, a, dz);
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, 1.0f);
 }
 
-const dsc_op_def dsc_op_add = {"add",           "a + b",     "d/da = 1, d/db = 1", 2,
-                               broadcast_shape, add_forward, add_backward};
+const dsc_op_def dsc_op_add = {
+    .name = "add",
+    .formula = "a + b",
+    .derivative = "d/da = 1, d/db = 1",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = add_forward,
+    .backward = add_backward,
+    .out = {"Add", NULL, DSC_C_NONE, NULL},
+};
 
-static void sub_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '-'); }
+static void sub_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, sub_same, sub_row, sub_scalar);
+}
 
 static void sub_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t total = dsc_size(g, n);
     const float *dz = n->grad.data;
-    if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
-    }
+    if (a->requires_grad) accumulate(g, a, dz);
     /* d(a - b)/db = -1 */
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, -1.0f);
 }
 
-const dsc_op_def dsc_op_sub = {"sub",           "a - b",     "d/da = 1, d/db = -1", 2,
-                               broadcast_shape, sub_forward, sub_backward};
+const dsc_op_def dsc_op_sub = {
+    .name = "sub",
+    .formula = "a - b",
+    .derivative = "d/da = 1, d/db = -1",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = sub_forward,
+    .backward = sub_backward,
+    .out = {"Sub", NULL, DSC_C_NONE, NULL},
+};
 
-static void mul_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '*'); }
+static void mul_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, mul_same, mul_row, mul_scalar);
+}
+
+BIN_LOOP(acc_product, out[i] += x[i] * y[b_index(job->kind, i, job->cols)])
 
 static void mul_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
-    const float *dz = n->grad.data, *x = a->val.data, *y = b->val.data;
+    size_t total = dsc_size(g, n);
+    const float *dz = n->grad.data;
     if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         ga[i] += dz[i] * y[b_index(kind, i, cols)]);
+        bin_job job = {.out = a->grad.data,
+                       .x = dz,
+                       .y = b->val.data,
+                       .kind = b_stride_kind(g, a, b),
+                       .cols = n->cols};
+        bin_run(g, total, 1, total, acc_product, &job);
     }
-    if (b->requires_grad) reduce_into_b(g, a, b, dz, x, 1.0f);
+    if (b->requires_grad) reduce_into_b(g, a, b, dz, a->val.data, 1.0f);
 }
 
-const dsc_op_def dsc_op_mul = {"mul",           "a b",       "d/da = b, d/db = a", 2,
-                               broadcast_shape, mul_forward, mul_backward};
+const dsc_op_def dsc_op_mul = {
+    .name = "mul",
+    .formula = "a b",
+    .derivative = "d/da = b, d/db = a",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = mul_forward,
+    .backward = mul_backward,
+    .out = {"Mul", NULL, DSC_C_NONE, NULL},
+};
 
-/* --- scale by a constant ------------------------------------------------ */
+/* --- scale by a constant (fp[0]) ---------------------------------------- */
+
+BIN_LOOP(scaled, out[i] = s * x[i])
+BIN_LOOP(acc_times, out[i] += s * x[i])
+BIN_LOOP(acc_const, out[i] += s)
 
 static void scale_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *z = n->val.data, s = n->attr;
     size_t total = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, z[i] = s * x[i]);
+    bin_job job = {.out = n->val.data, .x = dsc_in(g, n, 0)->val.data, .s = n->fp[0]};
+    bin_run(g, total, 1, total, scaled, &job);
 }
 
 static void scale_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0);
     if (!a->requires_grad) return;
-    const float *dz = n->grad.data;
-    float *ga = a->grad.data, s = n->attr;
     size_t total = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += s * dz[i]);
+    bin_job job = {.out = a->grad.data, .x = n->grad.data, .s = n->fp[0]};
+    bin_run(g, total, 1, total, acc_times, &job);
 }
 
-const dsc_op_def dsc_op_scale = {"scale",        "s x",         "s",           1,
-                                 dsc_shape_same, scale_forward, scale_backward};
+const dsc_op_def dsc_op_scale = {
+    .name = "scale",
+    .formula = "s x",
+    .derivative = "s",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_same,
+    .forward = scale_forward,
+    .backward = scale_backward,
+    .out = {"Mul", NULL, DSC_C_NONE, NULL},
+};
 
 /* --- sum and mean of all elements ---------------------------------------- */
 
@@ -304,14 +419,23 @@ static void spread_backward(dsc_graph *g, dsc_gnode *n, double factor)
     dsc_gnode *a = dsc_in(g, n, 0);
     if (!a->requires_grad) return;
     size_t total = dsc_size(g, a);
-    float d = (float)(n->grad.data[0] * factor), *ga = a->grad.data;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += d);
+    bin_job job = {.out = a->grad.data, .s = (float)(n->grad.data[0] * factor)};
+    bin_run(g, total, 1, total, acc_const, &job);
 }
 
 static void sum_backward(dsc_graph *g, dsc_gnode *n) { spread_backward(g, n, 1.0); }
 
-const dsc_op_def dsc_op_sum = {"sum",       "sum_i x_i", "1", 1, dsc_shape_scalar,
-                               sum_forward, sum_backward};
+const dsc_op_def dsc_op_sum = {
+    .name = "sum",
+    .formula = "sum_i x_i",
+    .derivative = "1",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_scalar,
+    .forward = sum_forward,
+    .backward = sum_backward,
+    .out = {"ReduceSum", "keepdims=0", DSC_C_NONE, NULL},
+};
 
 static void mean_forward(dsc_graph *g, dsc_gnode *n)
 {
@@ -325,5 +449,14 @@ static void mean_backward(dsc_graph *g, dsc_gnode *n)
     spread_backward(g, n, 1.0 / (double)dsc_size(g, dsc_in(g, n, 0)));
 }
 
-const dsc_op_def dsc_op_mean = {"mean",           "(1/N) sum_i x_i", "1/N",        1,
-                                dsc_shape_scalar, mean_forward,      mean_backward};
+const dsc_op_def dsc_op_mean = {
+    .name = "mean",
+    .formula = "(1/N) sum_i x_i",
+    .derivative = "1/N",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_scalar,
+    .forward = mean_forward,
+    .backward = mean_backward,
+    .out = {"ReduceMean", "keepdims=0", DSC_C_NONE, NULL},
+};

@@ -18,6 +18,30 @@ void dsc_export_options_init(dsc_export_options *o)
     o->scale = DSC_SCALE_PER_UNIT;
 }
 
+int dsc_export_c_calls(const char *text)
+{
+    static const char *const keywords[] = {"return", "if", "for", "while", "switch", "sizeof"};
+    for (const char *c = text; *c;) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_')) {
+            c++;
+            continue;
+        }
+        const char *id = c;
+        while ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+               *c == '_')
+            c++;
+        size_t len = (size_t)(c - id);
+        const char *after = c;
+        while (*after == ' ') after++;
+        if (*after != '(') continue;
+        int keyword = 0;
+        for (size_t k = 0; k < DSC_COUNT_OF(keywords); k++)
+            keyword |= strlen(keywords[k]) == len && strncmp(id, keywords[k], len) == 0;
+        if (!keyword) return 1;
+    }
+    return 0;
+}
+
 int dsc_export_valid_name(const char *name)
 {
     if (!name || !*name || strlen(name) > 63) return 0;
@@ -51,46 +75,26 @@ static size_t class_of(const float *y, size_t n, int sigmoid)
 
 #define MEASURE_BATCH 256
 
-/* Where each of the data's classes is among the model's (by name: the
- * data may list them in another order), in *map (dsc_malloc'd, NULL when
- * the data's targets are the model's outputs as they are). */
-static dsc_status class_map(const dsc_model *m, const dsc_dataset *d, size_t **map)
-{
-    *map = NULL;
-    if (!d->n_classes || !m->n_classes) return DSC_OK;
-    if (!(*map = dsc_malloc(d->n_classes * sizeof **map)))
-        return dsc_fail(DSC_ENOMEM, "out of memory for class names");
-    for (size_t c = 0; c < d->n_classes; c++) {
-        size_t k = 0;
-        while (k < m->n_classes && strcmp(d->classes[c], m->classes[k]) != 0) k++;
-        if (k == m->n_classes) {
-            dsc_free(*map);
-            *map = NULL;
-            return dsc_fail(DSC_EINVAL, "the data's class '%s' is not one of the model's",
-                            d->classes[c]);
-        }
-        (*map)[c] = k;
-    }
-    return DSC_OK;
-}
-
 dsc_status dsc_export_measure(const dsc_model *m, const dsc_dataset *d, dsc_export_rows_fn rows_fn,
                               const void *ctx, dsc_export_report *r)
 {
     size_t n_in = m->units[0], n_out = m->units[m->n_layers], k = m->n_classes;
     int sigmoid = n_out == 1 && k == 2;
-    if (d->n_in != n_in)
-        return dsc_fail(DSC_ESHAPE, "the data has %zu inputs, the model %zu", d->n_in, n_in);
-    /* A single sigmoid output is scored against two one-hot columns too. */
-    int t_sigmoid = d->n_out == 1 && sigmoid;
-    if (d->n_out != n_out && !(sigmoid && d->n_out == 2))
-        return dsc_fail(DSC_ESHAPE, "the data has %zu targets, the model %zu outputs", d->n_out,
-                        n_out);
+    dsc_status s = dsc_model_check_data(m, d, "the data");
+    if (s) return s;
     if (k && !sigmoid && k != n_out)
         return dsc_fail(DSC_EINVAL, "the model has %zu class labels for %zu outputs", k, n_out);
-    size_t *map;
-    dsc_status s = class_map(m, d, &map);
-    if (s) return s;
+    /* A class data set's labels are matched to the model's by name; other
+     * targets are the model's outputs as they are. */
+    size_t *map = NULL;
+    if (k && d->n_classes) {
+        if (!(map = dsc_malloc(d->n_classes * sizeof *map)))
+            return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+        if ((s = dsc_dataset_class_map(d, (const char *const *)m->classes, k, "the model", map))) {
+            dsc_free(map);
+            return s;
+        }
+    }
     float *x = dsc_malloc(MEASURE_BATCH * n_in * sizeof(float));
     float *ye = dsc_malloc(2 * MEASURE_BATCH * n_out * sizeof(float));
     float *yf = ye ? ye + MEASURE_BATCH * n_out : NULL;
@@ -113,8 +117,8 @@ dsc_status dsc_export_measure(const dsc_model *m, const dsc_dataset *d, dsc_expo
                 se_f += ((double)f[j] - t[j]) * ((double)f[j] - t[j]);
             }
             if (k) {
-                size_t want = class_of(t, d->n_out, t_sigmoid);
-                if (map) want = map[want];
+                size_t want =
+                    map ? map[dsc_dataset_row_class(d, i + row)] : class_of(t, n_out, sigmoid);
                 size_t ce = class_of(e, n_out, sigmoid), cf = class_of(f, n_out, sigmoid);
                 right += ce == want;
                 right_f += cf == want;

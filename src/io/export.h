@@ -4,25 +4,15 @@
 #define DSC_EXPORT_H
 
 #include "../base/base.h"
+#include "../graph/ops.h"
 
-/* What an exporter writes for one activation. */
-typedef enum {
-    DSC_EXPORT_C_ELEMENT, /* c is the body, braces included, of float f(float x) */
-    DSC_EXPORT_C_ROW      /* c is the body of void f(float *x, size_t n): a row in place */
-} dsc_export_c_form;
+/* Each activation's export text is in its op table entry
+ * (dsc_activation_op(a)->out, src/graph/ops.h): the ONNX operator and its
+ * attributes, and the C text of the engine's own kernel. */
 
-typedef struct {
-    const char *name;       /* descent's name ("leaky_relu") */
-    const char *onnx;       /* ONNX operator ("LeakyRelu"); NULL: none needed (identity) */
-    const char *onnx_float; /* its one float attribute ("alpha"), or NULL */
-    float onnx_value;       /* and the attribute's value */
-    dsc_export_c_form form;
-    const char *c;
-    int needs_libm; /* the C text calls <math.h> functions */
-} dsc_export_act;
-
-/* The export text of activation a (NULL for a value outside the enum). */
-const dsc_export_act *dsc_export_act_of(dsc_activation a);
+/* Whether C text calls a function (every call in an op's C text is a
+ * <math.h> function). */
+int dsc_export_c_calls(const char *text);
 
 /* --- int8 weights (quant.c) -----------------------------------------------
  * Every weight matrix as int8 with a float scale per output unit (or one

@@ -9,9 +9,10 @@
  *    re-entrant and thread-safe.
  *  - Float weights give descent's own bits for one row: the dot products
  *    are summed in the order of the engine's one-row matrix product and
- *    the activations are the engine's element functions, written out
- *    (export_kernels.h, export_act.c). Compiled with contraction off (ISO
- *    C mode, or -ffp-contract=off) so no multiply-add is fused.
+ *    the activations are the engine's own element functions, whose text
+ *    the op table carries (src/graph/ops.h: out.c); the dot product is in
+ *    export_kernels.h. No multiply-add is fused (a pragma for clang; GCC
+ *    does not fuse in ISO C mode).
  *  - int8 weights run the kernel quant.c runs, from the same text.
  *  - Names come from the model (input columns, classes) as escaped string
  *    literals; anything quoted in a comment is made comment-safe. */
@@ -193,9 +194,10 @@ static void describe(export_c *e)
     for (size_t k = 0; k < m->n_layers; k++) {
         if (k + 1 < m->n_layers && m->units[k + 1] > e->hidden_max) e->hidden_max = m->units[k + 1];
         if (m->units[k] > e->in_max) e->in_max = m->units[k];
-        const dsc_export_act *a = dsc_export_act_of(m->act[k]);
-        if (m->act[k] != DSC_ACT_IDENTITY) e->used_acts |= 1u << m->act[k];
-        if (m->act[k] != DSC_ACT_IDENTITY && a->needs_libm) e->needs_libm = 1;
+        const dsc_op_def *a = dsc_activation_op(m->act[k]);
+        if (m->act[k] == DSC_ACT_IDENTITY) continue;
+        e->used_acts |= 1u << m->act[k];
+        if (dsc_export_c_calls(a->out.c)) e->needs_libm = 1;
     }
 }
 
@@ -367,13 +369,13 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
 
     for (int a = 0; a < DSC_ACT_COUNT; a++) {
         if (!(e->used_acts & 1u << a)) continue;
-        const dsc_export_act *x = dsc_export_act_of((dsc_activation)a);
-        if (x->form == DSC_EXPORT_C_ELEMENT) {
+        const dsc_op_def *x = dsc_activation_op((dsc_activation)a);
+        if (x->out.c_form == DSC_C_ELEMENT) {
             dsc_text_printf(t, "static float %s_%s(float x)\n", n, x->name);
         } else {
             dsc_text_printf(t, "static void %s_%s(float *x, size_t n)\n", n, x->name);
         }
-        put_code(t, x->c);
+        put_code(t, x->out.c);
         dsc_text_put(t, "\n");
     }
     if (e->q) {
@@ -408,7 +410,7 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
     if (e->q && !e->q->float_act) dsc_text_printf(t, "    int8_t q[%zu];\n", e->in_max);
     int loops = m->x_mean || m->y_mean;
     for (size_t k = 0; k < m->n_layers; k++)
-        if (dsc_export_act_of(m->act[k])->form == DSC_EXPORT_C_ELEMENT &&
+        if (dsc_activation_op(m->act[k])->out.c_form == DSC_C_ELEMENT &&
             m->act[k] != DSC_ACT_IDENTITY)
             loops = 1;
     if (loops) dsc_text_put(t, "    size_t j;\n");
@@ -428,9 +430,9 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
         else
             dsc_text_printf(t, "    %s_dense(%s, %zu, %s_w%zu, %s_b%zu, %zu, %s);\n", n, src, in, n,
                             k + 1, n, k + 1, out, dst);
-        const dsc_export_act *a = dsc_export_act_of(m->act[k]);
+        const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (m->act[k] == DSC_ACT_IDENTITY) continue;
-        if (a->form == DSC_EXPORT_C_ELEMENT)
+        if (a->out.c_form == DSC_C_ELEMENT)
             dsc_text_printf(t, "    for (j = 0; j < %zu; j++) %s[j] = %s_%s(%s[j]);\n", out, dst, n,
                             a->name, dst);
         else
@@ -600,6 +602,13 @@ dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_exp
                         o->name ? o->name : "(null)");
     if ((unsigned)o->weights > DSC_EXPORT_INT8 || (unsigned)o->scale > DSC_SCALE_PER_LAYER)
         return dsc_fail(DSC_EINVAL, "dsc_model_export_c: unknown weights or scale option");
+    for (size_t k = 0; k < m->n_layers; k++) {
+        const dsc_op_def *a = dsc_activation_op(m->act[k]);
+        if (!a || !a->out.c || (a->out.c_form != DSC_C_ELEMENT && a->out.c_form != DSC_C_ROW))
+            return dsc_fail(DSC_EUNSUPPORTED,
+                            "layer %zu: the activation %s has no C text to export", k + 1,
+                            a ? a->name : "?");
+    }
     struct stat sb;
     if (stat(dir, &sb) != 0)
         return dsc_fail(DSC_EIO, "%s: cannot export there: %s", dir, strerror(errno));

@@ -127,6 +127,33 @@ static void attr_float(pb_buf *b, const char *name, float v)
     pb_end(b, a);
 }
 
+/* Attributes written as text in the op table, "name=value[,name=value]":
+ * a value with '.' or an exponent is a float, otherwise an int. */
+static void attrs_from_text(pb_buf *b, const char *text)
+{
+    for (const char *p = text; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end) break;
+        char name[32], value[32];
+        size_t nl = (size_t)(eq - p), vl = (size_t)(end - eq - 1);
+        if (nl >= sizeof name || vl >= sizeof value) break;
+        memcpy(name, p, nl);
+        name[nl] = '\0';
+        memcpy(value, eq + 1, vl);
+        value[vl] = '\0';
+        double v = 0;
+        const char *stop;
+        if (dsc_parse_double(value, &stop, &v) == 0) {
+            if (strpbrk(value, ".eE"))
+                attr_float(b, name, (float)v);
+            else
+                attr_int(b, name, (int64_t)v);
+        }
+        p = *end ? end + 1 : end;
+    }
+}
+
 static void node(pb_buf *b, const char *op, const char *name, const char *in0, const char *in1,
                  const char *in2, const char *out)
 {
@@ -232,13 +259,16 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
         strcpy(cur, "standardize.out");
     }
     for (size_t k = 0; k < L; k++) {
-        const dsc_export_act *a = dsc_export_act_of(m->act[k]);
+        /* The activation's operator from its op table entry; identity needs
+         * no node. */
+        const dsc_op_def *a = dsc_activation_op(m->act[k]);
+        const char *op = m->act[k] == DSC_ACT_IDENTITY ? NULL : a->out.onnx;
         int last = k + 1 == L && !m->y_mean;
         char w[64], bias[64];
         snprintf(w, sizeof w, "layer%zu.weight", k + 1);
         snprintf(bias, sizeof bias, "layer%zu.bias", k + 1);
         snprintf(name, sizeof name, "layer%zu.gemm", k + 1);
-        if (last && !a->onnx)
+        if (last && !op)
             strcpy(out, "output");
         else
             snprintf(out, sizeof out, "layer%zu.linear", k + 1);
@@ -246,15 +276,14 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
         attr_int(b, "transB", 1);
         pb_end(b, nd);
         strcpy(cur, out);
-        if (!a->onnx) continue;
+        if (!op) continue;
         snprintf(name, sizeof name, "layer%zu.%s", k + 1, a->name);
         if (last)
             strcpy(out, "output");
         else
             snprintf(out, sizeof out, "layer%zu.out", k + 1);
-        nd = node_begin(b, a->onnx, name, cur, NULL, NULL, out);
-        if (a->onnx_float) attr_float(b, a->onnx_float, a->onnx_value);
-        if (a->form == DSC_EXPORT_C_ROW) attr_int(b, "axis", 1); /* a row at a time */
+        nd = node_begin(b, op, name, cur, NULL, NULL, out);
+        attrs_from_text(b, a->out.onnx_attrs);
         pb_end(b, nd);
         strcpy(cur, out);
     }
@@ -315,6 +344,12 @@ dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc
     if (o && o->weights != DSC_EXPORT_FLOAT)
         return dsc_fail(DSC_EUNSUPPORTED, "an ONNX export has float weights only (int8 is for C)");
     const char *source = o ? o->source : NULL;
+    for (size_t k = 0; k < m->n_layers; k++) {
+        const dsc_op_def *a = dsc_activation_op(m->act[k]);
+        if (!a || (m->act[k] != DSC_ACT_IDENTITY && !a->out.onnx))
+            return dsc_fail(DSC_EUNSUPPORTED, "layer %zu: the activation %s has no ONNX operator",
+                            k + 1, a ? a->name : "?");
+    }
 
     pb_buf b = {0};
     dsc_text doc = {0}, json = {0};

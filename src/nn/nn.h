@@ -28,8 +28,16 @@ struct dsc_model {
 /* Frees the metadata of m (meta.c). */
 void dsc_model_free_meta(dsc_model *m);
 
-/* The data as the model's graph sees it: d itself, or a standardised copy
- * in *copy (free it with dsc_dataset_free) when the model standardises. */
+/* Whether d can be read by m: the same inputs, and the same outputs unless
+ * both have class labels (matched by name). what names d in messages ("the
+ * data"). DSC_ESHAPE otherwise. */
+dsc_status dsc_model_check_data(const dsc_model *m, const dsc_dataset *d, const char *what);
+
+/* The data as the model's graph sees it: d itself, or a view of it in *copy
+ * (free it with dsc_dataset_free, before d) with the model's input
+ * transformation applied, targets standardised, and class targets over the
+ * model's classes (matched by name: a label the model does not know is an
+ * error naming it and where it was read). */
 dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
                                   const dsc_dataset **use);
 /* Standardises n rows of inputs in place / undoes the target
@@ -45,20 +53,11 @@ typedef struct {
     size_t max_batch;
 } dsc_mlp_graph;
 
-/* Training graphs of linear models with SSR/MSE on at least this many rows
- * use the fused linear_ssr op (no output node: out is -1). */
-#define DSC_FUSE_MIN_ROWS 4096
-
-/* Training graphs of networks with every layer at most 16 wide, a squared
- * error, and batches of at most this many rows run as one fused small_net
- * op (no output node either). */
-#define DSC_FUSE_NET_MAX_ROWS 256
-
 /* flags: DSC_COMPILE_NO_GRAD for inference. with_loss 0 builds no target. */
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *out);
-/* The same for training (fused ops allowed), with dropout at rate p after
- * every hidden layer (0: none). */
+/* The same for training, with dropout at rate p after every hidden layer
+ * (0: none). The graph may fuse ops (src/graph/fuse.c): then out is -1. */
 dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
                                        float dropout, dsc_mlp_graph *out);
 void dsc_mlp_graph_free(dsc_mlp_graph *mg);
