@@ -18,17 +18,16 @@
  *    literals; anything quoted in a comment is made comment-safe. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "../nn/nn.h"
 #include "export.h"
 #include "export_kernels.h"
+#include "outfile.h"
 
 DSC_DOT_FN(dsc_export_dot)
 
@@ -468,71 +467,29 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
 
 /* --- files -------------------------------------------------------------------- */
 
-/* Both files are written to temporary files and synced before either is
- * renamed into place, so a failure leaves every old file as it was. */
-typedef struct {
-    char *path, *tmp;
-} staged;
-
-static dsc_status stage(const char *path, const dsc_text *t, staged *st)
+/* Both files are opened (temporary files next to them) and written before
+ * either is renamed into place, so a failure to open or write leaves every
+ * old file as it was (outfile.h). */
+static dsc_status write_pair(const char *hpath, const dsc_text *h, const char *cpath,
+                             const dsc_text *c)
 {
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    st->path = NULL;
-    st->tmp = dsc_malloc(plen + sizeof suffix);
-    if (!st->tmp) return dsc_fail(DSC_ENOMEM, "out of memory writing '%s'", path);
-    memcpy(st->tmp, path, plen);
-    memcpy(st->tmp + plen, suffix, sizeof suffix);
-    struct stat sb;
-    mode_t mode = stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644;
-    int fd = mkstemp(st->tmp);
-    if (fd < 0) {
-        int err = errno;
-        dsc_free(st->tmp);
-        st->tmp = NULL;
-        return dsc_fail(DSC_EIO, "%s: cannot create a file there: %s", path, strerror(err));
+    dsc_outfile oh, oc;
+    dsc_status s = dsc_outfile_open(&oh, hpath);
+    if (s) return s;
+    if ((s = dsc_outfile_open(&oc, cpath))) {
+        dsc_outfile_abort(&oh);
+        return s;
     }
-    size_t done = 0;
-    int ok = fchmod(fd, mode) == 0;
-    while (ok && done < t->n) {
-        ssize_t w = write(fd, t->p + done, t->n - done);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) done += (size_t)w;
+    fwrite(h->p, 1, h->n, oh.f);
+    fwrite(c->p, 1, c->n, oc.f);
+    /* A write error shows in the commit: flushing fails. The second commit
+     * is a rename in the same folder, which fails only if the folder
+     * changes in between. */
+    if ((s = dsc_outfile_commit(&oc))) {
+        dsc_outfile_abort(&oh);
+        return s;
     }
-    ok = ok && fsync(fd) == 0;
-    int err = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        unlink(st->tmp);
-        dsc_free(st->tmp);
-        st->tmp = NULL;
-        return dsc_fail(DSC_EIO, "%s: cannot write: %s", path, strerror(err));
-    }
-    st->path = (char *)path;
-    return DSC_OK;
-}
-
-static void unstage(staged *st)
-{
-    if (st->tmp) unlink(st->tmp);
-    dsc_free(st->tmp);
-    st->tmp = NULL;
-}
-
-static dsc_status commit(staged *st)
-{
-    if (rename(st->tmp, st->path) != 0) {
-        int err = errno;
-        unstage(st);
-        return dsc_fail(DSC_EIO, "%s: cannot rename into place: %s", st->path, strerror(err));
-    }
-    dsc_free(st->tmp);
-    st->tmp = NULL;
-    return DSC_OK;
+    return dsc_outfile_commit(&oh);
 }
 
 /* --- the entry point -------------------------------------------------------------- */
@@ -602,6 +559,10 @@ dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_exp
                         o->name ? o->name : "(null)");
     if ((unsigned)o->weights > DSC_EXPORT_INT8 || (unsigned)o->scale > DSC_SCALE_PER_LAYER)
         return dsc_fail(DSC_EINVAL, "dsc_model_export_c: unknown weights or scale option");
+    if (!dsc_spec_is_mlp(m->arch))
+        return dsc_fail(DSC_EUNSUPPORTED,
+                        "%s: only dense layers are exported to C yet (not convolution or pooling)",
+                        m->spec);
     for (size_t k = 0; k < m->n_layers; k++) {
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (!a || !a->out.c || (a->out.c_form != DSC_C_ELEMENT && a->out.c_form != DSC_C_ROW))
@@ -652,17 +613,7 @@ dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_exp
     if (!s) {
         sprintf(hpath, "%s/%s.h", dir, o->name);
         sprintf(cpath, "%s/%s.c", dir, o->name);
-        staged sh = {0}, sc = {0};
-        if (!(s = stage(hpath, &h, &sh)) && !(s = stage(cpath, &c, &sc))) {
-            /* Renames in one folder: the second fails only if the folder
-             * changes between them. */
-            if ((s = commit(&sc)))
-                unstage(&sh);
-            else
-                s = commit(&sh);
-        }
-        unstage(&sh);
-        unstage(&sc);
+        s = write_pair(hpath, &h, cpath, &c);
     }
     dsc_free(hpath);
     dsc_free(cpath);

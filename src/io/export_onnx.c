@@ -18,7 +18,7 @@
 
 #include "../nn/nn.h"
 #include "export.h"
-#include "model_file.h"
+#include "outfile.h"
 #include "protobuf.h"
 
 /* onnx.proto */
@@ -344,6 +344,11 @@ dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc
     if (o && o->weights != DSC_EXPORT_FLOAT)
         return dsc_fail(DSC_EUNSUPPORTED, "an ONNX export has float weights only (int8 is for C)");
     const char *source = o ? o->source : NULL;
+    if (!dsc_spec_is_mlp(m->arch))
+        return dsc_fail(DSC_EUNSUPPORTED,
+                        "%s: only dense layers are exported to ONNX yet (not convolution or "
+                        "pooling)",
+                        m->spec);
     for (size_t k = 0; k < m->n_layers; k++) {
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (!a || (m->act[k] != DSC_ACT_IDENTITY && !a->out.onnx))
