@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "cli.h"
+#include "io/json.h"
 
 /* Random targets that suit the loss: probabilities for bce, one-hot rows
  * for ce, anything for the regression losses. */
@@ -125,10 +126,15 @@ int cmd_gradcheck(int argc, char **argv)
     }
     int ok = err <= tol;
     if (json) {
-        printf("{\"max_rel_error\": ");
-        cli_print_number(stdout, err);
-        printf(", \"params\": %zu, \"kinks\": %zu, \"ok\": %s}\n", dsc_model_param_count(m), kinks,
-               ok ? "true" : "false");
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "max_rel_error", err);
+        dsc_json_kuint(&j, "params", dsc_model_param_count(m));
+        dsc_json_kuint(&j, "kinks", kinks);
+        dsc_json_kbool(&j, "ok", ok);
+        dsc_json_end(&j);
+        putchar('\n');
     } else {
         printf("network      %s\nloss         %s\nparameters   %zu\n", dsc_model_spec(m),
                dsc_loss_name(loss), dsc_model_param_count(m));

@@ -44,7 +44,8 @@ typedef enum {
     DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
     DSC_EDIVERGED,   /**< the loss became NaN or infinite */
     DSC_ECANCELLED,  /**< a callback asked to stop */
-    DSC_EUNSUPPORTED /**< valid, but not supported by this build */
+    DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
+    DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
 
 /** A short, static description of a status code. Never NULL. */
@@ -181,6 +182,25 @@ size_t dsc_dataset_outputs(const dsc_dataset *d);
 const float *dsc_dataset_x(const dsc_dataset *d);
 const float *dsc_dataset_y(const dsc_dataset *d);
 
+/** Limits on what a reader takes in, so that a hostile or mistaken input
+ *  (/dev/zero, an endless pipe, a gzip bomb, a header that claims millions
+ *  of rows) is refused with DSC_ELIMIT and a message naming the file and
+ *  the limit, instead of exhausting memory or time. 0 means no limit. */
+typedef struct {
+    /** Bytes read from one file (CSV text; IDX data after decompression,
+     *  counted from what its header claims before anything is read; a
+     *  model file). Default 1 GiB. */
+    uint64_t max_bytes;
+    /** Bytes in one CSV record (a line, or lines within quotes). Default
+     *  1 MiB. */
+    uint64_t max_line_bytes;
+    /** Rows of a CSV file, images of an IDX file. Default 10,000,000. */
+    uint64_t max_rows;
+} dsc_limits;
+
+/** Fills l with the defaults documented on each field. */
+void dsc_limits_init(dsc_limits *l);
+
 /** What a CSV target column holds (dsc_csv_options.target_kind). */
 typedef enum {
     /** Numbers are values to fit (regression); a lone target column with
@@ -197,15 +217,26 @@ typedef enum {
     DSC_TARGET_CLASSES
 } dsc_target_kind;
 
-/** Options for reading a CSV file into a data set. */
+/** Options for reading a CSV file into a data set.
+ *
+ *  Column lists (target, ignore, features, keep) are items separated by
+ *  commas, blanks around an item dropped. An item is
+ *   - a name, exactly as in the header: "2" is the column named 2;
+ *   - #N, the N-th column counted from 1 (#1 is the first);
+ *   - a name in double quotes, taken exactly as written between them with
+ *     "" for a quote: how a name with a comma, blanks at an end, a leading
+ *     # or a leading quote is written ("a,b", "#x", " y").
+ *  An empty item, an unclosed quote or a bad #N is DSC_EINVAL. The columns
+ *  used (features and targets) must have names, all different
+ *  (DSC_EFORMAT naming both columns otherwise). */
 typedef struct {
-    /** Target columns, comma-separated names or 1-based indexes; NULL: the
-     *  last column; "" (empty): no target (inputs only, for prediction: the
-     *  data set then has 0 outputs). See target_kind for what it holds. */
+    /** Target columns, a column list; NULL: the last column; "" (empty): no
+     *  target (inputs only, for prediction: the data set then has 0
+     *  outputs). See target_kind for what it holds. */
     const char *target;
-    /** Columns to leave out, comma-separated names or indexes; NULL: none. */
+    /** Columns to leave out, a column list; NULL: none. */
     const char *ignore;
-    /** Feature columns, comma-separated; NULL: every other column. */
+    /** Feature columns, a column list; NULL: every other column. */
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
@@ -213,6 +244,8 @@ typedef struct {
      *  predictions that name their rows); neither features nor targets.
      *  NULL: none. See dsc_dataset_kept_value. */
     const char *keep;
+    /** Size limits (dsc_limits_init's defaults). */
+    dsc_limits limits;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -238,6 +271,11 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
  * bad magic, dimensions, truncated or corrupt data, count mismatch.
  */
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
+/** The same with limits (NULL: the defaults): the header's count against
+ *  max_rows, and the pixel bytes it claims against max_bytes, before any
+ *  allocation; DSC_ELIMIT past them. */
+dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, const dsc_limits *l,
+                                       dsc_dataset **out);
 
 /** Splits d into a training part and a validation part holding about
  *  `fraction` of the rows (at least one each), drawn by a seeded shuffle.
@@ -253,7 +291,8 @@ size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3]);
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
-/** The target column(s) as read, comma-separated (NULL when unknown). */
+/** The target column(s) as read: one target's name as it is, several as a
+ *  column list (names quoted where needed; NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
 /** Columns kept as text (dsc_csv_options.keep): how many, their header
  *  names, and the text of column j in row i (owned by the data set, NULL
@@ -425,6 +464,10 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path);
  *  DSC_EFORMAT (DSC_EIO if it cannot be read) and a message saying what is
  *  wrong; *out is NULL then. */
 dsc_status dsc_model_load(const char *path, dsc_model **out);
+/** The same, reading at most l->max_bytes (NULL: the defaults) and
+ *  stopping at the first byte that cannot belong to a model file, so
+ *  /dev/zero or an endless pipe is refused at once. */
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out);
 /** The same, from memory (name is used in messages). */
 dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
 

@@ -33,6 +33,7 @@ const char *dsc_strerror(dsc_status s)
     case DSC_EDIVERGED: return "training diverged (loss is not finite)";
     case DSC_ECANCELLED: return "cancelled";
     case DSC_EUNSUPPORTED: return "not supported by this build";
+    case DSC_ELIMIT: return "larger than a limit allows";
     }
     return "unknown status";
 }
