@@ -4,16 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "io/json.h"
 #include "network.h"
-
-static void json_num(const char *key, double v)
-{
-    printf(", \"%s\": ", key);
-    if (isnan(v))
-        printf("null");
-    else
-        cli_print_number(stdout, v);
-}
+#include "output.h"
 
 static double percent(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : NAN; }
 
@@ -65,6 +59,7 @@ int cmd_export(int argc, char **argv)
         {"idx-images", OPT_STRING, &images, "FILE", "IDX images instead of --data", 0},
         {"idx-labels", OPT_STRING, &labels, "FILE", "IDX labels", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c = CLI_COMMAND(
         "export",
@@ -108,9 +103,30 @@ int cmd_export(int argc, char **argv)
     if (name) eo.name = name;
     eo.source = model;
 
+    /* The outputs: DIR/NAME.h and DIR/NAME.c, or the ONNX file. None may be
+     * an input, and each must be writable, before any work. */
+    size_t plen = strlen(out) + strlen(eo.name) + 4;
+    char *hpath = malloc(plen), *cpath = malloc(plen);
+    if (!hpath || !cpath) {
+        free(hpath);
+        free(cpath);
+        return cli_fail(DSC_ENOMEM);
+    }
+    snprintf(hpath, plen, "%s/%s.h", out, eo.name);
+    snprintf(cpath, plen, "%s/%s.c", out, eo.name);
+    cli_file ins[] = {
+        {"--model", model}, {"--data", data}, {"--idx-images", images}, {"--idx-labels", labels}};
+    cli_file outs_c[] = {{"--out", hpath}, {"--out", cpath}}, outs_onnx[] = {{"--out", out}};
+    r = c_format ? cli_check_files(ins, DSC_COUNT_OF(ins), outs_c, 2, 0)
+                 : cli_check_files(ins, DSC_COUNT_OF(ins), outs_onnx, 1, 0);
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
-    if (s) return cli_fail(s);
+    dsc_status s = DSC_OK;
+    if (r < 0 && (s = dsc_model_load_limits(model, &cli_limits, &m))) r = cli_fail(s);
+    if (r >= 0) {
+        free(hpath);
+        free(cpath);
+        return r;
+    }
     dsc_dataset *d = NULL;
     int st = -1;
     if (data || images || labels) {
@@ -131,40 +147,42 @@ int cmd_export(int argc, char **argv)
     }
     int int8 = eo.weights == DSC_EXPORT_INT8;
     if (st == EXIT_OK && json) {
-        printf("{\"format\": \"%s\", \"files\": [", c_format ? "c" : "onnx");
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_kstring(&j, "format", c_format ? "c" : "onnx");
+        dsc_json_key(&j, "files");
+        dsc_json_array(&j);
         if (c_format) {
-            for (int k = 0; k < 2; k++) {
-                size_t len = strlen(out) + strlen(eo.name) + 4;
-                char *f = malloc(len);
-                if (!f) break;
-                snprintf(f, len, "%s/%s.%s", out, eo.name, k ? "c" : "h");
-                printf("%s", k ? ", " : "");
-                cli_print_json_string(stdout, f);
-                free(f);
-            }
+            dsc_json_string(&j, hpath);
+            dsc_json_string(&j, cpath);
         } else {
-            cli_print_json_string(stdout, out);
+            dsc_json_string(&j, out);
         }
-        printf("], \"weights\": \"%s\"", int8 ? "int8" : "float");
-        if (int8)
-            printf(", \"scale\": \"%s\", \"activations\": \"%s\"",
-                   eo.scale == DSC_SCALE_PER_LAYER ? "layer" : "unit",
-                   eo.float_activations ? "float" : "int8");
-        printf(", \"weight_bytes\": %zu, \"param_bytes\": %zu, \"float_weight_bytes\": %zu, "
-               "\"float_param_bytes\": %zu, \"rows\": %zu",
-               rep.weight_bytes, rep.param_bytes, rep.float_weight_bytes, rep.float_param_bytes,
-               rep.rows);
-        json_num("accuracy", rep.accuracy);
-        json_num("float_accuracy", rep.float_accuracy);
-        json_num("mse", rep.mse);
-        json_num("float_mse", rep.float_mse);
-        json_num("max_abs_diff", rep.max_abs_diff);
-        json_num("mean_abs_diff", rep.mean_abs_diff);
-        printf(", \"class_changes\": %zu}\n", rep.class_changes);
+        dsc_json_end(&j);
+        dsc_json_kstring(&j, "weights", int8 ? "int8" : "float");
+        if (int8) {
+            dsc_json_kstring(&j, "scale", eo.scale == DSC_SCALE_PER_LAYER ? "layer" : "unit");
+            dsc_json_kstring(&j, "activations", eo.float_activations ? "float" : "int8");
+        }
+        dsc_json_kuint(&j, "weight_bytes", rep.weight_bytes);
+        dsc_json_kuint(&j, "param_bytes", rep.param_bytes);
+        dsc_json_kuint(&j, "float_weight_bytes", rep.float_weight_bytes);
+        dsc_json_kuint(&j, "float_param_bytes", rep.float_param_bytes);
+        dsc_json_kuint(&j, "rows", rep.rows);
+        dsc_json_knumber(&j, "accuracy", rep.accuracy);
+        dsc_json_knumber(&j, "float_accuracy", rep.float_accuracy);
+        dsc_json_knumber(&j, "mse", rep.mse);
+        dsc_json_knumber(&j, "float_mse", rep.float_mse);
+        dsc_json_knumber(&j, "max_abs_diff", rep.max_abs_diff);
+        dsc_json_knumber(&j, "mean_abs_diff", rep.mean_abs_diff);
+        dsc_json_kuint(&j, "class_changes", rep.class_changes);
+        dsc_json_end(&j);
+        putchar('\n');
     } else if (st == EXIT_OK) {
         if (c_format)
-            printf("wrote        %s/%s.h, %s/%s.c (%s, %s weights%s)\n", out, eo.name, out, eo.name,
-                   dsc_model_spec(m), int8 ? "int8" : "float",
+            printf("wrote        %s, %s (%s, %s weights%s)\n", hpath, cpath, dsc_model_spec(m),
+                   int8 ? "int8" : "float",
                    !int8                             ? ""
                    : eo.scale == DSC_SCALE_PER_LAYER ? ", a scale per layer"
                                                      : ", a scale per output unit");
@@ -172,6 +190,8 @@ int cmd_export(int argc, char **argv)
             printf("wrote        %s (%s, ONNX IR 8, opset 13)\n", out, dsc_model_spec(m));
         print_report(&rep, c_format, int8, data ? data : images);
     }
+    free(hpath);
+    free(cpath);
     dsc_dataset_free(d);
     dsc_model_free(m);
     return st;

@@ -389,13 +389,15 @@ expect_grep "no/such/dir" "the message names the folder"
 echo x > afile
 expect_status 1 "an output folder that is a file" "$cli" export --model linear.model --format c --name m --out afile
 expect_status 1 "an ONNX file in a missing folder" "$cli" export --model linear.model --format onnx --out no/such/m.onnx
+# A folder where a file should go can never be written: a usage error
+# (the command line's rule for every output), checked before any work.
 mkdir -p isdir.onnx
-expect_status 1 "an ONNX file that is a folder" "$cli" export --model linear.model --format onnx --out isdir.onnx
+expect_status 2 "an ONNX file that is a folder" "$cli" export --model linear.model --format onnx --out isdir.onnx
 # When NAME.c cannot be replaced (here a folder holds its name), NAME.h is
 # not replaced either and no temporary file is left.
 mkdir -p keep keep/k.c
 echo "old header" > keep/k.h
-expect_status 1 "one of the two files cannot be written" "$cli" export --model linear.model --format c --name k --out keep
+expect_status 2 "one of the two files cannot be written" "$cli" export --model linear.model --format c --name k --out keep
 expect_eq "$(cat keep/k.h)" "old header" "the other file keeps its old content"
 expect_eq "$(ls -A keep | tr '\n' ' ')" "k.c k.h " "no temporary file is left"
 if [ "$(id -u)" != 0 ]; then

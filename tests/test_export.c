@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -240,9 +241,30 @@ static void test_statuses(void)
     CHECK(r.class_changes == 0 && r.max_abs_diff == 0.0);
     dsc_metrics_free(&mt);
     dsc_dataset_free(d);
+
+    /* When NAME.c cannot be written (a folder has its name), NAME.h keeps
+     * its old content and no temporary file is left. */
+    char path[160];
+    snprintf(path, sizeof path, "%s/pair.c", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    const char *old = check_write_file(dir, "pair.h", "old", 3);
+    o.name = "pair";
+    o.data = NULL;
+    CHECK(dsc_model_export_c(m, dir, &o, &r) != DSC_OK);
+    FILE *hf = fopen(old, "rb");
+    char got[8] = {0};
+    CHECK(hf && fread(got, 1, sizeof got, hf) == 3 && memcmp(got, "old", 3) == 0);
+    if (hf) fclose(hf);
+    DIR *dd = opendir(dir);
+    int others = 0;
+    for (struct dirent *e; dd && (e = readdir(dd));)
+        others += strstr(e->d_name, ".tmp") != NULL;
+    if (dd) closedir(dd);
+    CHECK(others == 0);
+    rmdir(path);
+    check_remove_files();
     dsc_model_free(m);
     unlink(onnx);
-    char path[160];
     snprintf(path, sizeof path, "%s/tiny.h", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/tiny.c", dir);

@@ -18,6 +18,7 @@
 
 #include "../nn/nn.h"
 #include "export.h"
+#include "json.h"
 #include "outfile.h"
 #include "protobuf.h"
 
@@ -186,18 +187,16 @@ static void value_info(pb_buf *b, unsigned field, const char *name, int elem_typ
 
 /* --- metadata ---------------------------------------------------------------- */
 
+/* A JSON string through the project's one JSON writer (json.h). */
 static void json_string(dsc_text *t, const char *s)
 {
-    dsc_text_put(t, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            dsc_text_printf(t, "\\%c", *c);
-        else if (*c < 0x20)
-            dsc_text_printf(t, "\\u%04x", *c);
-        else
-            dsc_text_putn(t, (const char *)c, 1);
+    char *q = dsc_json_quote(s);
+    if (!q) {
+        t->failed = 1;
+        return;
     }
-    dsc_text_put(t, "\"");
+    dsc_text_put(t, q);
+    dsc_free(q);
 }
 
 static void json_array(dsc_text *t, char *const *v, size_t n)
