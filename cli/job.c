@@ -397,7 +397,11 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     job_state s = {0};
     s.res = res;
     /* Traces and plots are files, so rank 0's alone. */
-    s.record = (keep_trace || o->trace || o->plot_dir) && cli_rank() == 0;
+    /* The seed's pictures need the run's parameters step by step; a
+     * network on images draws its filters from the final ones. */
+    size_t shape[3];
+    int shaped = dsc_model_input_shape(m, shape) > 1;
+    s.record = (keep_trace || o->trace || (o->plot_dir && !shaped)) && cli_rank() == 0;
     s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO) && cli_rank() == 0;
     s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
@@ -457,6 +461,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     if (o->plot_dir) {
         if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST)
             return cli_error(EXIT_RUNTIME, "cannot create %s: %s", o->plot_dir, strerror(errno));
+        if (shaped) { /* first-layer filters and the feature maps of row 1 */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/filters.svg", o->plot_dir);
+            cli_signals_hold(1);
+            dsc_status ps = dsc_plot_filters(path, m, d, 0);
+            cli_signals_hold(0);
+            if (ps) return cli_fail(ps);
+            if (!o->json) fprintf(stderr, "wrote %s\n", path);
+            return EXIT_OK;
+        }
         if (dsc_model_inputs(m) != 1 || dsc_model_outputs(m) != 1)
             return cli_error(EXIT_USAGE,
                              "--plot-dir draws models with 1 input and 1 output; "

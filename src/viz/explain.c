@@ -895,7 +895,14 @@ dsc_status dsc_explain_model(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     if ((unsigned)loss >= DSC_LOSS_COUNT)
         return dsc_fail(DSC_EINVAL, "dsc_explain_model: unknown loss %d", (int)loss);
     size_t np = dsc_model_param_count(m), rows = dsc_dataset_rows(d);
-    if (np > DSC_EXPLAIN_MAX_PARAMS)
+    /* Convolutions and pools have their own explanation; data that does not
+     * fit is refused below, as for every network. */
+    int data_fits = rows && rows <= DSC_EXPLAIN_MAX_ROWS &&
+                    dsc_dataset_inputs(d) == dsc_model_inputs(m) &&
+                    dsc_dataset_outputs(d) == dsc_model_outputs(m);
+    if (data_fits && !dsc_spec_is_mlp(m->arch))
+        return dsc_explain_layers(m, d, loss, params, json, text, max_diff);
+    if (np > DSC_EXPLAIN_MAX_PARAMS && dsc_spec_is_mlp(m->arch))
         return dsc_fail(DSC_EINVAL,
                         "explain: the network %s has %zu parameters; explain writes out at most "
                         "%d (DSC_EXPLAIN_MAX_PARAMS), beyond that the text is unreadable",
