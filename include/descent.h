@@ -36,14 +36,14 @@ extern "C" {
 /** Status codes. DSC_OK is 0; every other value is a failure. */
 typedef enum {
     DSC_OK = 0,
-    DSC_EINVAL,      /**< an argument or option is invalid */
-    DSC_ENOMEM,      /**< an allocation failed */
-    DSC_EIO,         /**< a file could not be read or written */
-    DSC_EFORMAT,     /**< a file or string is malformed */
-    DSC_ESHAPE,      /**< tensor shapes do not fit together */
-    DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
-    DSC_EDIVERGED,   /**< the loss became NaN or infinite */
-    DSC_ECANCELLED,  /**< a callback asked to stop */
+    DSC_EINVAL,       /**< an argument or option is invalid */
+    DSC_ENOMEM,       /**< an allocation failed */
+    DSC_EIO,          /**< a file could not be read or written */
+    DSC_EFORMAT,      /**< a file or string is malformed */
+    DSC_ESHAPE,       /**< tensor shapes do not fit together */
+    DSC_ENOTFOUND,    /**< a named thing (parameter, column) does not exist */
+    DSC_EDIVERGED,    /**< the loss became NaN or infinite */
+    DSC_ECANCELLED,   /**< a callback asked to stop */
     DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
     DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
@@ -174,6 +174,20 @@ typedef struct dsc_dataset dsc_dataset;
  *  value (the message names the row and column). */
 dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
                                    size_t n_out, dsc_dataset **out);
+/**
+ * Builds a data set over the caller's arrays without copying them
+ * (row-major, x is n x n_in, y is n x n_out; y may be NULL when n_out is 0:
+ * data to predict from). The data set *borrows* x and y: they stay the
+ * caller's, must stay valid and unchanged until dsc_dataset_free() of this
+ * data set, and are never written or freed by the library. Data sets made
+ * from it (dsc_dataset_split) copy their rows and do not borrow. Values are
+ * checked once, here, as dsc_dataset_from_arrays checks them: DSC_EINVAL for
+ * n == 0, n_in == 0, a NULL array, or a NaN or infinite value (the message
+ * names the row and column).
+ */
+dsc_status dsc_dataset_wrap(const float *x, const float *y, size_t n, size_t n_in, size_t n_out,
+                            dsc_dataset **out);
+/** Frees d (and, for a borrowing data set, nothing of the caller's). */
 void dsc_dataset_free(dsc_dataset *d);
 size_t dsc_dataset_rows(const dsc_dataset *d);
 size_t dsc_dataset_inputs(const dsc_dataset *d);
@@ -470,21 +484,48 @@ dsc_status dsc_model_load(const char *path, dsc_model **out);
 dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out);
 /** The same, from memory (name is used in messages). */
 dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
+/**
+ * The model file of m in memory: the bytes dsc_model_save would write, for
+ * storing a model in a database, sending it, or pickling it. *data is
+ * allocated by the library and owned by the caller, who releases it with
+ * dsc_buffer_free(); dsc_model_load_memory reads it back. DSC_EINVAL for a
+ * model that could not be loaded back (a non-finite parameter) or is too
+ * large for the format; DSC_ENOMEM. On failure *data is NULL, *size 0.
+ */
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size);
+/** Releases memory the library handed to the caller (dsc_model_save_memory,
+ *  dsc_model_explain). NULL is a no-op. */
+void dsc_buffer_free(void *p);
 
 /** A deep copy of m: parameters and everything it knows. */
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
 
 /** Runs the model on n rows of x (n x inputs, row-major) into y (n x
- *  outputs). A convenience for small inputs: allocates a workspace per
- *  call. For repeated or multi-threaded use, see dsc_workspace. */
+ *  outputs). Allocates a workspace per call, so many threads may call it at
+ *  once on one model. Each row's outputs are the same bits whatever rows are
+ *  predicted with it and however many (see dsc_workspace_set_row_invariant).
+ *  For repeated calls, see dsc_workspace. */
 dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float *y);
 
 /** A forward-only workspace for a shared, read-only model: one per thread. */
 typedef struct dsc_workspace dsc_workspace;
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out);
 void dsc_workspace_free(dsc_workspace *ws);
+/**
+ * With on = 1, every row's outputs are the same bits whatever rows are
+ * predicted with it in one call and however many: a batch shorter than the
+ * few rows from which the matrix products treat every row alike (usually 2)
+ * is padded to that many. Off (the default), one row at a time takes a
+ * faster path (a dot product per unit) whose last bits may differ from the
+ * same row predicted in a batch. With CBLAS chosen (dsc_set_gemm), OpenBLAS
+ * makes no such promise. DSC_ENOMEM when the staging rows cannot be had.
+ */
+dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on);
 /** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
- *  must be the one the workspace was made for, and not change meanwhile. */
+ *  must be the one the workspace was made for, and not change meanwhile.
+ *  Many threads may predict at once from one model, each with its own
+ *  workspace. DSC_EINVAL, naming the row and column, when an input is NaN
+ *  or infinite (nothing is written to y then). */
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y);
 
 /* ------------------------------------------------------------------ */
@@ -493,7 +534,7 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
 
 /** How an exported C model stores its weights. */
 typedef enum {
-    DSC_EXPORT_FLOAT = 0, /**< float32, as trained: one row gives descent's own bits */
+    DSC_EXPORT_FLOAT = 0, /**< float32, as trained: the bits of dsc_predict one row at a time */
     DSC_EXPORT_INT8 /**< int8 with float scales, a quarter of the bytes (see docs/EXPORT.md) */
 } dsc_export_weights;
 
@@ -675,6 +716,11 @@ typedef struct {
     /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
     size_t lbfgs_history;
     void *user;
+    /** When not NULL, the run stops before its next update once *stop is
+     *  non-zero (DSC_ECANCELLED, stop reason DSC_STOP_CALLBACK, as a
+     *  callback's stop), so a signal handler or another thread can stop it
+     *  without a callback. The library only reads it, atomically. NULL. */
+    const volatile int *stop;
 } dsc_train_params;
 
 /** Fills p with the defaults documented on each field. */
@@ -762,6 +808,22 @@ void dsc_metrics_free(dsc_metrics *mt);
  */
 dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                                double *max_rel_error, size_t *worst, size_t *kinks);
+
+/**
+ * Writes dLoss/dparam as the chain of local derivatives, with every factor
+ * a number at m's current parameters, for each parameter named in params
+ * (comma-separated, scalar names such as "w1,b3" or tensor names such as
+ * "layer2.weight"; NULL or "": all), in the seed's style, and checks each
+ * total against backpropagation (what `descent explain` prints). json != 0
+ * writes one JSON object instead. *text is owned by the caller: release it
+ * with dsc_buffer_free(). *max_diff (may be NULL) receives the largest
+ * |chain-rule total - backprop| / max(1, |backprop|), about 1e-7.
+ * DSC_EINVAL for models over 64 parameters or data over 32 rows (the text
+ * would be unreadable), DSC_ESHAPE when d does not fit m, DSC_ENOTFOUND for
+ * an unknown parameter name.
+ */
+dsc_status dsc_model_explain(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             const char *params, int json, char **text, double *max_diff);
 
 #ifdef __cplusplus
 }

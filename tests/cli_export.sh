@@ -194,28 +194,16 @@ PY
   fi
   expect_status 0 "$name: descent predict" "$cli" predict --model "$m" --data "$data" --out "$name.pred"
   if [ -n "$first" ]; then
-    # One row at a time: the same operations in the same order, the same bits.
-    python3 - "$data" <<'PY'
-import csv, sys
-r = list(csv.reader(open(sys.argv[1], newline='')))
-for i, row in enumerate(r[1:13]):
-    with open('one_%02d.csv' % i, 'w', newline='') as f:
-        csv.writer(f).writerows([r[0], row])
-PY
-    : > "$name.pred1"
-    local n1=0
-    for f in one_*.csv; do
-      "$cli" predict --model "$m" --data "$f" | tail -n +2 >> "$name.pred1"
-      n1=$((n1 + 1))
-    done
-    (head -1 "$name.pred"; cat "$name.pred1") > "$name.pred1.csv"
-    head -$n1 "$name.$first.out" > "$name.c1.out"
-    expect_status 0 "$name: one row at a time, the C export gives descent predict's bits" \
-      $compare bits "c:$name.c1.out" "predict:$name.pred1.csv" --info "$info"
-    rm -f one_*.csv
-    # Many rows at once descent multiplies with its blocked kernel, which
-    # sums in another order: rounding differences, judged against the
-    # exact values where they pass 1e-6.
+    # The library's one-row path (a dot product per unit): the same
+    # operations in the same order, the same bits, and the same classes.
+    expect_status 0 "$name: the library's one-row predictions" sh -c \
+      "$models_tool --predict $m < $name.rows > $name.lib1.out"
+    expect_status 0 "$name: the C export gives the library's one-row bits" \
+      $compare bits "c:$name.$first.out" "c:$name.lib1.out" --info "$info"
+    # descent predict multiplies with its blocked kernel (row-invariant:
+    # any row, alone or in a batch, the same bits), which sums in another
+    # order with fused multiply-adds: rounding differences, judged against
+    # the exact values where they pass 1e-6.
     if [ -n "$exact" ]; then
       expect_status 0 "$name: the C export agrees with descent predict to 1e-6" $compare rel \
         "c:$name.$first.out" "predict:$name.pred" --info "$info" --tol 1e-6 $exact

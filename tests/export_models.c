@@ -4,7 +4,13 @@
  * that reach every branch of the exported dot product (fewer than 8
  * terms, leftovers after lanes of 32, a second block of 4096), random
  * biases and standardisation of inputs and targets.
- * Usage: export_models DIR */
+ * Usage: export_models DIR
+ *
+ * export_models --predict MODEL reads rows of comma-separated inputs on
+ * standard input and prints what the library's one-row path gives for
+ * each (dsc_predict on a one-row workspace, row invariance off: a dot
+ * product per unit), as tests/export_driver.c prints an exported model's
+ * outputs, the class dsc_model_class_of picks last for a classifier. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +76,44 @@ static void save(dsc_model *m, const char *name)
     dsc_model_free(m);
 }
 
+static int predict_rows(const char *path)
+{
+    dsc_model *m;
+    dsc_workspace *ws;
+    if (dsc_model_load(path, &m) || dsc_workspace_new(m, 1, &ws)) {
+        fprintf(stderr, "%s\n", dsc_last_error());
+        return 1;
+    }
+    size_t ni = dsc_model_inputs(m), no = dsc_model_outputs(m);
+    float *x = malloc(ni * sizeof(float)), *y = malloc(no * sizeof(float));
+    int rc = 0;
+    for (;;) {
+        size_t j = 0;
+        for (; j < ni; j++) {
+            double v;
+            if (scanf(j ? " ,%lf" : " %lf", &v) != 1) break;
+            x[j] = (float)v;
+        }
+        if (j == 0 && feof(stdin)) break;
+        if (j < ni || dsc_predict(m, ws, x, 1, y)) {
+            fprintf(stderr, "a row could not be read or predicted: %s\n", dsc_last_error());
+            rc = 1;
+            break;
+        }
+        for (j = 0; j < no; j++) printf("%s%.9g", j ? "," : "", (double)y[j]);
+        if (dsc_model_classes(m)) printf(",%zu", dsc_model_class_of(m, y));
+        printf("\n");
+    }
+    free(x);
+    free(y);
+    dsc_workspace_free(ws);
+    dsc_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--predict") == 0) return predict_rows(argv[2]);
     if (argc != 2) {
         fprintf(stderr, "usage: export_models DIR\n");
         return 2;

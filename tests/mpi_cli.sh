@@ -139,6 +139,12 @@ expect_status 1 "bad row on rank 1" "$mpiexec" -n 1 bash -c 'each "$@"' _ "${arg
   : -n 1 bash -c 'each "$@"' _ "${args[@]}" --data bad.csv
 expect_grep "rank 1: bad.csv:40" "the message names rank 1 and the row"
 expect_eq "$(grep -c 'descent: error' "$tmp/out")" 1 "the message is printed once"
+# Each rank's own status: mpirun kills the ranks still running once one
+# exits non-zero, which on a busy machine can catch rank 1 between its exit
+# and the writing of rc.1, so this run asks it to wait for all of them.
+rm -f rc.0 rc.1
+OMPI_MCA_orte_abort_on_non_zero_status=0 "$mpiexec" -n 1 bash -c 'each "$@"' _ "${args[@]}" \
+  --data data.csv : -n 1 bash -c 'each "$@"' _ "${args[@]}" --data bad.csv > /dev/null 2>&1
 expect_eq "$(cat rc.0 rc.1 | tr '\n' ' ')" "1 1 " "every rank exits 1"
 expect_eq "$(ls none.dsc* 2>/dev/null | wc -l)" 0 "no model file, whole or half"
 

@@ -17,6 +17,11 @@ dsc_status
 dsc_fail(dsc_status s, const char *fmt, ...);
 void dsc_clear_error(void);
 
+/* DSC_EINVAL with "WHAT value at row R, column C is NaN" (or "is infinite")
+ * for the first non-finite value of a row-major rows x cols array, rows and
+ * columns counted from 1; DSC_OK when every value is finite. */
+dsc_status dsc_check_finite(const float *v, size_t rows, size_t cols, const char *what);
+
 /* Allocation goes through these so that a test can count allocations (the
  * training loop must make none) and a NULL result becomes DSC_ENOMEM. */
 void *dsc_malloc(size_t n);

@@ -38,7 +38,8 @@ struct dsc_dataset {
     char **kept_names;
     char *kept_text;
     size_t *kept_off, n_kept;
-    /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
+    /* DSC_BORROW_* bits: arrays that belong to another data set (a view) or
+     * to the caller (dsc_dataset_wrap): never written, never freed. */
     unsigned borrowed;
 };
 

@@ -7,7 +7,8 @@
  *    it (a ReLU network needs no library at all). No allocation, no
  *    mutable state: buffers are on the stack, so every function is
  *    re-entrant and thread-safe.
- *  - Float weights give descent's own bits for one row: the dot products
+ *  - Float weights give the bits of descent's one-row path (dsc_predict,
+ *    one row at a time, row invariance off): the dot products
  *    are summed in the order of the engine's one-row matrix product and
  *    the activations are the engine's own element functions, whose text
  *    the op table carries (src/graph/ops.h: out.c); the dot product is in
@@ -389,8 +390,8 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
             put_function(t, "void", n, "qdense", dsc_qdense_source());
         }
     } else {
-        dsc_text_put(t, "/* x . w in the order descent sums it for one row, so the results are\n"
-                        " * descent's own bits. */\n");
+        dsc_text_put(t, "/* x . w in the order descent sums it for one row on its own, so the\n"
+                        " * results are those bits. */\n");
         put_function(t, "float", n, "dot", dsc_export_dot_text);
         dsc_text_printf(t,
                         "/* y = x W^T + b for W [n_out][n_in]. */\n"

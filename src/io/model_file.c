@@ -270,6 +270,18 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
     return s;
 }
 
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size)
+{
+    if (data) *data = NULL;
+    if (size) *size = 0;
+    if (!m || !data || !size) return dsc_fail(DSC_EINVAL, "dsc_model_save_memory: NULL argument");
+    uint8_t *bytes = NULL;
+    dsc_status s = dsc_model_encode(m, &bytes, size);
+    if (s) return s;
+    *data = bytes;
+    return DSC_OK;
+}
+
 /* --- decoding -------------------------------------------------------------- */
 
 static uint32_t get_u32(const uint8_t *b)

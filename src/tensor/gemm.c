@@ -671,6 +671,18 @@ static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, 
     return 0;
 }
 
+/* Tied to the path choice below: thin products with k == 1 or n == 1 are
+ * the same per row for every m (except one long dot, m = n = 1); others are
+ * packed from 2 rows on once past the tiny limit, and the packed kernel runs
+ * edge tiles like interior ones. */
+size_t dsc_gemm_invariant_rows(size_t n, size_t k)
+{
+    if (k <= 1) return 1;
+    if (n == 1) return k >= 2 * THIN_CHUNK ? 2 : 1;
+    size_t m = (size_t)(TINY_WORK / ((double)n * (double)k)) + 1;
+    return m < 2 ? 2 : m;
+}
+
 void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
               size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int threads)
 {

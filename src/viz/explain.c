@@ -1140,3 +1140,10 @@ dsc_status dsc_explain_line(const float *x, const float *y, size_t n, double int
     dsc_free(di);
     return sb_finish(&b, text);
 }
+
+/* The public entry (descent.h); the internal name stays for the CLI. */
+dsc_status dsc_model_explain(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             const char *params, int json, char **text, double *max_diff)
+{
+    return dsc_explain_model(m, d, loss, params, json, text, max_diff);
+}
