@@ -16,8 +16,11 @@
 #define DSC_SANITIZED 0
 #endif
 
-/* Present in builds with --coverage only. */
-extern void __gcov_dump(void) __attribute__((weak));
+/* Coverage builds (CMake defines DSC_COVERAGE when the flags hold
+ * --coverage) write their counts before _exit. */
+#ifdef DSC_COVERAGE
+extern void __gcov_dump(void);
+#endif
 
 #include "cli.h"
 #include "output.h"
@@ -41,7 +44,8 @@ static const subcommand commands[] = {
     {"eval", cmd_eval, ALL_RANKS, "score a saved model on data: loss, accuracy or R^2, ..."},
     {"predict", cmd_predict, RANK0, "predict every row of a CSV file with a saved model"},
     {"info", cmd_info, RANK0, "show a saved model"},
-    {"export", cmd_export, RANK0, "write a saved model as dependency-free C (float or int8) or ONNX"},
+    {"export", cmd_export, RANK0,
+     "write a saved model as dependency-free C (float or int8) or ONNX"},
     {"explain", cmd_explain, RANK0, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, RANK0, "compare backpropagation with numerical gradients"},
 };
@@ -110,8 +114,10 @@ int main(int argc, char **argv)
         status = cli_error(EXIT_RUNTIME, "cannot write the standard output: %s", strerror(errno));
     fflush(stderr);
 #if !DSC_SANITIZED
+#ifdef DSC_COVERAGE
     /* A coverage build writes its counts at exit: now, then. */
-    if (__gcov_dump) __gcov_dump();
+    __gcov_dump();
+#endif
     _exit(status);
 #endif
     return status;

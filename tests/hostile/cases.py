@@ -46,6 +46,7 @@ def define(descent, mpiexec):
     outputs()
     numerics()
     signals(descent)
+    exports()
     concurrency(descent)
     json_everywhere()
     if mpiexec:
@@ -58,7 +59,8 @@ def define(descent, mpiexec):
 def options():
     subs = {"train": TRAIN, "line": LINE, "eval": EVAL, "predict": PREDICT,
             "info": ["info", "--model", "m.model"], "demo": ["demo", "softplus", "--dir", "dd"],
-            "explain": ["explain", "--demo", "softplus"], "gradcheck": ["gradcheck"]}
+            "explain": ["explain", "--demo", "softplus"], "gradcheck": ["gradcheck"],
+            "export": ["export", "--model", "m.model", "--format", "onnx", "--out", "m.onnx"]}
     for name, argv in subs.items():
         case("opt/%s/unknown option" % name, argv + ["--frobnicate"], 2, r"unknown option '--frobnicate'")
         case("opt/%s/short option" % name, argv + ["-x"], 2, r"unknown option '-x'")
@@ -661,17 +663,113 @@ def double_interrupt(cmd):
 
 
 # --------------------------------------------------------------------------
+# Export: C and ONNX files
+
+def exports():
+    c_exp = ["export", "--model", "m.model", "--format", "c", "--out", "."]
+    onnx = ["export", "--model", "m.model", "--format", "onnx", "--out"]
+    bad = [("--format bogus", ["export", "--model", "m.model", "--format", "bogus", "--out", "x"],
+            2, r"--format: 'bogus' is not c or onnx"),
+           ("--quantize 4bit", c_exp + ["--quantize", "4bit"], 2, r"--quantize: '4bit'"),
+           ("--quantize int8 for onnx", onnx + ["x.onnx", "--quantize", "int8"], 2, r"for --format c"),
+           ("--scale", c_exp + ["--quantize", "int8", "--scale", "row"], 2, r"--scale: 'row'"),
+           ("--activations", c_exp + ["--activations", "int4"], 2, r"--activations: 'int4'"),
+           ("--name for onnx", onnx + ["x.onnx", "--name", "x"], 2, r"--name is for --format c"),
+           ("no --out", ["export", "--model", "m.model", "--format", "c"], 2, r"--out are required"),
+           ("--name with a slash", c_exp + ["--name", "../x"], 1, r"'\.\./x' is not a C identifier"),
+           ("--name with a quote", c_exp + ["--name", 'a"b'], 1, r"not a C identifier"),
+           ("--name too long", c_exp + ["--name", "a" * 64], 1, r"at most 63 characters"),
+           ("--name starting with _", c_exp + ["--name", "_x"], 1, r"not a C identifier"),
+           ("--name empty", c_exp + ["--name", ""], 1, r"not a C identifier|empty"),
+           ("--out a missing folder", ["export", "--model", "m.model", "--format", "c", "--out",
+                                       "nodir"], 1, r"nodir/model\.h: cannot create"),
+           ("--out a file for C", ["export", "--model", "m.model", "--format", "c", "--out", "d.csv"],
+            1, r"d\.csv/model\.h: cannot write"),
+           ("--out - for onnx", onnx + ["-"], 2, r"standard output carries"),
+           ("--out = --model", onnx + ["m.model"], 2, r"--out m\.model is the --model file"),
+           ("--out = --data", onnx + ["d.csv", "--data", "d.csv"], 2, r"is the --data file"),
+           ("C header = --model", ["export", "--model", "x.h", "--format", "c", "--name", "x", "--out",
+                                   "."], 2, r"--out \./x\.h is the --model file"),
+           ("--out a folder for onnx", onnx + ["."], 2, r"is a directory"),
+           ("NAME.c is a folder", c_exp, 2, r"\./model\.c is a directory"),
+           ("a truncated model", ["export", "--model", "t.model", "--format", "onnx", "--out", "t.onnx"],
+            1, r"t\.model: truncated"),
+           ("a CSV as the model", ["export", "--model", "d.csv", "--format", "onnx", "--out", "t.onnx"],
+            1, r"d\.csv: not a descent model"),
+           ("--data with a bad row", onnx + ["t.onnx", "--data", "bad.csv"], 1, r"bad\.csv:3:2"),
+           ("--data without the model's columns", onnx + ["t.onnx", "--data", "cls.csv"], 1,
+            r"cls\.csv"),
+           ("--data and --idx-images", onnx + ["t.onnx", "--data", "d.csv", "--idx-images", "i.idx",
+                                               "--idx-labels", "l.idx"], None, None),
+           ("--max-bytes below the model", onnx + ["t.onnx", "--max-bytes", "32"], 1, r"max_bytes"),
+           ("a FIFO nobody reads", onnx + ["p"], 1, r"p: no process reads this FIFO")]
+
+    def setup(d):
+        os.mkdir(os.path.join(d, "model.c"))
+        with open(os.path.join(d, "m.model"), "rb") as f:
+            b = f.read()
+        write(os.path.join(d, "x.h"), b)
+        write(os.path.join(d, "t.model"), b[:len(b) // 2])
+        write(os.path.join(d, "bad.csv"), "a,b,c,y\n1,2,3,4\n1,x,3,4\n")
+        os.mkfifo(os.path.join(d, "p"))
+    for name, argv, st, msg in bad:
+        check = None
+        if st is None:  # either refused or done, but never half
+            check = lambda d, r: None if r.status in (0, 1, 2) else "status %s" % r.status
+        case("export/%s" % name, argv, st, msg, setup=setup, check=check,
+             creates=["t.onnx"] if st is None else ())
+    case("export/onto a full device", onnx + ["full"], 1, r"full: cannot write: No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("export/C over old files", "echo old > model.h; echo old > model.c; $D export --model m.model "
+         "--format c --out . > /dev/null && grep -c model_predict model.h", 0, out=r"^[1-9]", shell=True,
+         creates=["model.h", "model.c"])
+    case("export/C through a link", ["export", "--model", "m.model", "--format", "c", "--out", "ln"], 0,
+         setup=lambda d: (os.mkdir(os.path.join(d, "sub")), os.symlink("sub", os.path.join(d, "ln"))),
+         creates=["sub/model.h", "sub/model.c"], check=is_type("ln", "link"))
+    # Names from a hostile CSV header and hostile class labels go into C
+    # string literals and comments: the result must compile, warnings as
+    # errors, trigraphs on; ONNX and the JSON report take them too.
+    weird = b'"q""x",*/ evil,??/,"nl\nx",b\\s\xff,label\n' + b"".join(
+        b"%d,%d,%d,%d,%d,%s\n" % (i % 3, i % 5, i % 7, i % 2, i % 4,
+                                  [b'"c""t"', b"*/ ??= x", b"d\\\xffg"][i % 3]) for i in range(30))
+    train_w = ("$D train --data w.csv --target label --max-iter 5 --save w.model --quiet > /dev/null && ")
+    cc = "$(command -v cc || command -v gcc || command -v clang)"
+    case("export/hostile names compile", train_w + "$D export --model w.model --format c --name w "
+         "--out . > /dev/null && { [ -z \"%s\" ] || %s -std=c99 -pedantic -Wall -Wextra -Werror "
+         "-trigraphs -c w.c -o w.o; } && echo compiled" % (cc, cc), 0, out=r"^compiled$", shell=True,
+         setup=files(w__csv=weird), creates=["w.model", "w.h", "w.c", "w.o"], timeout=60)
+    case("export/hostile names in ONNX and JSON", train_w + "$D export --model w.model --format onnx "
+         "--out w.onnx --json --data w.csv --target label", 0, shell=True, setup=files(w__csv=weird),
+         creates=["w.model", "w.onnx"], check=stdout_json)
+
+
+# --------------------------------------------------------------------------
 # Two writers at once
 
+def each_ok(cmd, n=4):
+    """A shell line starting cmd n times at once, then printing how many
+    of them ended with status 0 (each one's status, kept by its id)."""
+    return ("p=; for i in %s; do %s & p=\"$p $!\"; done; ok=0; "
+            "for j in $p; do wait $j && ok=$((ok+1)); done; echo ok $ok; " % (
+                " ".join(str(i) for i in range(1, n + 1)), cmd))
+
+
 def concurrency(descent):
-    case("conc/4 predicts, one --out", "for i in 1 2 3 4; do $D predict --model m.model --data new.csv "
-         "--out same.csv & done; wait; wc -l < same.csv", 0, out=r"^3$", shell=True, creates=["same.csv"])
-    case("conc/4 trains, one --save", "for i in 1 2 3 4; do $D train --data d.csv --max-iter 20 --save "
-         "same.model --quiet 2>/dev/null & done; wait; $D info --model same.model", 0, out=r"network",
-         shell=True, creates=["same.model"])
-    case("conc/4 trains, one --log", "for i in 1 2 3 4; do $D train --data d.csv --epochs 3 --batch 5 "
-         "--log same.jsonl --quiet & done; wait", 0, shell=True, creates=["same.jsonl"],
-         check=file_json("same.jsonl"))
+    case("conc/4 predicts, one --out", each_ok("$D predict --model m.model --data new.csv --out same.csv")
+         + "wc -l < same.csv", 0, out=r"ok 4\n3$", shell=True, creates=["same.csv"])
+    case("conc/4 trains, one --save", each_ok("$D train --data d.csv --max-iter 20 --save same.model "
+                                              "--quiet > /dev/null") + "$D info --model same.model", 0,
+         out=r"ok 4\n(.|\n)*^network", shell=True, creates=["same.model"])
+    case("conc/4 trains, one --log", each_ok("$D train --data d.csv --epochs 3 --batch 5 --log same.jsonl "
+                                             "--quiet > /dev/null"), 0, out=r"^ok 4$", shell=True,
+         creates=["same.jsonl"], check=file_json("same.jsonl"))
+    case("conc/4 exports, one --out", each_ok("$D export --model m.model --format onnx --out same.onnx "
+                                              "> /dev/null"), 0, out=r"^ok 4$", shell=True,
+         creates=["same.onnx"])
+    case("conc/8 mixed writers of one file", each_ok("$D predict --model m.model --data new.csv --out o; "
+                                                     "$D train --data d.csv --epochs 2 --log o --quiet "
+                                                     "> /dev/null", 8), 0, out=r"^ok 8$", shell=True,
+         creates=["o"], timeout=60)
     case("conc/reading a model while it is rewritten",
          "(for i in 1 2 3 4 5 6; do $D train --data d.csv --max-iter 10 --save m.model --quiet 2>/dev/null; done) & "
          "ok=0; for i in 1 2 3 4 5 6 7 8 9 10; do $D info --model m.model > /dev/null && ok=$((ok+1)); done; "
