@@ -402,6 +402,8 @@ def model_files():
                                                        "d.csv"], 1, r"d\.csv.*(x1|not found|columns)")
     case("model/eval with a missing target", ["eval", "--model", "m.model", "--data", "new.csv"], 1,
          r"new\.csv.*'y' not found")
+    layr_chunks(damaged)
+    checkpoints()
     case("model/--init with a bad line", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:2:",
          setup=files(bad__txt="w1 1\nw2 x\n"))
     case("model/--init /dev/zero", TRAIN + ["--init", "/dev/zero"], 1, r"/dev/zero:1: a NUL byte")
@@ -413,6 +415,101 @@ def model_files():
          setup=files(bad__txt="w1 1e39\n"))
     case("model/--init long line", TRAIN + ["--init", "bad.txt"], 1, r"line too long",
          setup=files(bad__txt="w1 " + "1" * 600 + "\n"))
+
+
+def conv_model(d):
+    """A small convolutional network (format 2, with a LAYR chunk) in
+    c.model, trained on img.csv (16 pixels, 2 classes)."""
+    rows = ["%s,label" % ",".join("p%d" % i for i in range(16))]
+    for i in range(24):
+        rows.append(",".join(str((i * 7 + j * 13) % 256) for j in range(16)) + ",%s" % "ab"[i % 2])
+    write(os.path.join(d, "img.csv"), "\n".join(rows) + "\n")
+    r = subprocess.run([os.environ["D_BIN"], "train", "--data", "img.csv", "--target", "label",
+                        "--input-shape", "1x4x4", "--layers", "conv2@3:relu", "--epochs", "1",
+                        "--save", "c.model", "--quiet"], cwd=d, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError("training the conv model failed: %r" % r.stderr)
+
+
+def layr_chunks(damaged):
+    """The layer spec of a format-2 model (LAYR) is parsed from the file:
+    it must agree with ARCH and PARM, and its own limits hold."""
+    def lstr(t):
+        t = t if isinstance(t, bytes) else t.encode()
+        return struct.pack("<I", len(t)) + t
+
+    def from_conv(fn):
+        def setup(d):
+            conv_model(d)
+            with open(os.path.join(d, "c.model"), "rb") as f:
+                b = f.read()
+            write(os.path.join(d, "x.model"), fn(b))
+        return setup
+    bad = [("an MLP spec", lstr("16 -> 2:softmax"), r"1 layers, but ARCH has 2"),
+           ("more filters", lstr("1x4x4 -> conv3@3x3:relu -> 2:softmax"), r"layer 1 has 12 values"),
+           ("another shape, as many values", lstr("2x2x4 -> conv2@1x3:relu -> 2:softmax"),
+            r"chunk (PARM|LAYR).*(needs|has)"),
+           ("binary", lstr(b"\xff\x00garbage"), r"chunk LAYR.*NUL"),
+           ("empty", b"", r"chunk LAYR.*ends inside"),
+           ("a length past the chunk", struct.pack("<I", 1000) + b"1x4x4", r"chunk LAYR.*1000 bytes needed"),
+           ("a huge input", lstr("1x65536x65536 -> conv65536@3x3:relu -> 2:softmax"),
+            r"chunk LAYR.*the input has more than"),
+           ("a kernel past the input", lstr("1x4x4 -> conv2@9x9:relu -> 2:softmax"), r"chunk LAYR.*does not fit"),
+           ("a stride of 0", lstr("1x4x4 -> conv2@3x3s0:relu -> 2:softmax"), r"chunk LAYR.*stride")]
+    for name, payload, msg in bad:
+        case("model/LAYR %s" % name, ["info", "--model", "x.model"], 1, r"x\.model: .*" + msg,
+             setup=from_conv(lambda b, payload=payload: replace_chunk(b, b"LAYR", payload)),
+             creates=["img.csv", "c.model"])
+    case("model/LAYR twice", ["predict", "--model", "x.model", "--data", "img.csv"], 1,
+         r"x\.model: .*a second LAYR chunk", creates=["img.csv", "c.model"],
+         setup=from_conv(lambda b: with_chunk(b, b"LAYR", lstr("1x4x4 -> conv2@3x3:relu -> 2:softmax"))))
+    case("model/LAYR in a version 1 file", ["eval", "--model", "x.model", "--data", "img.csv"], 1,
+         r"x\.model: chunk LAYR .*version 1 file cannot hold", creates=["img.csv", "c.model"],
+         setup=from_conv(lambda b: recrc(b[:8] + struct.pack("<I", 1) + b[12:])))
+    case("model/a conv model predicts", ["predict", "--model", "c.model", "--data", "img.csv"], 0,
+         out=r"^label", setup=conv_model, creates=["img.csv", "c.model"])
+
+
+def checkpoints():
+    """--resume reads a checkpoint: the model's chunks and the training
+    state (trst), checked as strictly as a model file."""
+    resume = ["train", "--data", "cls.csv", "--target", "label", "--epochs", "4", "--batch", "8",
+              "--optimizer", "adam", "--resume", "x.ckpt", "--save", "o.model", "--quiet"]
+
+    def ckpt(fn):
+        def setup(d):
+            with open(os.path.join(d, "ck.model.ckpt"), "rb") as f:
+                b = f.read()
+            write(os.path.join(d, "x.ckpt"), fn(b))
+        return setup
+
+    def trst_word(off, value):
+        def fn(b):
+            p = [c for c in chunks(b) if c[1] == b"trst"][0][0]
+            b = bytearray(b)
+            b[p + 8 + off:p + 8 + off + 4] = value
+            return recrc(bytes(b))
+        return fn
+    for cut in (0, 20, 100, -40, -1):
+        case("ckpt/truncated at %d" % cut, resume, 1, r"x\.ckpt: (truncated|not a descent|it is empty)",
+             setup=ckpt(lambda b, cut=cut: b[:cut] if cut >= 0 else b[:len(b) + cut]))
+    for k in range(4):
+        def flip(b, k=k):
+            b = bytearray(b)
+            b[12 + (k * 331) % (len(b) - 12)] ^= 1 << (k * 3 % 8)
+            return bytes(b)
+        case("ckpt/bit flip %d" % k, resume, 1, r"x\.ckpt", setup=ckpt(flip))
+    case("ckpt/unknown state version", resume, 1, r"x\.ckpt: checkpoint state version 4294967295 is not known",
+         setup=ckpt(trst_word(0, b"\xff\xff\xff\xff")))
+    case("ckpt/state sizes that do not add up", resume, 1, r"x\.ckpt: chunk trst",
+         setup=ckpt(trst_word(28, b"\x00\x00\x00\x00")))
+    case("ckpt/a NaN in the optimizer state", resume, 1, r"x\.ckpt: optimizer state value 1 is not finite",
+         setup=ckpt(trst_word(36, b"\x00\x00\xc0\x7f")))
+    case("ckpt/an epoch past --epochs", resume, 2, r"the checkpoint is at epoch \d+, past --epochs 4",
+         setup=ckpt(trst_word(4, b"\xff\xff\xff\xff")))
+    case("ckpt/another optimizer", resume[:10] + ["sgd"] + resume[11:], 2, r"optimizer",
+         setup=ckpt(lambda b: b))
+    case("ckpt/resumed", resume, 0, setup=ckpt(lambda b: b), creates=["o.model"], check=is_model("o.model"))
 
 
 # --------------------------------------------------------------------------
