@@ -684,7 +684,8 @@ def numerics():
 # Signals at every phase
 
 def signal_run(sig, delay, argv_text, stdin_text=None):
-    """Starts descent through the shell, sends sig after delay seconds."""
+    """Starts descent through the shell, sends sig after delay seconds
+    (the Result's after_signal: seconds from the signal to the end)."""
     def run(descent, d, c):
         e = dict(os.environ)
         e["D"] = descent
@@ -701,6 +702,7 @@ def signal_run(sig, delay, argv_text, stdin_text=None):
             p.send_signal(sig)
         except ProcessLookupError:
             pass
+        t_sig = time.time()
         timed_out = False
         try:
             out, err = p.communicate(timeout=c.timeout)
@@ -708,7 +710,9 @@ def signal_run(sig, delay, argv_text, stdin_text=None):
             timed_out = True
             os.killpg(p.pid, signal.SIGKILL)
             out, err = p.communicate()
-        return Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r.after_signal = time.time() - t_sig
+        return r
     return run
 
 
@@ -719,6 +723,20 @@ def signals(descent):
         case("sig/%s while training saves" % name, None, 130, r"interrupted after \d+ updates; the "
              r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=30,
              run=signal_run(sig, 1.5, long_train), check=is_model("sig.model"))
+    # A wide network on many rows: the run must end soon after the signal
+    # (it once made a pass over all the data first, 2-5 s here).
+    def wide(d):
+        write(os.path.join(d, "wide.csv"), ",".join("x%d" % i for i in range(20)) + ",label\n" + "".join(
+            ",".join("%d" % ((i * 7 + j * 3) % 10) for j in range(20)) + ",%s\n" % "abc"[i % 3]
+            for i in range(60000)))
+    limit = 10.0 if ASAN else 1.5
+    case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=90,
+         creates=["sig.model", "wide.csv"], setup=wide,
+         run=signal_run(signal.SIGINT, 8 if ASAN else 3,
+                        "$D train --data wide.csv --target label --layers 1024:relu,1024:relu "
+                        "--epochs 1000 --batch 64 --save sig.model --quiet"),
+         check=lambda d, r: None if r.after_signal < limit else
+         "ended %.1f s after the signal (at most %.1f)" % (r.after_signal, limit))
     case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=30,
          run=signal_run(signal.SIGHUP, 1.5, long_train))
     case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=30,
