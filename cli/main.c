@@ -20,6 +20,7 @@ static const subcommand commands[] = {
     {"info", cmd_info, "show a saved model"},
     {"explain", cmd_explain, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, "compare backpropagation with numerical gradients"},
+    {"lesson", cmd_lesson, "write the seed's lesson as a web page that runs descent itself"},
 };
 
 static void usage(FILE *f)
