@@ -5,22 +5,27 @@
 #include "cli.h"
 #include "ranks.h"
 
+/* Under mpirun, a subcommand runs on every rank (ALL_RANKS: training and
+ * scoring, which split the work) or on rank 0 alone. */
+enum { RANK0 = 0, ALL_RANKS = 1 };
+
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    int ranks;
     const char *about;
 } subcommand;
 
 static const subcommand commands[] = {
-    {"line", cmd_line, "fit a line by gradient descent on the sum of squared residuals"},
-    {"demo", cmd_demo, "the seed's neural network examples (softplus-b3, softplus, relu)"},
-    {"train", cmd_train, "train a network on a CSV or IDX data set"},
-    {"eval", cmd_eval, "score a saved model on data: loss, accuracy or R^2, ..."},
-    {"predict", cmd_predict, "predict every row of a CSV file with a saved model"},
-    {"info", cmd_info, "show a saved model"},
-    {"explain", cmd_explain, "write the chain rule out with numbers"},
-    {"gradcheck", cmd_gradcheck, "compare backpropagation with numerical gradients"},
-    {"lesson", cmd_lesson, "write the seed's lesson as a web page that runs descent itself"},
+    {"line", cmd_line, RANK0, "fit a line by gradient descent on the sum of squared residuals"},
+    {"demo", cmd_demo, RANK0, "the seed's neural network examples (softplus-b3, softplus, relu)"},
+    {"train", cmd_train, ALL_RANKS, "train a network on a CSV or IDX data set"},
+    {"eval", cmd_eval, ALL_RANKS, "score a saved model on data: loss, accuracy or R^2, ..."},
+    {"predict", cmd_predict, RANK0, "predict every row of a CSV file with a saved model"},
+    {"info", cmd_info, RANK0, "show a saved model"},
+    {"explain", cmd_explain, RANK0, "write the chain rule out with numbers"},
+    {"gradcheck", cmd_gradcheck, RANK0, "compare backpropagation with numerical gradients"},
+    {"lesson", cmd_lesson, RANK0, "write the seed's lesson as a web page that runs descent itself"},
 };
 
 static void usage(FILE *f)
@@ -32,14 +37,13 @@ static void usage(FILE *f)
                "'descent --version' the version and build.\n");
 }
 
-/* Under mpirun, train and eval run on every rank; other subcommands on
- * rank 0 alone, the others waiting for its exit status. */
+/* Under mpirun, a RANK0 subcommand runs on rank 0 alone, the others
+ * waiting for its exit status. */
 static int run_command(const subcommand *c, int argc, char **argv)
 {
-    int st = cli_ranks_refuse();
-    if (st >= 0) return st;
-    int everywhere = c->run == cmd_train || c->run == cmd_eval;
-    if (cli_ranks() > 1 && !everywhere && cli_rank() != 0) return EXIT_OK;
+    const char *refusal = cli_ranks_refusal();
+    if (refusal) return cli_error(EXIT_USAGE, "%s", refusal);
+    if (cli_ranks() > 1 && c->ranks == RANK0 && cli_rank() != 0) return EXIT_OK;
     return c->run(argc - 2, argv + 2);
 }
 

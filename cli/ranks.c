@@ -54,19 +54,22 @@ void cli_ranks_start(int *argc, char ***argv)
 #endif
 }
 
-int cli_ranks_refuse(void)
+const char *cli_ranks_refusal(void)
 {
 #ifndef DSC_HAVE_MPI
     /* N copies of one run, all writing the same files: refuse. */
+    static char msg[256];
     const char *n = getenv("OMPI_COMM_WORLD_SIZE");
     if (!n) n = getenv("PMI_SIZE");
-    if (launched_by_mpirun() && n && atoi(n) > 1)
-        return cli_error(EXIT_USAGE,
-                         "this descent was built without MPI, so mpirun would start "
-                         "%s separate runs; rebuild with MPI (see descent --version)",
-                         n);
+    if (launched_by_mpirun() && n && atoi(n) > 1) {
+        snprintf(msg, sizeof msg,
+                 "this descent was built without MPI, so mpirun would start %.16s separate "
+                 "runs; rebuild with MPI (see descent --version)",
+                 n);
+        return msg;
+    }
 #endif
-    return -1;
+    return NULL;
 }
 
 int cli_agree(int status)

@@ -18,9 +18,10 @@ void cli_ranks_start(int *argc, char ***argv);
 /* The agreed exit status of every rank (after a final cli_agree), then
  * MPI's end. Returns the status to exit with. */
 int cli_ranks_end(int status);
-/* -1, or EXIT_USAGE with a message when several ranks were launched but
- * this build has no MPI. */
-int cli_ranks_refuse(void);
+/* NULL, or why this process refuses to run: several ranks were launched
+ * but this build has no MPI. (The caller reports it: this file calls
+ * nothing of the option parser, which calls it.) */
+const char *cli_ranks_refusal(void);
 
 int cli_rank(void);  /* 0 alone */
 int cli_ranks(void); /* 1 alone */

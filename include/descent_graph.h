@@ -8,7 +8,9 @@
  *
  * Values are row-major [rows x cols] float32 matrices. Nodes made by
  * dsc_input() have one row per sample ("batch rows"); ops on them keep the
- * batch rows, losses and reductions give 1 x 1.
+ * batch rows, losses and reductions give 1 x 1. A row may itself have a
+ * shape (channels x height x width, or channels x length: see
+ * dsc_input_shaped and dsc_graph_node_shape); the row holds it row-major.
  *
  * Building functions return a node id (>= 0) or -1 on error; the graph
  * remembers the first error and dsc_graph_compile() returns it, so a chain of
@@ -60,6 +62,11 @@ void dsc_graph_free(dsc_graph *g);
 
 /** A data input with `cols` columns and one row per sample. */
 dsc_node dsc_input(dsc_graph *g, const char *name, size_t cols);
+/** A data input whose samples have a shape of `rank` (1 to 3) dimensions:
+ *  features (rank 1), channels x length (2) or channels x height x width
+ *  (3). A row holds one sample in that order (row-major), so the node is
+ *  batch x (the product of dims). */
+dsc_node dsc_input_shaped(dsc_graph *g, const char *name, size_t rank, const size_t *dims);
 /** A trainable rows x cols parameter, a view into the flat buffer. */
 dsc_node dsc_param(dsc_graph *g, const char *name, size_t rows, size_t cols);
 /** op(a) x op(b), where op transposes when the flag is non-zero. */
@@ -76,20 +83,6 @@ dsc_node dsc_sum(dsc_graph *g, dsc_node a);
 dsc_node dsc_mean(dsc_graph *g, dsc_node a);
 /** An activation applied element-wise (softmax: row by row). */
 dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x);
-/** A linear model and its squared error in one op: sum over rows of
- *  (y - (b + x . w))^2, divided by the rows when mean is non-zero. x is
- *  batch x k (k <= 16), w 1 x k, b 1 x 1, y batch x 1. It reads x and y once
- *  per pass, where the separate ops stream them about ten times. */
-dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_node y, int mean);
-/** A whole small network and its squared error in one op: layer k computes
- *  act[k](h w[k]^T + b[k]) with w[k] a units_out x units_in parameter and
- *  b[k] 1 x units_out; the loss is the sum over rows and outputs of
- *  (y - prediction)^2, divided by their count when mean is non-zero.
- *  1 to 4 layers, each at most 16 wide, no softmax. The same function as
- *  the separate ops, for networks so small that running one op per
- *  layer costs more than the arithmetic (the seed's 1-2-1 network). */
-dsc_node dsc_small_net(dsc_graph *g, dsc_node x, size_t layers, const dsc_node *w,
-                       const dsc_node *b, const dsc_activation *act, dsc_node y, int mean);
 /** Dropout with rate p in [0, 1): each element is kept with probability
  *  1 - p and scaled by 1 / (1 - p), a new mask every forward pass, drawn
  *  from the graph's seed (dsc_graph_set_seed). Leave it out of inference
@@ -158,6 +151,9 @@ dsc_op_text dsc_graph_op_text(const dsc_graph *g, dsc_node n);
 const char *dsc_graph_node_name(const dsc_graph *g, dsc_node n);
 /** Number of inputs of n and the i-th one. */
 int dsc_graph_node_arity(const dsc_graph *g, dsc_node n);
+/** The shape of one row (one sample) of node n: returns its rank (1 to 3;
+ *  0 for a bad node) and writes the dimensions, unused ones 0. */
+size_t dsc_graph_node_shape(const dsc_graph *g, dsc_node n, size_t dims[3]);
 dsc_node dsc_graph_node_input(const dsc_graph *g, dsc_node n, int i);
 
 /**

@@ -234,11 +234,21 @@ static void test_dropout(void)
     dsc_graph_free(g);
 }
 
-/* The fused linear model + squared error equals the separate ops, and its
- * gradient passes the gradient check, for SSR and MSE, k = 1 and k = 3. */
+/* The fusion pass turns a linear model + squared error on a large batch into
+ * linear_ssr, which equals the separate ops, and whose gradient passes the
+ * gradient check, for SSR and MSE, k = 1 and k = 3. */
+static dsc_node linear_graph(dsc_graph *g, int k, int mean, dsc_node *x, dsc_node *y)
+{
+    *x = dsc_input(g, "x", (size_t)k);
+    *y = dsc_input(g, "y", 1);
+    dsc_node w = dsc_param(g, "w", 1, (size_t)k), b = dsc_param(g, "b", 1, 1);
+    dsc_node pred = dsc_activate(g, DSC_ACT_IDENTITY, dsc_add(g, dsc_matmul(g, *x, w, 0, 1), b));
+    return dsc_loss_of(g, mean ? DSC_LOSS_MSE : DSC_LOSS_SSR, pred, *y);
+}
+
 static void test_linear_ssr(void)
 {
-    enum { N = 1500 };
+    enum { N = 5000 };
     static float x[N * 3], y[N];
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < 3; j++) x[i * 3 + j] = (float)((i * 7 + j * 13) % 101) / 50.0f - 1.0f;
@@ -249,15 +259,13 @@ static void test_linear_ssr(void)
             dsc_graph *fused, *plain;
             CHECK_OK(dsc_graph_new(&fused));
             CHECK_OK(dsc_graph_new(&plain));
-            dsc_node fx = dsc_input(fused, "x", (size_t)k), fy = dsc_input(fused, "y", 1);
-            dsc_node fw = dsc_param(fused, "w", 1, (size_t)k), fb = dsc_param(fused, "b", 1, 1);
-            dsc_node fl = dsc_linear_ssr(fused, fx, fw, fb, fy, mean);
-            dsc_node px = dsc_input(plain, "x", (size_t)k), py = dsc_input(plain, "y", 1);
-            dsc_node pw = dsc_param(plain, "w", 1, (size_t)k), pb = dsc_param(plain, "b", 1, 1);
-            dsc_node pred = dsc_add(plain, dsc_matmul(plain, px, pw, 0, 1), pb);
-            dsc_node pl = dsc_loss_of(plain, mean ? DSC_LOSS_MSE : DSC_LOSS_SSR, pred, py);
-            CHECK_OK(dsc_graph_compile(fused, N, NULL, 0));
+            dsc_node fx, fy, px, py;
+            dsc_node fl = linear_graph(fused, k, mean, &fx, &fy);
+            dsc_node pl = linear_graph(plain, k, mean, &px, &py);
+            CHECK_OK(dsc_graph_compile(fused, N, NULL, DSC_COMPILE_FUSE_));
             CHECK_OK(dsc_graph_compile(plain, N, NULL, 0));
+            CHECK(fused->nodes[fl].op == DSC_OP_LINEAR_SSR);
+            CHECK(plain->nodes[pl].op == (mean ? DSC_OP_MSE : DSC_OP_SSR));
             /* x is N x 3 in memory; with k = 1 the first column's layout
              * differs, so bind a copy of the right shape. */
             static float xk[N * 3];
@@ -289,14 +297,25 @@ static void test_linear_ssr(void)
             dsc_graph_free(fused);
             dsc_graph_free(plain);
         }
-    /* Shapes it does not take. */
-    dsc_graph *g;
-    CHECK_OK(dsc_graph_new(&g));
-    dsc_node gx = dsc_input(g, "x", 2), gy = dsc_input(g, "y", 2);
-    dsc_node gw = dsc_param(g, "w", 1, 2), gb = dsc_param(g, "b", 1, 1);
-    CHECK(dsc_linear_ssr(g, gx, gw, gb, gy, 0) == -1); /* y with 2 columns */
-    CHECK(dsc_graph_compile(g, 4, NULL, 0) == DSC_ESHAPE);
-    dsc_graph_free(g);
+    /* Graphs it does not take stay as they are: two outputs, a small
+     * batch, a value used twice. */
+    for (int c = 0; c < 3; c++) {
+        dsc_graph *g;
+        CHECK_OK(dsc_graph_new(&g));
+        dsc_node gx = dsc_input(g, "x", 2), gy = dsc_input(g, "y", c == 0 ? 2 : 1);
+        dsc_node gw = dsc_param(g, "w", c == 0 ? 2 : 1, 2),
+                 gb = dsc_param(g, "b", 1, c == 0 ? 2 : 1);
+        dsc_node z = dsc_add(g, dsc_matmul(g, gx, gw, 0, 1), gb);
+        dsc_node pred = dsc_activate(g, DSC_ACT_IDENTITY, z);
+        dsc_node l = dsc_loss_of(g, DSC_LOSS_SSR, pred, gy);
+        if (c == 2) l = dsc_add(g, l, dsc_sum(g, z));
+        CHECK_OK(dsc_graph_compile(g, c == 1 ? 1000 : N, NULL, DSC_COMPILE_FUSE_));
+        for (size_t i = 0; i < dsc_graph_node_count(g); i++) {
+            CHECK(g->nodes[i].op != DSC_OP_LINEAR_SSR && g->nodes[i].op != DSC_OP_SMALL_NET);
+            CHECK(!g->nodes[i].dead);
+        }
+        dsc_graph_free(g);
+    }
 }
 
 int main(void)

@@ -37,7 +37,7 @@ static void test_dosage_ssr(void)
     dsc_op_text t = dsc_graph_op_text(g, ssr);
     CHECK(strcmp(t.name, "ssr") == 0);
     CHECK(strcmp(t.formula, "sum (observed - predicted)^2") == 0);
-    CHECK(strcmp(t.derivative, "-2 (observed - predicted)") == 0);
+    CHECK(strcmp(t.derivative, "-2(observed - predicted)") == 0);
     /* Data inputs get no gradient buffer. */
     CHECK(dsc_graph_grad(g, obs).data == NULL);
     dsc_graph_free(g);

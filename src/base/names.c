@@ -1,11 +1,9 @@
-/* The names the CLI and the docs use for each enum, in one table each. */
+/* The names the CLI and the docs use for each enum, in one table each.
+ * Activations and losses are named by their ops (src/graph/ops.c). */
 #include <string.h>
 
 #include "base.h"
 
-static const char *const activation_names[] = {"identity", "softplus", "relu",   "leaky_relu",
-                                               "sigmoid",  "tanh",     "softmax"};
-static const char *const loss_names[] = {"ssr", "mse", "mae", "huber", "bce", "ce"};
 static const char *const optimizer_names[] = {"gd",   "sgd",   "momentum", "nesterov", "rmsprop",
                                               "adam", "adamw", "rprop",    "lbfgs"};
 static const char *const schedule_names[] = {"constant", "step", "exp", "cosine"};
@@ -46,8 +44,6 @@ static dsc_status find_name(const char *const *names, size_t n, const char *what
         return s;                                                                                  \
     }
 
-NAME_FUNCS(dsc_activation, dsc_activation, activation_names, "activation")
-NAME_FUNCS(dsc_loss, dsc_loss, loss_names, "loss")
 NAME_FUNCS(dsc_optimizer, dsc_optimizer, optimizer_names, "optimizer")
 NAME_FUNCS(dsc_schedule, dsc_schedule, schedule_names, "schedule")
 NAME_FUNCS(dsc_init, dsc_init, init_names, "initialisation")

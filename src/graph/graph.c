@@ -7,8 +7,10 @@
 #include "graph_internal.h"
 
 /* Inputs and parameters hold values that others set; they compute nothing. */
-const dsc_op_def dsc_op_input = {"input", "x", "-", 0, NULL, NULL, NULL};
-const dsc_op_def dsc_op_param = {"param", "w", "-", 0, NULL, NULL, NULL};
+const dsc_op_def dsc_op_input = {
+    .name = "input", .formula = "x", .derivative = "-", .kind = DSC_OPK_DATA};
+const dsc_op_def dsc_op_param = {
+    .name = "param", .formula = "w", .derivative = "-", .kind = DSC_OPK_DATA};
 
 dsc_status dsc_shape_same(dsc_graph *g, dsc_gnode *n)
 {
@@ -16,7 +18,16 @@ dsc_status dsc_shape_same(dsc_graph *g, dsc_gnode *n)
     n->rows = a->rows;
     n->cols = a->cols;
     n->batch_rows = a->batch_rows;
+    n->rank = a->rank;
+    memcpy(n->dims, a->dims, sizeof n->dims);
     return DSC_OK;
+}
+
+void dsc_shape_flat(dsc_gnode *n)
+{
+    memset(n->dims, 0, sizeof n->dims);
+    n->rank = 1;
+    n->dims[0] = n->cols;
 }
 
 dsc_status dsc_shape_scalar(dsc_graph *g, dsc_gnode *n)
@@ -24,6 +35,7 @@ dsc_status dsc_shape_scalar(dsc_graph *g, dsc_gnode *n)
     (void)g;
     n->rows = n->cols = 1;
     n->batch_rows = 0;
+    dsc_shape_flat(n);
     return DSC_OK;
 }
 
@@ -51,7 +63,7 @@ void dsc_graph_free(dsc_graph *g)
     if (!g) return;
     for (size_t i = 0; i < g->n_nodes; i++) {
         dsc_free(g->nodes[i].name);
-        dsc_free(g->nodes[i].net);
+        dsc_free(g->nodes[i].data);
     }
     dsc_free(g->nodes);
     if (g->owns_params) dsc_free_aligned(g->params);
@@ -113,23 +125,40 @@ static dsc_node finish_node(dsc_graph *g, dsc_node id)
     dsc_status s = n->def->shape(g, n);
     if (s) {
         dsc_free(n->name);
-        dsc_free(n->net);
+        dsc_free(n->data);
         g->n_nodes--;
         return build_error(g, s);
     }
+    if (n->rank == 0) dsc_shape_flat(n); /* a shape rule that set rows and columns only */
     return id;
 }
 
 dsc_node dsc_input(dsc_graph *g, const char *name, size_t cols)
 {
-    if (g && cols == 0)
-        return build_error(
-            g, dsc_fail(DSC_EINVAL, "input '%s' needs at least one column", name ? name : "?"));
+    return dsc_input_shaped(g, name, 1, &cols);
+}
+
+dsc_node dsc_input_shaped(dsc_graph *g, const char *name, size_t rank, const size_t *dims)
+{
+    if (!g) return -1;
+    if (rank < 1 || rank > DSC_MAX_RANK || !dims)
+        return build_error(g, dsc_fail(DSC_EINVAL, "input '%s': a sample has 1 to %d dimensions",
+                                       name ? name : "?", DSC_MAX_RANK));
+    size_t cols = 1;
+    for (size_t k = 0; k < rank; k++) {
+        if (dims[k] == 0 || dims[k] > SIZE_MAX / 4 / cols)
+            return build_error(g, dsc_fail(DSC_EINVAL, "input '%s': dimension %zu is %zu",
+                                           name ? name : "?", k + 1, dims[k]));
+        cols *= dims[k];
+    }
     dsc_node id = add_node(g, DSC_OP_INPUT, -1, -1, name);
     if (id < 0) return id;
-    g->nodes[id].cols = cols;
-    g->nodes[id].rows = 0;
-    g->nodes[id].batch_rows = 1;
+    dsc_gnode *n = &g->nodes[id];
+    n->cols = cols;
+    n->rows = 0;
+    n->batch_rows = 1;
+    n->rank = (int)rank;
+    for (size_t k = 0; k < rank; k++) n->dims[k] = dims[k];
     return id;
 }
 
@@ -146,6 +175,7 @@ dsc_node dsc_param(dsc_graph *g, const char *name, size_t rows, size_t cols)
     n->requires_grad = 1;
     n->param_off = g->n_params;
     g->n_params += rows * cols;
+    dsc_shape_flat(n);
     return id;
 }
 
@@ -153,8 +183,8 @@ dsc_node dsc_matmul(dsc_graph *g, dsc_node a, dsc_node b, int trans_a, int trans
 {
     dsc_node id = add_node(g, DSC_OP_MATMUL, a, b, NULL);
     if (id < 0) return id;
-    g->nodes[id].trans_a = trans_a != 0;
-    g->nodes[id].trans_b = trans_b != 0;
+    g->nodes[id].ip[0] = trans_a != 0;
+    g->nodes[id].ip[1] = trans_b != 0;
     return finish_node(g, id);
 }
 
@@ -176,7 +206,7 @@ dsc_node dsc_mul(dsc_graph *g, dsc_node a, dsc_node b)
 dsc_node dsc_scale(dsc_graph *g, dsc_node a, float s)
 {
     dsc_node id = add_node(g, DSC_OP_SCALE, a, -1, NULL);
-    if (id >= 0) g->nodes[id].attr = s;
+    if (id >= 0) g->nodes[id].fp[0] = s;
     return finish_node(g, id);
 }
 
@@ -194,53 +224,7 @@ dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x)
 {
     if ((unsigned)act >= DSC_ACT_COUNT)
         return build_error(g, dsc_fail(DSC_EINVAL, "unknown activation %d", (int)act));
-    dsc_node id = add_node(g, (dsc_op_id)(DSC_OP_IDENTITY + act), x, -1, NULL);
-    if (id >= 0 && act == DSC_ACT_LEAKY_RELU) g->nodes[id].attr = DSC_LEAKY_SLOPE;
-    return finish_node(g, id);
-}
-
-dsc_node dsc_linear_ssr(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, dsc_node y, int mean)
-{
-    if (!g) return -1;
-    if (b < 0 || (size_t)b >= g->n_nodes || y < 0 || (size_t)y >= g->n_nodes)
-        return build_error(g, dsc_fail(DSC_EINVAL, "linear_ssr: b or y is not a node"));
-    dsc_node id = add_node(g, DSC_OP_LINEAR_SSR, x, w, NULL);
-    if (id < 0) return id;
-    dsc_gnode *n = &g->nodes[id];
-    n->in[2] = b;
-    n->in[3] = y;
-    n->attr = mean ? 1.0f : 0.0f;
-    n->extra = g->nodes[x].cols + 1;
-    return finish_node(g, id);
-}
-
-dsc_node dsc_small_net(dsc_graph *g, dsc_node x, size_t layers, const dsc_node *w,
-                       const dsc_node *b, const dsc_activation *act, dsc_node y, int mean)
-{
-    if (!g) return -1;
-    if (layers < 1 || layers > DSC_NET_MAX_LAYERS || !w || !b || !act)
-        return build_error(
-            g, dsc_fail(DSC_EINVAL, "small_net: needs 1 to %d layers", DSC_NET_MAX_LAYERS));
-    if (w[0] < 0 || (size_t)w[0] >= g->n_nodes || y < 0 || (size_t)y >= g->n_nodes)
-        return build_error(g,
-                           dsc_fail(DSC_EINVAL, "small_net: the first weight or y is not a node"));
-    dsc_net_desc *net = dsc_calloc(1, sizeof *net);
-    if (!net) return build_error(g, dsc_fail(DSC_ENOMEM, "out of memory for a small_net"));
-    net->layers = layers;
-    net->mean = mean != 0;
-    for (size_t k = 0; k < layers; k++) {
-        net->w[k] = w[k];
-        net->b[k] = b[k];
-        net->act[k] = act[k];
-    }
-    dsc_node id = add_node(g, DSC_OP_SMALL_NET, x, w[0], NULL);
-    if (id < 0) {
-        dsc_free(net);
-        return id;
-    }
-    g->nodes[id].in[2] = y;
-    g->nodes[id].net = net;
-    return finish_node(g, id);
+    return finish_node(g, add_node(g, (dsc_op_id)(DSC_OP_IDENTITY + act), x, -1, NULL));
 }
 
 dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
@@ -249,7 +233,7 @@ dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
         return build_error(g,
                            dsc_fail(DSC_EINVAL, "dropout rate %g: must be in [0, 1)", (double)p));
     dsc_node id = add_node(g, DSC_OP_DROPOUT, x, -1, NULL);
-    if (id >= 0) g->nodes[id].attr = p;
+    if (id >= 0) g->nodes[id].fp[0] = p;
     return finish_node(g, id);
 }
 
@@ -315,6 +299,7 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
     g->max_batch = max_batch;
     g->batch = max_batch;
     g->no_grad = (flags & DSC_COMPILE_NO_GRAD) != 0;
+    if ((flags & DSC_COMPILE_FUSE_) && !g->no_grad) dsc_graph_fuse(g, max_batch);
 
     /* Nodes are created after their inputs, so creation order is already
      * a topological order; requires_grad flows forward along it. */
@@ -352,8 +337,8 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
     size_t vals = 0, grads = g->no_grad ? 0 : np;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const dsc_gnode *n = &g->nodes[i];
-        if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM) continue;
-        vals += round_up(max_size(g, n) + n->extra + n->extra_row * max_batch);
+        if (n->op == DSC_OP_INPUT || n->op == DSC_OP_PARAM || n->dead) continue;
+        vals += round_up(max_size(g, n) + n->keep + n->keep_row * max_batch);
         if (n->requires_grad && !g->no_grad) grads += round_up(max_size(g, n));
     }
     size_t total = vals + grads;
@@ -379,9 +364,10 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
             if (!g->no_grad) n->grad.data = g->grads + n->param_off;
             continue;
         }
+        if (n->dead) continue;
         g->plan_fwd[g->n_fwd++] = (dsc_node)i;
         n->val.data = p;
-        p += round_up(max_size(g, n) + n->extra + n->extra_row * max_batch);
+        p += round_up(max_size(g, n) + n->keep + n->keep_row * max_batch);
         if (n->requires_grad && !g->no_grad) {
             n->grad.data = pg;
             pg += round_up(max_size(g, n));
@@ -566,6 +552,14 @@ dsc_op_text dsc_graph_op_text(const dsc_graph *g, dsc_node n)
         t.derivative = d->derivative;
     }
     return t;
+}
+
+size_t dsc_graph_node_shape(const dsc_graph *g, dsc_node n, size_t dims[3])
+{
+    if (!valid(g, n)) return 0;
+    const dsc_gnode *x = &g->nodes[n];
+    for (int k = 0; k < 3; k++) dims[k] = k < x->rank ? x->dims[k] : 0;
+    return (size_t)x->rank;
 }
 
 const char *dsc_graph_node_name(const dsc_graph *g, dsc_node n)

@@ -4,61 +4,14 @@
 
 #include "../base/base.h"
 #include "descent_graph.h"
-
-typedef enum {
-    DSC_OP_INPUT = 0,
-    DSC_OP_PARAM,
-    DSC_OP_MATMUL,
-    DSC_OP_ADD,
-    DSC_OP_SUB,
-    DSC_OP_MUL,
-    DSC_OP_SCALE,
-    DSC_OP_SUM,
-    DSC_OP_MEAN,
-    /* activations, in dsc_activation order */
-    DSC_OP_IDENTITY,
-    DSC_OP_SOFTPLUS,
-    DSC_OP_RELU,
-    DSC_OP_LEAKY_RELU,
-    DSC_OP_SIGMOID,
-    DSC_OP_TANH,
-    DSC_OP_SOFTMAX,
-    /* losses, in dsc_loss order */
-    DSC_OP_SSR,
-    DSC_OP_MSE,
-    DSC_OP_MAE,
-    DSC_OP_HUBER,
-    DSC_OP_BCE,
-    DSC_OP_CE,
-    /* fused output activation + loss, on logits */
-    DSC_OP_BCE_LOGITS,
-    DSC_OP_CE_LOGITS,
-    DSC_OP_DROPOUT,
-    DSC_OP_LINEAR_SSR,
-    DSC_OP_SMALL_NET,
-    DSC_OP_COUNT
-} dsc_op_id;
+#include "ops.h"
 
 #define DSC_MAX_INPUTS 4
 
-typedef struct dsc_op_def dsc_op_def;
+/* The largest rank of one sample's shape: channels x height x width. */
+#define DSC_MAX_RANK 3
 
-/* The fused small_net op's network (op_net.c): every layer's width and
- * activation, and its weight and bias nodes. */
-#define DSC_NET_MAX_LAYERS 4
-#define DSC_NET_MAX_WIDTH  16
-typedef struct {
-    size_t layers;
-    size_t units[DSC_NET_MAX_LAYERS + 1];
-    dsc_activation act[DSC_NET_MAX_LAYERS];
-    dsc_node w[DSC_NET_MAX_LAYERS], b[DSC_NET_MAX_LAYERS];
-    int mean; /* MSE (1) or SSR (0) */
-    /* Set by the shape rule: where layer k's kept values start, in floats
-     * per batch row (op_net.c). */
-    size_t keep[DSC_NET_MAX_LAYERS + 1];
-} dsc_net_desc;
-
-typedef struct {
+struct dsc_gnode {
     dsc_op_id op;
     const dsc_op_def *def; /* dsc_ops[op]; a test may point it at a broken twin */
     int n_in;
@@ -67,16 +20,27 @@ typedef struct {
      * batch_rows is set (it is then max_rows at most). */
     size_t rows, cols;
     int batch_rows;
+    /* The shape of one row: rank 1 is cols itself; rank 2 channels x
+     * length, rank 3 channels x height x width, stored in that order
+     * (row-major), so dims multiply to cols. */
+    int rank;
+    size_t dims[DSC_MAX_RANK];
     int requires_grad; /* a parameter is upstream */
+    int dead;          /* taken into a fused op: not computed, no buffers */
     dsc_tensor val, grad;
-    float attr; /* scale factor, leaky slope */
-    int trans_a, trans_b;
-    size_t param_off;  /* DSC_OP_PARAM: offset in the flat buffer */
-    size_t extra;      /* floats the op keeps after its value (linear_ssr) */
-    size_t extra_row;  /* and per batch row (small_net) */
-    dsc_net_desc *net; /* small_net only; owned by the node */
+    size_t param_off; /* DSC_OP_PARAM: offset in the flat buffer */
+    /* Floats the op keeps after its value (its own use: derivatives kept
+     * from forward for backward, indices, workspace): fixed, and per batch
+     * row. Set by its shape rule. */
+    size_t keep, keep_row;
+    /* The op's parameters, as ggml keeps them on a node: a few numbers
+     * whose meaning each op documents beside its kernels, and a block for
+     * larger ones, dsc_malloc'd and freed with the graph. */
+    int64_t ip[8];
+    float fp[2];
+    void *data;
     char *name;
-} dsc_gnode;
+};
 
 struct dsc_graph {
     dsc_gnode *nodes;
@@ -105,36 +69,25 @@ struct dsc_graph {
     size_t n_grad_floats; /* grads: the parameters', then the nodes', in the arena */
 };
 
-/* One entry per op: its text, how many inputs, its shape rule, and its
- * forward and backward, side by side in the op's own file. backward adds
- * (+=) into the gradients of inputs that have requires_grad. */
-struct dsc_op_def {
-    const char *name;
-    const char *formula;
-    const char *derivative;
-    int n_in;
-    dsc_status (*shape)(dsc_graph *g, dsc_gnode *n);
-    void (*forward)(dsc_graph *g, dsc_gnode *n);
-    void (*backward)(dsc_graph *g, dsc_gnode *n);
-};
+/* dsc_graph_compile's internal flag (beside DSC_COMPILE_NO_GRAD): a
+ * training graph; the fusion pass may replace ops by fused ones whose
+ * intermediate values are not kept (fuse.c). */
+#define DSC_COMPILE_FUSE_ 0x100
 
-/* The op table (ops.c), indexed by dsc_op_id. */
-extern const dsc_op_def *const dsc_ops[DSC_OP_COUNT];
-
-/* Op families, each in its own file. */
-extern const dsc_op_def dsc_op_input, dsc_op_param; /* graph.c */
-extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_op_scale, dsc_op_sum,
-    dsc_op_mean; /* op_basic.c */
-extern const dsc_op_def dsc_op_identity, dsc_op_softplus, dsc_op_relu, dsc_op_leaky_relu,
-    dsc_op_sigmoid, dsc_op_tanh, dsc_op_softmax; /* op_act.c */
-extern const dsc_op_def dsc_op_ssr, dsc_op_mse, dsc_op_mae, dsc_op_huber, dsc_op_bce, dsc_op_ce,
-    dsc_op_bce_logits, dsc_op_ce_logits;   /* op_loss.c */
-extern const dsc_op_def dsc_op_dropout;    /* op_dropout.c */
-extern const dsc_op_def dsc_op_linear_ssr; /* op_linear.c */
-extern const dsc_op_def dsc_op_small_net;  /* op_net.c */
-/* linear_ssr takes at most this many inputs per row, and keeps its k + 1
- * derivatives after the loss in its value buffer. */
-#define DSC_LINEAR_SSR_MAX_K 16
+/* The fusion pass: every place where fused ops replace separate ones is
+ * decided here, at compile time, for training graphs. A fused op takes over
+ * the loss node (its id stays) and the nodes it replaces are marked dead. */
+void dsc_graph_fuse(dsc_graph *g, size_t max_batch);
+/* The fused ops, for the fusion pass: node n (a loss) becomes the fused op
+ * over the given nodes, or stays as it was when their shapes do not fit
+ * (an error status, with a message). */
+#define DSC_NET_MAX_LAYERS 4
+#define DSC_NET_MAX_WIDTH  16
+dsc_status dsc_small_net_become(dsc_graph *g, dsc_gnode *n, dsc_node x, size_t layers,
+                                const dsc_node *w, const dsc_node *b, const dsc_activation *act,
+                                dsc_node y, int mean);
+dsc_status dsc_linear_ssr_become(dsc_graph *g, dsc_gnode *n, dsc_node x, dsc_node w, dsc_node b,
+                                 dsc_node y, int mean);
 
 static inline dsc_gnode *dsc_in(dsc_graph *g, const dsc_gnode *n, int i)
 {
@@ -156,10 +109,28 @@ static inline size_t dsc_size(const dsc_graph *g, const dsc_gnode *n)
 dsc_status dsc_shape_same(dsc_graph *g, dsc_gnode *n);   /* as input 0 */
 dsc_status dsc_shape_scalar(dsc_graph *g, dsc_gnode *n); /* 1 x 1 */
 dsc_status dsc_shape_loss(dsc_graph *g, dsc_gnode *n);   /* inputs equal, out 1 x 1 */
+/* Sets n's row shape to rank 1 (cols). */
+void dsc_shape_flat(dsc_gnode *n);
 
-/* Leaky ReLU's slope for x < 0. */
-#define DSC_LEAKY_SLOPE 0.01f
-/* Huber's delta. */
-#define DSC_HUBER_DELTA 1.0f
+/* The random rule for ReLU's derivative at exactly 0 is a hash of (seed,
+ * pass, id, element), not a draw from a stream, so it is the same whichever
+ * thread handles the element; the key folds in the parts shared by a whole
+ * node (id: the node, or a layer inside a fused op). */
+static inline uint64_t dsc_kink_key(const dsc_graph *g, uint64_t id)
+{
+    return dsc_hash64(g->relu_seed ^
+                      dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL ^ id * 0xd1b54a32d192ed03ULL));
+}
+
+/* 1 when element i at a kink takes the right derivative (1), 0 for the left. */
+static inline int dsc_kink_right(const dsc_graph *g, uint64_t key, size_t i)
+{
+    switch (g->relu_rule) {
+    case DSC_RELU_GRAD_ZERO: return 0;
+    case DSC_RELU_GRAD_ONE: return 1;
+    case DSC_RELU_GRAD_RANDOM: return (int)(dsc_hash64(key ^ (uint64_t)i) >> 63);
+    }
+    return 0;
+}
 
 #endif

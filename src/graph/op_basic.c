@@ -10,6 +10,10 @@
 
 /* --- matmul: C = op(A) op(B) ----------------------------------------- */
 
+/* Parameters: ip[0] and ip[1] are non-zero when A and B are transposed. */
+#define TRANS_A(n) ((int)(n)->ip[0])
+#define TRANS_B(n) ((int)(n)->ip[1])
+
 /* Rows and columns of op(X) for a node X, now. */
 static void op_dims(const dsc_graph *g, const dsc_gnode *x, int trans, size_t *r, size_t *c)
 {
@@ -23,12 +27,12 @@ static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     /* A batch dimension may be a row of the result or be contracted over;
      * it can never become a column. */
-    int a_rows_batch = a->batch_rows && !n->trans_a;
-    int a_k_batch = a->batch_rows && n->trans_a;
-    int b_k_batch = b->batch_rows && !n->trans_b;
-    int b_cols_batch = b->batch_rows && n->trans_b;
-    size_t ak = n->trans_a ? a->rows : a->cols;
-    size_t bk = n->trans_b ? b->cols : b->rows;
+    int a_rows_batch = a->batch_rows && !TRANS_A(n);
+    int a_k_batch = a->batch_rows && TRANS_A(n);
+    int b_k_batch = b->batch_rows && !TRANS_B(n);
+    int b_cols_batch = b->batch_rows && TRANS_B(n);
+    size_t ak = TRANS_A(n) ? a->rows : a->cols;
+    size_t bk = TRANS_B(n) ? b->cols : b->rows;
     if (b_cols_batch)
         return dsc_fail(DSC_EUNSUPPORTED,
                         "matmul: the batch dimension of '%s' cannot become "
@@ -37,8 +41,8 @@ static dsc_status matmul_shape(dsc_graph *g, dsc_gnode *n)
     if (a_k_batch != b_k_batch || (!a_k_batch && ak != bk))
         return dsc_fail(DSC_ESHAPE, "matmul: inner dimensions differ (%zu vs %zu)", ak, bk);
     n->batch_rows = a_rows_batch;
-    n->rows = n->trans_a ? a->cols : a->rows;
-    n->cols = n->trans_b ? b->rows : b->cols;
+    n->rows = TRANS_A(n) ? a->cols : a->rows;
+    n->cols = TRANS_B(n) ? b->rows : b->cols;
     return DSC_OK;
 }
 
@@ -46,10 +50,10 @@ static void matmul_forward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t m, k, k2, cols;
-    op_dims(g, a, n->trans_a, &m, &k);
-    op_dims(g, b, n->trans_b, &k2, &cols);
+    op_dims(g, a, TRANS_A(n), &m, &k);
+    op_dims(g, b, TRANS_B(n), &k2, &cols);
     (void)k2;
-    dsc_gemm(n->trans_a, n->trans_b, m, cols, k, 1.0f, a->val.data, a->cols, b->val.data, b->cols,
+    dsc_gemm(TRANS_A(n), TRANS_B(n), m, cols, k, 1.0f, a->val.data, a->cols, b->val.data, b->cols,
              0.0f, n->val.data, n->cols, g->threads);
 }
 
@@ -57,33 +61,45 @@ static void matmul_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t m, k, k2, cols;
-    op_dims(g, a, n->trans_a, &m, &k);
-    op_dims(g, b, n->trans_b, &k2, &cols);
+    op_dims(g, a, TRANS_A(n), &m, &k);
+    op_dims(g, b, TRANS_B(n), &k2, &cols);
     (void)k2;
     const float *dc = n->grad.data;
     /* d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, each written for how
      * A and B are stored. */
     if (a->requires_grad) {
-        if (!n->trans_a)
-            dsc_gemm(0, !n->trans_b, m, k, cols, 1.0f, dc, cols, b->val.data, b->cols, 1.0f,
+        if (!TRANS_A(n))
+            dsc_gemm(0, !TRANS_B(n), m, k, cols, 1.0f, dc, cols, b->val.data, b->cols, 1.0f,
                      a->grad.data, a->cols, g->threads);
         else
-            dsc_gemm(n->trans_b, 1, k, m, cols, 1.0f, b->val.data, b->cols, dc, cols, 1.0f,
+            dsc_gemm(TRANS_B(n), 1, k, m, cols, 1.0f, b->val.data, b->cols, dc, cols, 1.0f,
                      a->grad.data, a->cols, g->threads);
     }
     if (b->requires_grad) {
-        if (!n->trans_b)
-            dsc_gemm(!n->trans_a, 0, k, cols, m, 1.0f, a->val.data, a->cols, dc, cols, 1.0f,
+        if (!TRANS_B(n))
+            dsc_gemm(!TRANS_A(n), 0, k, cols, m, 1.0f, a->val.data, a->cols, dc, cols, 1.0f,
                      b->grad.data, b->cols, g->threads);
         else
-            dsc_gemm(1, n->trans_a, cols, k, m, 1.0f, dc, cols, a->val.data, a->cols, 1.0f,
+            dsc_gemm(1, TRANS_A(n), cols, k, m, 1.0f, dc, cols, a->val.data, a->cols, 1.0f,
                      b->grad.data, b->cols, g->threads);
     }
 }
 
+/* For one sample x (1 x k) times a weight W stored out x k (the dense
+ * layer's product, trans_b): y[o] = sum_j x[j] W[o][j]. */
 const dsc_op_def dsc_op_matmul = {
-    "matmul",       "A B",          "dC/dA = dC B^T, dC/dB = A^T dC", 2, matmul_shape,
-    matmul_forward, matmul_backward};
+    .name = "matmul",
+    .formula = "A B",
+    .derivative = "dC/dA = dC B^T, dC/dB = A^T dC",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = matmul_shape,
+    .forward = matmul_forward,
+    .backward = matmul_backward,
+    .out = {"MatMul", NULL, DSC_C_LAYER,
+            "for (size_t o = 0; o < out; o++) { float s = 0.0f; "
+            "for (size_t j = 0; j < in; j++) s += x[j] * W[o * in + j]; y[o] = s; }"},
+};
 
 /* --- element-wise binary ops with a broadcast second operand ---------- */
 
@@ -221,8 +237,17 @@ static void add_backward(dsc_graph *g, dsc_gnode *n)
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, 1.0f);
 }
 
-const dsc_op_def dsc_op_add = {"add",           "a + b",     "d/da = 1, d/db = 1", 2,
-                               broadcast_shape, add_forward, add_backward};
+const dsc_op_def dsc_op_add = {
+    .name = "add",
+    .formula = "a + b",
+    .derivative = "d/da = 1, d/db = 1",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = add_forward,
+    .backward = add_backward,
+    .out = {"Add", NULL, DSC_C_NONE, NULL},
+};
 
 static void sub_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '-'); }
 
@@ -239,8 +264,17 @@ static void sub_backward(dsc_graph *g, dsc_gnode *n)
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, -1.0f);
 }
 
-const dsc_op_def dsc_op_sub = {"sub",           "a - b",     "d/da = 1, d/db = -1", 2,
-                               broadcast_shape, sub_forward, sub_backward};
+const dsc_op_def dsc_op_sub = {
+    .name = "sub",
+    .formula = "a - b",
+    .derivative = "d/da = 1, d/db = -1",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = sub_forward,
+    .backward = sub_backward,
+    .out = {"Sub", NULL, DSC_C_NONE, NULL},
+};
 
 static void mul_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '*'); }
 
@@ -257,15 +291,24 @@ static void mul_backward(dsc_graph *g, dsc_gnode *n)
     if (b->requires_grad) reduce_into_b(g, a, b, dz, x, 1.0f);
 }
 
-const dsc_op_def dsc_op_mul = {"mul",           "a b",       "d/da = b, d/db = a", 2,
-                               broadcast_shape, mul_forward, mul_backward};
+const dsc_op_def dsc_op_mul = {
+    .name = "mul",
+    .formula = "a b",
+    .derivative = "d/da = b, d/db = a",
+    .n_in = 2,
+    .kind = DSC_OPK_BASIC,
+    .shape = broadcast_shape,
+    .forward = mul_forward,
+    .backward = mul_backward,
+    .out = {"Mul", NULL, DSC_C_NONE, NULL},
+};
 
-/* --- scale by a constant ------------------------------------------------ */
+/* --- scale by a constant (fp[0]) ---------------------------------------- */
 
 static void scale_forward(dsc_graph *g, dsc_gnode *n)
 {
     const float *x = dsc_in(g, n, 0)->val.data;
-    float *z = n->val.data, s = n->attr;
+    float *z = n->val.data, s = n->fp[0];
     size_t total = dsc_size(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, z[i] = s * x[i]);
 }
@@ -275,13 +318,22 @@ static void scale_backward(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *a = dsc_in(g, n, 0);
     if (!a->requires_grad) return;
     const float *dz = n->grad.data;
-    float *ga = a->grad.data, s = n->attr;
+    float *ga = a->grad.data, s = n->fp[0];
     size_t total = dsc_size(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += s * dz[i]);
 }
 
-const dsc_op_def dsc_op_scale = {"scale",        "s x",         "s",           1,
-                                 dsc_shape_same, scale_forward, scale_backward};
+const dsc_op_def dsc_op_scale = {
+    .name = "scale",
+    .formula = "s x",
+    .derivative = "s",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_same,
+    .forward = scale_forward,
+    .backward = scale_backward,
+    .out = {"Mul", NULL, DSC_C_NONE, NULL},
+};
 
 /* --- sum and mean of all elements ---------------------------------------- */
 
@@ -310,8 +362,17 @@ static void spread_backward(dsc_graph *g, dsc_gnode *n, double factor)
 
 static void sum_backward(dsc_graph *g, dsc_gnode *n) { spread_backward(g, n, 1.0); }
 
-const dsc_op_def dsc_op_sum = {"sum",       "sum_i x_i", "1", 1, dsc_shape_scalar,
-                               sum_forward, sum_backward};
+const dsc_op_def dsc_op_sum = {
+    .name = "sum",
+    .formula = "sum_i x_i",
+    .derivative = "1",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_scalar,
+    .forward = sum_forward,
+    .backward = sum_backward,
+    .out = {"ReduceSum", "keepdims=0", DSC_C_NONE, NULL},
+};
 
 static void mean_forward(dsc_graph *g, dsc_gnode *n)
 {
@@ -325,5 +386,14 @@ static void mean_backward(dsc_graph *g, dsc_gnode *n)
     spread_backward(g, n, 1.0 / (double)dsc_size(g, dsc_in(g, n, 0)));
 }
 
-const dsc_op_def dsc_op_mean = {"mean",           "(1/N) sum_i x_i", "1/N",        1,
-                                dsc_shape_scalar, mean_forward,      mean_backward};
+const dsc_op_def dsc_op_mean = {
+    .name = "mean",
+    .formula = "(1/N) sum_i x_i",
+    .derivative = "1/N",
+    .n_in = 1,
+    .kind = DSC_OPK_BASIC,
+    .shape = dsc_shape_scalar,
+    .forward = mean_forward,
+    .backward = mean_backward,
+    .out = {"ReduceMean", "keepdims=0", DSC_C_NONE, NULL},
+};

@@ -11,13 +11,13 @@ static int kept(const dsc_graph *g, const dsc_gnode *n, size_t i)
                    dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL + (uint64_t)(n - g->nodes));
     /* The top 24 bits as a uniform number in [0, 1). */
     double u = (double)(dsc_hash64(key ^ (uint64_t)i) >> 40) / 16777216.0;
-    return u >= n->attr;
+    return u >= n->fp[0];
 }
 
 static void dropout_forward(dsc_graph *g, dsc_gnode *n)
 {
     const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data, scale = 1.0f / (1.0f - n->attr);
+    float *y = n->val.data, scale = 1.0f / (1.0f - n->fp[0]);
     size_t size = dsc_size(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size,
                      y[i] = kept(g, n, i) ? x[i] * scale : 0.0f);
@@ -28,17 +28,24 @@ static void dropout_backward(dsc_graph *g, dsc_gnode *n)
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
     const float *dy = n->grad.data;
-    float *dx = in->grad.data, scale = 1.0f / (1.0f - n->attr);
+    float *dx = in->grad.data, scale = 1.0f / (1.0f - n->fp[0]);
     size_t size = dsc_size(g, n);
     DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size, {
         if (kept(g, n, i)) dx[i] += dy[i] * scale;
     });
 }
 
-const dsc_op_def dsc_op_dropout = {"dropout",
-                                   "x / (1-p) with probability 1-p, else 0",
-                                   "1/(1-p) where kept, 0 where dropped",
-                                   1,
-                                   dsc_shape_same,
-                                   dropout_forward,
-                                   dropout_backward};
+/* The rate p is fp[0]. In inference an exporter leaves the op out (ONNX's
+ * Dropout is the identity there). */
+const dsc_op_def dsc_op_dropout = {
+    .name = "dropout",
+    .formula = "x / (1-p) with probability 1-p, else 0",
+    .derivative = "1/(1-p) where kept, 0 where dropped",
+    .n_in = 1,
+    .kind = DSC_OPK_LAYER,
+    .flags = DSC_OPF_RANDOM,
+    .shape = dsc_shape_same,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .out = {"Dropout", NULL, DSC_C_NONE, NULL},
+};

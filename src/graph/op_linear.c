@@ -12,6 +12,10 @@
 
 #include "graph_internal.h"
 
+/* Parameters: ip[0] is 1 for the mean (MSE), 0 for the sum (SSR). The op
+ * keeps its k + 1 derivatives after the loss in its value buffer. */
+#define MAX_K 16
+
 #define CHUNK      16384
 #define MAX_CHUNKS 64
 
@@ -20,11 +24,12 @@ static dsc_status linear_ssr_shape(dsc_graph *g, dsc_gnode *n)
     const dsc_gnode *x = dsc_in(g, n, 0), *w = dsc_in(g, n, 1), *b = &g->nodes[n->in[2]],
                     *y = &g->nodes[n->in[3]];
     if (!x->batch_rows || !y->batch_rows || y->cols != 1 || w->rows != 1 || w->cols != x->cols ||
-        b->rows != 1 || b->cols != 1 || x->cols > DSC_LINEAR_SSR_MAX_K)
+        b->rows != 1 || b->cols != 1 || x->cols > MAX_K)
         return dsc_fail(DSC_ESHAPE,
                         "linear_ssr: needs x (batch x k, k <= %d), w (1 x k), b "
                         "(1 x 1), y (batch x 1)",
-                        DSC_LINEAR_SSR_MAX_K);
+                        MAX_K);
+    n->keep = x->cols + 1;
     return dsc_shape_scalar(g, n);
 }
 
@@ -83,12 +88,12 @@ static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
     /* Per chunk: the loss and the k + 1 gradient sums, in double. Past
      * MAX_CHUNKS the chunks grow instead; either way the split depends on
      * the row count only. */
-    double part[MAX_CHUNKS][DSC_LINEAR_SSR_MAX_K + 2];
+    double part[MAX_CHUNKS][MAX_K + 2];
     if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
     size_t per = (rows + chunks - 1) / chunks;
-    double(*pt)[DSC_LINEAR_SSR_MAX_K + 2] = part;
+    double(*pt)[MAX_K + 2] = part;
     DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * (k + 1) > 65536, c, chunks, {
-        double acc[DSC_LINEAR_SSR_MAX_K + 2] = {0};
+        double acc[MAX_K + 2] = {0};
         size_t r0 = c * per, r1 = r0 + per < rows ? r0 + per : rows, i = r0;
         if (k == 1) i = line_blocks(x, y, w[0], b[0], i, r1, acc);
         for (; i < r1; i++) {
@@ -102,10 +107,10 @@ static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
         }
         memcpy(pt[c], acc, sizeof acc);
     });
-    double total[DSC_LINEAR_SSR_MAX_K + 2] = {0};
+    double total[MAX_K + 2] = {0};
     for (size_t c = 0; c < chunks; c++)
         for (size_t j = 0; j < k + 2; j++) total[j] += part[c][j];
-    double s = n->attr != 0.0f ? 1.0 / (double)rows : 1.0;
+    double s = n->ip[0] ? 1.0 / (double)rows : 1.0;
     n->val.data[0] = (float)(s * total[0]);
     /* The derivatives, kept after the loss in the node's own buffer. */
     for (size_t j = 0; j < k + 1; j++) n->val.data[1 + j] = (float)(-2.0 * s * total[1 + j]);
@@ -122,11 +127,31 @@ static void linear_ssr_backward(dsc_graph *g, dsc_gnode *n)
 }
 
 const dsc_op_def dsc_op_linear_ssr = {
-    "linear_ssr",
-    "sum (observed - (b + x . w))^2 (divided by n for mse)",
-    "dloss/dw = sum -2 (observed - predicted) x, dloss/db = sum -2 (observed - predicted)",
-    4,
-    linear_ssr_shape,
-    linear_ssr_forward,
-    linear_ssr_backward,
+    .name = "linear_ssr",
+    .formula = "sum (observed - (b + x . w))^2 (divided by n for mse)",
+    .derivative =
+        "dloss/dw = sum -2 (observed - predicted) x, dloss/db = sum -2 (observed - predicted)",
+    .n_in = 4,
+    .kind = DSC_OPK_FUSED,
+    .shape = linear_ssr_shape,
+    .forward = linear_ssr_forward,
+    .backward = linear_ssr_backward,
 };
+
+dsc_status dsc_linear_ssr_become(dsc_graph *g, dsc_gnode *n, dsc_node x, dsc_node w, dsc_node b,
+                                 dsc_node y, int mean)
+{
+    dsc_gnode keep = *n;
+    n->op = DSC_OP_LINEAR_SSR;
+    n->def = &dsc_op_linear_ssr;
+    n->n_in = 4;
+    n->in[0] = x;
+    n->in[1] = w;
+    n->in[2] = b;
+    n->in[3] = y;
+    n->ip[0] = mean != 0;
+    n->keep = n->keep_row = 0;
+    dsc_status s = linear_ssr_shape(g, n);
+    if (s) *n = keep;
+    return s;
+}

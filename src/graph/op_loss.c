@@ -22,7 +22,8 @@
 #define LOG_FLOOR (-100.0)
 /* The smallest denominator the probability losses divide by: keeps their
  * derivatives finite at p = 0 or 1. */
-#define PROB_EPS 1e-12f
+#define PROB_EPS_VALUE 1e-12
+#define PROB_EPS       ((float)PROB_EPS_VALUE)
 
 static double clamped_log(double p)
 {
@@ -30,10 +31,31 @@ static double clamped_log(double p)
     return l < LOG_FLOOR ? LOG_FLOOR : l;
 }
 
+/* One element's term of a loss and its C text from one source: the engine
+ * sums name##_term over the elements in double; an exporter emits the text
+ * as the body of `double f(float p, float t)` (DSC_C_LOSS_TERM). With
+ * double arguments it is also the reference in double. */
+#define LOSS_TERM_FN(name, ...)                                                                    \
+    static const char name##_term_c[] = DSC_STR(__VA_ARGS__);                                      \
+    static double name##_term(double p, double t) __VA_ARGS__
+
+/* The reference of an element-wise loss: a row's sum of terms and, into
+ * dp, each term's derivative in p by name##_dref (in double). */
+#define LOSS_ROW_REF(name)                                                                         \
+    static double name##_row(const double *p, const double *t, size_t n, double *dp)               \
+    {                                                                                              \
+        double s = 0.0;                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            s += name##_term(p[i], t[i]);                                                          \
+            if (dp) dp[i] = name##_dref(p[i], t[i]);                                               \
+        }                                                                                          \
+        return s;                                                                                  \
+    }
+
 /* An element-wise loss: `term` gives one element's contribution, the value
  * is scale * sum of terms; `dpred` and `dtarget` give one element's partial
- * derivatives before scaling. */
-typedef double (*loss_term_fn)(float p, float t);
+ * derivatives (in float) before scaling. */
+typedef double (*loss_term_fn)(double p, double t);
 typedef float (*loss_deriv_fn)(float p, float t);
 
 static void elementwise_forward(dsc_graph *g, dsc_gnode *n, loss_term_fn term, double scale)
@@ -75,193 +97,197 @@ static double batch_rows(dsc_graph *g, const dsc_gnode *n)
     return (double)dsc_rows(g, dsc_in(g, n, 0));
 }
 
+/* The forward and backward of an element-wise loss divided by `divisor`
+ * (1.0, elements or batch_rows). */
+#define ELEMENT_LOSS_KERNELS(op, name, divisor)                                                    \
+    static void op##_forward(dsc_graph *g, dsc_gnode *n)                                           \
+    {                                                                                              \
+        elementwise_forward(g, n, name##_term, 1.0 / divisor(g, n));                               \
+    }                                                                                              \
+    static void op##_backward(dsc_graph *g, dsc_gnode *n)                                          \
+    {                                                                                              \
+        elementwise_backward(g, n, name##_dpred, name##_dtarget, 1.0 / divisor(g, n));             \
+    }
+
+static double one(dsc_graph *g, const dsc_gnode *n) { return (void)g, (void)n, 1.0; }
+
 /* ---- squared residuals: ssr, mse -------------------------------------- */
 
-static double sq_term(float p, float t)
-{
+LOSS_TERM_FN(sq, {
     double r = (double)t - p;
     return r * r;
-}
+})
 static float sq_dpred(float p, float t) { return -2.0f * (t - p); }
 static float sq_dtarget(float p, float t) { return 2.0f * (t - p); }
+static double sq_dref(double p, double t) { return -2.0 * (t - p); }
+LOSS_ROW_REF(sq)
 
-static void ssr_forward(dsc_graph *g, dsc_gnode *n) { elementwise_forward(g, n, sq_term, 1.0); }
-
-static void ssr_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, sq_dpred, sq_dtarget, 1.0);
-}
+ELEMENT_LOSS_KERNELS(ssr, sq, one)
+ELEMENT_LOSS_KERNELS(mse, sq, elements)
 
 const dsc_op_def dsc_op_ssr = {
-    "ssr",
-    "sum (observed - predicted)^2",
-    "-2 (observed - predicted)",
-    2,
-    dsc_shape_loss,
-    ssr_forward,
-    ssr_backward,
+    .name = "ssr",
+    .formula = "sum (observed - predicted)^2",
+    .derivative = "-2(observed - predicted)",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = ssr_forward,
+    .backward = ssr_backward,
+    .ref = {.loss_row = sq_row, .norm = DSC_NORM_NONE},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, sq_term_c},
 };
 
-static void mse_forward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_forward(g, n, sq_term, 1.0 / elements(g, n));
-}
-
-static void mse_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, sq_dpred, sq_dtarget, 1.0 / elements(g, n));
-}
-
 const dsc_op_def dsc_op_mse = {
-    "mse",
-    "sum (observed - predicted)^2 / n",
-    "-2 (observed - predicted) / n",
-    2,
-    dsc_shape_loss,
-    mse_forward,
-    mse_backward,
+    .name = "mse",
+    .formula = "sum (observed - predicted)^2 / N",
+    .derivative = "-2(observed - predicted)/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = mse_forward,
+    .backward = mse_backward,
+    .ref = {.loss_row = sq_row, .norm = DSC_NORM_ELEMENTS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, sq_term_c},
 };
 
 /* ---- mae ------------------------------------------------------------- */
 
-static double abs_term(float p, float t) { return fabs((double)t - p); }
+LOSS_TERM_FN(abs, { return fabs((double)t - p); })
 /* |r| has no derivative at r = 0; 0 there (the subgradient PyTorch picks)
  * means an exact fit is left alone. */
 static float abs_dpred(float p, float t) { return p > t ? 1.0f : p < t ? -1.0f : 0.0f; }
 static float abs_dtarget(float p, float t) { return -abs_dpred(p, t); }
-
-static void mae_forward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_forward(g, n, abs_term, 1.0 / elements(g, n));
-}
-
-static void mae_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, abs_dpred, abs_dtarget, 1.0 / elements(g, n));
-}
+static double abs_dref(double p, double t) { return p > t ? 1.0 : p < t ? -1.0 : 0.0; }
+LOSS_ROW_REF(abs)
+ELEMENT_LOSS_KERNELS(mae, abs, elements)
 
 const dsc_op_def dsc_op_mae = {
-    "mae",
-    "sum |observed - predicted| / n",
-    "sign(predicted - observed) / n (0 where they are equal)",
-    2,
-    dsc_shape_loss,
-    mae_forward,
-    mae_backward,
+    .name = "mae",
+    .formula = "sum |observed - predicted| / N",
+    .derivative = "sign(predicted - observed)/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .flags = DSC_OPF_KINK,
+    .shape = dsc_shape_loss,
+    .forward = mae_forward,
+    .backward = mae_backward,
+    .ref = {.loss_row = abs_row, .norm = DSC_NORM_ELEMENTS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, abs_term_c},
 };
 
 /* ---- huber ----------------------------------------------------------- */
 
 /* Quadratic near the target, linear beyond delta: the squared error's
  * smooth minimum without its pull from outliers. */
-static double huber_term(float p, float t)
-{
-    double r = (double)p - t, a = fabs(r), d = DSC_HUBER_DELTA;
+#define HUBER_DELTA_VALUE 1
+#define HUBER_DELTA       ((float)HUBER_DELTA_VALUE)
+LOSS_TERM_FN(huber, {
+    double r = (double)p - t, a = fabs(r), d = HUBER_DELTA;
     return a <= d ? 0.5 * r * r : d * (a - 0.5 * d);
-}
+})
 static float huber_dpred(float p, float t)
 {
     float r = p - t;
-    if (r > DSC_HUBER_DELTA) return DSC_HUBER_DELTA;
-    if (r < -DSC_HUBER_DELTA) return -DSC_HUBER_DELTA;
+    if (r > HUBER_DELTA) return HUBER_DELTA;
+    if (r < -HUBER_DELTA) return -HUBER_DELTA;
     return r;
 }
 static float huber_dtarget(float p, float t) { return -huber_dpred(p, t); }
-
-static void huber_forward(dsc_graph *g, dsc_gnode *n)
+static double huber_dref(double p, double t)
 {
-    elementwise_forward(g, n, huber_term, 1.0 / elements(g, n));
+    double r = p - t, d = HUBER_DELTA;
+    return r > d ? d : r < -d ? -d : r;
 }
+LOSS_ROW_REF(huber)
+ELEMENT_LOSS_KERNELS(huber, huber, elements)
 
-static void huber_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, huber_dpred, huber_dtarget, 1.0 / elements(g, n));
-}
-
+#define HUBER_TXT DSC_STR(HUBER_DELTA_VALUE)
 const dsc_op_def dsc_op_huber = {
-    "huber",
-    "mean of r^2/2 if |r|<=1, |r|-1/2 otherwise (r = predicted - observed)",
-    "r/n if |r|<=1, sign(r)/n otherwise",
-    2,
-    dsc_shape_loss,
-    huber_forward,
-    huber_backward,
+    .name = "huber",
+    .formula =
+        "mean of r^2/2 if |r|<=d, d(|r|-d/2) otherwise (r = predicted - observed, d = " HUBER_TXT
+        ")",
+    .derivative = "clip(predicted - observed, -" HUBER_TXT ", " HUBER_TXT ")/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = huber_forward,
+    .backward = huber_backward,
+    .ref = {.loss_row = huber_row, .norm = DSC_NORM_ELEMENTS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, huber_term_c},
 };
 
 /* ---- bce on probabilities -------------------------------------------- */
 
-static double bce_term(float p, float t)
-{
-    return -((double)t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p));
-}
+LOSS_TERM_FN(bce, {
+    double lp = log(p), lq = log(1.0 - p);
+    lp = lp < LOG_FLOOR ? LOG_FLOOR : lp;
+    lq = lq < LOG_FLOOR ? LOG_FLOOR : lq;
+    return -((double)t * lp + (1.0 - t) * lq);
+})
 static float bce_dpred(float p, float t) { return (p - t) / fmaxf(p * (1.0f - p), PROB_EPS); }
 static float bce_dtarget(float p, float t)
 {
     (void)t;
     return (float)(clamped_log(1.0 - p) - clamped_log(p));
 }
-
-static void bce_forward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_forward(g, n, bce_term, 1.0 / elements(g, n));
-}
-
-static void bce_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, bce_dpred, bce_dtarget, 1.0 / elements(g, n));
-}
+static double bce_dref(double p, double t) { return (p - t) / fmax(p * (1.0 - p), PROB_EPS_VALUE); }
+LOSS_ROW_REF(bce)
+ELEMENT_LOSS_KERNELS(bce, bce, elements)
 
 const dsc_op_def dsc_op_bce = {
-    "bce",
-    "-mean [t ln p + (1-t) ln(1-p)] (p predicted, t observed; each ln >= -100)",
-    "(p - t) / (p (1 - p)) / n",
-    2,
-    dsc_shape_loss,
-    bce_forward,
-    bce_backward,
+    .name = "bce",
+    .formula = "-mean [t ln p + (1-t) ln(1-p)] (p predicted, t observed; each ln >= -100)",
+    .derivative = "(predicted - observed)/(predicted(1 - predicted))/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = bce_forward,
+    .backward = bce_backward,
+    .ref = {.loss_row = bce_row, .norm = DSC_NORM_ELEMENTS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, bce_term_c},
 };
 
 /* ---- ce on probabilities --------------------------------------------- */
 
 /* A mean over rows, not elements: each row is one sample's distribution. */
-static double ce_term(float p, float t) { return -(double)t * clamped_log(p); }
+LOSS_TERM_FN(ce, {
+    double lp = log(p);
+    return -(double)t * (lp < LOG_FLOOR ? LOG_FLOOR : lp);
+})
 static float ce_dpred(float p, float t) { return -t / fmaxf(p, PROB_EPS); }
 static float ce_dtarget(float p, float t)
 {
     (void)t;
     return (float)-clamped_log(p);
 }
-
-static void ce_forward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_forward(g, n, ce_term, 1.0 / batch_rows(g, n));
-}
-
-static void ce_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, ce_dpred, ce_dtarget, 1.0 / batch_rows(g, n));
-}
+static double ce_dref(double p, double t) { return -t / fmax(p, PROB_EPS_VALUE); }
+LOSS_ROW_REF(ce)
+ELEMENT_LOSS_KERNELS(ce, ce, batch_rows)
 
 const dsc_op_def dsc_op_ce = {
-    "ce",
-    "-(1/rows) sum t ln p (p predicted, t observed; ln >= -100)",
-    "-t / p / rows",
-    2,
-    dsc_shape_loss,
-    ce_forward,
-    ce_backward,
+    .name = "ce",
+    .formula = "-(1/rows) sum t ln p (p predicted, t observed; ln >= -100)",
+    .derivative = "-observed/predicted/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = ce_forward,
+    .backward = ce_backward,
+    .ref = {.loss_row = ce_row, .norm = DSC_NORM_ROWS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, ce_term_c},
 };
 
 /* ---- bce on logits (sigmoid + bce fused) ------------------------------- */
 
 /* -[t ln s(z) + (1-t) ln(1-s(z))] simplifies to max(z,0) - z t +
  * ln(1 + e^-|z|): no exponential of a positive number, no log of 0, and
- * the derivative loses the p(1-p) denominator. */
-static double bce_logits_term(float z, float t)
-{
-    double zd = z;
+ * the derivative loses the p(1-p) denominator. p is the logit z here. */
+LOSS_TERM_FN(bce_logits, {
+    double zd = p;
     return (zd > 0.0 ? zd : 0.0) - zd * t + log1p(exp(-fabs(zd)));
-}
+})
 static float bce_logits_dpred(float z, float t)
 {
     float e = expf(-fabsf(z));
@@ -273,25 +299,25 @@ static float bce_logits_dtarget(float z, float t)
     (void)t;
     return -z;
 }
-
-static void bce_logits_forward(dsc_graph *g, dsc_gnode *n)
+static double bce_logits_dref(double z, double t)
 {
-    elementwise_forward(g, n, bce_logits_term, 1.0 / elements(g, n));
+    double e = exp(-fabs(z));
+    return (z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - t;
 }
-
-static void bce_logits_backward(dsc_graph *g, dsc_gnode *n)
-{
-    elementwise_backward(g, n, bce_logits_dpred, bce_logits_dtarget, 1.0 / elements(g, n));
-}
+LOSS_ROW_REF(bce_logits)
+ELEMENT_LOSS_KERNELS(bce_logits, bce_logits, elements)
 
 const dsc_op_def dsc_op_bce_logits = {
-    "bce_logits",
-    "mean of max(z,0) - z t + ln(1+e^-|z|) (z logits, t observed; = bce(sigmoid(z), t))",
-    "(sigmoid(z) - t) / n",
-    2,
-    dsc_shape_loss,
-    bce_logits_forward,
-    bce_logits_backward,
+    .name = "bce_logits",
+    .formula = "mean of max(z,0) - z t + ln(1+e^-|z|) (z logits, t observed; = bce(sigmoid(z), t))",
+    .derivative = "(predicted - observed)/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .shape = dsc_shape_loss,
+    .forward = bce_logits_forward,
+    .backward = bce_logits_backward,
+    .ref = {.loss_row = bce_logits_row, .norm = DSC_NORM_ELEMENTS},
+    .out = {NULL, NULL, DSC_C_LOSS_TERM, bce_logits_term_c},
 };
 
 /* ---- ce on logits (softmax + ce fused) --------------------------------- */
@@ -350,12 +376,32 @@ static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
     });
 }
 
+/* The reference: one row's -sum t_j ln softmax(z)_j and its gradient
+ * softmax(z)_j sum_k t_k - t_j, in double. */
+static double ce_logits_row(const double *z, const double *t, size_t n, double *dz)
+{
+    double m = z[0], s = 0.0, tsum = 0.0, v = 0.0;
+    for (size_t j = 1; j < n; j++) m = fmax(m, z[j]);
+    for (size_t j = 0; j < n; j++) s += exp(z[j] - m), tsum += t[j];
+    double lse = m + log(s);
+    for (size_t j = 0; j < n; j++) {
+        v -= t[j] * (z[j] - lse);
+        if (dz) dz[j] = exp(z[j] - lse) * tsum - t[j];
+    }
+    return v;
+}
+
 const dsc_op_def dsc_op_ce_logits = {
-    "ce_logits",
-    "-(1/rows) sum t_j (z_j - ln sum_k e^z_k) (z logits, t observed; = ce(softmax(z), t))",
-    "(softmax(z)_j sum_k t_k - t_j) / rows",
-    2,
-    dsc_shape_loss,
-    ce_logits_forward,
-    ce_logits_backward,
+    .name = "ce_logits",
+    .formula =
+        "-(1/rows) sum t_j (z_j - ln sum_k e^z_k) (z logits, t observed; = ce(softmax(z), t))",
+    .derivative = "(predicted x sum(observed) - observed)/N",
+    .n_in = 2,
+    .kind = DSC_OPK_LOSS,
+    .flags = DSC_OPF_ROWWISE,
+    .shape = dsc_shape_loss,
+    .forward = ce_logits_forward,
+    .backward = ce_logits_backward,
+    .ref = {.loss_row = ce_logits_row, .norm = DSC_NORM_ROWS},
+    .out = {"SoftmaxCrossEntropyLoss", "reduction=mean", DSC_C_NONE, NULL},
 };

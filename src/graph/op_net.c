@@ -5,7 +5,7 @@
  * a dozen op calls and five matrix products a step, each costing more than
  * its arithmetic. This op runs the same chain rule in one call: forward
  * keeps, for every layer, each unit's output a and local derivative
- * act'(z) (computed beside the value, from the same exponential);
+ * act'(z) (from the activation's own layer_vd in the op table);
  * backward walks the layers in reverse, multiplying the
  * incoming derivative by act'(z) and spreading it to the weights (times
  * the unit's input), the bias (times 1) and the layer below (times the
@@ -15,7 +15,22 @@
  * double, in order, like the thin products and bias reductions the separate
  * ops use on these shapes, so the seed's network gives the same numbers
  * either way. One thread: the work is too small to split. */
-#include "act1.h"
+#include <math.h>
+
+#include "graph_internal.h"
+
+/* The network, in the node's data slot: every layer's width and
+ * activation, and its weight and bias nodes. */
+typedef struct {
+    size_t layers;
+    size_t units[DSC_NET_MAX_LAYERS + 1];
+    dsc_activation act[DSC_NET_MAX_LAYERS];
+    dsc_node w[DSC_NET_MAX_LAYERS], b[DSC_NET_MAX_LAYERS];
+    int mean; /* MSE (1) or SSR (0) */
+    /* Set by the shape rule: where layer k's kept values start, in floats
+     * per batch row. */
+    size_t keep[DSC_NET_MAX_LAYERS + 1];
+} dsc_net_desc;
 
 /* The loops run over a handful of units: vectorising them only adds set-up
  * and remainder code around one or two iterations. */
@@ -30,7 +45,7 @@ static dsc_status fail_shape(const char *what, size_t k)
 
 static dsc_status net_shape(dsc_graph *g, dsc_gnode *n)
 {
-    dsc_net_desc *d = n->net;
+    dsc_net_desc *d = n->data;
     const dsc_gnode *x = dsc_in(g, n, 0), *y = &g->nodes[n->in[2]];
     if (!x->batch_rows || !y->batch_rows)
         return dsc_fail(DSC_ESHAPE, "small_net: x and y must be data inputs (one row per sample)");
@@ -47,7 +62,8 @@ static dsc_status net_shape(dsc_graph *g, dsc_gnode *n)
                               k);
         if (w->rows > DSC_NET_MAX_WIDTH || d->units[k] > DSC_NET_MAX_WIDTH)
             return fail_shape("wider than 16 units", k);
-        if ((unsigned)d->act[k] >= DSC_ACT_SOFTMAX) return fail_shape("no softmax here", k);
+        const dsc_op_def *act = dsc_activation_op(d->act[k]);
+        if (!act || !act->layer_vd) return fail_shape("an activation it cannot run (softmax)", k);
         d->units[k + 1] = w->rows;
         per_row += 2 * w->rows;
     }
@@ -55,65 +71,19 @@ static dsc_status net_shape(dsc_graph *g, dsc_gnode *n)
         return dsc_fail(DSC_ESHAPE, "small_net: y has %zu columns, the network %zu outputs",
                         y->cols, d->units[d->layers]);
     for (size_t k = 0; k < d->layers; k++) d->keep[k + 1] = d->keep[k] + 2 * d->units[k + 1];
-    n->extra_row = per_row + 2 * DSC_NET_MAX_WIDTH;
+    n->keep_row = per_row + 2 * DSC_NET_MAX_WIDTH;
     return dsc_shape_scalar(g, n);
 }
 
-/* A layer's outputs a and local derivatives da from its inputs z (held in
- * a on entry), one activation per call so the loops carry no branch on
- * it. For softplus the derivative is the sigmoid, made from the same
- * e^-|z|. At ReLU's kink (z = 0) the derivative is the left one, or, when
- * `chosen` is set, whatever choose_at_kinks left in da. */
-static void activate(dsc_activation act, float *a, float *da, size_t count, int chosen)
-{
-    switch (act) {
-    case DSC_ACT_SOFTPLUS:
-        for (size_t e = 0; e < count; e++) {
-            float z = a[e], x = expf(-fabsf(z));
-            a[e] = dsc_softplus_of(z, x);
-            da[e] = dsc_sigmoid_of(z, x);
-        }
-        return;
-    case DSC_ACT_RELU:
-        for (size_t e = 0; e < count; e++) {
-            float z = a[e];
-            a[e] = z < 0.0f ? 0.0f : z;
-            da[e] = z > 0.0f ? 1.0f : z == 0.0f && chosen ? da[e] : 0.0f;
-        }
-        return;
-    case DSC_ACT_LEAKY_RELU:
-        for (size_t e = 0; e < count; e++) {
-            float z = a[e];
-            a[e] = z > 0.0f ? z : DSC_LEAKY_SLOPE * z;
-            da[e] = z > 0.0f ? 1.0f : z == 0.0f && chosen ? da[e] : DSC_LEAKY_SLOPE;
-        }
-        return;
-    case DSC_ACT_SIGMOID:
-        for (size_t e = 0; e < count; e++) {
-            a[e] = dsc_sigmoid1(a[e]);
-            da[e] = a[e] * (1.0f - a[e]);
-        }
-        return;
-    case DSC_ACT_TANH:
-        for (size_t e = 0; e < count; e++) {
-            a[e] = tanhf(a[e]);
-            da[e] = 1.0f - a[e] * a[e];
-        }
-        return;
-    default:
-        for (size_t e = 0; e < count; e++) da[e] = 1.0f;
-        return;
-    }
-}
-
 /* The derivative at each kink (z = 0) of a ReLU layer, by the graph's rule:
- * 1 (right) or the left one, into da before activate reads it. */
-static void choose_at_kinks(const dsc_graph *g, uint64_t id, float left, const float *z, float *da,
+ * 1 (right) or 0 (the left one), into da before the activation's layer_vd
+ * reads it. */
+static void choose_at_kinks(const dsc_graph *g, uint64_t id, const float *z, float *da,
                             size_t count)
 {
     uint64_t key = dsc_kink_key(g, id);
     for (size_t e = 0; e < count; e++)
-        if (z[e] == 0.0f) da[e] = dsc_kink_right(g, key, e) ? 1.0f : left;
+        if (z[e] == 0.0f) da[e] = dsc_kink_right(g, key, e) ? 1.0f : 0.0f;
 }
 
 /* Layer k's kept values for the current batch: outputs a and local
@@ -138,7 +108,7 @@ typedef struct {
 
 static void pass_of(const dsc_graph *g, const dsc_gnode *n, net_pass *p)
 {
-    const dsc_net_desc *d = n->net;
+    const dsc_net_desc *d = n->data;
     p->d = d;
     p->x = g->nodes[n->in[0]].val.data;
     p->y = g->nodes[n->in[2]].val.data;
@@ -175,13 +145,12 @@ static void net_forward(dsc_graph *g, dsc_gnode *n)
                 *a++ = (float)s + p.ly[k].b[o];
             }
         }
-        int chosen = g->relu_rule != DSC_RELU_GRAD_ZERO &&
-                     (p.d->act[k] == DSC_ACT_RELU || p.d->act[k] == DSC_ACT_LEAKY_RELU);
+        const dsc_op_def *act = dsc_activation_op(p.d->act[k]);
+        int chosen = g->relu_rule != DSC_RELU_GRAD_ZERO && (act->flags & DSC_OPF_KINK);
         if (chosen)
-            choose_at_kinks(g, (uint64_t)(n - g->nodes) * DSC_NET_MAX_LAYERS + k,
-                            p.d->act[k] == DSC_ACT_RELU ? 0.0f : DSC_LEAKY_SLOPE, p.ly[k].a,
+            choose_at_kinks(g, (uint64_t)(n - g->nodes) * DSC_NET_MAX_LAYERS + k, p.ly[k].a,
                             p.ly[k].da, p.rows * no);
-        activate(p.d->act[k], p.ly[k].a, p.ly[k].da, p.rows * no, chosen);
+        act->layer_vd(p.ly[k].a, p.ly[k].da, p.rows * no, chosen);
         in = p.ly[k].a;
     }
     double total = 0.0;
@@ -234,13 +203,47 @@ static void net_backward(dsc_graph *g, dsc_gnode *n)
 }
 
 const dsc_op_def dsc_op_small_net = {
-    "small_net",
-    "sum (observed - act_L(... act_1(x w1^T + b1) ... w_L^T + b_L))^2 (divided by the count "
-    "for mse)",
-    "the chain rule layer by layer: dloss/dz = act'(z) x the derivative from above; "
-    "dloss/dw = dloss/dz x the unit's input, dloss/db = dloss/dz",
-    3,
-    net_shape,
-    net_forward,
-    net_backward,
+    .name = "small_net",
+    .formula = "sum (observed - act_L(... act_1(x w1^T + b1) ... w_L^T + b_L))^2 (divided by the "
+               "count for mse)",
+    .derivative = "the chain rule layer by layer: dloss/dz = act'(z) x the derivative from above; "
+                  "dloss/dw = dloss/dz x the unit's input, dloss/db = dloss/dz",
+    .n_in = 3,
+    .kind = DSC_OPK_FUSED,
+    .shape = net_shape,
+    .forward = net_forward,
+    .backward = net_backward,
 };
+
+dsc_status dsc_small_net_become(dsc_graph *g, dsc_gnode *n, dsc_node x, size_t layers,
+                                const dsc_node *w, const dsc_node *b, const dsc_activation *act,
+                                dsc_node y, int mean)
+{
+    if (layers < 1 || layers > DSC_NET_MAX_LAYERS)
+        return dsc_fail(DSC_EINVAL, "small_net: needs 1 to %d layers", DSC_NET_MAX_LAYERS);
+    dsc_net_desc *net = dsc_calloc(1, sizeof *net);
+    if (!net) return dsc_fail(DSC_ENOMEM, "out of memory for a small_net");
+    net->layers = layers;
+    net->mean = mean != 0;
+    for (size_t k = 0; k < layers; k++) {
+        net->w[k] = w[k];
+        net->b[k] = b[k];
+        net->act[k] = act[k];
+    }
+    dsc_gnode keep = *n;
+    n->op = DSC_OP_SMALL_NET;
+    n->def = &dsc_op_small_net;
+    n->n_in = 3;
+    n->in[0] = x;
+    n->in[1] = w[0];
+    n->in[2] = y;
+    n->in[3] = 0;
+    n->data = net;
+    n->keep = n->keep_row = 0;
+    dsc_status s = net_shape(g, n);
+    if (s) {
+        dsc_free(net);
+        *n = keep;
+    }
+    return s;
+}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../graph/ops.h"
 #include "../nn/nn.h"
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE-754 binary32/64 expected");
@@ -22,21 +23,11 @@ static const uint8_t magic[8] = {'D', 'S', 'C', 'M', 'O', 'D', 'E', 'L'};
 enum { HEADER_SIZE = 12, CHUNK_HEAD = 8, MAX_LAYERS = 64 };
 #define MAX_UNITS 100000000u /* the spec parser's limit */
 
-/* The file's own numbering, pinned here so that reordering the public enums
- * can never change what an existing file means. */
-static const dsc_activation act_codes[] = {
-    DSC_ACT_IDENTITY, DSC_ACT_SOFTPLUS, DSC_ACT_RELU,    DSC_ACT_LEAKY_RELU,
-    DSC_ACT_SIGMOID,  DSC_ACT_TANH,     DSC_ACT_SOFTMAX,
-};
+/* The file's own numbering, pinned so that reordering the public enums can
+ * never change what an existing file means: activations carry their code in
+ * the op table (src/graph/ops.h), the ReLU rules here. */
 static const dsc_relu_grad relu_codes[] = {DSC_RELU_GRAD_ZERO, DSC_RELU_GRAD_ONE,
                                            DSC_RELU_GRAD_RANDOM};
-
-static int act_code(dsc_activation a)
-{
-    for (size_t i = 0; i < DSC_COUNT_OF(act_codes); i++)
-        if (act_codes[i] == a) return (int)i;
-    return -1;
-}
 
 static int relu_code(dsc_relu_grad r)
 {
@@ -174,7 +165,7 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
     int relu = relu_code(m->relu_rule);
     if (relu < 0) return dsc_fail(DSC_EINVAL, "unknown ReLU gradient rule %d", (int)m->relu_rule);
     for (size_t k = 0; k < m->n_layers; k++)
-        if (act_code(m->act[k]) < 0)
+        if (dsc_activation_code(m->act[k]) < 0)
             return dsc_fail(DSC_EINVAL, "layer %zu has an unknown activation %d", k + 1,
                             (int)m->act[k]);
     size_t in = m->units[0], outs = m->units[m->n_layers];
@@ -186,7 +177,7 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
     size_t c = begin_chunk(&o, "ARCH");
     put_u32(&o, (uint32_t)m->n_layers);
     for (size_t k = 0; k <= m->n_layers; k++) put_u32(&o, (uint32_t)m->units[k]);
-    for (size_t k = 0; k < m->n_layers; k++) put_u8(&o, (unsigned)act_code(m->act[k]));
+    for (size_t k = 0; k < m->n_layers; k++) put_u8(&o, (unsigned)dsc_activation_code(m->act[k]));
     put_u8(&o, (unsigned)relu);
     end_chunk(&o, c);
 
@@ -570,12 +561,11 @@ static dsc_status parse_arch(reader *r, arch *a)
     if ((s = rd_need(r, n + 1u, "the activations"))) return s;
     for (size_t k = 0; k < n; k++) {
         unsigned code = r->b[r->pos];
-        if (code >= DSC_COUNT_OF(act_codes))
+        if (dsc_activation_from_code(code, &a->act[k]))
             return rd_fail_at(r, r->pos, "layer %zu has unknown activation code %u", k + 1, code);
-        a->act[k] = act_codes[code];
-        if (a->act[k] == DSC_ACT_SOFTMAX && k + 1 < n)
-            return rd_fail_at(r, r->pos, "layer %zu is softmax, which only the output may be",
-                              k + 1);
+        if ((dsc_activation_op(a->act[k])->flags & DSC_OPF_ROWWISE) && k + 1 < n)
+            return rd_fail_at(r, r->pos, "layer %zu is %s, which only the output may be", k + 1,
+                              dsc_activation_name(a->act[k]));
         r->pos++;
     }
     unsigned rule = r->b[r->pos];

@@ -1,5 +1,6 @@
 /* What a model knows about its data: column names, class labels,
- * standardisation, a training summary; and a deep copy. */
+ * standardisation, a training summary. It uses nothing of model.c (which
+ * calls it). */
 #include <math.h>
 #include <string.h>
 
@@ -230,7 +231,7 @@ dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_
     return DSC_OK;
 }
 
-/* --- summary and copies ---------------------------------------------------- */
+/* --- summary ------------------------------------------------------------- */
 
 void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s)
 {
@@ -249,24 +250,3 @@ void dsc_model_set_summary(dsc_model *m, const dsc_model_summary *s)
 }
 
 const dsc_model_summary *dsc_model_get_summary(const dsc_model *m) { return m ? m->summary : NULL; }
-
-dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
-{
-    if (!m || !out) return dsc_fail(DSC_EINVAL, "dsc_model_clone: NULL argument");
-    dsc_status s = dsc_model_new(m->spec, out);
-    if (s) return s;
-    dsc_model *c = *out;
-    memcpy(c->params, m->params, m->n_params * sizeof(float));
-    c->relu_rule = m->relu_rule;
-    c->relu_seed = m->relu_seed;
-    if ((s = dsc_model_set_input_names(c, (const char *const *)m->in_names)) ||
-        (s = dsc_model_set_target(c, m->target)) ||
-        (s = dsc_model_set_classes(c, (const char *const *)m->classes, m->n_classes)) ||
-        (s = dsc_model_set_standardization(c, m->x_mean, m->x_std, m->y_mean, m->y_std))) {
-        dsc_model_free(c);
-        *out = NULL;
-        return s;
-    }
-    if (m->summary) dsc_model_set_summary(c, m->summary);
-    return DSC_OK;
-}

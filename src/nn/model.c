@@ -130,9 +130,10 @@ dsc_status dsc_model_new(const char *spec, dsc_model **out)
         r.p++;
         const char *act_at = r.p;
         if (!read_act(&r, &acts[n])) {
+            char why[256]; /* the lookup's message lists the valid names */
+            snprintf(why, sizeof why, "%s", dsc_last_error());
             r.p = act_at;
-            return spec_error(&r, "unknown activation (valid: identity, softplus, relu, "
-                                  "leaky_relu, sigmoid, tanh, softmax)");
+            return spec_error(&r, why);
         }
         n++;
         skip_space(&r);
@@ -145,10 +146,10 @@ dsc_status dsc_model_new(const char *spec, dsc_model **out)
     memcpy(m->units, units, (n + 1) * sizeof *units);
     memcpy(m->act, acts, n * sizeof *acts);
     for (size_t k = 0; k + 1 < n; k++)
-        if (acts[k] == DSC_ACT_SOFTMAX) {
+        if (dsc_activation_op(acts[k])->flags & DSC_OPF_ROWWISE) {
             dsc_model_free(m);
-            return dsc_fail(DSC_EFORMAT, "model spec '%s': softmax is only for the output layer",
-                            spec);
+            return dsc_fail(DSC_EFORMAT, "model spec '%s': %s is only for the output layer", spec,
+                            dsc_activation_name(acts[k]));
         }
     if ((s = model_finish(m))) {
         dsc_model_free(m);
@@ -169,6 +170,29 @@ void dsc_model_free(dsc_model *m)
     dsc_free_aligned(m->params);
     dsc_free(m->spec);
     dsc_free(m);
+}
+
+/* A deep copy: the spec, the parameters and everything the model knows
+ * about its data (meta.c). */
+dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
+{
+    if (!m || !out) return dsc_fail(DSC_EINVAL, "dsc_model_clone: NULL argument");
+    dsc_status s = dsc_model_new(m->spec, out);
+    if (s) return s;
+    dsc_model *c = *out;
+    memcpy(c->params, m->params, m->n_params * sizeof(float));
+    c->relu_rule = m->relu_rule;
+    c->relu_seed = m->relu_seed;
+    if ((s = dsc_model_set_input_names(c, (const char *const *)m->in_names)) ||
+        (s = dsc_model_set_target(c, m->target)) ||
+        (s = dsc_model_set_classes(c, (const char *const *)m->classes, m->n_classes)) ||
+        (s = dsc_model_set_standardization(c, m->x_mean, m->x_std, m->y_mean, m->y_std))) {
+        dsc_model_free(c);
+        *out = NULL;
+        return s;
+    }
+    if (m->summary) dsc_model_set_summary(c, m->summary);
+    return DSC_OK;
 }
 
 /* --- accessors ------------------------------------------------------------ */
@@ -300,9 +324,8 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed)
         double fan_in = (double)m->units[k], fan_out = (double)m->units[k + 1];
         dsc_init s = scheme;
         if (s == DSC_INIT_DEFAULT)
-            s = (m->act[k] == DSC_ACT_RELU || m->act[k] == DSC_ACT_LEAKY_RELU)
-                    ? DSC_INIT_HE_UNIFORM
-                    : DSC_INIT_XAVIER_UNIFORM;
+            s = (dsc_activation_op(m->act[k])->flags & DSC_OPF_KINK) ? DSC_INIT_HE_UNIFORM
+                                                                     : DSC_INIT_XAVIER_UNIFORM;
         /* Uniform schemes draw from [-a, a]; normal ones scale N(0, 1). */
         double a = 1.0;
         int uniform = 0;
@@ -325,27 +348,8 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed)
 
 /* --- the model as a graph ------------------------------------------------ */
 
-/* A network the fused small_net op can run: a training graph (the
- * separate ops stay for inference, gradient checks and explanations, which
- * look at every node) for a squared error over at most 256 rows, every
- * layer at most 16 wide, no softmax, no dropout, and no random rule at
- * ReLU's kink (the op draws its own choices, not the separate ops'). */
-static int small_net_fits(const dsc_model *m, dsc_loss loss, size_t max_batch, float dropout)
-{
-    if ((loss != DSC_LOSS_SSR && loss != DSC_LOSS_MSE) || max_batch > DSC_FUSE_NET_MAX_ROWS ||
-        dropout > 0 || m->n_layers > DSC_NET_MAX_LAYERS || m->units[0] > DSC_NET_MAX_WIDTH)
-        return 0;
-    for (size_t k = 0; k < m->n_layers; k++) {
-        if (m->units[k + 1] > DSC_NET_MAX_WIDTH || m->act[k] == DSC_ACT_SOFTMAX) return 0;
-        if ((m->act[k] == DSC_ACT_RELU || m->act[k] == DSC_ACT_LEAKY_RELU) &&
-            m->relu_rule == DSC_RELU_GRAD_RANDOM)
-            return 0;
-    }
-    return 1;
-}
-
 static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
-                              int flags, float dropout, int training, dsc_mlp_graph *mg)
+                              int flags, float dropout, dsc_mlp_graph *mg)
 {
     memset(mg, 0, sizeof *mg);
     mg->loss = mg->y = -1;
@@ -354,24 +358,7 @@ static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, 
     dsc_graph *g = mg->g;
     mg->x = dsc_input(g, "x", m->units[0]);
     dsc_node h = mg->x;
-    /* A linear model with a squared error on a large batch (the seed's line
-     * on a million points) trains through one fused op that reads the data
-     * once per step. The graph then has no separate output node. */
-    if (with_loss && !(flags & DSC_COMPILE_NO_GRAD) && m->n_layers == 1 &&
-        m->act[0] == DSC_ACT_IDENTITY && m->units[1] == 1 && m->units[0] <= 16 &&
-        (loss == DSC_LOSS_SSR || loss == DSC_LOSS_MSE) && max_batch >= DSC_FUSE_MIN_ROWS &&
-        dropout == 0) {
-        dsc_node w = dsc_param(g, "layer1.weight", 1, m->units[0]);
-        dsc_node b = dsc_param(g, "layer1.bias", 1, 1);
-        mg->y = dsc_input(g, "y", 1);
-        mg->loss = dsc_linear_ssr(g, mg->x, w, b, mg->y, loss == DSC_LOSS_MSE);
-        mg->out = -1;
-        goto compile;
-    }
     char name[48];
-    int fuse = training && with_loss && !(flags & DSC_COMPILE_NO_GRAD) &&
-               small_net_fits(m, loss, max_batch, dropout);
-    dsc_node ws[DSC_NET_MAX_LAYERS], bs[DSC_NET_MAX_LAYERS];
     /* Parameters are made in the model's flat order (weight, bias, layer
      * by layer), so the graph's offsets are the model's. */
     for (size_t k = 0; k < m->n_layers; k++) {
@@ -379,34 +366,25 @@ static dsc_status build_graph(const dsc_model *m, int with_loss, dsc_loss loss, 
         dsc_node w = dsc_param(g, name, m->units[k + 1], m->units[k]);
         snprintf(name, sizeof name, "layer%zu.bias", k + 1);
         dsc_node b = dsc_param(g, name, 1, m->units[k + 1]);
-        if (fuse) {
-            ws[k] = w, bs[k] = b;
-            continue;
-        }
         h = dsc_activate(g, m->act[k], dsc_add(g, dsc_matmul(g, h, w, 0, 1), b));
         if (dropout > 0 && k + 1 < m->n_layers) h = dsc_dropout(g, h, dropout);
-    }
-    if (fuse) {
-        /* The whole network and its loss as one op (op_net.c). */
-        mg->y = dsc_input(g, "y", m->units[m->n_layers]);
-        mg->loss =
-            dsc_small_net(g, mg->x, m->n_layers, ws, bs, m->act, mg->y, loss == DSC_LOSS_MSE);
-        mg->out = -1;
-        goto compile;
     }
     mg->out = h;
     if (with_loss) {
         mg->y = dsc_input(g, "y", m->units[m->n_layers]);
         mg->loss = dsc_loss_of(g, loss, h, mg->y);
     }
-compile:
+    /* The fusion pass reads the rule (a random choice at ReLU's kink is
+     * drawn per node, which a fused op cannot repeat). */
+    dsc_graph_set_relu_grad(g, m->relu_rule, m->relu_seed);
     /* With NO_GRAD the parameters are only read, so a const model is safe. */
     s = dsc_graph_compile(g, max_batch, (float *)(uintptr_t)m->params, flags);
     if (s) {
         dsc_mlp_graph_free(mg);
         return s;
     }
-    dsc_graph_set_relu_grad(g, m->relu_rule, m->relu_seed);
+    /* A training graph may have fused the output away. */
+    if (g->nodes[mg->out].dead) mg->out = -1;
     mg->max_batch = max_batch;
     return DSC_OK;
 }
@@ -414,13 +392,15 @@ compile:
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *mg)
 {
-    return build_graph(m, with_loss, loss, max_batch, flags, 0.0f, 0, mg);
+    return build_graph(m, with_loss, loss, max_batch, flags, 0.0f, mg);
 }
 
 dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
                                        float dropout, dsc_mlp_graph *mg)
 {
-    return build_graph(m, 1, loss, max_batch, 0, dropout, 1, mg);
+    /* Training graphs only: fused ops keep no values in between, which
+     * inference, gradient checks and explanations read. */
+    return build_graph(m, 1, loss, max_batch, DSC_COMPILE_FUSE_, dropout, mg);
 }
 
 void dsc_mlp_graph_free(dsc_mlp_graph *mg)
@@ -456,7 +436,7 @@ dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_d
             (s = dsc_graph_forward(mg->g)))
             break;
         double l = dsc_graph_value(mg->g, mg->loss).data[0];
-        total += loss == DSC_LOSS_SSR ? l : l * (double)rows / (double)d->n;
+        total += dsc_loss_op(loss)->ref.norm == DSC_NORM_NONE ? l : l * (double)rows / (double)d->n;
     }
     dsc_free(stage);
     *out = total;

@@ -45,20 +45,11 @@ typedef struct {
     size_t max_batch;
 } dsc_mlp_graph;
 
-/* Training graphs of linear models with SSR/MSE on at least this many rows
- * use the fused linear_ssr op (no output node: out is -1). */
-#define DSC_FUSE_MIN_ROWS 4096
-
-/* Training graphs of networks with every layer at most 16 wide, a squared
- * error, and batches of at most this many rows run as one fused small_net
- * op (no output node either). */
-#define DSC_FUSE_NET_MAX_ROWS 256
-
 /* flags: DSC_COMPILE_NO_GRAD for inference. with_loss 0 builds no target. */
 dsc_status dsc_mlp_graph_build(const dsc_model *m, int with_loss, dsc_loss loss, size_t max_batch,
                                int flags, dsc_mlp_graph *out);
-/* The same for training (fused ops allowed), with dropout at rate p after
- * every hidden layer (0: none). */
+/* The same for training, with dropout at rate p after every hidden layer
+ * (0: none). The graph may fuse ops (src/graph/fuse.c): then out is -1. */
 dsc_status dsc_mlp_graph_build_dropout(const dsc_model *m, dsc_loss loss, size_t max_batch,
                                        float dropout, dsc_mlp_graph *out);
 void dsc_mlp_graph_free(dsc_mlp_graph *mg);

@@ -183,7 +183,7 @@ static dsc_status sum_over_ranks(run *r, size_t rows, size_t mine, double *loss)
 {
     size_t n = r->m->n_params;
     float *g = dsc_graph_grads(r->mg.g);
-    float w = r->p->loss == DSC_LOSS_SSR ? 1.0f : (float)mine / (float)rows;
+    float w = dsc_loss_op(r->p->loss)->ref.norm == DSC_NORM_NONE ? 1.0f : (float)mine / (float)rows;
     if (w != 1.0f)
         for (size_t i = 0; i < n; i++) g[i] *= w;
     float tail[2] = {(float)(*loss * w), (float)r->want_stop};

@@ -5,7 +5,9 @@
  * exact number it multiplies, and then compares the totals with the
  * engine's backpropagation on the model's own graph. The formulas it names
  * (the loss, each activation and their derivatives) are the op table's
- * strings, so the text and the engine cannot drift apart.
+ * strings, and every number it computes comes from the op table's reference
+ * in double (src/graph/ops.h), so the text and the engine cannot drift
+ * apart: no op's maths is written here.
  *
  * Where the engine makes a choice the mathematics leaves open (ReLU's
  * derivative at exactly 0) the explanation follows the engine: which side
@@ -227,9 +229,9 @@ typedef struct {
     char (*pname)[16];
     char lname[16]; /* "SSR" */
     dsc_op_text loss_text;
-    dsc_op_text *act_text; /* per layer, 1-based */
+    dsc_op_text *act_text;     /* per layer, 1-based */
+    const dsc_op_def *loss_op; /* the loss as the graph computes it (on logits when fused) */
     dsc_relu_grad rule;
-    float leaky_slope;
 } ex_model;
 
 static size_t ix(const ex_model *c, size_t k, size_t r, size_t i)
@@ -244,24 +246,14 @@ static size_t w_index(const ex_model *c, size_t k, size_t i, size_t j)
 }
 static size_t b_index(const ex_model *c, size_t k, size_t i) { return c->m->b_off[k - 1] + i; }
 
-static int is_kinked(dsc_activation a) { return a == DSC_ACT_RELU || a == DSC_ACT_LEAKY_RELU; }
-
-static double sigmoid_d(double x)
+static const dsc_op_def *act_op(const dsc_model *m, size_t k)
 {
-    double e = exp(-fabs(x));
-    return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    return dsc_activation_op(m->act[k - 1]);
 }
 
-static double act_value(dsc_activation act, double x, float leaky)
+static int is_kinked(const dsc_model *m, size_t k)
 {
-    switch (act) {
-    case DSC_ACT_SOFTPLUS: return fmax(x, 0.0) + log1p(exp(-fabs(x)));
-    case DSC_ACT_RELU: return x < 0 ? 0.0 : x;
-    case DSC_ACT_LEAKY_RELU: return x > 0 ? x : (double)leaky * x;
-    case DSC_ACT_SIGMOID: return sigmoid_d(x);
-    case DSC_ACT_TANH: return tanh(x);
-    default: return x;
-    }
+    return (act_op(m, k)->flags & DSC_OPF_KINK) != 0;
 }
 
 /* The names used in the text for inputs, outputs and the output's
@@ -299,23 +291,31 @@ static void source_name(const ex_model *c, size_t k, size_t j, char *buf, size_t
         snprintf(buf, size, "a%zu.%zu", k - 1, j + 1);
 }
 
-/* dLoss/dpredicted in double, by the same formula as the engine's op. */
-static double loss_dpred(const ex_model *c, double p, double t)
+/* One substitution in a formula: a whole word and what replaces it. */
+typedef struct {
+    const char *word, *by;
+} subst;
+
+/* The formula with each whole word of `sub` replaced: the op table's
+ * derivative of a loss, written with the words predicted, observed and N,
+ * becomes this output's names or this point's numbers. */
+static void sb_formula(sbuf *b, const char *f, const subst *sub, size_t n_sub)
 {
-    switch (c->loss) {
-    case DSC_LOSS_SSR: return -2.0 * (t - p);
-    case DSC_LOSS_MSE: return -2.0 * (t - p) / c->n_scale;
-    case DSC_LOSS_MAE: return (p > t ? 1.0 : p < t ? -1.0 : 0.0) / c->n_scale;
-    case DSC_LOSS_HUBER: {
-        double r = p - t;
-        return (r > DSC_HUBER_DELTA    ? DSC_HUBER_DELTA
-                : r < -DSC_HUBER_DELTA ? -DSC_HUBER_DELTA
-                                       : r) /
-               c->n_scale;
-    }
-    case DSC_LOSS_BCE: return (p - t) / fmax(p * (1.0 - p), 1e-12) / c->n_scale;
-    case DSC_LOSS_CE: return -t / fmax(p, 1e-12) / c->n_scale;
-    default: return NAN;
+    for (const char *start = f; *f;) {
+        size_t k = 0;
+        int at_word = f == start || !(f[-1] == '_' || (f[-1] >= 'a' && f[-1] <= 'z'));
+        for (; at_word && k < n_sub; k++) {
+            size_t len = strlen(sub[k].word);
+            if (strncmp(f, sub[k].word, len) != 0) continue;
+            char next = f[len]; /* the text matched up to here, so it is at most its end */
+            if (!(next == '_' || (next >= 'a' && next <= 'z'))) break;
+        }
+        if (at_word && k < n_sub) {
+            sb_add(b, "%s", sub[k].by);
+            f += strlen(sub[k].word);
+        } else {
+            sb_add(b, "%c", *f++);
+        }
     }
 }
 
@@ -325,50 +325,21 @@ static void sb_loss_symbol(sbuf *b, const ex_model *c, size_t i)
     char o[24], p[24];
     obs_name(c, i, o, sizeof o);
     pred_name(c, i, p, sizeof p);
-    if (c->mode == OUT_FUSED) {
-        sb_add(b, "(%s - %s)/N", p, o);
-        return;
-    }
-    switch (c->loss) {
-    case DSC_LOSS_SSR: sb_add(b, "-2(%s - %s)", o, p); break;
-    case DSC_LOSS_MSE: sb_add(b, "-2(%s - %s)/N", o, p); break;
-    case DSC_LOSS_MAE: sb_add(b, "sign(%s - %s)/N", p, o); break;
-    case DSC_LOSS_HUBER: sb_add(b, "clip(%s - %s, -1, 1)/N", p, o); break;
-    case DSC_LOSS_BCE: sb_add(b, "(%s - %s)/(%s(1 - %s))/N", p, o, p, p); break;
-    case DSC_LOSS_CE: sb_add(b, "-%s/%s/N", o, p); break;
-    default: break;
-    }
+    const subst sub[] = {{"predicted", p}, {"observed", o}};
+    sb_formula(b, c->loss_op->derivative, sub, 2);
 }
 
 /* The same with this point's numbers in it, e.g. "-2(0 - -2.604)". */
 static void sb_loss_numbers(sbuf *b, const ex_model *c, size_t r, size_t i)
 {
     const float *y = dsc_dataset_y(c->d);
-    double t = y[r * c->n_out + i];
-    double p = c->a[ix(c, c->L, r, i)];
-    numtxt nt = num_sig(c->n_scale, 6);
-    const char *n = nt.s;
-    if (c->mode == OUT_FUSED) {
-        if (c->loss == DSC_LOSS_CE) {
-            double ts = 0;
-            for (size_t j = 0; j < c->n_out; j++) ts += y[r * c->n_out + j];
-            if (ts != 1.0) {
-                sb_add(b, "(%s x %s - %s)/%s", N4(p), N4(ts), N4(t), n);
-                return;
-            }
-        }
-        sb_add(b, "(%s - %s)/%s", N4(p), N4(t), n);
-        return;
-    }
-    switch (c->loss) {
-    case DSC_LOSS_SSR: sb_add(b, "-2(%s - %s)", N4(t), N4(p)); break;
-    case DSC_LOSS_MSE: sb_add(b, "-2(%s - %s)/%s", N4(t), N4(p), n); break;
-    case DSC_LOSS_MAE: sb_add(b, "sign(%s - %s)/%s", N4(p), N4(t), n); break;
-    case DSC_LOSS_HUBER: sb_add(b, "clip(%s - %s, -1, 1)/%s", N4(p), N4(t), n); break;
-    case DSC_LOSS_BCE: sb_add(b, "(%s - %s)/(%s(1 - %s))/%s", N4(p), N4(t), N4(p), N4(p), n); break;
-    case DSC_LOSS_CE: sb_add(b, "-%s/%s/%s", N4(t), N4(p), n); break;
-    default: break;
-    }
+    double ts = 0;
+    for (size_t j = 0; j < c->n_out; j++) ts += y[r * c->n_out + j];
+    numtxt nt = num_sig(c->n_scale, 6), tt = num_sig(y[r * c->n_out + i], 4),
+           pt = num_sig(c->a[ix(c, c->L, r, i)], 4), st = num_sig(ts, 4);
+    const subst sub[] = {
+        {"sum(observed)", st.s}, {"predicted", pt.s}, {"observed", tt.s}, {"N", nt.s}};
+    sb_formula(b, c->loss_op->derivative, sub, 4);
 }
 
 /* Where a unit sat exactly on ReLU's kink at this point, says what its
@@ -377,7 +348,7 @@ static void sb_kink_note(sbuf *b, const ex_model *c, size_t k, size_t r, size_t 
 {
     unsigned char kk = c->kink[ix(c, k, r, i)];
     if (kk == KINK_NONE) return;
-    const char *an = dsc_activation_name(c->m->act[k - 1]);
+    const char *an = act_op(c->m, k)->name;
     double v = c->da[ix(c, k, r, i)];
     if (kk == KINK_RULE)
         sb_add(b, "      (z%zu.%zu = 0 exactly: %s'(0) = %s, the model's relu-grad-at-zero rule)\n",
@@ -430,10 +401,12 @@ static dsc_status run_passes(ex_model *c)
         cur = dsc_graph_node_input(g, mm, 0);
     }
     c->loss_text = dsc_graph_op_text(g, mg.loss);
-    const char *ln = c->loss_text.name;
-    int fused = strcmp(ln, "bce_logits") == 0 || strcmp(ln, "ce_logits") == 0;
-    dsc_activation out_act = m->act[c->L - 1];
-    c->mode = fused ? OUT_FUSED : out_act == DSC_ACT_SOFTMAX ? OUT_SOFTMAX : OUT_ELEMENT;
+    c->loss_op = g->nodes[mg.loss].def;
+    /* The graph computes a sigmoid + bce or softmax + ce from the logits. */
+    int fused = c->loss_op != dsc_loss_op(c->loss);
+    c->mode = fused                                      ? OUT_FUSED
+              : act_op(m, c->L)->flags & DSC_OPF_ROWWISE ? OUT_SOFTMAX
+                                                         : OUT_ELEMENT;
 
     const float *bp = dsc_graph_grads(g);
     for (size_t i = 0; i < c->n_params; i++) c->bp[i] = bp[i];
@@ -444,8 +417,11 @@ static dsc_status run_passes(ex_model *c)
         for (size_t j = 0; j < c->n_in; j++)
             c->a[ix(c, 0, r, j)] = c->z[ix(c, 0, r, j)] = x[r * c->n_in + j];
     for (size_t k = 1; k <= c->L; k++) {
-        dsc_activation act = m->act[k - 1];
+        const dsc_op_def *act = act_op(m, k);
         size_t nu = m->units[k], nin = m->units[k - 1];
+        /* Left and right derivatives at a kink, from the reference. */
+        double left = is_kinked(m, k) ? act->ref.deriv(0.0) : 0.0,
+               right = is_kinked(m, k) ? act->ref.deriv(nextafter(0.0, 1.0)) : 0.0;
         const float *ez = dsc_graph_value(g, zn[k]).data;
         const float *gz = dsc_graph_grad(g, zn[k]).data, *ga = dsc_graph_grad(g, an[k]).data;
         for (size_t r = 0; r < c->rows; r++) {
@@ -455,70 +431,59 @@ static dsc_status run_passes(ex_model *c)
                     sum += (double)c->p[w_index(c, k, i, j)] * c->a[ix(c, k - 1, r, j)];
                 float e = ez[r * nu + i];
                 size_t at = ix(c, k, r, i);
-                double slope_left = act == DSC_ACT_LEAKY_RELU ? (double)c->leaky_slope : 0.0;
-                if (is_kinked(act)) {
+                c->z[at] = sum;
+                if (act->flags & DSC_OPF_ROWWISE) continue; /* the whole row, below */
+                if (is_kinked(m, k)) {
                     /* The side of the kink is the engine's: in float a z
                      * can be exactly 0 where double rounding is not. */
-                    if (e == 0.0f) sum = 0.0;
+                    if (e == 0.0f) c->z[at] = sum = 0.0;
                     if (e > 0.0f) {
-                        c->da[at] = 1.0;
+                        c->da[at] = right;
                     } else if (e < 0.0f) {
-                        c->da[at] = slope_left;
+                        c->da[at] = left;
                     } else if (c->rule == DSC_RELU_GRAD_ZERO || c->rule == DSC_RELU_GRAD_ONE) {
-                        c->da[at] = c->rule == DSC_RELU_GRAD_ONE ? 1.0 : slope_left;
+                        c->da[at] = c->rule == DSC_RELU_GRAD_ONE ? right : left;
                         c->kink[at] = KINK_RULE;
                     } else if (ga && gz && ga[r * nu + i] != 0.0f) {
                         /* The engine adds the upstream gradient times its
                          * draw into a node nothing else feeds. */
-                        c->da[at] = gz[r * nu + i] == ga[r * nu + i] ? 1.0 : slope_left;
+                        c->da[at] = gz[r * nu + i] == ga[r * nu + i] ? right : left;
                         c->kink[at] = KINK_DRAWN;
                     } else {
-                        c->da[at] = slope_left;
+                        c->da[at] = left;
                         c->kink[at] = KINK_NOEFFECT;
                     }
+                } else {
+                    c->da[at] = act->ref.deriv(sum);
                 }
-                c->z[at] = sum;
-                c->a[at] = act_value(act, sum, c->leaky_slope);
-                switch (act) {
-                case DSC_ACT_SOFTPLUS: c->da[at] = sigmoid_d(sum); break;
-                case DSC_ACT_SIGMOID: c->da[at] = c->a[at] * (1.0 - c->a[at]); break;
-                case DSC_ACT_TANH: c->da[at] = 1.0 - c->a[at] * c->a[at]; break;
-                case DSC_ACT_IDENTITY: c->da[at] = 1.0; break;
-                default: break;
-                }
+                c->a[at] = act->ref.value(sum);
             }
-            if (act == DSC_ACT_SOFTMAX) {
-                double mx = c->z[ix(c, k, r, 0)], tot = 0;
-                for (size_t i = 1; i < nu; i++) mx = fmax(mx, c->z[ix(c, k, r, i)]);
-                for (size_t i = 0; i < nu; i++) tot += exp(c->z[ix(c, k, r, i)] - mx);
-                for (size_t i = 0; i < nu; i++)
-                    c->a[ix(c, k, r, i)] = exp(c->z[ix(c, k, r, i)] - mx) / tot;
-            }
+            if (act->flags & DSC_OPF_ROWWISE)
+                act->ref.row(c->z + ix(c, k, r, 0), c->a + ix(c, k, r, 0), nu);
         }
     }
 
-    /* Backward in double: the output layer's error, then the deltas. */
+    /* Backward in double: the output layer's error, then the deltas. The
+     * loss's gradient is its reference's, on the predictions or, fused, on
+     * the logits z. */
     size_t L = c->L, no = c->n_out;
+    double *t = dsc_malloc(2 * no * sizeof *t), *g_out = t + no;
+    if (!t) {
+        s = dsc_fail(DSC_ENOMEM, "out of memory for an explanation");
+        goto done;
+    }
     for (size_t r = 0; r < c->rows; r++) {
-        const float *t = y + r * no;
-        double tsum = 0;
-        for (size_t i = 0; i < no; i++) tsum += t[i];
-        double dot = 0;
-        for (size_t i = 0; i < no; i++) {
-            double p = c->a[ix(c, L, r, i)];
-            c->dpred[r * no + i] = c->mode == OUT_FUSED ? NAN : loss_dpred(c, p, t[i]);
-            if (c->mode == OUT_SOFTMAX) dot += p * c->dpred[r * no + i];
-        }
-        for (size_t i = 0; i < no; i++) {
+        for (size_t i = 0; i < no; i++) t[i] = y[r * no + i];
+        const double *in = c->mode == OUT_FUSED ? c->z + ix(c, L, r, 0) : c->a + ix(c, L, r, 0);
+        c->loss_op->ref.loss_row(in, t, no, g_out);
+        for (size_t i = 0; i < no; i++) g_out[i] /= c->n_scale;
+        for (size_t i = 0; i < no; i++)
+            c->dpred[r * no + i] = c->mode == OUT_FUSED ? NAN : g_out[i];
+        if (c->mode == OUT_SOFTMAX)
+            act_op(m, L)->ref.row_back(c->a + ix(c, L, r, 0), g_out, c->delta + ix(c, L, r, 0), no);
+        for (size_t i = 0; i < no && c->mode != OUT_SOFTMAX; i++) {
             size_t at = ix(c, L, r, i);
-            double p = c->a[at];
-            if (c->mode == OUT_FUSED)
-                c->delta[at] = c->loss == DSC_LOSS_CE ? (p * tsum - t[i]) / c->n_scale
-                                                      : (p - t[i]) / c->n_scale;
-            else if (c->mode == OUT_SOFTMAX)
-                c->delta[at] = p * (c->dpred[r * no + i] - dot);
-            else
-                c->delta[at] = c->dpred[r * no + i] * c->da[at];
+            c->delta[at] = c->mode == OUT_FUSED ? g_out[i] : g_out[i] * c->da[at];
         }
         for (size_t k = L - 1; k >= 1; k--) {
             for (size_t i = 0; i < m->units[k]; i++) {
@@ -529,6 +494,7 @@ static dsc_status run_passes(ex_model *c)
             }
         }
     }
+    dsc_free(t);
 done:
     dsc_free(zn);
     dsc_free(an);
@@ -626,9 +592,10 @@ static void write_header(sbuf *b, const ex_model *c)
         sb_add(b, "  its local derivative: d%s/dpredicted = %s\n", c->lname,
                c->loss_text.derivative);
     }
-    if (c->loss != DSC_LOSS_SSR)
+    if (c->loss_op->ref.norm != DSC_NORM_NONE)
         sb_add(b, "  N = %s (the %s)\n", N6(c->n_scale),
-               c->loss == DSC_LOSS_CE ? "number of rows" : "number of outputs over all rows");
+               c->loss_op->ref.norm == DSC_NORM_ROWS ? "number of rows"
+                                                     : "number of outputs over all rows");
     sb_add(b, "Units: z2.1 is the input of unit 1 of layer 2 (weights x inputs + bias), a2.1 "
               "its output.\n");
     for (size_t k = 1; k <= c->L; k++) {
@@ -640,14 +607,16 @@ static void write_header(sbuf *b, const ex_model *c)
             sb_add(b, "%s: %s; derivative %s\n", t->name, t->formula, t->derivative);
         else
             sb_add(b, "%s(x) = %s; %s'(x) = %s\n", t->name, t->formula, t->name, t->derivative);
-        if (is_kinked(m->act[k - 1])) {
-            int leaky = m->act[k - 1] == DSC_ACT_LEAKY_RELU;
-            const char *rule =
-                c->rule == DSC_RELU_GRAD_ONE ? "1 (the right derivative)"
-                : c->rule == DSC_RELU_GRAD_RANDOM
-                    ? (leaky ? "0.01 or 1, drawn at random" : "0 or 1, drawn at random")
-                    : (leaky ? "0.01 (the left derivative)" : "0 (the left derivative)");
-            sb_add(b, "    at exactly 0 this model takes %s\n", rule);
+        if (is_kinked(m, k)) {
+            const dsc_op_def *a = act_op(m, k);
+            numtxt l = num_sig(a->ref.deriv(0.0), 4), r = num_sig(a->ref.deriv(1.0), 4);
+            if (c->rule == DSC_RELU_GRAD_ONE)
+                sb_add(b, "    at exactly 0 this model takes %s (the right derivative)\n", r.s);
+            else if (c->rule == DSC_RELU_GRAD_RANDOM)
+                sb_add(b, "    at exactly 0 this model takes %s or %s, drawn at random\n", l.s,
+                       r.s);
+            else
+                sb_add(b, "    at exactly 0 this model takes %s (the left derivative)\n", l.s);
         }
     }
     sb_add(b, "\n");
@@ -697,7 +666,7 @@ static void write_forward(sbuf *b, const ex_model *c)
                 } else {
                     sb_add(b, ", a%zu.%zu = ", k, i + 1);
                 }
-                if (m->act[k - 1] == DSC_ACT_SOFTMAX)
+                if (act_op(m, k)->flags & DSC_OPF_ROWWISE)
                     sb_add(b, "softmax(z%zu)_%zu = %s\n", k, i + 1, N4(c->a[at]));
                 else
                     sb_add(b, "%s(%s) = %s\n", dsc_activation_name(m->act[k - 1]), N4(c->z[at]),
@@ -942,10 +911,10 @@ dsc_status dsc_explain_model(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     c.L = m->n_layers, c.n_in = m->units[0], c.n_out = m->units[m->n_layers];
     c.p = m->params;
     c.rule = m->relu_rule;
-    c.leaky_slope = DSC_LEAKY_SLOPE;
-    c.n_scale = loss == DSC_LOSS_SSR  ? 1.0
-                : loss == DSC_LOSS_CE ? (double)rows
-                                      : (double)(rows * c.n_out);
+    dsc_loss_norm norm = dsc_loss_op(loss)->ref.norm;
+    c.n_scale = norm == DSC_NORM_NONE   ? 1.0
+                : norm == DSC_NORM_ROWS ? (double)rows
+                                        : (double)(rows * c.n_out);
     const char *lname = dsc_loss_name(loss);
     for (size_t i = 0; lname[i] && i + 1 < sizeof c.lname; i++)
         c.lname[i] = (char)(lname[i] >= 'a' && lname[i] <= 'z' ? lname[i] - 'a' + 'A' : lname[i]);

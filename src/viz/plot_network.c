@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../graph/ops.h"
 #include "plots_internal.h"
 
 #define SWEEP_POINTS     201
@@ -279,33 +280,17 @@ dsc_status dsc_plot_fit_figure(const dsc_model *m, const dsc_dataset *d, dsc_fig
 /* Trained weights                                                    */
 /* ------------------------------------------------------------------ */
 
-static double act_of(dsc_activation a, double v)
-{
-    switch (a) {
-    case DSC_ACT_SOFTPLUS: return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v));
-    case DSC_ACT_RELU: return v > 0 ? v : 0;
-    case DSC_ACT_LEAKY_RELU: return v > 0 ? v : 0.01 * v;
-    case DSC_ACT_SIGMOID: {
-        double e = exp(-fabs(v));
-        return v >= 0 ? 1 / (1 + e) : e / (1 + e);
-    }
-    case DSC_ACT_TANH: return tanh(v);
-    default: return v;
-    }
-}
-
-/* Softmax couples the units of a layer; every other activation acts on each
- * unit alone. */
+/* A layer's activation over its n units in place, by the op table's
+ * reference in double (softmax couples the units; the others act on each
+ * unit alone). */
 static void layer_act(dsc_activation a, double *v, size_t n)
 {
-    if (a != DSC_ACT_SOFTMAX) {
-        for (size_t j = 0; j < n; j++) v[j] = act_of(a, v[j]);
+    const dsc_op_def *d = dsc_activation_op(a);
+    if (d->ref.row) {
+        d->ref.row(v, v, n);
         return;
     }
-    double mx = -HUGE_VAL, sum = 0;
-    for (size_t j = 0; j < n; j++) mx = fmax(mx, v[j]);
-    for (size_t j = 0; j < n; j++) sum += (v[j] = exp(v[j] - mx));
-    for (size_t j = 0; j < n; j++) v[j] /= sum;
+    for (size_t j = 0; j < n; j++) v[j] = d->ref.value(v[j]);
 }
 
 static dsc_status units_applicable(const dsc_model *m)

@@ -1,0 +1,106 @@
+/* The fusion pass: the one place that decides where a fused op replaces
+ * separate ones. It runs at compile time on training graphs only
+ * (DSC_COMPILE_FUSE_): a fused op keeps none of the values in between, which
+ * inference, gradient checks and explanations look at.
+ *
+ * Two patterns, both a chain of dense layers ending in a squared error:
+ *  - linear_ssr (op_linear.c): a linear model with one output on large
+ *    batches (the seed's line on a million points). The separate ops stream
+ *    the data about ten times per step; the fused op reads it once.
+ *  - small_net (op_net.c): up to 4 layers of at most 16 units on batches of
+ *    at most 256 rows (the seed's 1-2-1 network), where running one op per
+ *    layer costs more than the arithmetic.
+ * A dense layer is act(add(matmul(h, W, 0, 1), b)) with W a parameter
+ * (out x in) and b a parameter (1 x out), each node used once. The fused op
+ * takes over the loss node (its id stays, so the caller's handle still
+ * works) and the nodes it replaces are marked dead: no buffers, not run. */
+#include "graph_internal.h"
+
+/* linear_ssr on at least this many rows; small_net on at most this many. */
+#define FUSE_LINE_MIN_ROWS 4096
+#define FUSE_NET_MAX_ROWS  256
+
+/* A dense layer matched from its activation node down. */
+typedef struct {
+    dsc_node act, add, mm, w, b, below;
+} dense;
+
+static int is_param(const dsc_graph *g, dsc_node i) { return g->nodes[i].op == DSC_OP_PARAM; }
+
+/* Matches node a as the top of a dense layer whose inner nodes are used
+ * once (uses[]), filling d; 0 when it is not one. */
+static int match_dense(const dsc_graph *g, const unsigned *uses, dsc_node a, dense *d)
+{
+    const dsc_gnode *an = &g->nodes[a];
+    if (an->def->kind != DSC_OPK_ACT || uses[a] != 1) return 0;
+    dsc_node z = an->in[0];
+    const dsc_gnode *zn = &g->nodes[z];
+    if (zn->op != DSC_OP_ADD || uses[z] != 1 || !is_param(g, zn->in[1])) return 0;
+    dsc_node mm = zn->in[0];
+    const dsc_gnode *mn = &g->nodes[mm];
+    if (mn->op != DSC_OP_MATMUL || uses[mm] != 1 || mn->ip[0] || !mn->ip[1] ||
+        !is_param(g, mn->in[1]))
+        return 0;
+    const dsc_gnode *w = &g->nodes[mn->in[1]], *b = &g->nodes[zn->in[1]];
+    if (b->rows != 1 || b->cols != w->rows) return 0;
+    d->act = a, d->add = z, d->mm = mm, d->w = mn->in[1], d->b = zn->in[1], d->below = mn->in[0];
+    return 1;
+}
+
+static void mark_dead(dsc_graph *g, const dense *d, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        g->nodes[d[k].act].dead = g->nodes[d[k].add].dead = g->nodes[d[k].mm].dead = 1;
+}
+
+/* The loss node l of a squared error over a chain of dense layers from a
+ * data input: fuse it when one of the patterns fits. */
+static void fuse_loss(dsc_graph *g, const unsigned *uses, dsc_node l, size_t max_batch)
+{
+    dsc_gnode *ln = &g->nodes[l];
+    dsc_node y = ln->in[1];
+    if (g->nodes[y].op != DSC_OP_INPUT) return;
+    dense d[DSC_NET_MAX_LAYERS];
+    size_t n = 0;
+    dsc_node h = ln->in[0];
+    while (g->nodes[h].op != DSC_OP_INPUT) {
+        if (n == DSC_NET_MAX_LAYERS || !match_dense(g, uses, h, &d[n])) return;
+        h = d[n++].below;
+    }
+    if (n == 0) return;
+    int mean = ln->op == DSC_OP_MSE;
+    const dsc_gnode *x = &g->nodes[h];
+    if (n == 1 && max_batch >= FUSE_LINE_MIN_ROWS && g->nodes[d[0].act].op == DSC_OP_IDENTITY &&
+        g->nodes[d[0].w].rows == 1) {
+        if (dsc_linear_ssr_become(g, ln, h, d[0].w, d[0].b, y, mean) == DSC_OK) mark_dead(g, d, n);
+        dsc_clear_error();
+        return;
+    }
+    if (max_batch > FUSE_NET_MAX_ROWS || x->cols > DSC_NET_MAX_WIDTH) return;
+    dsc_node w[DSC_NET_MAX_LAYERS], b[DSC_NET_MAX_LAYERS];
+    dsc_activation act[DSC_NET_MAX_LAYERS];
+    for (size_t k = 0; k < n; k++) { /* d runs from the output down */
+        const dense *e = &d[n - 1 - k];
+        const dsc_gnode *an = &g->nodes[e->act];
+        /* The random rule at a kink draws per node; the fused op would draw
+         * its own choices, not the separate ops'. */
+        if ((an->def->flags & DSC_OPF_KINK) && g->relu_rule == DSC_RELU_GRAD_RANDOM) return;
+        w[k] = e->w, b[k] = e->b, act[k] = (dsc_activation)(an->op - DSC_OP_IDENTITY);
+    }
+    if (dsc_small_net_become(g, ln, h, n, w, b, act, y, mean) == DSC_OK) mark_dead(g, d, n);
+    dsc_clear_error(); /* a network that does not fit simply stays unfused */
+}
+
+void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
+{
+    unsigned *uses = dsc_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *uses);
+    if (!uses) return; /* unfused is correct, only slower */
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) uses[g->nodes[i].in[k]]++;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_op_id op = g->nodes[i].op;
+        if ((op == DSC_OP_SSR || op == DSC_OP_MSE) && !g->nodes[i].dead)
+            fuse_loss(g, uses, (dsc_node)i, max_batch);
+    }
+    dsc_free(uses);
+}
