@@ -58,12 +58,16 @@ static float frand(void) /* [0, 1) */
     return (float)(rng_state >> 40) / 16777216.0f;
 }
 
+/* The thread count of this program's OpenMP loops (the STREAM reference)
+ * and the library's default (read once, at its first parallel loop), for
+ * calls that take no count of their own (dsc_predict). */
 static void set_threads(int t)
 {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", t);
+    setenv("DSC_NUM_THREADS", buf, 1);
 #ifdef _OPENMP
     omp_set_num_threads(t);
-#else
-    (void)t;
 #endif
 }
 

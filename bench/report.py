@@ -47,8 +47,11 @@ def main():
     def row(name, f, spec="{:.2f}"):
         rows.append([name] + [fmt(f(e), spec) for e in envs])
 
+    def w1runs(e, t, load="idle"):
+        return [r for r in pick(runs, e, "w1", threads=t) if r.get("load", "idle") == load]
+
     for t in (1, 2):
-        w1 = lambda e, t=t: pick(runs, e, "w1", threads=t)
+        w1 = lambda e, t=t: w1runs(e, t)
         row("W1 %d thr: s/epoch (median)" % t, lambda e, w=w1: med([r["cli"]["seconds"] for r in w(e)]), "{:.3f}")
         row("W1 %d thr: samples/s" % t, lambda e, w=w1: med([r["cli"]["samples_per_second"] for r in w(e)]), "{:.0f}")
         row("W1 %d thr: training GFLOP/s" % t,
@@ -57,10 +60,20 @@ def main():
             lambda e, w=w1: (lambda k: k and k / 1024)(med([r.get("max_rss_kb") for r in w(e)])), "{:.0f}")
 
     def speedup(e):
-        a = med([r["cli"]["samples_per_second"] for r in pick(runs, e, "w1", threads=1)])
-        b = med([r["cli"]["samples_per_second"] for r in pick(runs, e, "w1", threads=2)])
+        a = med([r["cli"]["samples_per_second"] for r in w1runs(e, 1)])
+        b = med([r["cli"]["samples_per_second"] for r in w1runs(e, 2)])
         return b / a if a and b else None
     row("W1 speed-up 2 thr / 1 thr", speedup)
+    # Beside a busy loop (bench/run_bench.sh starts one for these runs).
+    for t, name in ((1, "1 thr"), (0, "default thr")):
+        row("W1 busy, %s: s/epoch (median)" % name,
+            lambda e, t=t: med([r["cli"]["seconds"] for r in w1runs(e, t, "busy")]), "{:.3f}")
+
+    def busy_ratio(e):
+        a = med([r["cli"]["seconds"] for r in w1runs(e, 1, "busy")])
+        b = med([r["cli"]["seconds"] for r in w1runs(e, 0, "busy")])
+        return b / a if a and b else None
+    row("W1 busy: default / 1 thr time (target <= 1.25)", busy_ratio)
     acc = pick(runs, "as_set", "w1_5epochs")
     if acc:
         rows.append(["W1 test accuracy after 5 epochs", fmt(acc[0]["test_accuracy"] * 100, "{:.2f} %"), "-"])
@@ -110,8 +123,9 @@ def peers_table(data):
     print("| workload | env | descent | PyTorch best (1 torch thread, OPENBLAS_NUM_THREADS=2) | PyTorch default | descent / best | descent / default |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for e in ("as_set", "unset"):
-        def m(who, key, **kw):
+        def m(who, key, load="idle", **kw):
             return med([r["result"].get(key) for r in runs if r["env"] == e and r["who"] == who
+                        and r["result"].get("load", "idle") == load
                         and all(r["result"].get(k) == v for k, v in kw.items())])
         for t in (1, 2):
             d = m("descent", "samples_per_second", workload="w1", threads=t)
@@ -120,6 +134,15 @@ def peers_table(data):
             print("| W1 samples/s (descent %d thr) | %s | %s | %s | %s | %s | %s |" % (
                 t, e, fmt(d, "{:.0f}"), fmt(b, "{:.0f}"), fmt(f, "{:.0f}"),
                 fmt(d / b if d and b else None), fmt(d / f if d and f else None)))
+        # Beside a busy loop: PyTorch's better of its 2-core and 1-core settings.
+        pb = [m("torch", "samples_per_second", "busy", workload="w1", setting=s) for s in ("best", "single")]
+        pb = max([v for v in pb if v], default=None)
+        for t, name in ((1, "1 thr"), (0, "default thr")):
+            d = m("descent", "samples_per_second", "busy", workload="w1", threads=t)
+            if d is None:
+                continue
+            print("| W1 samples/s beside a busy loop (descent %s; PyTorch: better of 2-core and 1-core) | %s | %s | %s | - | %s | - |" % (
+                name, e, fmt(d, "{:.0f}"), fmt(pb, "{:.0f}"), fmt(d / pb if d and pb else None)))
         d = m("descent", "us_per_iter", workload="w2")
         b = m("torch", "us_per_iter", workload="w2", setting="best")
         f = m("torch", "us_per_iter", workload="w2", setting="default")

@@ -41,7 +41,15 @@ in_env() {
 have_time=0
 [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1 && have_time=1
 
-w1_run() { # ENV THREADS REP
+# A competing CPU-bound process (a shell busy loop) for the busy-machine
+# runs: started before a measurement, stopped after it, and on exit.
+SPIN_PID=""
+spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
+trap 'spin_stop; rm -rf "$TMP"' EXIT INT TERM
+
+w1_run() { # ENV THREADS REP [LOAD]
+    load=${4:-idle}
     if [ $have_time = 1 ]; then
         in_env "$1" /usr/bin/time -v "$CLI" train --idx-images "$FMNIST_DIR/train-images-idx3-ubyte.gz" \
             --idx-labels "$FMNIST_DIR/train-labels-idx1-ubyte.gz" --layers 256:relu,128:relu \
@@ -56,7 +64,7 @@ w1_run() { # ENV THREADS REP
             --threads "$2" > "$TMP/w1.json"
         rss=null wall=""
     fi
-    emit "$1" "{\"workload\": \"w1\", \"threads\": $2, \"rep\": $3, \"max_rss_kb\": ${rss:-null}, \"wall\": \"$wall\", \"cli\": $(cat "$TMP/w1.json")}"
+    emit "$1" "{\"workload\": \"w1\", \"threads\": $2, \"rep\": $3, \"load\": \"$load\", \"max_rss_kb\": ${rss:-null}, \"wall\": \"$wall\", \"cli\": $(cat "$TMP/w1.json")}"
 }
 
 gemm_run() { # ENV
@@ -91,9 +99,13 @@ log "load average at start: $load0 (other work on the machine skews 2-thread fig
 
 for e in as_set unset; do
     log "== environment: $e =="
-    log "W1: Fashion-MNIST epoch via the CLI, $REPS reps x 1 and 2 threads"
+    log "W1: Fashion-MNIST epoch via the CLI, $REPS reps x (1 and 2 threads idle," \
+        "1 and default threads beside a busy loop)"
     for r in $(seq 1 "$REPS"); do
         for t in 1 2; do w1_run $e $t "$r"; done
+        spin_start
+        for t in 1 0; do w1_run $e $t "$r" busy; done
+        spin_stop
     done
     log "W2: dosage network, 10000 iterations"
     emit $e "$(in_env $e "$DSCBENCH" w2 10000 5)"

@@ -30,7 +30,7 @@ sh bench/build_drivers.sh "$B"
 CLI=$B/descent
 DSCBENCH=$B/bench/dscbench
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dscpeers.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT INT TERM
+trap 'spin_stop; rm -rf "$TMP"' EXIT INT TERM
 LINES=$TMP/lines.jsonl
 : > "$LINES"
 
@@ -39,6 +39,13 @@ in_env() {
     if [ "$e" = unset ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; else "$@"; fi
 }
 emit() { printf '{"env": "%s", "who": "%s", "round": %s, "result": %s}\n' "$1" "$2" "$3" "$4" >> "$LINES"; }
+# The same, for a run made beside the busy loop.
+emit_busy() { emit "$1" "$2" "$3" "$(echo "$4" | sed 's/^{/{"load": "busy", /')"; }
+# A competing CPU-bound process (a shell busy loop) for the busy-machine
+# rounds: started before them, stopped after, and on exit.
+SPIN_PID=""
+spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
 num() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
@@ -51,6 +58,8 @@ descent_w1() { # ENV THREADS
 torch_run() { # ENV WORKLOAD SETTING
     if [ "$3" = best ]; then
         in_env "$1" env OPENBLAS_NUM_THREADS=2 "$PY" bench/peers/peer_torch.py "$2" best
+    elif [ "$3" = single ]; then
+        in_env "$1" env OPENBLAS_NUM_THREADS=1 "$PY" bench/peers/peer_torch.py "$2" single
     else
         in_env "$1" "$PY" bench/peers/peer_torch.py "$2" default
     fi
@@ -68,6 +77,20 @@ for e in as_set unset; do
         echo "W1 samples/s: descent 1thr $s1, 2thr $s2; torch best $sb, default $sf;" \
             "descent(2thr)/torch-best $(ratio "$s2" "$sb"), descent(best of 1,2)/torch-default" \
             "$(ratio "$(awk -v a="$s1" -v b="$s2" 'BEGIN{print (a>b?a:b)}')" "$sf")"
+
+        # The same beside a busy loop: descent with 1 and the default
+        # threads, PyTorch in its 2-core and 1-core settings.
+        spin_start
+        b1=$(descent_w1 $e 1); emit_busy $e descent $r "$b1"
+        bb=$(torch_run $e w1 best); emit_busy $e torch $r "$bb"
+        b0=$(descent_w1 $e 0); emit_busy $e descent $r "$b0"
+        bs=$(torch_run $e w1 single); emit_busy $e torch $r "$bs"
+        spin_stop
+        s1=$(echo "$b1" | num samples_per_second); s0=$(echo "$b0" | num samples_per_second)
+        sb=$(echo "$bb" | num samples_per_second); ss=$(echo "$bs" | num samples_per_second)
+        echo "W1 busy samples/s: descent 1thr $s1, default $s0; torch best $sb, single $ss;" \
+            "default/1thr time $(ratio "$s1" "$s0"), descent(default)/torch-best-of-two" \
+            "$(ratio "$s0" "$(awk -v a="$sb" -v b="$ss" 'BEGIN{print (a>b?a:b)}')")"
 
         dw2=$(in_env $e "$DSCBENCH" w2 10000 3); emit $e descent $r "$dw2"
         tw2b=$(torch_run $e w2 best); emit $e torch $r "$tw2b"

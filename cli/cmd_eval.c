@@ -8,23 +8,6 @@
 #include "network.h"
 #include "ranks.h"
 
-/* The model's input names joined with commas, for choosing the columns of
- * a CSV file by name (NULL when the model has no names: columns in order). */
-static char *feature_list(const dsc_model *m)
-{
-    if (!dsc_model_input_name(m, 0)) return NULL;
-    size_t len = 1;
-    for (size_t j = 0; j < dsc_model_inputs(m); j++) len += strlen(dsc_model_input_name(m, j)) + 1;
-    char *s = malloc(len);
-    if (!s) return NULL;
-    s[0] = '\0';
-    for (size_t j = 0; j < dsc_model_inputs(m); j++) {
-        if (j) strcat(s, ",");
-        strcat(s, dsc_model_input_name(m, j));
-    }
-    return s;
-}
-
 static dsc_loss model_loss(const dsc_model *m, const char *name, int *bad)
 {
     dsc_loss l = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
@@ -85,11 +68,9 @@ int cmd_eval(int argc, char **argv)
     no.data = data;
     no.idx_images = images;
     no.idx_labels = labels;
-    no.target = target ? target : dsc_model_target(m);
-    char *features = data ? feature_list(m) : NULL;
-    no.features = features;
+    no.target = target;
     dsc_dataset *d = NULL;
-    int st = net_load_data(&no, &d);
+    int st = net_load_data_for(&no, m, &d);
     dsc_metrics mt;
     memset(&mt, 0, sizeof mt);
     /* Under mpirun each rank scores a slice of the rows; rank 0 reports. */
@@ -150,7 +131,6 @@ int cmd_eval(int argc, char **argv)
         }
     }
     dsc_metrics_free(&mt);
-    free(features);
     dsc_dataset_free(d);
     dsc_model_free(m);
     return st;
@@ -235,19 +215,14 @@ int cmd_predict(int argc, char **argv)
     dsc_model *m = NULL;
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
-    char *features = feature_list(m);
     dsc_csv_options co;
     dsc_csv_options_init(&co);
     co.target = "";
-    co.features = features;
     dsc_dataset *d = NULL;
     float *y = NULL;
     int st = EXIT_OK;
-    if ((s = dsc_dataset_from_csv(data, &co, &d))) {
+    if ((s = dsc_model_read_csv(m, data, &co, &d))) {
         st = cli_fail(s);
-    } else if (dsc_dataset_inputs(d) != dsc_model_inputs(m)) {
-        st = cli_error(EXIT_RUNTIME, "%s has %zu input columns, the model takes %zu", data,
-                       dsc_dataset_inputs(d), dsc_model_inputs(m));
     } else {
         size_t n = dsc_dataset_rows(d), nout = dsc_model_outputs(m);
         y = malloc(n * nout * sizeof(float));
@@ -271,7 +246,6 @@ int cmd_predict(int argc, char **argv)
         }
     }
     free(y);
-    free(features);
     dsc_dataset_free(d);
     dsc_model_free(m);
     return st;

@@ -16,6 +16,7 @@ static int explain_line(const char *data, const char *xcol, const char *ycol, do
     dsc_csv_options_init(&co);
     co.features = xcol;
     co.target = ycol;
+    co.target_kind = DSC_TARGET_VALUES;
     dsc_dataset *d;
     dsc_status s = dsc_dataset_from_csv(data, &co, &d);
     if (s) return cli_fail(s);

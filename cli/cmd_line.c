@@ -115,15 +115,13 @@ int cmd_line(int argc, char **argv)
     dsc_csv_options_init(&co);
     co.features = xcol;
     co.target = ycol;
+    /* A text in y is an error at its FILE:LINE:COLUMN, not a class label. */
+    co.target_kind = DSC_TARGET_VALUES;
     dsc_dataset *d = NULL;
     dsc_model *m = NULL;
     dsc_status s = dsc_dataset_from_csv(data, &co, &d);
     if (s) return cli_fail(s);
     int st = EXIT_RUNTIME;
-    if (dsc_dataset_classes(d) > 0) {
-        st = cli_error(EXIT_RUNTIME, "%s: the y column '%s' is not numeric", data, ycol);
-        goto done;
-    }
     if ((s = dsc_model_new("1 -> 1:identity", &m))) {
         st = cli_fail(s);
         goto done;

@@ -18,8 +18,10 @@ static int load_model(const char *path, const dsc_dataset *d, const char *loss_n
 {
     dsc_status s = dsc_model_load(path, m);
     if (s) return cli_fail(s);
+    /* Classes are matched by name, so a file may hold some of them. */
+    int by_name = dsc_model_classes(*m) && dsc_dataset_classes(d);
     if (dsc_model_inputs(*m) != dsc_dataset_inputs(d) ||
-        dsc_model_outputs(*m) != dsc_dataset_outputs(d))
+        (!by_name && dsc_model_outputs(*m) != dsc_dataset_outputs(d)))
         return cli_error(EXIT_RUNTIME,
                          "%s: the model has %zu inputs and %zu outputs, the data %zu and %zu", path,
                          dsc_model_inputs(*m), dsc_model_outputs(*m), dsc_dataset_inputs(d),
@@ -55,29 +57,23 @@ static void fill_summary(dsc_model *m, const job_opts *o, dsc_loss loss, const j
 
 /* --test FILE: the same columns as training, scored after training. */
 static int test_after(const dsc_model *m, const net_opts *no, const char *path, dsc_loss loss,
-                      int json)
+                      dsc_metrics *mt)
 {
-    net_opts t = *no;
-    t.data = path;
     if (no->idx_images) {
         return cli_error(EXIT_USAGE, "--test reads a CSV file; for IDX data use descent eval");
     }
+    /* Read as the model reads data: its columns and classes by name. */
+    net_opts t = {0};
+    t.data = path;
+    t.target = no->target;
+    t.ignore = no->ignore;
+    t.features = no->features;
     dsc_dataset *d;
-    int st = net_load_data(&t, &d);
+    int st = net_load_data_for(&t, m, &d);
     if (st >= 0) return st;
-    dsc_metrics mt;
-    dsc_status s = dsc_model_evaluate(m, d, loss, &mt);
+    dsc_status s = dsc_model_evaluate(m, d, loss, mt);
     dsc_dataset_free(d);
-    if (s) return cli_fail(s);
-    if (!json) {
-        printf("test         %s: %zu rows, loss %.6g", path, mt.n, mt.loss);
-        if (mt.n_classes)
-            printf(", accuracy %.4f\n", mt.accuracy);
-        else
-            printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", mt.mse, mt.mae, mt.r2);
-    }
-    dsc_metrics_free(&mt);
-    return -1;
+    return s ? cli_fail(s) : -1;
 }
 
 int cmd_train(int argc, char **argv)
@@ -156,7 +152,15 @@ int cmd_train(int argc, char **argv)
     dsc_loss loss = DSC_LOSS_MSE;
     job_result res;
     memset(&res, 0, sizeof res);
-    int st = net_load_data(&no, &d);
+    /* Data for a saved model is read the way that model reads it. */
+    dsc_model *saved = NULL;
+    int st = -1;
+    if (tx.model || tx.resume) {
+        dsc_status s = dsc_model_load(tx.model ? tx.model : tx.resume, &saved);
+        if (s) st = cli_fail(s);
+    }
+    if (st < 0) st = net_load_data_for(&no, saved, &d);
+    dsc_model_free(saved);
     if (st < 0 && tx.resume) {
         dsc_status s = dsc_checkpoint_load(tx.resume, &m, &resume_state);
         if (s) {
@@ -220,12 +224,20 @@ int cmd_train(int argc, char **argv)
                     tx.save && st == EXIT_OK ? "; the model so far is saved" : "");
             st = EXIT_INTERRUPTED;
         }
+        /* The test file is scored before the summary, which reports it. */
+        dsc_metrics test;
+        memset(&test, 0, sizeof test);
+        if (st == EXIT_OK && tx.test) {
+            int t = test_after(m, &no, tx.test, loss, &test);
+            if (t >= 0) st = t;
+        }
         if (st == EXIT_OK) {
             size_t rows = dsc_dataset_rows(train);
             double samples =
                 (double)res.r.iterations * (double)(jo.batch && jo.batch < rows ? jo.batch : rows);
             job_extra x = {res.r.val_loss, accuracy,
-                           res.r.seconds > 0 ? samples / res.r.seconds : NAN};
+                           res.r.seconds > 0 ? samples / res.r.seconds : NAN,
+                           tx.test ? &test : NULL};
             job_print_summary(m, train, &jo, loss, &res, no.data ? no.data : no.idx_images, &x);
             if (va && !jo.json) {
                 printf("validation   %zu rows, loss %.6g", dsc_dataset_rows(va), res.r.val_loss);
@@ -234,6 +246,13 @@ int cmd_train(int argc, char **argv)
             }
             if (!jo.json && !isnan(x.samples_per_second))
                 printf("speed        %.0f samples/s\n", x.samples_per_second);
+            if (!jo.json && tx.test) {
+                printf("test         %s: %zu rows, loss %.6g", tx.test, test.n, test.loss);
+                if (test.n_classes)
+                    printf(", accuracy %.4f\n", test.accuracy);
+                else
+                    printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", test.mse, test.mae, test.r2);
+            }
             st = job_exit_status(&res);
         }
         if (st == EXIT_OK && res.r.stop == DSC_STOP_STEP_SIZE && !jo.json && !jo.epochs)
@@ -241,10 +260,7 @@ int cmd_train(int argc, char **argv)
                    "gradient is 0\n             (gradient norm %.3g now); a smaller --tol or a "
                    "larger --lr goes further\n",
                    res.r.grad_norm);
-        if (st == EXIT_OK && tx.test) {
-            int t = test_after(m, &no, tx.test, loss, jo.json);
-            if (t >= 0) st = t;
-        }
+        dsc_metrics_free(&test);
     }
     job_result_free(&res);
     dsc_train_state_free(&resume_state);

@@ -530,6 +530,15 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
             json_number_or_null("accuracy", x->accuracy);
             json_number_or_null("samples_per_second", x->samples_per_second);
         }
+        if (x && x->test) {
+            printf(", \"test\": {\"n\": %zu", x->test->n);
+            json_number_or_null("loss", x->test->loss);
+            json_number_or_null("accuracy", x->test->accuracy);
+            json_number_or_null("mse", x->test->mse);
+            json_number_or_null("mae", x->test->mae);
+            json_number_or_null("r2", x->test->r2);
+            printf("}");
+        }
         if (small) {
             printf(", \"params\": {");
             for (size_t i = 0; i < np; i++) {

@@ -61,6 +61,7 @@ void job_result_free(job_result *res);
  * the data (a file or "built-in dosage data"). */
 typedef struct {
     double val_loss, accuracy, samples_per_second; /* NaN: not known */
+    const dsc_metrics *test;                       /* train --test, or NULL */
 } job_extra;
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
                        const job_result *res, const char *data_label, const job_extra *x);

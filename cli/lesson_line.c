@@ -133,9 +133,8 @@ static dsc_status load_data(line_run *l, const char *data)
         dsc_csv_options_init(&co);
         co.features = "1";
         co.target = "2";
+        co.target_kind = DSC_TARGET_VALUES;
         if ((s = dsc_dataset_from_csv(data, &co, &l->d))) return s;
-        if (dsc_dataset_classes(l->d) > 0)
-            return dsc_fail(DSC_EFORMAT, "%s: the y column '2' is not numeric", data);
         const char *xn = dsc_dataset_input_name(l->d, 0), *yn = dsc_dataset_output_name(l->d, 0);
         snprintf(l->xname, sizeof l->xname, "%s", xn ? xn : "x");
         snprintf(l->yname, sizeof l->yname, "%s", yn ? yn : "y");

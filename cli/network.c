@@ -16,6 +16,8 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
          0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
+        {"classes", OPT_FLAG, &o->classes, NULL,
+         "the target column holds class labels, even if they are numbers (e.g. 0/1/2)", 0},
         {"layers", OPT_STRING, &o->layers, "SPEC",
          "hidden layers UNITS:ACT,..., e.g. 2:softplus,8:relu ('' for none)", 0},
         {"output", OPT_STRING, &o->output, "ACT",
@@ -51,7 +53,22 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
+    if (o->classes) co.target_kind = DSC_TARGET_CLASSES;
     s = dsc_dataset_from_csv(o->data, &co, d);
+    return s ? cli_fail(s) : -1;
+}
+
+int net_load_data_for(const net_opts *o, const dsc_model *m, dsc_dataset **d)
+{
+    *d = NULL;
+    if (!m || o->idx_images || o->idx_labels || !o->data) return net_load_data(o, d);
+    dsc_csv_options co;
+    dsc_csv_options_init(&co);
+    co.target = o->target;
+    co.ignore = o->ignore;
+    co.features = o->features;
+    if (o->classes) co.target_kind = DSC_TARGET_CLASSES;
+    dsc_status s = dsc_model_read_csv(m, o->data, &co, d);
     return s ? cli_fail(s) : -1;
 }
 
@@ -77,6 +94,22 @@ int net_describe_model(dsc_model *m, const dsc_dataset *d)
     return s ? cli_fail(s) : -1;
 }
 
+int net_check_loss(const dsc_dataset *d, dsc_activation output, dsc_loss loss)
+{
+    if (dsc_dataset_classes(d) || (output != DSC_ACT_SOFTMAX && loss != DSC_LOSS_CE)) return -1;
+    const char *what = output == DSC_ACT_SOFTMAX ? "a softmax output" : "the ce loss";
+    const char *t = dsc_dataset_target_name(d);
+    if (dsc_dataset_outputs(d) == 1)
+        return cli_error(EXIT_RUNTIME,
+                         "%s needs class labels, and the target '%s' holds numbers, so it is a "
+                         "value to fit; if its numbers are class labels (0, 1, 2, ...), say so "
+                         "with --classes",
+                         what, t ? t : "?");
+    /* Several numeric targets may be class probabilities, one column per
+     * class: the library checks each row sums to 1. */
+    return -1;
+}
+
 int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name, const char *init,
                    uint64_t seed, dsc_model **m, dsc_loss *loss)
 {
@@ -93,6 +126,8 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
     } else {
         *loss = classes ? DSC_LOSS_CE : DSC_LOSS_MSE;
     }
+    int st = net_check_loss(d, act, *loss);
+    if (st >= 0) return st;
     char spec[2048];
     int n = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", dsc_dataset_inputs(d), layers,
                      *layers ? " -> " : "", dsc_dataset_outputs(d), output);
@@ -104,7 +139,7 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
     if (o->weight_init && dsc_init_from_name(o->weight_init, &scheme))
         return cli_error(EXIT_USAGE, "--weight-init: %s", dsc_last_error());
     if ((s = dsc_model_init(*m, scheme, seed))) return cli_fail(s);
-    int st = net_describe_model(*m, d);
+    st = net_describe_model(*m, d);
     if (st >= 0) return st;
     if (init) {
         st = job_load_init(*m, init);

@@ -10,10 +10,12 @@ typedef struct {
     const char *data, *target, *ignore, *features, *layers, *output;
     const char *idx_images, *idx_labels;
     const char *weight_init;
+    int classes; /* --classes: the target holds class labels */
 } net_opts;
 
-#define NET_N_OPTS 9
-/* Appends --data --target --ignore --features --layers --output. */
+#define NET_N_OPTS 10
+/* Appends --data --target --ignore --features --classes --layers --output
+ * --idx-images --idx-labels --weight-init. */
 size_t net_opts_table(net_opts *o, cli_opt *t);
 
 /* Reads the data, builds "IN -> LAYERS -> OUT:OUTPUT" (inputs and outputs
@@ -26,6 +28,13 @@ int net_build(const net_opts *o, const char *loss_name, const char *init, uint64
 int net_load_data(const net_opts *o, dsc_dataset **d);
 int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_name, const char *init,
                    uint64_t seed, dsc_model **m, dsc_loss *loss);
+/* The data read the way model m reads it (dsc_model_read_csv: its columns
+ * by name, its classes by name); the options' target and ignore apply, and
+ * features when m has no input names. m NULL: net_load_data. */
+int net_load_data_for(const net_opts *o, const dsc_model *m, dsc_dataset **d);
+/* Refuses a softmax output or the ce loss on a single numeric target,
+ * saying how to read it as class labels. Returns -1 when fine. */
+int net_check_loss(const dsc_dataset *d, dsc_activation output, dsc_loss loss);
 /* Copies the data's column names, target and classes into the model. */
 int net_describe_model(dsc_model *m, const dsc_dataset *d);
 

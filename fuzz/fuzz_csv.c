@@ -24,6 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.target = targets[(k >> 3) & 3];
     o.ignore = ignores[(k >> 5) & 1];
     o.features = features[(k >> 6) & 1];
+    /* The last bit reads the target as class labels, numbers included. */
+    if (k >> 7) o.target_kind = DSC_TARGET_CLASSES;
     dsc_dataset *d = NULL;
     dsc_status s =
         dsc_csv_parse_memory("fuzz.csv", (const char *)data + 1, size - 1, chunks[k & 7], &o, &d);

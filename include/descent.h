@@ -168,17 +168,34 @@ size_t dsc_dataset_outputs(const dsc_dataset *d);
 const float *dsc_dataset_x(const dsc_dataset *d);
 const float *dsc_dataset_y(const dsc_dataset *d);
 
+/** What a CSV target column holds (dsc_csv_options.target_kind). */
+typedef enum {
+    /** Numbers are values to fit (regression); a lone target column with
+     *  any text in it holds class labels, in order of first appearance. */
+    DSC_TARGET_AUTO = 0,
+    /** Values to fit only: a field that is not a number is an error naming
+     *  FILE:LINE:COLUMN and the column. */
+    DSC_TARGET_VALUES,
+    /** Class labels, even when they look like numbers ("0", "1", "2"): the
+     *  target must be a single column; y is one-hot over its classes. When
+     *  every label is a number the classes are sorted by value (so labels
+     *  0..9 are classes 0..9, as IDX labels are), otherwise they come in
+     *  order of first appearance. */
+    DSC_TARGET_CLASSES
+} dsc_target_kind;
+
 /** Options for reading a CSV file into a data set. */
 typedef struct {
     /** Target columns, comma-separated names or 1-based indexes; NULL: the
      *  last column; "" (empty): no target (inputs only, for prediction: the
-     *  data set then has 0 outputs). A non-numeric target is a class label:
-     *  classes in order of first appearance, y one-hot over them. */
+     *  data set then has 0 outputs). See target_kind for what it holds. */
     const char *target;
     /** Columns to leave out, comma-separated names or indexes; NULL: none. */
     const char *ignore;
     /** Feature columns, comma-separated; NULL: every other column. */
     const char *features;
+    /** Values or class labels; default DSC_TARGET_AUTO. */
+    dsc_target_kind target_kind;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -314,6 +331,21 @@ const float *dsc_model_target_std(const dsc_model *m);
 /** Sets them directly (as the model file does); any pointer may be NULL. */
 dsc_status dsc_model_set_standardization(dsc_model *m, const float *x_mean, const float *x_std,
                                          const float *y_mean, const float *y_std);
+
+/**
+ * Reads a CSV file the way model m reads data, to score or predict it:
+ * the features are the columns named like m's inputs (in any order; other
+ * columns are left alone), the target is m's target column, and a
+ * classifier's target is read as class labels and matched to m's classes
+ * by name, so the file may hold them in any order or only some of them. A
+ * label m does not know fails with DSC_EFORMAT naming the label,
+ * FILE:LINE:COLUMN and the column. o may be NULL; its target ("" for none),
+ * ignore and target_kind override m's choices, and its features apply when
+ * m has no input names. DSC_ENOTFOUND when one of m's columns is missing,
+ * DSC_ESHAPE when the data does not fit m.
+ */
+dsc_status dsc_model_read_csv(const dsc_model *m, const char *path, const dsc_csv_options *o,
+                              dsc_dataset **out);
 
 /** A short record of how a model was trained, kept in the model file. */
 typedef struct {

@@ -90,7 +90,7 @@ print(abs(sum(p)/len(p) - sum(y)/len(y)) < 0.2)")" "True" "predictions in the ta
 expect_status 0 "fine-tune from a saved model" "$cli" train --data flowers.csv --target species \
   --model flowers.model --epochs 2 --batch 16 --optimizer adam --lr 0.001 --save tuned.model
 expect_status 1 "fine-tune needs matching data" "$cli" train --data table.csv --target y --model flowers.model --epochs 1
-expect_grep "inputs" "says what does not match"
+expect_grep "column .sepal_length. not found" "says which of the model's columns is missing"
 
 common="--data flowers.csv --target species --layers 8:tanh --epochs 6 --batch 16 --optimizer adam --lr 0.01 --val 0.2 --standardize --dropout 0.1 --quiet"
 "$cli" train $common --save whole.model > /dev/null

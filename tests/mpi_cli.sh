@@ -77,6 +77,25 @@ grep '^{' "$tmp/out" > eval2.json
 expect_eq "$(json eval2.json "j['confusion']")" "$(json eval1.json "j['confusion']")" \
   "eval over 2 ranks: the same confusion matrix"
 expect_close "$(json eval2.json "j['loss']")" "$(json eval1.json "j['loss']")" 1e-6 "eval loss"
+# Classes by name over ranks too: the rows reversed (so the labels come in
+# another order) and a file without the class 'high'; an unknown label stops
+# every rank with one message.
+{ head -1 data.csv; tail -n +2 data.csv | tac; } > reversed.csv
+expect_status 0 "eval over 2 ranks, other class order" "$mpiexec" -n 2 "$cli" eval --model r2.dsc \
+  --data reversed.csv --json
+grep '^{' "$tmp/out" > eval3.json
+expect_eq "$(json eval3.json "[sorted(map(sum, j['confusion'])), j['accuracy']]")" \
+  "$(json eval1.json "[sorted(map(sum, j['confusion'])), j['accuracy']]")" \
+  "eval over 2 ranks: the same counts from reversed rows"
+{ head -1 data.csv; grep -v ',high$' data.csv | tail -n +2; } > nohigh.csv
+expect_status 0 "eval over 2 ranks, a class missing" "$mpiexec" -n 2 "$cli" eval --model r2.dsc \
+  --data nohigh.csv --json
+grep '^{' "$tmp/out" > eval4.json
+expect_eq "$(json eval4.json "len(j['confusion'])")" "3" "every class of the model is listed"
+sed '30s/,[a-z]*$/,daisy/' data.csv > daisy.csv
+expect_status 1 "eval over 2 ranks, an unknown label" "$mpiexec" -n 2 "$cli" eval --model r2.dsc \
+  --data daisy.csv
+expect_grep "daisy.csv:30:5: label 'daisy'" "names the label and its place"
 # Other subcommands run once, on rank 0.
 expect_status 0 "info over 2 ranks" "$mpiexec" -n 2 "$cli" info --model r2.dsc
 expect_eq "$(grep -c '^network' "$tmp/out")" 1 "info prints once"

@@ -333,7 +333,7 @@ static void test_errors(void)
     dsc_dataset *d = make_data(x3, y3, 1, 3, 3);
     memset(&mt, 0xff, sizeof mt);
     CHECK(dsc_model_evaluate(m, d, DSC_LOSS_CE, &mt) == DSC_ESHAPE);
-    CHECK(strstr(dsc_last_error(), "3 inputs") != NULL);
+    CHECK(strstr(dsc_last_error(), "3 input columns, the model takes 2") != NULL);
     CHECK(mt.confusion == NULL && mt.precision == NULL && mt.n == 0);
     dsc_dataset_free(d);
 

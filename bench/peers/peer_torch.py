@@ -8,8 +8,10 @@ python3-numpy). Each call runs one workload and prints one JSON line:
   peer_torch.py w3 SETTING [ITERS]    a line fitted to 1,000,000 points (torch and numpy)
 
 SETTING is "best" (torch.set_num_threads(1); the caller sets
-OPENBLAS_NUM_THREADS=2, PyTorch's best 2-core setting here) or "default"
-(nothing changed). Times cover the optimisation only, as descent's "seconds".
+OPENBLAS_NUM_THREADS=2, PyTorch's best 2-core setting here), "single"
+(torch.set_num_threads(1); the caller sets OPENBLAS_NUM_THREADS=1: one
+core, which may do better on a busy machine) or "default" (nothing
+changed). Times cover the optimisation only, as descent's "seconds".
 """
 import gzip
 import json
@@ -24,10 +26,10 @@ FMNIST = os.environ.get("FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 
 def setting(name):
-    if name == "best":
+    if name in ("best", "single"):
         torch.set_num_threads(1)
     elif name != "default":
-        raise SystemExit("setting must be best or default")
+        raise SystemExit("setting must be best, single or default")
     return {"setting": name, "torch_threads": torch.get_num_threads(),
             "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
             "torch": torch.__version__}

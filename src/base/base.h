@@ -70,36 +70,28 @@ int dsc_parse_double(const char *s, const char **end, double *out);
  * the lanes back one at a time. Load and store with memcpy. */
 typedef float dsc_f32x8 __attribute__((vector_size(32)));
 
-/* A loop over i in [0, n) run by nthreads OpenMP threads when cond holds,
- * and as a plain loop otherwise: an OpenMP region costs a team set-up even
- * with if(0), which small kernels (the seed's 3-point network) cannot
- * afford. The body is the last argument(s). Work is always split
- * statically, so each element is computed by the same sequence of
- * operations whatever the thread count. */
-#ifdef _OPENMP
-#define DSC_PRAGMA(x) _Pragma(#x)
-#define DSC_PARALLEL_FOR(nthreads, cond, i, n, ...)                                                \
-    do {                                                                                           \
-        size_t dsc_n_ = (n);                                                                       \
-        if (cond) {                                                                                \
-            DSC_PRAGMA(omp parallel for num_threads(nthreads) schedule(static))                    \
-            for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                       \
-        } else {                                                                                   \
-            for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                       \
-        }                                                                                          \
-    } while (0)
-#else
-#define DSC_PARALLEL_FOR(nthreads, cond, i, n, ...)                                                \
-    do {                                                                                           \
-        (void)sizeof(cond); /* named, not evaluated: no unused-variable warning */                 \
-        (void)sizeof(nthreads);                                                                    \
-        size_t dsc_n_ = (n);                                                                       \
-        for (size_t i = 0; i < dsc_n_; i++) __VA_ARGS__;                                           \
-    } while (0)
-#endif
+/* The body of a parallel loop: indices [lo, hi) of the loop, with the
+ * caller's context. */
+typedef void (*dsc_range_fn)(void *ctx, size_t lo, size_t hi);
+
+/* Runs fn over the indices [0, n), the one way every kernel uses threads.
+ * When par holds and threads > 1, [0, n) is cut into pieces of `piece`
+ * indices (the last may be shorter) that the calling thread and up to
+ * threads - 1 helpers of a process-wide pool (src/base/pool.c) take one
+ * at a time; otherwise it is one call fn(ctx, 0, n) on the calling thread.
+ * So fn must compute each index the same way however [0, n) is cut, and
+ * pieces must not write to the same place: then results do not depend on
+ * the thread count. The caller never waits for a helper to start, only for
+ * pieces a helper has taken, so a busy machine costs at most the helpers'
+ * share. Calls made from inside a piece, or from another thread while a
+ * job runs, run inline. Allocates nothing (helpers start on first use). */
+void dsc_parallel_for(int threads, int par, size_t n, size_t piece, dsc_range_fn fn, void *ctx);
+
 /* A monotonic clock in seconds, for durations. */
 double dsc_seconds(void);
 
-/* The thread count to use for a request of t (0: the library default). */
+/* The thread count to use for a request of t. 0 asks for the library
+ * default: DSC_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process
+ * may run on (read once); 1 in builds without threads. */
 int dsc_threads(int t);
 #endif

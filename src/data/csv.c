@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "csv.h"
@@ -96,6 +97,8 @@ typedef struct {
 
     size_t n, cap_rows;
     float *x, *y;
+    size_t *row_line; /* the line each row starts on */
+    dsc_target_kind kind;
     int tmode;
     label_set labels;
     uint32_t *row_label;
@@ -220,6 +223,7 @@ static void parser_free(csv_parser *P)
     dsc_free(P->x);
     dsc_free(P->y);
     dsc_free(P->row_label);
+    dsc_free(P->row_line);
     labels_free(&P->labels);
 }
 
@@ -595,7 +599,7 @@ static dsc_status target_text(csv_parser *P, int kind, const field *f, size_t li
     if (P->tmode == T_CLASS) return note_label(P, f->s, f->n, line, col);
     if (P->tmode == T_NUMERIC) {
         dsc_status e = number_error(P, kind, f, line, col);
-        if (kind != NUM_NOT_A_NUMBER) return e;
+        if (kind != NUM_NOT_A_NUMBER || P->kind == DSC_TARGET_VALUES) return e;
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", dsc_last_error());
         if (P->n_tgt > 1)
@@ -735,6 +739,9 @@ static dsc_status grow_rows(csv_parser *P)
     float *y = dsc_realloc(P->y, cap * P->n_tgt * sizeof *y);
     if (!y) goto oom;
     P->y = y;
+    size_t *rl = dsc_realloc(P->row_line, cap * sizeof *rl);
+    if (!rl) goto oom;
+    P->row_line = rl;
     if (P->tmode != T_NUMERIC) {
         uint32_t *r = dsc_realloc(P->row_label, cap * sizeof *r);
         if (!r) goto oom;
@@ -789,32 +796,62 @@ static const char *column_list(const csv_parser *P, char *buf, size_t size)
     return buf;
 }
 
-/* Turns the comma-separated list into column indexes, marking each with
- * role; *chosen records which list took a column, to catch repeats. */
-static dsc_status select_columns(csv_parser *P, const char *list, const char *what, int role,
-                                 const char **chosen, size_t **out, size_t *n_out,
-                                 size_t header_line)
+/* The column whose header is exactly a[0, len). */
+static dsc_status find_named(const csv_parser *P, const char *a, size_t len, const char *what,
+                             size_t header_line, size_t *col)
 {
-    size_t items = 1;
-    for (const char *s = list; *s; s++) items += *s == ',';
-    size_t *cols = dsc_malloc(items * sizeof *cols);
+    char shown[48];
+    size_t c = SIZE_MAX;
+    show(shown, sizeof shown, a, len);
+    for (size_t k = 0; k < P->ncols; k++) {
+        if (strlen(P->cols[k]) != len || memcmp(P->cols[k], a, len) != 0) continue;
+        if (c != SIZE_MAX)
+            return dsc_fail(DSC_EINVAL,
+                            "%s:%zu: %s column '%s' is ambiguous: columns %zu and %zu "
+                            "have that name; use an index",
+                            P->name, header_line, what, shown, c + 1, k + 1);
+        c = k;
+    }
+    if (c == SIZE_MAX) {
+        char names[256];
+        return dsc_fail(DSC_ENOTFOUND, "%s:%zu: %s column '%s' not found (columns: %s)", P->name,
+                        header_line, what, shown, column_list(P, names, sizeof names));
+    }
+    *col = c;
+    return DSC_OK;
+}
+
+/* Turns the comma-separated list (or, with exact, the n names of names)
+ * into column indexes, marking each with role; *chosen records which list
+ * took a column, to catch repeats. */
+static dsc_status select_columns(csv_parser *P, const char *list, const char *const *names,
+                                 size_t n_names, const char *what, int role, const char **chosen,
+                                 size_t **out, size_t *n_out, size_t header_line)
+{
+    int exact = names != NULL;
+    size_t items = exact ? n_names : 1;
+    for (const char *s = list; !exact && *s; s++) items += *s == ',';
+    size_t *cols = dsc_malloc((items ? items : 1) * sizeof *cols);
     if (!cols) return dsc_fail(DSC_ENOMEM, "out of memory");
     *out = cols;
     *n_out = 0;
-    const char *s = list;
-    for (;;) {
-        const char *e = strchr(s, ',');
-        if (!e) e = s + strlen(s);
-        const char *a = s, *b = e;
-        while (a < b && is_blank(*a)) a++;
-        while (b > a && is_blank(b[-1])) b--;
+    const char *s = exact ? NULL : list;
+    for (size_t item = 0; item < items; item++) {
+        const char *e = exact ? NULL : strchr(s, ',');
+        if (!exact && !e) e = s + strlen(s);
+        const char *a = exact ? names[item] : s, *b = exact ? a + strlen(a) : e;
+        while (!exact && a < b && is_blank(*a)) a++;
+        while (!exact && b > a && is_blank(b[-1])) b--;
         size_t len = (size_t)(b - a), c = SIZE_MAX;
+        dsc_status st;
         char shown[48];
         show(shown, sizeof shown, a, len);
-        if (len == 0)
+        if (len == 0 && !exact)
             return dsc_fail(DSC_EINVAL, "%s:%zu: the %s list '%s' has an empty item", P->name,
                             header_line, what, list);
-        if (strspn(a, "0123456789") >= len) {
+        if (exact || strspn(a, "0123456789") < len) {
+            if ((st = find_named(P, a, len, what, header_line, &c))) return st;
+        } else {
             size_t v = 0;
             for (const char *d = a; d < b && v <= P->ncols; d++) v = v * 10 + (size_t)(*d - '0');
             if (v == 0 || v > P->ncols)
@@ -822,22 +859,6 @@ static dsc_status select_columns(csv_parser *P, const char *list, const char *wh
                                 "%s:%zu: %s column %s is out of range (columns are 1 to %zu)",
                                 P->name, header_line, what, shown, P->ncols);
             c = v - 1;
-        } else {
-            for (size_t k = 0; k < P->ncols; k++) {
-                if (strlen(P->cols[k]) != len || memcmp(P->cols[k], a, len) != 0) continue;
-                if (c != SIZE_MAX)
-                    return dsc_fail(DSC_EINVAL,
-                                    "%s:%zu: %s column '%s' is ambiguous: columns %zu and %zu "
-                                    "have that name; use an index",
-                                    P->name, header_line, what, shown, c + 1, k + 1);
-                c = k;
-            }
-            if (c == SIZE_MAX) {
-                char names[256];
-                return dsc_fail(DSC_ENOTFOUND, "%s:%zu: %s column '%s' not found (columns: %s)",
-                                P->name, header_line, what, shown,
-                                column_list(P, names, sizeof names));
-            }
         }
         if (chosen[c])
             return dsc_fail(DSC_EINVAL, "%s:%zu: column %zu ('%s') is chosen as %s and as %s",
@@ -846,12 +867,13 @@ static dsc_status select_columns(csv_parser *P, const char *list, const char *wh
         P->role[c] = (unsigned char)role;
         P->slot[c] = *n_out;
         cols[(*n_out)++] = c;
-        if (!*e) return DSC_OK;
-        s = e + 1;
+        if (!exact) s = e + 1;
     }
+    return DSC_OK;
 }
 
-static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, size_t header_line)
+static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, const dsc_csv_names *nm,
+                                 size_t header_line)
 {
     dsc_status st = DSC_OK;
     size_t nc = P->ncols;
@@ -865,9 +887,10 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, size_t
     if (o->target && !o->target[0]) {
         /* No target: data to predict from. */
         P->n_tgt = 0;
-    } else if (o->target) {
-        if ((st = select_columns(P, o->target, "target", ROLE_TARGET, chosen, &P->tgt, &P->n_tgt,
-                                 header_line)))
+    } else if (o->target || (nm && nm->targets)) {
+        if ((st = select_columns(P, o->target, o->target ? NULL : nm->targets,
+                                 o->target ? 0 : nm->n_targets, "target", ROLE_TARGET, chosen,
+                                 &P->tgt, &P->n_tgt, header_line)))
             goto done;
     } else {
         P->tgt = dsc_malloc(sizeof *P->tgt);
@@ -882,13 +905,15 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, size_t
     }
     size_t *ign = NULL, n_ign = 0;
     if (o->ignore) {
-        st = select_columns(P, o->ignore, "ignore", ROLE_SKIP, chosen, &ign, &n_ign, header_line);
+        st = select_columns(P, o->ignore, NULL, 0, "ignore", ROLE_SKIP, chosen, &ign, &n_ign,
+                            header_line);
         dsc_free(ign);
         if (st) goto done;
     }
-    if (o->features) {
-        if ((st = select_columns(P, o->features, "features", ROLE_FEATURE, chosen, &P->feat,
-                                 &P->n_feat, header_line)))
+    if (o->features || (nm && nm->features)) {
+        if ((st = select_columns(P, o->features, o->features ? NULL : nm->features,
+                                 o->features ? 0 : nm->n_features, "features", ROLE_FEATURE, chosen,
+                                 &P->feat, &P->n_feat, header_line)))
             goto done;
     } else {
         P->feat = dsc_malloc(nc * sizeof *P->feat);
@@ -908,7 +933,20 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, size_t
                       P->name, header_line, nc, P->n_tgt, P->n_tgt == 1 ? "" : "s");
         goto done;
     }
-    P->tmode = P->n_tgt == 1 ? T_TRACK : T_NUMERIC;
+    P->kind = o->target_kind;
+    if ((unsigned)P->kind > DSC_TARGET_CLASSES) {
+        st = dsc_fail(DSC_EINVAL, "unknown target kind %d", (int)P->kind);
+        goto done;
+    }
+    if (P->kind == DSC_TARGET_CLASSES && P->n_tgt > 1) {
+        st =
+            dsc_fail(DSC_EINVAL, "%s:%zu: class labels need exactly one target column (%zu chosen)",
+                     P->name, header_line, P->n_tgt);
+        goto done;
+    }
+    P->tmode = P->kind == DSC_TARGET_CLASSES && P->n_tgt == 1 ? T_CLASS
+               : P->kind == DSC_TARGET_AUTO && P->n_tgt == 1  ? T_TRACK
+                                                              : T_NUMERIC;
 done:
     dsc_free(chosen);
     return st;
@@ -951,6 +989,62 @@ static char *target_names(const csv_parser *P)
     return s;
 }
 
+typedef struct {
+    double v;
+    uint32_t k;
+} class_value;
+
+static int by_value(const void *a, const void *b)
+{
+    const class_value *x = a, *y = b;
+    if (x->v != y->v) return x->v < y->v ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* When every label is a number, the classes in order of value instead of
+ * first appearance (labels 0..9 become classes 0..9, as IDX labels are). */
+static dsc_status sort_numeric_labels(csv_parser *P)
+{
+    label_set *L = &P->labels;
+    class_value *cv = dsc_malloc(L->n * sizeof *cv);
+    if (!cv) return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+    for (size_t k = 0; k < L->n; k++) {
+        float f;
+        /* Each label's bytes are followed by its terminating zero. */
+        if (read_number(L->s[k], L->len[k], &f) != NUM_OK) {
+            dsc_free(cv);
+            return DSC_OK;
+        }
+        /* Ordered in double: "0.1" and "0.10000001" are two classes. */
+        const char *t = L->s[k], *e;
+        while (is_blank(*t)) t++;
+        if (dsc_parse_double(t, &e, &cv[k].v) != 0) cv[k].v = f;
+        cv[k].k = (uint32_t)k;
+    }
+    qsort(cv, L->n, sizeof *cv, by_value);
+    uint32_t *rank = dsc_malloc(L->n * sizeof *rank);
+    char **s = dsc_malloc(L->n * sizeof *s);
+    size_t *len = dsc_malloc(L->n * sizeof *len);
+    if (!rank || !s || !len) {
+        dsc_free(cv), dsc_free(rank), dsc_free(s), dsc_free(len);
+        return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+    }
+    for (size_t r = 0; r < L->n; r++) {
+        rank[cv[r].k] = (uint32_t)r;
+        s[r] = L->s[cv[r].k];
+        len[r] = L->len[cv[r].k];
+    }
+    memcpy(L->s, s, L->n * sizeof *s);
+    memcpy(L->len, len, L->n * sizeof *len);
+    for (size_t i = 0; i < P->n; i++) P->row_label[i] = rank[P->row_label[i]];
+    /* The hash slots point at the old order; nothing looks labels up now. */
+    dsc_free(L->slot);
+    L->slot = NULL;
+    L->nslot = 0;
+    dsc_free(cv), dsc_free(rank), dsc_free(s), dsc_free(len);
+    return DSC_OK;
+}
+
 static dsc_status build(csv_parser *P, dsc_dataset **out)
 {
     dsc_dataset *d = dsc_calloc(1, sizeof *d);
@@ -963,6 +1057,11 @@ static dsc_status build(csv_parser *P, dsc_dataset **out)
     d->x = x ? x : P->x;
     P->x = NULL;
     if (P->tmode == T_CLASS) {
+        dsc_status st = sort_numeric_labels(P);
+        if (st) {
+            dsc_dataset_free(d);
+            return st;
+        }
         size_t k = P->labels.n;
         d->n_out = k;
         if (n > SIZE_MAX / sizeof(float) / k) goto oom;
@@ -989,6 +1088,18 @@ static dsc_status build(csv_parser *P, dsc_dataset **out)
     if (P->n_tgt && !(d->target_name = target_names(P))) goto oom;
     d->in_names = copy_names(P->cols, P->feat, P->n_feat);
     if (!d->in_names) goto oom;
+    if (!(d->source = dsc_strdup(P->name))) goto oom;
+    d->row_line = P->row_line;
+    P->row_line = NULL;
+    if (n < P->cap_rows) {
+        size_t *rl = dsc_realloc(d->row_line, n * sizeof *rl);
+        if (rl) d->row_line = rl;
+    }
+    if (P->n_tgt) {
+        if (!(d->tcol = dsc_malloc(P->n_tgt * sizeof *d->tcol))) goto oom;
+        for (size_t j = 0; j < P->n_tgt; j++) d->tcol[j] = P->tgt[j] + 1;
+        d->n_tcol = P->n_tgt;
+    }
     *out = d;
     return DSC_OK;
 oom:
@@ -996,7 +1107,8 @@ oom:
     return dsc_fail(DSC_ENOMEM, "%s: out of memory for %zu rows", P->name, n);
 }
 
-static dsc_status run(csv_parser *P, const dsc_csv_options *o, size_t chunk, dsc_dataset **out)
+static dsc_status run(csv_parser *P, const dsc_csv_options *o, const dsc_csv_names *nm,
+                      size_t chunk, dsc_dataset **out)
 {
     dsc_csv_options defaults;
     if (!o) {
@@ -1027,13 +1139,14 @@ static dsc_status run(csv_parser *P, const dsc_csv_options *o, size_t chunk, dsc
     size_t header_line = P->line;
     if ((st = parse_header(P, rs, re))) return st;
     advance(P);
-    if ((st = choose_columns(P, o, header_line))) return st;
+    if ((st = choose_columns(P, o, nm, header_line))) return st;
 
     for (;;) {
         if ((st = next_record(P, &rs, &re, &got))) return st;
         if (!got) break;
         if (!is_blank_record(rs, re)) {
             if (P->n == P->cap_rows && (st = grow_rows(P))) return st;
+            P->row_line[P->n] = P->line;
             if ((st = parse_row(P, rs, re, P->line))) return st;
             P->n++;
         }
@@ -1056,6 +1169,7 @@ void dsc_csv_options_init(dsc_csv_options *o)
     o->target = NULL;
     o->ignore = NULL;
     o->features = NULL;
+    o->target_kind = DSC_TARGET_AUTO;
 }
 
 dsc_status dsc_csv_parse_memory(const char *name, const char *buf, size_t n, size_t chunk,
@@ -1069,12 +1183,18 @@ dsc_status dsc_csv_parse_memory(const char *name, const char *buf, size_t n, siz
     P.name = name ? name : "<memory>";
     P.mem = buf;
     P.mem_len = n;
-    dsc_status st = run(&P, o, chunk, out);
+    dsc_status st = run(&P, o, NULL, chunk, out);
     parser_free(&P);
     return st;
 }
 
 dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_dataset **out)
+{
+    return dsc_csv_read(path, o, NULL, out);
+}
+
+dsc_status dsc_csv_read(const char *path, const dsc_csv_options *o, const dsc_csv_names *names,
+                        dsc_dataset **out)
 {
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_csv: out is NULL");
     *out = NULL;
@@ -1093,7 +1213,7 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
             return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, msg);
         }
     }
-    dsc_status st = run(&P, o, 0, out);
+    dsc_status st = run(&P, o, names, 0, out);
     if (P.fp != stdin) fclose(P.fp);
     parser_free(&P);
     return st;

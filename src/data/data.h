@@ -21,9 +21,42 @@ struct dsc_dataset {
     char **in_names;        /* n_in column names, or NULL */
     char **out_names;       /* n_out names (for classes: the class labels), or NULL */
     char *target_name;      /* the target column(s) as given, comma-separated, or NULL */
-    char **classes;         /* class labels in order of first appearance, or NULL */
+    char **classes;         /* class labels (out_names again), or NULL */
     size_t n_classes;
+    /* Where the rows came from, for messages about a value (dsc_dataset_where):
+     * the file (CSV, or IDX labels), the line each CSV row starts on (NULL:
+     * row i is item i + 1 of the file) and the 1-based file column of each
+     * target column (n_tcol of them; one for a class target). */
+    char *source;
+    size_t *row_line;
+    size_t *tcol, n_tcol;
+    /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
+    unsigned borrowed;
 };
+
+enum { DSC_BORROW_X = 1, DSC_BORROW_X8 = 2, DSC_BORROW_Y = 4 };
+
+/* A view of d's rows: the same n, inputs and targets, borrowed (free the
+ * view before d), and no names. Replace an array with one of the view's own
+ * by clearing its bit in borrowed. */
+dsc_status dsc_dataset_borrow(const dsc_dataset *d, dsc_dataset **out);
+
+/* Where target j of row i was read, into buf: "FILE:LINE:COLUMN" for a CSV
+ * data set, "FILE: item N" for IDX, "row N, target J" for arrays. */
+const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *buf, size_t size);
+/* The name of target column j ("?" when unknown). */
+const char *dsc_dataset_target_column(const dsc_dataset *d, size_t j);
+
+/* The class of row i of a class data set: where its one-hot 1 is. */
+size_t dsc_dataset_row_class(const dsc_dataset *d, size_t i);
+
+/* Matches d's classes to a classifier's labels[0..k): map[c] is the index
+ * in labels of d's class c, SIZE_MAX when absent. Labels match by text, or
+ * by value when both are numbers ("1.0" is "1"). A row of d whose class is
+ * absent fails (DSC_EFORMAT) with the label and where it was read; whose
+ * names the classifier in the message ("the model"). */
+dsc_status dsc_dataset_class_map(const dsc_dataset *d, const char *const *labels, size_t k,
+                                 const char *whose, size_t *map);
 
 /* Rows [first, first + count) of the inputs as floats, into out. */
 void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float *out);

@@ -1,4 +1,6 @@
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
@@ -68,13 +70,16 @@ static void free_names(char **names, size_t n)
 void dsc_dataset_free(dsc_dataset *d)
 {
     if (!d) return;
-    dsc_free(d->x);
-    dsc_free(d->x8);
-    dsc_free(d->y);
+    if (!(d->borrowed & DSC_BORROW_X)) dsc_free(d->x);
+    if (!(d->borrowed & DSC_BORROW_X8)) dsc_free(d->x8);
+    if (!(d->borrowed & DSC_BORROW_Y)) dsc_free(d->y);
     free_names(d->in_names, d->n_in);
     free_names(d->out_names, d->n_out);
     free_names(d->classes, d->n_classes);
     dsc_free(d->target_name);
+    dsc_free(d->source);
+    dsc_free(d->row_line);
+    dsc_free(d->tcol);
     pthread_mutex_destroy(&d->x_lock);
     dsc_free(d);
 }
@@ -119,3 +124,151 @@ const float *dsc_dataset_float_x(const dsc_dataset *d)
 const float *dsc_dataset_y(const dsc_dataset *d) { return d ? d->y : NULL; }
 
 const char *dsc_dataset_target_name(const dsc_dataset *d) { return d ? d->target_name : NULL; }
+
+/* --- where a value came from, and classes by name ------------------------------ */
+
+const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *buf, size_t size)
+{
+    if (d->source && d->row_line && i < d->n)
+        snprintf(buf, size, "%s:%zu:%zu", d->source, d->row_line[i],
+                 j < d->n_tcol ? d->tcol[j]
+                 : d->n_tcol   ? d->tcol[0]
+                               : 0);
+    else if (d->source)
+        snprintf(buf, size, "%s: item %zu", d->source, i + 1);
+    else
+        snprintf(buf, size, "row %zu, target %zu", i + 1, j + 1);
+    return buf;
+}
+
+const char *dsc_dataset_target_column(const dsc_dataset *d, size_t j)
+{
+    if (d->n_classes) return d->target_name ? d->target_name : "?";
+    return d->out_names && j < d->n_out ? d->out_names[j] : "?";
+}
+
+size_t dsc_dataset_row_class(const dsc_dataset *d, size_t i)
+{
+    const float *y = d->y + i * d->n_out;
+    for (size_t c = 0; c < d->n_out; c++)
+        if (y[c] == 1.0f) return c;
+    return 0;
+}
+
+/* A label as a number, when the whole of it is one. */
+static int label_value(const char *s, double *v)
+{
+    const char *e;
+    while (*s == ' ' || *s == '\t') s++;
+    if (!*s || dsc_parse_double(s, &e, v) != 0) return 0;
+    while (*e == ' ' || *e == '\t') e++;
+    return *e == '\0' && isfinite(*v);
+}
+
+typedef struct {
+    const char *s;
+    double v;
+    size_t idx;
+} label_key;
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const label_key *x = a, *y = b;
+    if (x->v != y->v) return x->v < y->v ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* "a, b, c" (cut with "..." past the buffer) for messages. */
+static const char *label_list(const char *const *labels, size_t k, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t c = 0; c < k; c++) {
+        int n = snprintf(buf + at, size - at, "%s%s", c ? ", " : "", labels[c]);
+        if (n < 0 || (size_t)n >= size - at) {
+            memcpy(buf + (at < size - 4 ? at : size - 4), "...", 4);
+            break;
+        }
+        at += (size_t)n;
+    }
+    return buf;
+}
+
+dsc_status dsc_dataset_class_map(const dsc_dataset *d, const char *const *labels, size_t k,
+                                 const char *whose, size_t *map)
+{
+    size_t nc = d->n_classes;
+    /* Sorted by text, and the numeric ones by value, for binary searches:
+     * data sets and models may have tens of thousands of classes. */
+    label_key *text = dsc_malloc((k ? k : 1) * sizeof *text);
+    label_key *num = dsc_malloc((k ? k : 1) * sizeof *num);
+    if (!text || !num) {
+        dsc_free(text);
+        dsc_free(num);
+        return dsc_fail(DSC_ENOMEM, "out of memory matching %zu classes", k);
+    }
+    size_t n_num = 0;
+    for (size_t c = 0; c < k; c++) {
+        text[c] = (label_key){labels[c], 0, c};
+        double v;
+        if (label_value(labels[c], &v)) num[n_num++] = (label_key){labels[c], v, c};
+    }
+    qsort(text, k, sizeof *text, by_text);
+    qsort(num, n_num, sizeof *num, by_value);
+    for (size_t c = 0; c < nc; c++) {
+        label_key key = {d->classes[c], 0, 0};
+        const label_key *hit = k ? bsearch(&key, text, k, sizeof *text, by_text) : NULL;
+        if (!hit && label_value(d->classes[c], &key.v)) {
+            /* The first label of that value (the lowest index). */
+            size_t lo = 0, hi = n_num;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (num[mid].v < key.v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < n_num && num[lo].v == key.v) hit = &num[lo];
+        }
+        map[c] = hit ? hit->idx : SIZE_MAX;
+    }
+    dsc_free(text);
+    dsc_free(num);
+    int missing = 0;
+    for (size_t c = 0; c < nc; c++) missing |= map[c] == SIZE_MAX;
+    /* Reported at the first row that holds such a class, if one does (a
+     * split keeps every class of the whole file, used or not). */
+    for (size_t i = 0; missing && i < d->n; i++) {
+        size_t c = dsc_dataset_row_class(d, i);
+        if (map[c] != SIZE_MAX) continue;
+        char where[512], list[256];
+        return dsc_fail(
+            DSC_EFORMAT, "%s: label '%s' (column '%s') is not a class of %s (%zu classes: %s)",
+            dsc_dataset_where(d, i, 0, where, sizeof where), d->classes[c],
+            dsc_dataset_target_column(d, 0), whose, k, label_list(labels, k, list, sizeof list));
+    }
+    return DSC_OK;
+}
+
+dsc_status dsc_dataset_borrow(const dsc_dataset *d, dsc_dataset **out)
+{
+    dsc_dataset *v = dsc_calloc(1, sizeof *v);
+    if (!(*out = v)) return dsc_fail(DSC_ENOMEM, "out of memory for a data set");
+    pthread_mutex_init(&v->x_lock, NULL);
+    v->n = d->n;
+    v->n_in = d->n_in;
+    v->n_out = d->n_out;
+    v->x8_div = d->x8_div;
+    /* A byte data set's float copy may not exist yet: the view then makes
+     * (and owns) its own when asked. */
+    v->x = d->x;
+    v->x8 = d->x8;
+    v->y = d->y;
+    v->borrowed = (d->x ? DSC_BORROW_X : 0) | DSC_BORROW_X8 | DSC_BORROW_Y;
+    return DSC_OK;
+}

@@ -372,7 +372,7 @@ static char **number_names(const char *prefix, size_t first, size_t n)
 /* Builds the data set around the pixel bytes x (taken, also on failure) and
  * the labels. Pixels stay bytes, scaled to [0, 1] as they are read. */
 static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t n_in,
-                        dsc_dataset **out)
+                        const char *labels_path, dsc_dataset **out)
 {
     unsigned max = 1;
     for (size_t i = 0; i < n; i++)
@@ -394,7 +394,8 @@ static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n,
     if (!(d->classes = number_names("", 0, k))) goto oom;
     d->n_classes = k;
     if (!(d->out_names = number_names("", 0, k)) ||
-        !(d->in_names = number_names("pixel", 1, n_in)) || !(d->target_name = dsc_strdup("label")))
+        !(d->in_names = number_names("pixel", 1, n_in)) ||
+        !(d->target_name = dsc_strdup("label")) || !(d->source = dsc_strdup(labels_path)))
         goto oom;
     *out = d;
     return DSC_OK;
@@ -434,7 +435,7 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
     if ((st = read_body(&sl, 8, count, "labels", 0, &body))) goto done;
     lab = body;
     if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 0, &body))) goto done;
-    st = build(body, lab, (size_t)count, (size_t)pixels, out);
+    st = build(body, lab, (size_t)count, (size_t)pixels, labels, out);
 done:
     src_close(&si);
     src_close(&sl);

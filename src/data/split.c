@@ -42,6 +42,8 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
         p->x8_div = d->x8_div;
         if (!(p->x8 = dsc_malloc(rows * d->n_in))) goto oom;
     }
+    /* Each part keeps where its rows came from, for messages. */
+    if (d->row_line && !(p->row_line = dsc_malloc(rows * sizeof *p->row_line))) goto oom;
     size_t r = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (mark[i] != want) continue;
@@ -50,13 +52,20 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
         else
             memcpy(p->x + r * d->n_in, d->x + i * d->n_in, d->n_in * sizeof(float));
         if (d->n_out) memcpy(p->y + r * d->n_out, d->y + i * d->n_out, d->n_out * sizeof(float));
+        if (d->row_line) p->row_line[r] = d->row_line[i];
         r++;
     }
     /* Each copy is checked on its own: a NULL source is not a failure. */
     if ((d->in_names && !(p->in_names = copy_names(d->in_names, d->n_in))) ||
         (d->out_names && !(p->out_names = copy_names(d->out_names, d->n_out))) ||
-        (d->target_name && !(p->target_name = dsc_strdup(d->target_name))))
+        (d->target_name && !(p->target_name = dsc_strdup(d->target_name))) ||
+        (d->source && !(p->source = dsc_strdup(d->source))))
         goto oom;
+    if (d->tcol) {
+        if (!(p->tcol = dsc_malloc(d->n_tcol * sizeof *p->tcol))) goto oom;
+        memcpy(p->tcol, d->tcol, d->n_tcol * sizeof *p->tcol);
+        p->n_tcol = d->n_tcol;
+    }
     if (d->classes) {
         if (!(p->classes = copy_names(d->classes, d->n_classes))) goto oom;
         p->n_classes = d->n_classes;

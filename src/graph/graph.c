@@ -462,15 +462,17 @@ dsc_status dsc_graph_forward(dsc_graph *g)
     return DSC_OK;
 }
 
+static void zero_range(void *p, size_t lo, size_t hi)
+{
+    memset((float *)p + lo, 0, (hi - lo) * sizeof(float));
+}
+
 /* Clears n floats; large blocks (a Fashion-MNIST network's gradients are
- * 1.3 MB) in fixed chunks over the threads. */
+ * 1.3 MB) in pieces over the threads. */
 static void zero(float *p, size_t n, int threads)
 {
     enum { CHUNK = 65536 };
-    size_t chunks = (n + CHUNK - 1) / CHUNK;
-    DSC_PARALLEL_FOR(
-        dsc_threads(threads), chunks >= 4, c, chunks,
-        memset(p + c * CHUNK, 0, (c + 1 < chunks ? CHUNK : n - c * CHUNK) * sizeof(float)));
+    dsc_parallel_for(dsc_threads(threads), n > 3 * CHUNK, n, CHUNK, zero_range, p);
 }
 
 /* Plans backward from `loss`: walking nodes in reverse topological order

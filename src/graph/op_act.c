@@ -5,16 +5,50 @@
  *
  * Every form here stays finite for any finite input: exponentials only ever
  * see -|x| or x - max, so nothing overflows, and underflow to 0 (or a
- * denormal) is the correct float answer. Element loops are split statically
- * and each element is computed by the same operations whatever the thread
- * count, so results do not depend on it. */
+ * denormal) is the correct float answer. Element loops are cut into fixed
+ * pieces and each element is computed by the same operations whatever the
+ * thread count, so results do not depend on it. */
 #include <math.h>
 #include <string.h>
 
 #include "graph_internal.h"
 
-/* Below this many elements a parallel region costs more than it saves. */
+/* Below this many elements a parallel loop costs more than it saves. */
 #define ACT_PAR_MIN 8192
+/* Elements per piece of a parallel loop (rows: this many elements' worth). */
+#define ACT_PIECE 4096
+
+/* One loop's arrays: each loop below is a range function over them
+ * (ACT_LOOP), run over the threads by act_run. */
+typedef struct {
+    float *out;              /* y in forward, dx in backward */
+    const float *x, *y, *dy; /* the input, the output, the output's gradient */
+    size_t cols;             /* softmax: the row length */
+    const dsc_graph *g;      /* the kink rule and its key */
+    uint64_t key;
+} act_job;
+
+/* Defines name(job, lo, hi), which runs the body (the last argument) for
+ * each i in [lo, hi) with the job's arrays as restrict pointers: a node's
+ * value and gradient never overlap another's, and saying so lets the
+ * compiler vectorise selects instead of branching on every element. */
+#define ACT_LOOP(name, ...)                                                                        \
+    static void name(void *job_, size_t lo, size_t hi)                                             \
+    {                                                                                              \
+        const act_job *job = job_;                                                                 \
+        float *restrict out = job->out;                                                            \
+        const float *restrict x = job->x, *restrict y = job->y, *restrict dy = job->dy;            \
+        (void)job, (void)x, (void)y, (void)dy;                                                     \
+        for (size_t i = lo; i < hi; i++) __VA_ARGS__;                                              \
+    }
+
+/* Runs fn over n elements (or rows of `cols` elements), in parallel when
+ * there are enough of them. */
+static void act_run(const dsc_graph *g, size_t n, size_t cols, dsc_range_fn fn, act_job *job)
+{
+    size_t piece = cols > 1 ? (ACT_PIECE + cols - 1) / cols : ACT_PIECE;
+    dsc_parallel_for(dsc_threads(g->threads), n * cols > ACT_PAR_MIN, n, piece, fn, job);
+}
 
 /* An element function f(x) and its C text from one source: the engine
  * compiles the function, an exporter emits the text (DSC_C_ELEMENT). */
@@ -26,13 +60,11 @@
  * derivative from the input and the output (name##_d): forward, and the
  * value-and-derivative form a fused op runs inside its own loop. */
 #define ELEMENT_KERNELS(name)                                                                      \
+    ACT_LOOP(name##_range, out[i] = name##_f(x[i]))                                                \
     static void name##_forward(dsc_graph *g, dsc_gnode *n)                                         \
     {                                                                                              \
-        const float *x = dsc_in(g, n, 0)->val.data;                                                \
-        float *y = n->val.data;                                                                    \
-        size_t size = dsc_size(g, n);                                                              \
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,                     \
-                         y[i] = name##_f(x[i]));                                                   \
+        act_job job = {.out = n->val.data, .x = dsc_in(g, n, 0)->val.data};                        \
+        act_run(g, dsc_size(g, n), 1, name##_range, &job);                                         \
     }                                                                                              \
     ELEMENT_VD(name)
 
@@ -49,16 +81,14 @@
 
 /* Backward of a smooth activation: dx += f'(x) dy. */
 #define SMOOTH_BACKWARD(name)                                                                      \
+    ACT_LOOP(name##_grad_range, out[i] += name##_d(x[i], y[i]) * dy[i])                            \
     static void name##_backward(dsc_graph *g, dsc_gnode *n)                                        \
     {                                                                                              \
         dsc_gnode *in = dsc_in(g, n, 0);                                                           \
         if (!in->requires_grad) return;                                                            \
-        const float *x = in->val.data, *y = n->val.data, *dy = n->grad.data;                       \
-        float *dx = in->grad.data;                                                                 \
-        size_t size = dsc_size(g, n);                                                              \
-        (void)x, (void)y;                                                                          \
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,                     \
-                         dx[i] += name##_d(x[i], y[i]) * dy[i]);                                   \
+        act_job job = {                                                                            \
+            .out = in->grad.data, .x = in->val.data, .y = n->val.data, .dy = n->grad.data};        \
+        act_run(g, dsc_size(g, n), 1, name##_grad_range, &job);                                    \
     }
 
 /* The derivative at exactly 0 of an activation with a kink is a choice
@@ -70,23 +100,27 @@ static uint64_t kink_key(const dsc_graph *g, const dsc_gnode *n)
 }
 
 #define KINK_BACKWARD(name)                                                                        \
+    ACT_LOOP(name##_grad_range, out[i] += name##_d(x[i], y[i]) * dy[i])                            \
+    ACT_LOOP(name##_grad_kink_range, {                                                             \
+        float d =                                                                                  \
+            x[i] == 0.0f && dsc_kink_right(job->g, job->key, i) ? 1.0f : name##_d(x[i], y[i]);     \
+        out[i] += d * dy[i];                                                                       \
+    })                                                                                             \
     static void name##_backward(dsc_graph *g, dsc_gnode *n)                                        \
     {                                                                                              \
         dsc_gnode *in = dsc_in(g, n, 0);                                                           \
         if (!in->requires_grad) return;                                                            \
-        const float *x = in->val.data, *y = n->val.data, *dy = n->grad.data;                       \
-        float *dx = in->grad.data;                                                                 \
-        size_t size = dsc_size(g, n);                                                              \
+        act_job job = {.out = in->grad.data,                                                       \
+                       .x = in->val.data,                                                          \
+                       .y = n->val.data,                                                           \
+                       .dy = n->grad.data,                                                         \
+                       .g = g};                                                                    \
         if (g->relu_rule == DSC_RELU_GRAD_ZERO) {                                                  \
-            DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size,                 \
-                             dx[i] += name##_d(x[i], y[i]) * dy[i]);                               \
+            act_run(g, dsc_size(g, n), 1, name##_grad_range, &job);                                \
             return;                                                                                \
         }                                                                                          \
-        uint64_t key = kink_key(g, n);                                                             \
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {                   \
-            float d = x[i] == 0.0f && dsc_kink_right(g, key, i) ? 1.0f : name##_d(x[i], y[i]);     \
-            dx[i] += d * dy[i];                                                                    \
-        });                                                                                        \
+        job.key = kink_key(g, n);                                                                  \
+        act_run(g, dsc_size(g, n), 1, name##_grad_kink_range, &job);                               \
     }
 
 /* ---- identity -------------------------------------------------------- */
@@ -96,14 +130,13 @@ static inline float identity_d(float x, float y) { return (void)x, (void)y, 1.0f
 ELEMENT_KERNELS(identity)
 
 /* dx += dy, without the multiplication by 1 */
+ACT_LOOP(identity_grad_range, out[i] += dy[i])
 static void identity_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
-    float *dx = in->grad.data;
-    const float *dy = n->grad.data;
-    size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, dx[i] += dy[i]);
+    act_job job = {.out = in->grad.data, .dy = n->grad.data};
+    act_run(g, dsc_size(g, n), 1, identity_grad_range, &job);
 }
 
 static double identity_ref(double x) { return x; }
@@ -173,12 +206,11 @@ ELEMENT_FN(softplus_f, { return SOFTPLUS_OF(x, expf(-fabsf(x))); })
 /* softplus' is the sigmoid of the input; y alone would need e^y - 1, which
  * loses all precision for small y. */
 static inline float softplus_d(float x, float y) { return (void)y, sigmoid_f(x); }
+ACT_LOOP(softplus_range, out[i] = softplus_f(x[i]))
 static void softplus_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data;
-    size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, y[i] = softplus_f(x[i]));
+    act_job job = {.out = n->val.data, .x = dsc_in(g, n, 0)->val.data};
+    act_run(g, dsc_size(g, n), 1, softplus_range, &job);
 }
 SMOOTH_BACKWARD(softplus)
 
@@ -219,18 +251,14 @@ ELEMENT_FN(relu_f, { return x < 0.0f ? 0.0f : x; })
 static inline float relu_d(float x, float y) { return (void)y, x > 0.0f ? 1.0f : 0.0f; }
 ELEMENT_KERNELS(relu)
 
-/* dx += dy where x > 0, on one piece: restrict tells the compiler the
- * arrays do not overlap, so it vectorises the select (inside OpenMP's
- * outlined loop it could not, and branched on every element). */
-#define ACT_PIECE 4096
-static void relu_grad_piece(float *restrict dx, const float *restrict x, const float *restrict dy,
-                            size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float sum = dx[i] + dy[i];
-        dx[i] = x[i] > 0.0f ? sum : dx[i];
-    }
-}
+/* dx += dy where x > 0 (see relu_backward). */
+ACT_LOOP(relu_grad_range, {
+    float sum = out[i] + dy[i];
+    out[i] = x[i] > 0.0f ? sum : out[i];
+})
+ACT_LOOP(relu_grad_kink_range, {
+    if (x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(job->g, job->key, i))) out[i] += dy[i];
+})
 
 /* Where the derivative is 0, dx is left as it is (not dx + 0 x dy), as a
  * select of two computed values so the loop has no branch: the signs of a
@@ -240,22 +268,13 @@ static void relu_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
-    const float *x = in->val.data;
-    float *dx = in->grad.data;
-    const float *dy = n->grad.data;
-    size_t size = dsc_size(g, n);
+    act_job job = {.out = in->grad.data, .x = in->val.data, .dy = n->grad.data, .g = g};
     if (g->relu_rule == DSC_RELU_GRAD_ZERO) {
-        size_t pieces = (size + ACT_PIECE - 1) / ACT_PIECE;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, p, pieces, {
-            size_t lo = p * ACT_PIECE, hi = lo + ACT_PIECE < size ? lo + ACT_PIECE : size;
-            relu_grad_piece(dx + lo, x + lo, dy + lo, hi - lo);
-        });
+        act_run(g, dsc_size(g, n), 1, relu_grad_range, &job);
         return;
     }
-    uint64_t key = kink_key(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > ACT_PAR_MIN, i, size, {
-        if (x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(g, key, i))) dx[i] += dy[i];
-    });
+    job.key = kink_key(g, n);
+    act_run(g, dsc_size(g, n), 1, relu_grad_kink_range, &job);
 }
 
 static double relu_ref(double x) { return x < 0 ? 0.0 : x; }
@@ -362,35 +381,36 @@ const dsc_op_def dsc_op_tanh = {
 static const char softmax_row_c[] = DSC_STR(SOFTMAX_ROW_BODY);
 static inline void softmax_row(float *x, size_t n) SOFTMAX_ROW_BODY
 
-    static void softmax_forward(dsc_graph *g, dsc_gnode *n)
+    ACT_LOOP(softmax_rows,
+             {
+                 memcpy(out + i * job->cols, x + i * job->cols, job->cols * sizeof(float));
+                 softmax_row(out + i * job->cols, job->cols);
+             })
+
+        static void softmax_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data;
-    size_t rows = dsc_rows(g, n), cols = n->cols;
-    if (cols == 0) return;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN, r, rows, {
-        memcpy(y + r * cols, x + r * cols, cols * sizeof(float));
-        softmax_row(y + r * cols, cols);
-    });
+    act_job job = {.out = n->val.data, .x = dsc_in(g, n, 0)->val.data, .cols = n->cols};
+    if (n->cols == 0) return;
+    act_run(g, dsc_rows(g, n), n->cols, softmax_rows, &job);
 }
 
 /* dx_j = y_j (dy_j - sum_k y_k dy_k): the Jacobian-vector product without
  * forming the cols x cols Jacobian. */
+ACT_LOOP(softmax_grad_rows, {
+    size_t cols = job->cols;
+    const float *yr = y + i * cols, *dyr = dy + i * cols;
+    float *dxr = out + i * cols;
+    double dot = 0.0;
+    for (size_t j = 0; j < cols; j++) dot += (double)yr[j] * dyr[j];
+    for (size_t j = 0; j < cols; j++) dxr[j] += yr[j] * (float)(dyr[j] - dot);
+})
+
 static void softmax_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
-    const float *y = n->val.data;
-    float *dx = in->grad.data;
-    const float *dy = n->grad.data;
-    size_t rows = dsc_rows(g, n), cols = n->cols;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > ACT_PAR_MIN, r, rows, {
-        const float *yr = y + r * cols, *dyr = dy + r * cols;
-        float *dxr = dx + r * cols;
-        double dot = 0.0;
-        for (size_t j = 0; j < cols; j++) dot += (double)yr[j] * dyr[j];
-        for (size_t j = 0; j < cols; j++) dxr[j] += yr[j] * (float)(dyr[j] - dot);
-    });
+    act_job job = {.out = in->grad.data, .y = n->val.data, .dy = n->grad.data, .cols = n->cols};
+    act_run(g, dsc_rows(g, n), n->cols, softmax_grad_rows, &job);
 }
 
 static void softmax_ref(const double *x, double *y, size_t n)

@@ -7,6 +7,38 @@
 #include "graph_internal.h"
 
 #define PAR_MIN 8192 /* elements below which threads cost more than they save */
+#define PIECE   4096 /* elements per piece of a parallel loop */
+
+/* One element-wise loop's operands: out[i] is computed from x, y, f and
+ * the constant s; rows, cols and kind describe a broadcast. */
+typedef struct {
+    float *out;
+    const float *x, *y, *f;
+    float s;
+    size_t rows, cols, kind;
+} bin_job;
+
+/* Runs fn over [0, n) (elements, or rows, or columns: `per` elements
+ * each), over the threads when total elements exceed PAR_MIN. */
+static void bin_run(const dsc_graph *g, size_t n, size_t per, size_t total, dsc_range_fn fn,
+                    bin_job *job)
+{
+    size_t piece = per > 1 ? (PIECE + per - 1) / per : PIECE;
+    dsc_parallel_for(dsc_threads(g->threads), total > PAR_MIN, n, piece, fn, job);
+}
+
+/* Defines name(job, lo, hi) running the body (the last argument) for each
+ * i in [lo, hi). */
+#define BIN_LOOP(name, ...)                                                                        \
+    static void name(void *job_, size_t lo, size_t hi)                                             \
+    {                                                                                              \
+        const bin_job *job = job_;                                                                 \
+        float *out = job->out;                                                                     \
+        const float *x = job->x, *y = job->y, *f = job->f;                                         \
+        float s = job->s;                                                                          \
+        (void)job, (void)x, (void)y, (void)f, (void)s;                                             \
+        for (size_t i = lo; i < hi; i++) __VA_ARGS__;                                              \
+    }
 
 /* --- matmul: C = op(A) op(B) ----------------------------------------- */
 
@@ -160,6 +192,15 @@ static void column_sums(const float *restrict x, size_t rows, size_t stride, siz
     for (size_t j = 0; j < w; j++) out[j] += sign * (float)acc[j];
 }
 
+BIN_LOOP(acc_scaled, out[i] += s * x[i] * (f ? f[i] : 1.0f))
+BIN_LOOP(acc_column_sums,
+         out[i] += s * (float)column_sum(x + i, f ? f + i : NULL, job->rows, job->cols))
+/* i counts blocks of COL_BLOCK columns. */
+BIN_LOOP(acc_column_blocks, {
+    size_t j0 = i * COL_BLOCK, w = job->cols - j0 < COL_BLOCK ? job->cols - j0 : COL_BLOCK;
+    column_sums(x + j0, job->rows, job->cols, w, s, out + j0);
+})
+
 /* Adds the gradient g_a (one value per element of a) into b's gradient,
  * summing over the rows b was broadcast along. Sums run in double, column
  * by column in a fixed order, so they do not depend on the thread count. */
@@ -168,29 +209,25 @@ static void reduce_into_b(dsc_graph *g, const dsc_gnode *a, dsc_gnode *b, const 
 {
     size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, a), cols = a->cols;
     size_t total = rows * cols;
-    float *gb = b->grad.data;
+    bin_job job = {
+        .out = b->grad.data, .x = ga_src, .f = factor, .s = sign, .rows = rows, .cols = cols};
     if (kind == 0) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         gb[i] += sign * ga_src[i] * (factor ? factor[i] : 1.0f));
+        bin_run(g, total, 1, total, acc_scaled, &job);
         return;
     }
     if (kind == 2) { /* 1 x 1: one sum over everything */
-        gb[0] += sign * (float)column_sum(ga_src, factor, total, 1);
+        job.out[0] += sign * (float)column_sum(ga_src, factor, total, 1);
         return;
     }
     if (factor) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, j, cols,
-                         gb[j] += sign * (float)column_sum(ga_src + j, factor + j, rows, cols));
+        bin_run(g, cols, rows, total, acc_column_sums, &job);
         return;
     }
     /* A bias's gradient (the common case): the same column sums, rows in
      * order, but walked row by row over a block of columns, so the reads
      * are contiguous and the adds vectorise. */
-    size_t blocks = (cols + COL_BLOCK - 1) / COL_BLOCK;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, c, blocks, {
-        size_t j0 = c * COL_BLOCK, w = cols - j0 < COL_BLOCK ? cols - j0 : COL_BLOCK;
-        column_sums(ga_src + j0, rows, cols, w, sign, gb + j0);
-    });
+    bin_run(g, (cols + COL_BLOCK - 1) / COL_BLOCK, rows * COL_BLOCK, total, acc_column_blocks,
+            &job);
 }
 
 /* x op y for the three element-wise ops; op is a constant where the
@@ -200,40 +237,57 @@ static inline float apply(char op, float x, float y)
     return op == '+' ? x + y : op == '-' ? x - y : x * y;
 }
 
-/* z = a op b with b broadcast. A row of b is walked along each row of a,
- * so no element's index into b needs a division, which would cost more than
- * the operation itself. */
-static inline void broadcast_forward(dsc_graph *g, dsc_gnode *n, char op)
+/* z = a op b with b broadcast, in three loops per op: the same shape, a
+ * row of b walked along each row of a (i counts rows, so no element's index
+ * into b needs a division, which would cost more than the operation), and
+ * 1 x 1. */
+#define BROADCAST_LOOPS(name, op)                                                                  \
+    BIN_LOOP(name##_same, out[i] = apply(op, x[i], y[i]))                                          \
+    BIN_LOOP(name##_row, {                                                                         \
+        size_t cols = job->cols;                                                                   \
+        for (size_t j = 0; j < cols; j++) out[i * cols + j] = apply(op, x[i * cols + j], y[j]);    \
+    })                                                                                             \
+    BIN_LOOP(name##_scalar, out[i] = apply(op, x[i], y[0]))
+BROADCAST_LOOPS(add, '+')
+BROADCAST_LOOPS(sub, '-')
+BROADCAST_LOOPS(mul, '*')
+
+static void broadcast_forward(dsc_graph *g, dsc_gnode *n, dsc_range_fn same, dsc_range_fn row,
+                              dsc_range_fn scalar)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
     size_t kind = b_stride_kind(g, a, b), rows = dsc_rows(g, n), cols = n->cols;
     size_t total = rows * cols;
-    const float *x = a->val.data, *y = b->val.data;
-    float *z = n->val.data;
+    bin_job job = {.out = n->val.data, .x = a->val.data, .y = b->val.data, .cols = cols};
     if (kind == 0) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         z[i] = apply(op, x[i], y[i]));
+        bin_run(g, total, 1, total, same, &job);
     } else if (kind == 1) {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, r, rows, {
-            for (size_t j = 0; j < cols; j++) z[r * cols + j] = apply(op, x[r * cols + j], y[j]);
-        });
+        bin_run(g, rows, cols, total, row, &job);
     } else {
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         z[i] = apply(op, x[i], y[0]));
+        bin_run(g, total, 1, total, scalar, &job);
     }
 }
 
-static void add_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '+'); }
+BIN_LOOP(acc_plain, out[i] += x[i])
+
+/* ga += dz */
+static void accumulate(dsc_graph *g, dsc_gnode *a, const float *dz)
+{
+    size_t total = dsc_size(g, a);
+    bin_job job = {.out = a->grad.data, .x = dz};
+    bin_run(g, total, 1, total, acc_plain, &job);
+}
+
+static void add_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, add_same, add_row, add_scalar);
+}
 
 static void add_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t total = dsc_size(g, n);
     const float *dz = n->grad.data;
-    if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
-    }
+    if (a->requires_grad) accumulate(g, a, dz);
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, 1.0f);
 }
 
@@ -249,17 +303,16 @@ const dsc_op_def dsc_op_add = {
     .out = {"Add", NULL, DSC_C_NONE, NULL},
 };
 
-static void sub_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '-'); }
+static void sub_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, sub_same, sub_row, sub_scalar);
+}
 
 static void sub_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t total = dsc_size(g, n);
     const float *dz = n->grad.data;
-    if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += dz[i]);
-    }
+    if (a->requires_grad) accumulate(g, a, dz);
     /* d(a - b)/db = -1 */
     if (b->requires_grad) reduce_into_b(g, a, b, dz, NULL, -1.0f);
 }
@@ -276,19 +329,27 @@ const dsc_op_def dsc_op_sub = {
     .out = {"Sub", NULL, DSC_C_NONE, NULL},
 };
 
-static void mul_forward(dsc_graph *g, dsc_gnode *n) { broadcast_forward(g, n, '*'); }
+static void mul_forward(dsc_graph *g, dsc_gnode *n)
+{
+    broadcast_forward(g, n, mul_same, mul_row, mul_scalar);
+}
+
+BIN_LOOP(acc_product, out[i] += x[i] * y[b_index(job->kind, i, job->cols)])
 
 static void mul_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    size_t kind = b_stride_kind(g, a, b), total = dsc_size(g, n), cols = n->cols;
-    const float *dz = n->grad.data, *x = a->val.data, *y = b->val.data;
+    size_t total = dsc_size(g, n);
+    const float *dz = n->grad.data;
     if (a->requires_grad) {
-        float *ga = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total,
-                         ga[i] += dz[i] * y[b_index(kind, i, cols)]);
+        bin_job job = {.out = a->grad.data,
+                       .x = dz,
+                       .y = b->val.data,
+                       .kind = b_stride_kind(g, a, b),
+                       .cols = n->cols};
+        bin_run(g, total, 1, total, acc_product, &job);
     }
-    if (b->requires_grad) reduce_into_b(g, a, b, dz, x, 1.0f);
+    if (b->requires_grad) reduce_into_b(g, a, b, dz, a->val.data, 1.0f);
 }
 
 const dsc_op_def dsc_op_mul = {
@@ -305,22 +366,24 @@ const dsc_op_def dsc_op_mul = {
 
 /* --- scale by a constant (fp[0]) ---------------------------------------- */
 
+BIN_LOOP(scaled, out[i] = s * x[i])
+BIN_LOOP(acc_times, out[i] += s * x[i])
+BIN_LOOP(acc_const, out[i] += s)
+
 static void scale_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *z = n->val.data, s = n->fp[0];
     size_t total = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, z[i] = s * x[i]);
+    bin_job job = {.out = n->val.data, .x = dsc_in(g, n, 0)->val.data, .s = n->fp[0]};
+    bin_run(g, total, 1, total, scaled, &job);
 }
 
 static void scale_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *a = dsc_in(g, n, 0);
     if (!a->requires_grad) return;
-    const float *dz = n->grad.data;
-    float *ga = a->grad.data, s = n->fp[0];
     size_t total = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += s * dz[i]);
+    bin_job job = {.out = a->grad.data, .x = n->grad.data, .s = n->fp[0]};
+    bin_run(g, total, 1, total, acc_times, &job);
 }
 
 const dsc_op_def dsc_op_scale = {
@@ -356,8 +419,8 @@ static void spread_backward(dsc_graph *g, dsc_gnode *n, double factor)
     dsc_gnode *a = dsc_in(g, n, 0);
     if (!a->requires_grad) return;
     size_t total = dsc_size(g, a);
-    float d = (float)(n->grad.data[0] * factor), *ga = a->grad.data;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), total > PAR_MIN, i, total, ga[i] += d);
+    bin_job job = {.out = a->grad.data, .s = (float)(n->grad.data[0] * factor)};
+    bin_run(g, total, 1, total, acc_const, &job);
 }
 
 static void sum_backward(dsc_graph *g, dsc_gnode *n) { spread_backward(g, n, 1.0); }

@@ -14,25 +14,43 @@ static int kept(const dsc_graph *g, const dsc_gnode *n, size_t i)
     return u >= n->fp[0];
 }
 
+/* forward: out = x * scale where kept, else 0; backward: out += x * scale
+ * where kept (x is then the output's gradient). */
+typedef struct {
+    const dsc_graph *g;
+    const dsc_gnode *n;
+    float *out;
+    const float *x;
+    float scale;
+} dropout_job;
+
+static void dropout_range(void *job_, size_t lo, size_t hi)
+{
+    const dropout_job *j = job_;
+    for (size_t i = lo; i < hi; i++) j->out[i] = kept(j->g, j->n, i) ? j->x[i] * j->scale : 0.0f;
+}
+
+static void dropout_grad_range(void *job_, size_t lo, size_t hi)
+{
+    const dropout_job *j = job_;
+    for (size_t i = lo; i < hi; i++)
+        if (kept(j->g, j->n, i)) j->out[i] += j->x[i] * j->scale;
+}
+
 static void dropout_forward(dsc_graph *g, dsc_gnode *n)
 {
-    const float *x = dsc_in(g, n, 0)->val.data;
-    float *y = n->val.data, scale = 1.0f / (1.0f - n->fp[0]);
     size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size,
-                     y[i] = kept(g, n, i) ? x[i] * scale : 0.0f);
+    dropout_job job = {g, n, n->val.data, dsc_in(g, n, 0)->val.data, 1.0f / (1.0f - n->fp[0])};
+    dsc_parallel_for(dsc_threads(g->threads), size > 32768, size, 4096, dropout_range, &job);
 }
 
 static void dropout_backward(dsc_graph *g, dsc_gnode *n)
 {
     dsc_gnode *in = dsc_in(g, n, 0);
     if (!in->requires_grad) return;
-    const float *dy = n->grad.data;
-    float *dx = in->grad.data, scale = 1.0f / (1.0f - n->fp[0]);
     size_t size = dsc_size(g, n);
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), size > 32768, i, size, {
-        if (kept(g, n, i)) dx[i] += dy[i] * scale;
-    });
+    dropout_job job = {g, n, in->grad.data, n->grad.data, 1.0f / (1.0f - n->fp[0])};
+    dsc_parallel_for(dsc_threads(g->threads), size > 32768, size, 4096, dropout_grad_range, &job);
 }
 
 /* The rate p is fp[0]. In inference an exporter leaves the op out (ONNX's

@@ -79,20 +79,19 @@ static size_t line_blocks(const float *x, const float *y, float w0, float b0, si
     return line_blocks_plain(x, y, w0, b0, i, r1, acc);
 }
 
-static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
+/* Chunks of rows, each summed into its own row of part. */
+typedef struct {
+    const float *x, *w, *b, *y;
+    size_t rows, k, per;
+    double (*part)[MAX_K + 2];
+} chunk_job;
+
+static void chunk_sums(void *job_, size_t lo, size_t hi)
 {
-    const dsc_gnode *xn = dsc_in(g, n, 0);
-    const float *x = xn->val.data, *w = dsc_in(g, n, 1)->val.data, *b = g->nodes[n->in[2]].val.data,
-                *y = g->nodes[n->in[3]].val.data;
-    size_t rows = g->batch, k = xn->cols, chunks = (rows + CHUNK - 1) / CHUNK;
-    /* Per chunk: the loss and the k + 1 gradient sums, in double. Past
-     * MAX_CHUNKS the chunks grow instead; either way the split depends on
-     * the row count only. */
-    double part[MAX_CHUNKS][MAX_K + 2];
-    if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
-    size_t per = (rows + chunks - 1) / chunks;
-    double(*pt)[MAX_K + 2] = part;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * (k + 1) > 65536, c, chunks, {
+    const chunk_job *job = job_;
+    const float *x = job->x, *w = job->w, *b = job->b, *y = job->y;
+    size_t k = job->k, rows = job->rows, per = job->per;
+    for (size_t c = lo; c < hi; c++) {
         double acc[MAX_K + 2] = {0};
         size_t r0 = c * per, r1 = r0 + per < rows ? r0 + per : rows, i = r0;
         if (k == 1) i = line_blocks(x, y, w[0], b[0], i, r1, acc);
@@ -105,8 +104,24 @@ static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
             for (size_t j = 0; j < k; j++) acc[1 + j] += (double)r * xi[j];
             acc[1 + k] += r;
         }
-        memcpy(pt[c], acc, sizeof acc);
-    });
+        memcpy(job->part[c], acc, sizeof acc);
+    }
+}
+
+static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_gnode *xn = dsc_in(g, n, 0);
+    const float *x = xn->val.data, *w = dsc_in(g, n, 1)->val.data, *b = g->nodes[n->in[2]].val.data,
+                *y = g->nodes[n->in[3]].val.data;
+    size_t rows = g->batch, k = xn->cols, chunks = (rows + CHUNK - 1) / CHUNK;
+    /* Per chunk: the loss and the k + 1 gradient sums, in double. Past
+     * MAX_CHUNKS the chunks grow instead; either way the split depends on
+     * the row count only. */
+    double part[MAX_CHUNKS][MAX_K + 2];
+    if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
+    size_t per = (rows + chunks - 1) / chunks;
+    chunk_job job = {x, w, b, y, rows, k, per, part};
+    dsc_parallel_for(dsc_threads(g->threads), rows * (k + 1) > 65536, chunks, 1, chunk_sums, &job);
     double total[MAX_K + 2] = {0};
     for (size_t c = 0; c < chunks; c++)
         for (size_t j = 0; j < k + 2; j++) total[j] += part[c][j];

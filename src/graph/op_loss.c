@@ -68,22 +68,37 @@ static void elementwise_forward(dsc_graph *g, dsc_gnode *n, loss_term_fn term, d
     n->val.data[0] = (float)(s * scale);
 }
 
+/* out[i] += d(p[i], t[i]) * k over a range: one loop of a loss's backward. */
+typedef struct {
+    float *out;
+    const float *p, *t;
+    loss_deriv_fn d;
+    float k;
+} deriv_job;
+
+static void deriv_range(void *job_, size_t lo, size_t hi)
+{
+    const deriv_job *job = job_;
+    for (size_t i = lo; i < hi; i++) job->out[i] += job->d(job->p[i], job->t[i]) * job->k;
+}
+
 static void elementwise_backward(dsc_graph *g, dsc_gnode *n, loss_deriv_fn dpred,
                                  loss_deriv_fn dtarget, double scale)
 {
     dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    const float *p = a->val.data, *t = b->val.data;
     size_t size = dsc_size(g, a);
-    float k = (float)(scale * n->grad.data[0]);
+    deriv_job job = {.p = a->val.data, .t = b->val.data, .k = (float)(scale * n->grad.data[0])};
     if (a->requires_grad) {
-        float *dp = a->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN, i, size,
-                         dp[i] += dpred(p[i], t[i]) * k);
+        job.out = a->grad.data;
+        job.d = dpred;
+        dsc_parallel_for(dsc_threads(g->threads), size > LOSS_PAR_MIN, size, 4096, deriv_range,
+                         &job);
     }
     if (b->requires_grad) {
-        float *dt = b->grad.data;
-        DSC_PARALLEL_FOR(dsc_threads(g->threads), size > LOSS_PAR_MIN, i, size,
-                         dt[i] += dtarget(p[i], t[i]) * k);
+        job.out = b->grad.data;
+        job.d = dtarget;
+        dsc_parallel_for(dsc_threads(g->threads), size > LOSS_PAR_MIN, size, 4096, deriv_range,
+                         &job);
     }
 }
 
@@ -350,30 +365,51 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
 }
 
 /* dz_j = softmax(z)_j sum_k t_k - t_j: with one-hot (or any normalised)
- * targets that is the familiar softmax - t. */
-static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
+ * targets that is the familiar softmax - t. dz and dt are NULL when that
+ * input needs no gradient. */
+typedef struct {
+    const float *z, *t;
+    float *dz, *dt;
+    size_t cols;
+    double k;
+} ce_job;
+
+static void ce_logits_rows(void *job_, size_t lo, size_t hi)
 {
-    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
-    if (!a->requires_grad && !b->requires_grad) return;
-    const float *z = a->val.data, *t = b->val.data;
-    size_t rows = dsc_rows(g, a), cols = a->cols;
-    if (cols == 0) return;
-    double k = n->grad.data[0] / (double)rows;
-    DSC_PARALLEL_FOR(dsc_threads(g->threads), rows * cols > LOSS_PAR_MIN, r, rows, {
-        const float *zr = z + r * cols, *tr = t + r * cols;
+    const ce_job *job = job_;
+    size_t cols = job->cols;
+    double k = job->k;
+    for (size_t r = lo; r < hi; r++) {
+        const float *zr = job->z + r * cols, *tr = job->t + r * cols;
         double lse = row_lse(zr, cols);
-        if (a->requires_grad) {
-            float *dz = a->grad.data + r * cols;
+        if (job->dz) {
+            float *dz = job->dz + r * cols;
             double tsum = 0.0;
             for (size_t j = 0; j < cols; j++) tsum += tr[j];
             for (size_t j = 0; j < cols; j++)
                 dz[j] += (float)((exp(zr[j] - lse) * tsum - tr[j]) * k);
         }
-        if (b->requires_grad) {
-            float *dt = b->grad.data + r * cols;
+        if (job->dt) {
+            float *dt = job->dt + r * cols;
             for (size_t j = 0; j < cols; j++) dt[j] += (float)(-(zr[j] - lse) * k);
         }
-    });
+    }
+}
+
+static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
+{
+    dsc_gnode *a = dsc_in(g, n, 0), *b = dsc_in(g, n, 1);
+    if (!a->requires_grad && !b->requires_grad) return;
+    size_t rows = dsc_rows(g, a), cols = a->cols;
+    if (cols == 0) return;
+    ce_job job = {.z = a->val.data,
+                  .t = b->val.data,
+                  .dz = a->requires_grad ? a->grad.data : NULL,
+                  .dt = b->requires_grad ? b->grad.data : NULL,
+                  .cols = cols,
+                  .k = n->grad.data[0] / (double)rows};
+    dsc_parallel_for(dsc_threads(g->threads), rows * cols > LOSS_PAR_MIN, rows,
+                     (1024 + cols - 1) / cols, ce_logits_rows, &job);
 }
 
 /* The reference: one row's -sum t_j ln softmax(z)_j and its gradient

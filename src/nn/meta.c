@@ -2,6 +2,7 @@
  * standardisation, a training summary. It uses nothing of model.c (which
  * calls it). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../data/data.h"
@@ -80,6 +81,26 @@ dsc_status dsc_model_set_target(dsc_model *m, const char *targets)
 
 const char *dsc_model_target(const dsc_model *m) { return m ? m->target : NULL; }
 
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Classes are matched by name: two with one name could not be told apart. */
+static dsc_status check_unique(char **labels, size_t n)
+{
+    char **sorted = dsc_malloc(n * sizeof *sorted);
+    if (!sorted) return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+    memcpy(sorted, labels, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_string);
+    dsc_status s = DSC_OK;
+    for (size_t k = 1; k < n && !s; k++)
+        if (strcmp(sorted[k - 1], sorted[k]) == 0)
+            s = dsc_fail(DSC_EINVAL, "class label '%s' is given twice", sorted[k]);
+    dsc_free(sorted);
+    return s;
+}
+
 dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t n)
 {
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_classes: model is NULL");
@@ -92,6 +113,10 @@ dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t
     char **copy = NULL;
     dsc_status s = DSC_OK;
     if (labels && n && !(copy = copy_strings(labels, n, &s))) return s;
+    if (copy && (s = check_unique(copy, n))) {
+        free_strings(copy, n);
+        return s;
+    }
     free_strings(m->classes, m->n_classes);
     m->classes = copy;
     m->n_classes = copy ? n : 0;
@@ -215,19 +240,110 @@ void dsc_model_unscale_outputs(const dsc_model *m, float *y, size_t n)
         for (size_t j = 0; j < c; j++) y[i * c + j] = y[i * c + j] * m->y_std[j] + m->y_mean[j];
 }
 
+dsc_status dsc_model_check_data(const dsc_model *m, const dsc_dataset *d, const char *what)
+{
+    size_t in = m->units[0], out = m->units[m->n_layers];
+    /* Class labels are matched by name (dsc_model_prepare_data): a file may
+     * hold some of the model's classes, in any order. */
+    int by_name = m->n_classes && d->n_classes;
+    if (d->n_in == in && (by_name || d->n_out == out)) return DSC_OK;
+    if (d->n_in != in)
+        return dsc_fail(DSC_ESHAPE, "%s has %zu input columns, the model takes %zu", what, d->n_in,
+                        in);
+    if (d->n_classes && !m->n_classes)
+        return dsc_fail(DSC_ESHAPE,
+                        "%s has a target of %zu class labels, but the model has no classes (it "
+                        "fits %zu value%s)",
+                        what, d->n_classes, out, out == 1 ? "" : "s");
+    return dsc_fail(DSC_ESHAPE, "%s has %zu target column%s, the model %zu output%s", what,
+                    d->n_out, d->n_out == 1 ? "" : "s", out, out == 1 ? "" : "s");
+}
+
+/* Targets as the model's outputs see them: a class data set's one-hot rows
+ * over its own classes (in the file's order, perhaps a subset) become rows
+ * over the model's classes, or a 0/1 column for a single sigmoid output.
+ * *y is NULL when d's targets already are the model's. */
+static dsc_status model_targets(const dsc_model *m, const dsc_dataset *d, float **y, size_t *n_out)
+{
+    *y = NULL;
+    *n_out = d->n_out;
+    if (!m->n_classes || !d->n_classes) return DSC_OK;
+    size_t out = m->units[m->n_layers], nc = d->n_classes;
+    size_t *map = dsc_malloc(nc * sizeof *map);
+    if (!map) return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+    dsc_status s =
+        dsc_dataset_class_map(d, (const char *const *)m->classes, m->n_classes, "the model", map);
+    int same = !s && out == nc;
+    for (size_t c = 0; same && c < nc; c++) same = map[c] == c;
+    if (s || same) {
+        dsc_free(map);
+        return s;
+    }
+    if (d->n > SIZE_MAX / sizeof(float) / out || !(*y = dsc_calloc(d->n * out, sizeof(float)))) {
+        dsc_free(map);
+        return dsc_fail(DSC_ENOMEM, "out of memory for the targets of %zu rows", d->n);
+    }
+    /* A class absent from the model occurs in no row (the map said so). */
+    for (size_t i = 0; i < d->n; i++) {
+        size_t k = map[dsc_dataset_row_class(d, i)];
+        if (out == 1)
+            (*y)[i] = (float)k;
+        else
+            (*y)[i * out + k] = 1.0f;
+    }
+    *n_out = out;
+    dsc_free(map);
+    return DSC_OK;
+}
+
 dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
                                   const dsc_dataset **use)
 {
     *copy = NULL;
     *use = d;
-    if (!m->x_mean && !m->y_mean) return DSC_OK;
-    const float *x = dsc_dataset_float_x(d);
-    if (!x) return DSC_ENOMEM;
-    dsc_status s = dsc_dataset_from_arrays(x, d->y, d->n, d->n_in, d->n_out, copy);
+    float *y = NULL;
+    size_t n_out;
+    dsc_status s = model_targets(m, d, &y, &n_out);
     if (s) return s;
-    dsc_model_scale_inputs(m, (*copy)->x, d->n);
-    scale_targets(m, (*copy)->y, d->n);
-    *use = *copy;
+    if (!m->x_mean && !m->y_mean && !y) return DSC_OK;
+    dsc_dataset *v;
+    if ((s = dsc_dataset_borrow(d, &v))) {
+        dsc_free(y);
+        return s;
+    }
+    if (y) {
+        v->y = y;
+        v->n_out = n_out;
+        v->borrowed &= ~(unsigned)DSC_BORROW_Y;
+    }
+    size_t n = d->n;
+    if (m->x_mean) {
+        const float *x = dsc_dataset_float_x(d);
+        float *xs = x ? dsc_malloc(n * d->n_in * sizeof(float)) : NULL;
+        if (!xs) {
+            dsc_dataset_free(v);
+            return dsc_fail(DSC_ENOMEM, "out of memory standardising %zu rows", n);
+        }
+        memcpy(xs, x, n * d->n_in * sizeof(float));
+        dsc_model_scale_inputs(m, xs, n);
+        v->x = xs;
+        v->x8 = NULL;
+        v->borrowed &= ~(unsigned)DSC_BORROW_X;
+    }
+    if (m->y_mean && v->n_out == m->units[m->n_layers]) {
+        float *ys = dsc_malloc(n * v->n_out * sizeof(float));
+        if (!ys) {
+            dsc_dataset_free(v);
+            return dsc_fail(DSC_ENOMEM, "out of memory standardising %zu rows", n);
+        }
+        memcpy(ys, v->y, n * v->n_out * sizeof(float));
+        if (!(v->borrowed & DSC_BORROW_Y)) dsc_free(v->y);
+        v->y = ys;
+        v->borrowed &= ~(unsigned)DSC_BORROW_Y;
+        scale_targets(m, v->y, n);
+    }
+    *copy = v;
+    *use = v;
     return DSC_OK;
 }
 

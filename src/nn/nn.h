@@ -28,8 +28,16 @@ struct dsc_model {
 /* Frees the metadata of m (meta.c). */
 void dsc_model_free_meta(dsc_model *m);
 
-/* The data as the model's graph sees it: d itself, or a standardised copy
- * in *copy (free it with dsc_dataset_free) when the model standardises. */
+/* Whether d can be read by m: the same inputs, and the same outputs unless
+ * both have class labels (matched by name). what names d in messages ("the
+ * data"). DSC_ESHAPE otherwise. */
+dsc_status dsc_model_check_data(const dsc_model *m, const dsc_dataset *d, const char *what);
+
+/* The data as the model's graph sees it: d itself, or a view of it in *copy
+ * (free it with dsc_dataset_free, before d) with the model's input
+ * transformation applied, targets standardised, and class targets over the
+ * model's classes (matched by name: a label the model does not know is an
+ * error naming it and where it was read). */
 dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
                                   const dsc_dataset **use);
 /* Standardises n rows of inputs in place / undoes the target

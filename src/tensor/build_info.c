@@ -8,11 +8,11 @@
 const char *dsc_build_info(void)
 {
     static _Thread_local char buf[256];
-    snprintf(buf, sizeof buf, "gemm: %s; openmp: %s; cblas: %s; zlib: %s", dsc_gemm_name(),
-#ifdef _OPENMP
-             "yes",
-#else
+    snprintf(buf, sizeof buf, "gemm: %s; threads: %s; cblas: %s; zlib: %s", dsc_gemm_name(),
+#ifdef DSC_NO_THREADS
              "no",
+#else
+             "pool",
 #endif
 #ifdef DSC_USE_CBLAS
              "yes",

@@ -44,12 +44,6 @@
 #define DSC_GEMM_X86 0
 #endif
 
-#ifdef _OPENMP
-#define GEMM_PRAGMA(x) _Pragma(#x)
-#else
-#define GEMM_PRAGMA(x)
-#endif
-
 /* Register tile: 6 rows x 16 columns is 12 ymm accumulators, leaving room
  * for two B vectors and an A broadcast within AVX2's 16 registers. */
 enum { MR = 6, NR = 16 };
@@ -521,43 +515,50 @@ static void compute_tile(const gemm_job *g, const super_block *sb, size_t ti, si
     }
 }
 
-/* Per super-block: all threads pack, one barrier, all threads compute
- * tiles. Two barriers per super-block and none per k block: they are what
- * costs most when the machine is busy with other work. Work is handed out
- * dynamically, so a thread that gets less CPU takes fewer tiles; which
- * thread computes a tile does not change how it is computed. */
+/* A super-block and its job, as the pool's range functions see them. */
+typedef struct {
+    const gemm_job *g;
+    const super_block *sb;
+    size_t n_tcols; /* tiles per row of tiles */
+} sb_job;
+
+static void pack_range(void *job_, size_t lo, size_t hi)
+{
+    const sb_job *j = job_;
+    for (size_t t = lo; t < hi; t++) pack_item(j->g, j->sb, t);
+}
+
+static void tile_range(void *job_, size_t lo, size_t hi)
+{
+    const sb_job *j = job_;
+    for (size_t t = lo; t < hi; t++)
+        compute_tile(j->g, j->sb, t / j->n_tcols * j->g->mb, t % j->n_tcols * j->g->nb);
+}
+
+/* Per super-block: the threads pack it, then take tiles. Panels and tiles
+ * are handed out one piece at a time, so a thread that gets less CPU
+ * takes fewer; which thread computes a tile does not change how it is
+ * computed. */
 static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, int par)
 {
-    (void)nthreads;
-    (void)par;
-    GEMM_PRAGMA(omp parallel num_threads(nthreads) if (par))
-    {
-        for (size_t ci = 0; ci < g->m; ci += g->mco) {
-            for (size_t cj = 0; cj < g->n; cj += g->nco) {
-                for (size_t pk = 0; pk < g->k; pk += g->kco) {
-                    super_block sb = {.ci = ci,
-                                      .cj = cj,
-                                      .pk = pk,
-                                      .mc = min_sz(g->mco, g->m - ci),
-                                      .nc = min_sz(g->nco, g->n - cj),
-                                      .kc = min_sz(g->kco, g->k - pk),
-                                      .pa = pa,
-                                      .pb = pb};
-                    sb.mc_pad = round_up(sb.mc, MR);
-                    sb.nc_pad = round_up(sb.nc, NR);
-                    long n_pack =
-                        (long)(ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR));
-                    long n_tcols = (long)ceil_div(sb.nc, g->nb);
-                    long n_tiles = (long)ceil_div(sb.mc, g->mb) * n_tcols;
-
-                    GEMM_PRAGMA(omp for schedule(dynamic, 4))
-                    for (long t = 0; t < n_pack; t++) pack_item(g, &sb, (size_t)t);
-
-                    GEMM_PRAGMA(omp for schedule(dynamic, 1))
-                    for (long t = 0; t < n_tiles; t++)
-                        compute_tile(g, &sb, (size_t)(t / n_tcols) * g->mb,
-                                     (size_t)(t % n_tcols) * g->nb);
-                }
+    for (size_t ci = 0; ci < g->m; ci += g->mco) {
+        for (size_t cj = 0; cj < g->n; cj += g->nco) {
+            for (size_t pk = 0; pk < g->k; pk += g->kco) {
+                super_block sb = {.ci = ci,
+                                  .cj = cj,
+                                  .pk = pk,
+                                  .mc = min_sz(g->mco, g->m - ci),
+                                  .nc = min_sz(g->nco, g->n - cj),
+                                  .kc = min_sz(g->kco, g->k - pk),
+                                  .pa = pa,
+                                  .pb = pb};
+                sb.mc_pad = round_up(sb.mc, MR);
+                sb.nc_pad = round_up(sb.nc, NR);
+                size_t n_pack = ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR);
+                sb_job job = {g, &sb, ceil_div(sb.nc, g->nb)};
+                size_t n_tiles = ceil_div(sb.mc, g->mb) * job.n_tcols;
+                dsc_parallel_for(nthreads, par, n_pack, 4, pack_range, &job);
+                dsc_parallel_for(nthreads, par, n_tiles, 1, tile_range, &job);
             }
         }
     }
@@ -750,6 +751,21 @@ void dsc_gemm_prepare(void)
 /* One long dot product (a weight's gradient over a large batch): fixed
  * chunks summed in parallel, then added in order. Kept out of line: inlined,
  * its 8 KB of partial sums made every small thin product slower. */
+typedef struct {
+    const float *x, *y;
+    size_t sx, sy, k;
+    double *part;
+} dot_job;
+
+static void dot_chunks(void *job_, size_t lo, size_t hi)
+{
+    const dot_job *j = job_;
+    for (size_t ch = lo; ch < hi; ch++) {
+        size_t p0 = ch * THIN_CHUNK, len = j->k - p0 < THIN_CHUNK ? j->k - p0 : THIN_CHUNK;
+        j->part[ch] = thin_dot(j->x + p0 * j->sx, j->sx, j->y + p0 * j->sy, j->sy, len);
+    }
+}
+
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -759,10 +775,8 @@ long_dot(const float *x, size_t sx, const float *y, size_t sy, size_t k, float a
 {
     double part[THIN_MAX_CHUNKS];
     size_t chunks = (k + THIN_CHUNK - 1) / THIN_CHUNK;
-    DSC_PARALLEL_FOR(dsc_threads(threads), par, ch, chunks, {
-        size_t p0 = ch * THIN_CHUNK, len = k - p0 < THIN_CHUNK ? k - p0 : THIN_CHUNK;
-        part[ch] = thin_dot(x + p0 * sx, sx, y + p0 * sy, sy, len);
-    });
+    dot_job job = {x, y, sx, sy, k, part};
+    dsc_parallel_for(dsc_threads(threads), par, chunks, 1, dot_chunks, &job);
     double total = 0.0;
     for (size_t ch = 0; ch < chunks; ch++) total += part[ch];
     store(c, alpha, total, beta);
@@ -778,38 +792,82 @@ static inline void outer_row(float *c, float ai, const float *b, size_t sb, size
     }
 }
 
+/* A thin product's operands: element (i, p) of op(A) is A[i a_row + p a_k],
+ * element (p, j) of op(B) is B[p b_k + j b_col]. */
+typedef struct {
+    const float *A, *B;
+    float *C;
+    size_t a_row, a_k, b_k, b_col, n, k, ldc;
+    float alpha, beta;
+} thin_job;
+
+/* Rows [lo, hi) of an outer product (k = 1). */
+static void outer_rows(void *job_, size_t lo, size_t hi)
+{
+    const thin_job *j = job_;
+    for (size_t i = lo; i < hi; i++)
+        outer_row(j->C + i * j->ldc, j->alpha * j->A[i * j->a_row], j->B, j->b_col, j->n, j->beta);
+}
+
+/* Elements [lo, hi) of a column C (n = 1). */
+static void column_dots(void *job_, size_t lo, size_t hi)
+{
+    const thin_job *j = job_;
+    for (size_t i = lo; i < hi; i++)
+        store(&j->C[i * j->ldc], j->alpha,
+              thin_dot(j->A + i * j->a_row, j->a_k, j->B, j->b_k, j->k), j->beta);
+}
+
+/* Elements [lo, hi) of a row C (m = 1). */
+static void row_dots(void *job_, size_t lo, size_t hi)
+{
+    const thin_job *j = job_;
+    for (size_t c = lo; c < hi; c++)
+        store(&j->C[c], j->alpha, thin_dot(j->A, j->a_k, j->B + c * j->b_col, j->b_k, j->k),
+              j->beta);
+}
+
 /* Returns 1 when the product was thin and has been computed. The thread
  * count is only asked for when the work is large enough to split. */
 static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A,
                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
                      int threads)
 {
-    /* Element (i, p) of op(A) and (p, j) of op(B) as pointer and stride. */
-    size_t a_row = ta ? 1 : lda, a_k = ta ? lda : 1;
-    size_t b_k = tb ? 1 : ldb, b_col = tb ? ldb : 1;
+    thin_job job = {.A = A,
+                    .B = B,
+                    .C = C,
+                    .a_row = ta ? 1 : lda,
+                    .a_k = ta ? lda : 1,
+                    .b_k = tb ? 1 : ldb,
+                    .b_col = tb ? ldb : 1,
+                    .n = n,
+                    .k = k,
+                    .ldc = ldc,
+                    .alpha = alpha,
+                    .beta = beta};
     /* m n k > 262144, in integers: m n cannot overflow, C holds m n floats. */
     int par = m * n > 262144 / k;
+    int t = par ? dsc_threads(threads) : 1;
+    /* Pieces of about 16K multiply-adds. */
+    size_t piece = 16384 / (k * (m == 1 ? 1 : n)) + 1;
 
     if (k == 1) {
         /* An outer product: every element is one multiplication. */
-        DSC_PARALLEL_FOR(dsc_threads(threads), par, i, m,
-                         outer_row(C + i * ldc, alpha * A[i * a_row], B, b_col, n, beta));
+        dsc_parallel_for(t, par, m, piece, outer_rows, &job);
         return 1;
     }
     if (m == 1 && n == 1 && k >= 2 * THIN_CHUNK && k <= THIN_CHUNK * THIN_MAX_CHUNKS) {
-        long_dot(A, a_k, B, b_k, k, alpha, beta, C, par, threads);
+        long_dot(A, job.a_k, B, job.b_k, k, alpha, beta, C, par, threads);
         return 1;
     }
     if (n == 1) {
         /* C is a column: one dot product per row. */
-        DSC_PARALLEL_FOR(dsc_threads(threads), par && m > 1, i, m,
-                         store(&C[i * ldc], alpha, thin_dot(A + i * a_row, a_k, B, b_k, k), beta));
+        dsc_parallel_for(t, par && m > 1, m, piece, column_dots, &job);
         return 1;
     }
     if (m == 1) {
         /* C is a row: one dot product per column. */
-        DSC_PARALLEL_FOR(dsc_threads(threads), par && n > 1, j, n,
-                         store(&C[j], alpha, thin_dot(A, a_k, B + j * b_col, b_k, k), beta));
+        dsc_parallel_for(t, par && n > 1, n, piece, row_dots, &job);
         return 1;
     }
     return 0;

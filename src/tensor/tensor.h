@@ -17,9 +17,9 @@
  * owned by the calling thread, which grows to the largest shape seen and is
  * then reused: repeated calls do not allocate. The buffer is kept for the
  * life of the thread. If it cannot be allocated, a slow unpacked loop gives
- * the result instead. On a machine whose cores are busy with other work,
- * OpenMP's spinning barriers can make threads > 1 much slower than 1;
- * OMP_WAIT_POLICY=passive in the environment avoids that.
+ * the result instead. Threads come from dsc_parallel_for's pool: the
+ * calling thread never waits for a helper to start, so a busy machine
+ * costs at most the helpers' share.
  *
  * With DSC_USE_CBLAS (build option) and dsc_gemm_use_cblas(1), CBLAS is
  * called instead; it uses its own threads (threads is then ignored) and no

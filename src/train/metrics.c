@@ -85,18 +85,29 @@ typedef struct {
     float *pred, *stage;
     size_t lo, hi;
     dsc_dist *dist;
+    size_t *map; /* the data's classes among the model's (by name), or NULL */
 } scoring;
 
 static dsc_status classify(scoring *c, dsc_metrics *out)
 {
     const dsc_dataset *d = c->d;
-    size_t n_out = d->n_out;
+    size_t n_out = dsc_model_outputs(c->m);
     size_t k = dsc_model_classes(c->m);
     /* One output with one label is a degenerate softmax: every row is
      * class 0. Only two labels make a single output a sigmoid. */
     int sigmoid = n_out == 1 && k == 2;
     if (!sigmoid && k != n_out)
         return dsc_fail(DSC_EINVAL, "the model has %zu class labels for %zu outputs", k, n_out);
+    /* A file's labels are the model's classes by name, in whatever order
+     * and subset the file holds them. */
+    if (d->n_classes) {
+        if (!(c->map = dsc_malloc(d->n_classes * sizeof *c->map)))
+            return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
+        dsc_status s =
+            dsc_dataset_class_map(d, (const char *const *)c->m->classes, k, "the model", c->map);
+        if (c->dist) s = c->dist->agree(c->dist->ctx, s);
+        if (s) return s;
+    }
     if (k > SIZE_MAX / sizeof(double) / k - 1)
         return dsc_fail(DSC_ENOMEM, "a confusion matrix of %zu classes is too large", k);
     out->n_classes = k;
@@ -113,7 +124,8 @@ static dsc_status classify(scoring *c, dsc_metrics *out)
         size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
         if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
         for (size_t r = 0; r < rows; r++) {
-            size_t t = class_of(d->y + (i + r) * n_out, n_out, sigmoid);
+            size_t t = c->map ? c->map[dsc_dataset_row_class(d, i + r)]
+                              : class_of(d->y + (i + r) * n_out, n_out, sigmoid);
             size_t p = class_of(c->pred + r * n_out, n_out, sigmoid);
             counts[t * k + p] += 1.0;
         }
@@ -202,25 +214,23 @@ dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc
     memset(out, 0, sizeof *out);
     if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_evaluate: NULL model or data set");
     if (d->n_out == 0) return dsc_fail(DSC_EINVAL, "no targets to evaluate against");
-    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
-        return dsc_fail(DSC_ESHAPE,
-                        "the data has %zu inputs and %zu outputs, the model %zu and %zu", d->n_in,
-                        d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
+    dsc_status s = dsc_model_check_data(m, d, "the data");
+    if (s) return s;
     if (d->n == 0) return dsc_fail(DSC_EINVAL, "the data set has no rows to evaluate");
 
     out->n = d->n;
     out->accuracy = out->mse = out->mae = out->r2 = NAN;
-    dsc_status s = dsc_evaluate_loss_dist(m, d, loss, dist, &out->loss);
+    s = dsc_evaluate_loss_dist(m, d, loss, dist, &out->loss);
     if (s) {
         dsc_metrics_free(out);
         return s;
     }
 
-    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist};
+    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist, NULL};
     dsc_dist_slice(dist, d->n, &c.lo, &c.hi);
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
     s = dsc_workspace_new(m, batch, &c.ws);
-    if (!s && (!(c.pred = dsc_malloc(batch * d->n_out * sizeof(float))) ||
+    if (!s && (!(c.pred = dsc_malloc(batch * dsc_model_outputs(m) * sizeof(float))) ||
                (d->x8 && !(c.stage = dsc_malloc(batch * d->n_in * sizeof(float))))))
         s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");
     /* Every rank must reach the sums in classify/regress, or none. */
@@ -228,6 +238,7 @@ dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc
     if (!s) s = dsc_model_classes(m) > 0 ? classify(&c, out) : regress(&c, out);
     dsc_free(c.pred);
     dsc_free(c.stage);
+    dsc_free(c.map);
     dsc_workspace_free(c.ws);
     if (s) dsc_metrics_free(out);
     return s;

@@ -314,6 +314,22 @@ void dsc_optim_set_threads(dsc_optim *o, int threads)
 /* Parameters per share of work when an update is split over threads. */
 #define OPTIM_CHUNK 16384
 
+/* One update's arguments, for step_range over a piece of the parameters. */
+typedef struct {
+    dsc_optim *o;
+    float *params;
+    const float *grads;
+    const uint8_t *mask;
+    float *steps;
+    double lr, bc1, bc2;
+} step_job;
+
+static void step_piece(void *job_, size_t lo, size_t hi)
+{
+    const step_job *j = job_;
+    step_range(j->o, j->params, j->grads, j->mask, j->steps, lo, hi, j->lr, j->bc1, j->bc2);
+}
+
 void dsc_optim_step(dsc_optim *o, float *params, const float *grads, const uint8_t *mask,
                     float *steps, size_t n, double lr)
 {
@@ -327,11 +343,9 @@ void dsc_optim_step(dsc_optim *o, float *params, const float *grads, const uint8
      * a tiny network's step, and slow once beta^t underflows). */
     int adam = o->c.kind == DSC_OPT_ADAM || o->c.kind == DSC_OPT_ADAMW;
     double bc1 = adam ? 1.0 - pow(o->c.beta1, t) : 1.0, bc2 = adam ? 1.0 - pow(o->c.beta2, t) : 1.0;
-    size_t chunks = (n + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
-    DSC_PARALLEL_FOR(dsc_threads(o->threads), chunks >= 4, c, chunks, {
-        size_t lo = c * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < n ? lo + OPTIM_CHUNK : n;
-        step_range(o, params, grads, mask, steps, lo, hi, lr, bc1, bc2);
-    });
+    step_job job = {o, params, grads, mask, steps, lr, bc1, bc2};
+    dsc_parallel_for(dsc_threads(o->threads), n > 3 * OPTIM_CHUNK, n, OPTIM_CHUNK, step_piece,
+                     &job);
 }
 
 double dsc_optim_max_step_size(const dsc_optim *o, const float *grads, const uint8_t *mask,

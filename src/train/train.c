@@ -97,12 +97,10 @@ static dsc_status make_mask(run *r, const char *only)
 static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc_train_params *p)
 {
     if (!m || !d || !p) return dsc_fail(DSC_EINVAL, "dsc_train: NULL argument");
-    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
-        return dsc_fail(DSC_ESHAPE,
-                        "the data has %zu inputs and %zu outputs, the model %zu and %zu", d->n_in,
-                        d->n_out, dsc_model_inputs(m), dsc_model_outputs(m));
-    if (p->val && (p->val->n_in != d->n_in || p->val->n_out != d->n_out))
-        return dsc_fail(DSC_ESHAPE, "the validation data has a different shape");
+    dsc_status s;
+    if ((s = dsc_model_check_data(m, d, "the data")) ||
+        (p->val && (s = dsc_model_check_data(m, p->val, "the validation data"))))
+        return s;
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
         return dsc_fail(DSC_EINVAL, "the learning rate must be a positive number, not %g",
                         p->learning_rate);
@@ -119,6 +117,53 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         return dsc_fail(DSC_EINVAL, "early stopping (patience) needs validation data");
     if (p->resume && !p->epochs)
         return dsc_fail(DSC_EINVAL, "resuming needs a minibatch run (epochs)");
+    return DSC_OK;
+}
+
+/* Losses that read targets as probabilities refuse targets that are not:
+ * BCE's in [0, 1], CE's rows of a distribution over at least two classes
+ * (DSC_EFORMAT: the data does not fit; DSC_EINVAL for the network). t is
+ * the data as the graph sees it, d as it was read (for messages). */
+static dsc_status check_targets(const dsc_model *m, const dsc_dataset *d, const dsc_dataset *t,
+                                dsc_loss loss)
+{
+    size_t out = m->units[m->n_layers], k = t->n_out;
+    char where[512];
+    if (m->act[m->n_layers - 1] == DSC_ACT_SOFTMAX && out == 1)
+        return dsc_fail(DSC_EINVAL,
+                        "a softmax over one output is always 1: nothing to learn (a classifier "
+                        "needs one output per class; is the target a column of class labels "
+                        "read as numbers?)");
+    if (loss == DSC_LOSS_CE && out == 1)
+        return dsc_fail(DSC_EINVAL,
+                        "ce (cross-entropy) needs one output per class, and this model has 1 "
+                        "(is the target a column of class labels read as numbers?)");
+    if (loss == DSC_LOSS_BCE) {
+        for (size_t i = 0; i < t->n * k; i++)
+            if (!(t->y[i] >= 0.0f && t->y[i] <= 1.0f))
+                return dsc_fail(DSC_EFORMAT,
+                                "%s: bce (binary cross-entropy) needs targets in [0, 1], and "
+                                "column '%s' holds %g here (class labels 0/1/2... want "
+                                "softmax and ce, with the column read as classes)",
+                                dsc_dataset_where(d, i / k, i % k, where, sizeof where),
+                                dsc_dataset_target_column(d, i % k), (double)t->y[i]);
+    }
+    if (loss == DSC_LOSS_CE) {
+        for (size_t i = 0; i < t->n; i++) {
+            double sum = 0;
+            int negative = 0;
+            for (size_t j = 0; j < k; j++) {
+                negative |= !(t->y[i * k + j] >= 0.0f);
+                sum += t->y[i * k + j];
+            }
+            if (negative || fabs(sum - 1.0) > 1e-3)
+                return dsc_fail(DSC_EFORMAT,
+                                "%s: ce (cross-entropy) needs each row of targets to be class "
+                                "probabilities (non-negative, summing to 1), as a column of "
+                                "class labels gives; this row's sum to %g",
+                                dsc_dataset_where(d, i, 0, where, sizeof where), sum);
+        }
+    }
     return DSC_OK;
 }
 
@@ -195,6 +240,24 @@ static dsc_status sum_over_ranks(run *r, size_t rows, size_t mine, double *loss)
     return DSC_OK;
 }
 
+/* Rows order[i] of d copied to row i of xb and yb, for i in a range. */
+typedef struct {
+    const dsc_dataset *d;
+    const uint32_t *order;
+    float *xb, *yb;
+} gather_job;
+
+static void gather_rows(void *job_, size_t lo, size_t hi)
+{
+    const gather_job *j = job_;
+    const dsc_dataset *d = j->d;
+    for (size_t i = lo; i < hi; i++) {
+        size_t src = j->order[i];
+        dsc_dataset_copy_x(d, src, 1, j->xb + i * d->n_in);
+        memcpy(j->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
+    }
+}
+
 /* Binds rows [start, start + rows) of the shuffled order (or of the data
  * itself in a full-batch run) and runs forward and backward; over several
  * ranks, this rank's slice of them, then the sum. */
@@ -210,13 +273,9 @@ static dsc_status forward_backward(run *r, size_t start, size_t rows, double *lo
     } else {
         /* Gathering (and converting bytes to floats) is a few percent of a
          * Fashion-MNIST step: worth the threads on large rows. */
-        const uint32_t *order = r->order + start;
-        float *xb = r->xb, *yb = r->yb;
-        DSC_PARALLEL_FOR(dsc_threads(r->p->threads), (hi - lo) * d->n_in >= 65536, i, hi - lo, {
-            size_t src = order[lo + i];
-            dsc_dataset_copy_x(d, src, 1, xb + i * d->n_in);
-            memcpy(yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
-        });
+        gather_job job = {d, r->order + start + lo, r->xb, r->yb};
+        dsc_parallel_for(dsc_threads(r->p->threads), (hi - lo) * d->n_in >= 65536, hi - lo,
+                         (8192 + d->n_in - 1) / d->n_in, gather_rows, &job);
     }
     dsc_status s;
     *loss = 0.0;
@@ -272,6 +331,21 @@ static double sum_squares(const float *g, size_t lo, size_t hi)
     return s;
 }
 
+typedef struct {
+    const float *g;
+    size_t n, size;
+    double *part;
+} norm_job;
+
+/* part[c] = the sum of squares of chunk c, for c in [lo, hi). */
+static void norm_chunks(void *job_, size_t lo, size_t hi)
+{
+    const norm_job *j = job_;
+    for (size_t c = lo; c < hi; c++)
+        j->part[c] = sum_squares(j->g, c * j->size,
+                                 c * j->size + j->size < j->n ? c * j->size + j->size : j->n);
+}
+
 /* ||g||_2 over the trained parameters. It runs every step over every
  * parameter, so long vectors are split into at most 256 chunks whose size
  * depends on n only, summed in parallel and then in order: the same value
@@ -290,8 +364,8 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threa
     double part[256];
     size_t size = n / 256 + 1 > 16384 ? n / 256 + 1 : 16384;
     size_t chunks = (n + size - 1) / size;
-    DSC_PARALLEL_FOR(dsc_threads(threads), chunks >= 4, c, chunks,
-                     part[c] = sum_squares(g, c * size, c * size + size < n ? c * size + size : n));
+    norm_job job = {g, n, size, part};
+    dsc_parallel_for(dsc_threads(threads), chunks >= 4, chunks, 1, norm_chunks, &job);
     double s = 0.0;
     for (size_t c = 0; c < chunks; c++) s += part[c];
     return sqrt(s);
@@ -663,8 +737,9 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
     dsc_dataset *d_copy = NULL, *val_copy = NULL;
     const dsc_dataset *val = p->val;
     dsc_train_params local_p;
+    const dsc_dataset *orig = d;
     if ((s = together(dist, dsc_model_prepare_data(m, d, &d_copy, &d)))) return s;
-    if (p->val && m->x_mean) {
+    if (p->val) {
         if ((s = together(dist, dsc_model_prepare_data(m, p->val, &val_copy, &val)))) {
             dsc_dataset_free(d_copy);
             return s;
@@ -672,6 +747,11 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
         local_p = *p;
         local_p.val = val;
         p = &local_p;
+    }
+    if ((s = together(dist, check_targets(m, orig, d, p->loss)))) {
+        dsc_dataset_free(d_copy);
+        dsc_dataset_free(val_copy);
+        return s;
     }
     run r;
     s = together(dist, run_init(&r, m, d, p, dist));
@@ -724,15 +804,14 @@ dsc_status dsc_evaluate_loss_dist(const dsc_model *m, const dsc_dataset *d, dsc_
                                   dsc_dist *dist, double *out)
 {
     if (!m || !d || !out) return dsc_fail(DSC_EINVAL, "dsc_evaluate_loss: NULL argument");
-    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
-        return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
-    dsc_dataset *copy;
-    dsc_status s = dsc_model_prepare_data(m, d, &copy, &d);
-    if (s) return s;
+    dsc_dataset *copy = NULL;
+    dsc_status s = dsc_model_check_data(m, d, "the data");
+    if (!s) s = dsc_model_prepare_data(m, d, &copy, &d);
     dsc_mlp_graph mg;
     size_t lo, hi;
     dsc_dist_slice(dist, d->n, &lo, &hi);
-    s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024, DSC_COMPILE_NO_GRAD, &mg);
+    if (!s)
+        s = dsc_mlp_graph_build(m, 1, loss, d->n < 1024 ? d->n : 1024, DSC_COMPILE_NO_GRAD, &mg);
     if (!s) {
         s = dsc_mlp_graph_loss_rows(&mg, loss, d, lo, hi, out);
         dsc_mlp_graph_free(&mg);
@@ -746,10 +825,10 @@ dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_los
                                double *max_rel_error, size_t *worst, size_t *kinks)
 {
     if (!m || !d) return dsc_fail(DSC_EINVAL, "dsc_model_gradcheck: NULL argument");
-    if (d->n_in != dsc_model_inputs(m) || d->n_out != dsc_model_outputs(m))
-        return dsc_fail(DSC_ESHAPE, "the data does not fit the model's inputs and outputs");
     dsc_dataset *copy;
-    dsc_status s = dsc_model_prepare_data(m, d, &copy, &d);
+    dsc_status s = dsc_model_check_data(m, d, "the data");
+    if (s) return s;
+    s = dsc_model_prepare_data(m, d, &copy, &d);
     if (s) return s;
     dsc_mlp_graph mg;
     if (!(s = dsc_mlp_graph_build(m, 1, loss, d->n, 0, &mg))) {
