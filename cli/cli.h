@@ -10,6 +10,8 @@
 
 /* Exit statuses (DESIGN.md): 0 success, 1 failure at run time, 2 usage. */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* Interrupted by SIGINT/SIGTERM: the run stopped and kept what it had. */
+enum { EXIT_INTERRUPTED = 130 };
 
 typedef enum {
     OPT_FLAG,   /* int, set to 1 */

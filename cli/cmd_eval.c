@@ -1,4 +1,5 @@
 /* descent eval / predict / info: using a saved model. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ int cmd_eval(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
+    cli_file ins[] = {
+        {"--model", model}, {"--data", data}, {"--idx-images", images}, {"--idx-labels", labels}};
+    if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     dsc_model *m = NULL;
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
@@ -138,53 +142,71 @@ int cmd_eval(int argc, char **argv)
 
 /* --- predict ------------------------------------------------------------- */
 
-static void write_header(FILE *f, const dsc_model *m)
+/* A CSV field: quoted (with "" for a quote) when it holds a comma, a quote,
+ * a line end or blanks at its ends, which a reader would drop. */
+static void put_field(FILE *f, const char *s)
 {
-    if (dsc_model_classes(m)) {
-        fputs("label,probability\n", f);
+    size_t n = strlen(s);
+    if (!strpbrk(s, ",\"\n\r") && !(n && strchr(" \t", s[0])) && !(n && strchr(" \t", s[n - 1]))) {
+        fputs(s, f);
         return;
     }
-    size_t nout = dsc_model_outputs(m);
-    const char *t = dsc_model_target(m);
-    /* Output columns are named after the targets when their number fits. */
-    size_t commas = 0;
-    for (const char *p = t; p && *p; p++) commas += *p == ',';
-    if (t && commas + 1 == nout) {
-        fputs(t, f);
+    fputc('"', f);
+    for (const char *c = s; *c; c++) {
+        if (*c == '"') fputc('"', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+static void write_header(FILE *f, const dsc_model *m, const dsc_dataset *d, int proba)
+{
+    for (size_t j = 0; j < dsc_dataset_kept_columns(d); j++) {
+        put_field(f, dsc_dataset_kept_name(d, j));
+        fputc(',', f);
+    }
+    size_t nout = dsc_model_outputs(m), K = dsc_model_classes(m);
+    if (K && proba) {
+        /* One column per class, named after it (scikit-learn's predict_proba). */
+        for (size_t k = 0; k < K; k++) {
+            if (k) fputc(',', f);
+            put_field(f, dsc_model_class_label(m, k));
+        }
+    } else if (K) {
+        fputs("label,probability", f);
     } else {
-        for (size_t j = 0; j < nout; j++) fprintf(f, "%sprediction%zu", j ? "," : "", j + 1);
+        const char *t = dsc_model_target(m);
+        /* Output columns are named after the targets when their number fits. */
+        size_t commas = 0;
+        for (const char *p = t; p && *p; p++) commas += *p == ',';
+        if (t && commas + 1 == nout)
+            fputs(t, f);
+        else
+            for (size_t j = 0; j < nout; j++) fprintf(f, "%sprediction%zu", j ? "," : "", j + 1);
     }
     fputc('\n', f);
 }
 
-static void write_row(FILE *f, const dsc_model *m, const float *y)
+static void write_row(FILE *f, const dsc_model *m, const dsc_dataset *d, size_t i, const float *y,
+                      int proba)
 {
-    size_t nout = dsc_model_outputs(m), K = dsc_model_classes(m);
-    if (K) {
-        size_t best = 0;
-        double p;
-        if (nout == 1) {
-            best = y[0] >= 0.5f;
-            p = best ? y[0] : 1.0 - y[0];
-        } else {
-            for (size_t k = 1; k < nout; k++)
-                if (y[k] > y[best]) best = k;
-            p = y[best];
-        }
-        /* Labels may hold commas or quotes: quote them as CSV asks. */
-        const char *label = dsc_model_class_label(m, best);
-        if (strpbrk(label, ",\"\n\r")) {
-            fputc('"', f);
-            for (const char *c = label; *c; c++) {
-                if (*c == '"') fputc('"', f);
-                fputc(*c, f);
-            }
-            fputc('"', f);
-        } else {
-            fputs(label, f);
-        }
+    for (size_t j = 0; j < dsc_dataset_kept_columns(d); j++) {
+        put_field(f, dsc_dataset_kept_value(d, i, j));
         fputc(',', f);
-        cli_print_number(f, p);
+    }
+    size_t nout = dsc_model_outputs(m), K = dsc_model_classes(m);
+    if (K && proba) {
+        for (size_t k = 0; k < K; k++) {
+            if (k) fputc(',', f);
+            /* A single sigmoid output is the probability of the second class. */
+            cli_print_number(f, nout == 1 ? (k ? y[0] : 1.0 - y[0]) : y[k]);
+        }
+    } else if (K) {
+        /* The class eval counts for this row: the same rule, one place. */
+        size_t best = dsc_model_class_of(m, y);
+        put_field(f, dsc_model_class_label(m, best));
+        fputc(',', f);
+        cli_print_number(f, nout == 1 ? (best ? y[0] : 1.0 - y[0]) : y[best]);
     } else {
         for (size_t j = 0; j < nout; j++) {
             if (j) fputc(',', f);
@@ -196,28 +218,43 @@ static void write_row(FILE *f, const dsc_model *m, const float *y)
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model = NULL, *data = NULL, *out = NULL;
+    const char *model = NULL, *data = NULL, *out = NULL, *keep = NULL;
+    int proba = 0;
     cli_opt opts[] = {
         {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
         {"data", OPT_STRING, &data, "FILE.csv", "rows to predict ('-': standard input)", 0},
         {"out", OPT_STRING, &out, "FILE.csv", "write here (standard output)", 0},
+        {"proba", OPT_FLAG, &proba, NULL,
+         "a classifier's probability of every class, one column per class named after it", 0},
+        {"keep", OPT_STRING, &keep, "COLS",
+         "carry these columns (e.g. an id) into the output, first, as they are written", 0},
     };
-    cli_command c =
-        CLI_COMMAND("predict", "descent predict --model FILE --data FILE.csv [--out FILE.csv]",
-                    "Predicts every row of a CSV file. Columns are matched by the names stored "
-                    "in the model, in any order;\nother columns (the target, ids) are ignored. "
-                    "Writes a header, then one row per input: the\npredicted value(s), or for a "
-                    "classifier the class label and its probability.",
-                    opts);
+    cli_command c = CLI_COMMAND(
+        "predict",
+        "descent predict --model FILE --data FILE.csv [--proba] [--keep COLS] [--out FILE.csv]",
+        "Predicts every row of a CSV file. Columns are matched by the names stored "
+        "in the model, in any order;\nother columns (the target, ids) are ignored "
+        "unless --keep carries them. Writes a header, then one\nrow per input: the "
+        "predicted value(s), or for a classifier the class label and its probability\n"
+        "(with --proba: the probability of each class).",
+        opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
+    cli_file ins[] = {{"--data", data}, {"--model", model}};
+    cli_file outs[] = {{"--out", out}};
+    if ((r = cli_check_files(ins, 2, outs, 1, 1)) >= 0) return r;
     dsc_model *m = NULL;
     dsc_status s = dsc_model_load(model, &m);
     if (s) return cli_fail(s);
+    if (proba && !dsc_model_classes(m)) {
+        dsc_model_free(m);
+        return cli_error(EXIT_USAGE, "--proba: %s is not a classifier (it has no classes)", model);
+    }
     dsc_csv_options co;
     dsc_csv_options_init(&co);
     co.target = "";
+    co.keep = keep;
     dsc_dataset *d = NULL;
     float *y = NULL;
     int st = EXIT_OK;
@@ -231,17 +268,17 @@ int cmd_predict(int argc, char **argv)
         else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y)))
             st = cli_fail(s);
         if (st == EXIT_OK) {
-            char tmp[4096];
-            FILE *f = out ? job_open_file(out, tmp, sizeof tmp) : stdout;
+            /* --out is put in place when the command ends well. */
+            FILE *f = out ? cli_out_open(out, 0) : stdout;
             if (!f) {
                 st = EXIT_RUNTIME;
             } else {
-                write_header(f, m);
-                for (size_t i = 0; i < n; i++) write_row(f, m, y + i * nout);
-                if (out)
-                    st = job_commit_file(f, tmp, out, 1);
-                else if (fflush(stdout) != 0)
-                    st = cli_error(EXIT_RUNTIME, "cannot write the output");
+                write_header(f, m, d, proba);
+                for (size_t i = 0; i < n; i++) write_row(f, m, d, i, y + i * nout, proba);
+                if (!out && (fflush(stdout) != 0 || ferror(stdout)))
+                    st = cli_error(EXIT_RUNTIME,
+                                   "cannot write the predictions to standard output: %s",
+                                   strerror(errno));
             }
         }
     }

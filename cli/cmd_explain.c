@@ -76,6 +76,8 @@ int cmd_explain(int argc, char **argv)
         0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    cli_file ins[] = {{"--data", no.data}, {"--model", model}, {"--init", init}};
+    if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     if (line) {
         int fit_slope = isnan(slope);
         return explain_line(no.data, xcol, ycol, fit_slope ? 1.0 : slope, icpt, fit_slope, json);

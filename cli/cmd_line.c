@@ -43,8 +43,7 @@ static double ssr_at(const float *x, const float *y, size_t n, double icpt, doub
 
 static int write_line_trace(const char *path, const dsc_run_trace *t)
 {
-    char tmp[4096];
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     fputs("iter,intercept,slope,d_intercept,d_slope,step_intercept,step_slope,ssr\n", f);
     size_t rows = t->rows - (t->final ? 1 : 0);
@@ -65,7 +64,7 @@ static int write_line_trace(const char *path, const dsc_run_trace *t)
         }
         fputc('\n', f);
     }
-    return job_commit_file(f, tmp, path, 1);
+    return EXIT_OK;
 }
 
 int cmd_line(int argc, char **argv)
@@ -107,6 +106,9 @@ int cmd_line(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!data) return cli_error(EXIT_USAGE, "line: --data FILE.csv is required");
+    cli_file ins[] = {{"--data", data}};
+    cli_file outs[] = {{"--trace", jo.trace}, {"--plot", plot}};
+    if ((r = cli_check_files(ins, 1, outs, 2, 0)) >= 0) return r;
     int fit_slope = isnan(slope_fixed);
     if (!fit_slope) slope0 = slope_fixed;
     jo.only = fit_slope ? NULL : "b1";
@@ -140,11 +142,15 @@ int cmd_line(int argc, char **argv)
         job_result_free(&res);
         goto done;
     }
-    if (trace) st = write_line_trace(trace, &res.trace);
+    /* A failed run writes no file. */
+    int failed = job_failed(&res);
+    if (trace && !failed) st = write_line_trace(trace, &res.trace);
     double ls_icpt = NAN, ls_slope = NAN;
     int have_ls = least_squares(x, y, n, fit_slope, slope0, &ls_icpt, &ls_slope);
-    if (st == EXIT_OK && plot) {
+    if (st == EXIT_OK && plot && !failed) {
+        cli_signals_hold(1);
         s = dsc_plot_line(plot, x, y, n, &res.trace, fit_slope, ls_icpt, ls_slope);
+        cli_signals_hold(0);
         if (s)
             st = cli_fail(s);
         else if (!jo.json)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "io/model_file.h"
 #include "ranks.h"
 
 void job_opts_init(job_opts *o)
@@ -26,6 +27,8 @@ void job_opts_init(job_opts *o)
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->eps = 1e-8;
+    o->rms_alpha = 0.99;
+    o->lbfgs_style = "descent";
     o->seed = 42;
 }
 
@@ -55,6 +58,11 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"beta1", OPT_DOUBLE, &o->beta1, "B", "adam beta1 (0.9)", 0},
         {"beta2", OPT_DOUBLE, &o->beta2, "B", "adam beta2 (0.999)", 0},
         {"eps", OPT_DOUBLE, &o->eps, "E", "adam/rmsprop epsilon (1e-8)", 0},
+        {"rms-alpha", OPT_DOUBLE, &o->rms_alpha, "A", "rmsprop smoothing of g^2 (0.99)", 0},
+        {"lbfgs-style", OPT_STRING, &o->lbfgs_style, "S",
+         "descent, or torch: PyTorch's LBFGS with strong_wolfe, step for step (descent)", 0},
+        {"lbfgs-history", OPT_SIZE, &o->lbfgs_history, "M",
+         "L-BFGS pairs kept (8; torch style 100)", 0},
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
         {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
          0},
@@ -79,36 +87,6 @@ int job_relu_rule(const char *s, dsc_relu_grad *out)
     else
         return cli_error(EXIT_USAGE, "--relu-grad-at-zero must be 0, 1 or random, not '%s'", s);
     return -1;
-}
-
-/* --- files written whole or not at all ------------------------------------ */
-
-FILE *job_open_file(const char *path, char *tmp, size_t tmp_size)
-{
-    if ((size_t)snprintf(tmp, tmp_size, "%s.tmp", path) >= tmp_size) {
-        cli_error(EXIT_RUNTIME, "%s: path too long", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) cli_error(EXIT_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
-    return f;
-}
-
-int job_commit_file(FILE *f, const char *tmp, const char *path, int ok)
-{
-    int failed = ferror(f);
-    if (fclose(f) != 0) failed = 1;
-    if (!ok || failed) {
-        remove(tmp);
-        return ok ? cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(errno))
-                  : EXIT_RUNTIME;
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(e));
-    }
-    return EXIT_OK;
 }
 
 /* --- initial values -------------------------------------------------------- */
@@ -161,14 +139,6 @@ int job_load_init(dsc_model *m, const char *path)
 
 /* --- the run --------------------------------------------------------------- */
 
-volatile int job_interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    job_interrupted = 1;
-}
-
 typedef struct {
     job_result *res;
     int record, bar;
@@ -180,9 +150,9 @@ typedef struct {
     const dsc_dataset *val;
     dsc_loss loss;
     FILE *log;
-    int log_failed;
     const char *checkpoint;
     dsc_status checkpoint_error;
+    int checkpoint_failed; /* its message is out already */
     double last_val, last_acc;
 } job_state;
 
@@ -221,7 +191,7 @@ static int on_step(const dsc_step_info *si, void *user)
     if (s->record && !s->record_error)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
-    return job_interrupted;
+    return cli_interrupted;
 }
 
 /* Every --checkpoint-every epochs: the model and where the run stands, so
@@ -229,13 +199,25 @@ static int on_step(const dsc_step_info *si, void *user)
 static int on_checkpoint(const dsc_train_state *st, void *user)
 {
     job_state *s = user;
-    /* One writer: every rank holds the same model and state. */
-    dsc_status e = cli_rank() == 0 ? dsc_checkpoint_save(s->m, st, s->checkpoint) : DSC_OK;
+    /* One writer: every rank holds the same model and state. A checkpoint
+     * is put in place as soon as it is whole: it is what a run keeps of
+     * itself as it goes. */
+    if (cli_rank() != 0) return cli_interrupted;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    dsc_status e = dsc_checkpoint_encode(s->m, st, &bytes, &size);
     if (e) {
         s->checkpoint_error = e;
         return 1;
     }
-    return job_interrupted;
+    FILE *f = cli_out_open(s->checkpoint, 0);
+    if (f) fwrite(bytes, 1, size, f);
+    dsc_free(bytes);
+    if (!f || cli_out_commit_now(f) != EXIT_OK) {
+        s->checkpoint_failed = 1;
+        return 1;
+    }
+    return cli_interrupted;
 }
 
 /* One JSON line of metrics per epoch, and the validation numbers for the
@@ -267,11 +249,11 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         fputs(", \"seconds\": ", s->log);
         cli_print_number(s->log, e->seconds);
         fputs("}\n", s->log);
-        /* Each line is on disk when the epoch ends, so a killed run keeps
-         * its log so far. */
-        if (fflush(s->log) != 0) s->log_failed = 1;
+        /* Each line reaches the file when its epoch ends: a FIFO or a
+         * terminal shows the run as it goes. */
+        fflush(s->log);
     }
-    return job_interrupted;
+    return cli_interrupted;
 }
 
 int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const job_opts *o,
@@ -284,13 +266,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     int st = job_relu_rule(o->relu0, &relu);
     if (st >= 0) return st;
     if (dsc_optimizer_from_name(o->optimizer, &p.optimizer) ||
-        dsc_schedule_from_name(o->schedule, &p.schedule))
+        dsc_schedule_from_name(o->schedule, &p.schedule) ||
+        dsc_lbfgs_style_from_name(o->lbfgs_style, &p.lbfgs_style))
         return cli_error(EXIT_USAGE, "%s", dsc_last_error());
     if (o->lr <= 0) return cli_error(EXIT_USAGE, "--lr must be positive, not %g", o->lr);
     if (o->tol < 0 && o->tol != -1)
         return cli_error(EXIT_USAGE, "--tol must be >= 0 (0 turns the rule off)");
     if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
         return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
+    if (!(o->rms_alpha >= 0 && o->rms_alpha <= 1))
+        return cli_error(EXIT_USAGE, "--rms-alpha must be in [0, 1], not %g", o->rms_alpha);
     if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
     size_t threads = cli_rank_threads(o->threads);
     if (o->gemm) {
@@ -320,6 +305,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     p.beta2 = o->beta2;
     p.eps = o->eps;
     p.weight_decay = o->weight_decay;
+    p.rms_alpha = o->rms_alpha;
+    p.lbfgs_history = o->lbfgs_history;
     p.lr_gamma = o->lr_gamma;
     p.lr_step = o->lr_step;
     p.lr_min = o->lr_min;
@@ -342,10 +329,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     s.val = val;
     s.loss = loss;
     s.last_val = s.last_acc = NAN;
-    char log_tmp[4096];
     /* Files are rank 0's; the others only compute. */
-    if (o->log && cli_rank() == 0 && !(s.log = job_open_file(o->log, log_tmp, sizeof log_tmp)))
-        st = EXIT_RUNTIME;
+    if (o->log && cli_rank() == 0 && !(s.log = cli_out_open(o->log, 0))) st = EXIT_RUNTIME;
     if (st < 0 && s.record) {
         if (dsc_run_trace_init(&res->trace, dsc_model_param_count(m)))
             st = cli_fail(DSC_ENOMEM);
@@ -354,7 +339,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     }
     /* Every rank has its data and model: train together, or stop together. */
     if ((st = cli_agree(st)) >= 0) {
-        if (s.log) job_commit_file(s.log, log_tmp, o->log, 0);
+        if (s.log) cli_out_drop(s.log);
         return st;
     }
     p.on_step = on_step;
@@ -367,30 +352,25 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         s.checkpoint = o->checkpoint;
     }
     p.user = &s;
-    job_interrupted = 0;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    /* mpirun turns Ctrl-C into SIGTERM for every rank: the same stop. */
-    struct sigaction old_term;
-    sigaction(SIGINT, &sa, &old_sa);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* While training, SIGINT (and SIGTERM, which mpirun sends every rank
+     * for Ctrl-C) stop the run at its next step instead of the process. A
+     * signal that came before training started ended the process. */
+    cli_interrupted = 0;
+    cli_graceful = 1;
     res->status = cli_train(m, d, &p, &res->r);
-    sigaction(SIGINT, &old_sa, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_graceful = 0;
+    res->interrupted = res->status == DSC_ECANCELLED && cli_interrupted;
     if (s.bar) draw_bar(&s, res->r.iterations ? res->r.iterations - 1 : 0, res->r.loss, 1);
-    if (s.log) {
-        int st_log = job_commit_file(s.log, log_tmp, o->log, !s.log_failed);
-        if (st_log != EXIT_OK) return st_log;
-    }
+    if (s.checkpoint_failed) return EXIT_RUNTIME;
     if (s.checkpoint_error) return cli_fail(s.checkpoint_error);
-    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_OK;
+    if (res->interrupted) return EXIT_OK;
     if (res->status != DSC_OK && res->status != DSC_EDIVERGED)
         return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND
                    ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
                    : cli_fail(res->status);
-    if (cli_rank() != 0) return EXIT_OK; /* what follows writes files */
+    /* What follows writes files: rank 0's, and only for a run that did
+     * not fail (a failed run changes no file). */
+    if (cli_rank() != 0 || job_failed(res)) return EXIT_OK;
     if (s.record_error) return cli_fail(s.record_error);
     if (s.record && dsc_run_trace_finish(&res->trace, dsc_model_params(m), res->r.loss))
         return cli_fail(DSC_ENOMEM);
@@ -416,8 +396,12 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         snprintf(sweep_copy, sizeof sweep_copy, "%s", sweep);
         char *written[8];
         size_t n_written = 0;
+        /* The library writes the pictures (each atomically); a signal
+         * meanwhile waits until they are whole. */
+        cli_signals_hold(1);
         dsc_status ps =
             dsc_plot_network(o->plot_dir, m, d, loss, &res->trace, sweep_copy, written, &n_written);
+        cli_signals_hold(0);
         if (ps) return cli_fail(ps);
         for (size_t i = 0; i < n_written; i++) {
             if (!o->json) fprintf(stderr, "wrote %s\n", written[i]);
@@ -427,9 +411,18 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     return EXIT_OK;
 }
 
+int job_was_interrupted(const job_result *res) { return res->interrupted; }
+
+int job_failed(const job_result *res)
+{
+    return !res->interrupted &&
+           (res->status == DSC_EDIVERGED ||
+            (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level));
+}
+
 int job_exit_status(const job_result *res)
 {
-    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_INTERRUPTED;
+    if (res->interrupted) return EXIT_INTERRUPTED;
     if (res->status == DSC_EDIVERGED) return cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
     if (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level)
         return cli_error(EXIT_RUNTIME,
@@ -447,8 +440,7 @@ void job_result_free(job_result *res)
 
 int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m)
 {
-    char tmp[4096];
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     size_t np = t->n_params, rows = t->rows - (t->final ? 1 : 0);
     fputs("iter", f);
@@ -469,7 +461,7 @@ int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m
         cli_print_number(f, t->loss[i]);
         fputc('\n', f);
     }
-    return job_commit_file(f, tmp, path, 1);
+    return EXIT_OK;
 }
 
 /* --- the summary ------------------------------------------------------------ */

@@ -108,6 +108,17 @@ typedef enum {
     DSC_OPT_COUNT
 } dsc_optimizer;
 
+/** Which L-BFGS DSC_OPT_LBFGS runs. Both keep pairs of past steps and
+ *  gradient changes and search each step's length for the strong Wolfe
+ *  conditions (c1 1e-4, c2 0.9); they differ in the line search and in
+ *  details listed in docs/OPTIMIZERS.md. */
+typedef enum {
+    DSC_LBFGS_DESCENT = 0, /**< descent's own (default): 8 pairs, a bracketing search with
+                                cubic steps, steepest descent when a search fails */
+    DSC_LBFGS_TORCH        /**< PyTorch's torch.optim.LBFGS(lr=1, line_search_fn="strong_wolfe"),
+                                step for step: 100 pairs, its search and its stopping tests */
+} dsc_lbfgs_style;
+
 /** Learning-rate schedules over the whole run. */
 typedef enum {
     DSC_SCHED_CONSTANT = 0,
@@ -146,6 +157,8 @@ const char *dsc_schedule_name(dsc_schedule s);
 dsc_status dsc_schedule_from_name(const char *name, dsc_schedule *out);
 const char *dsc_init_name(dsc_init i);
 dsc_status dsc_init_from_name(const char *name, dsc_init *out);
+const char *dsc_lbfgs_style_name(dsc_lbfgs_style s); /**< "descent", "torch" */
+dsc_status dsc_lbfgs_style_from_name(const char *name, dsc_lbfgs_style *out);
 
 /* ------------------------------------------------------------------ */
 /* Data sets                                                          */
@@ -196,6 +209,10 @@ typedef struct {
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
+    /** Columns carried through as text, comma-separated (e.g. an id, for
+     *  predictions that name their rows); neither features nor targets.
+     *  NULL: none. See dsc_dataset_kept_value. */
+    const char *keep;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -228,11 +245,22 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
 dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t seed,
                              dsc_dataset **train, dsc_dataset **val);
 
+/** The shape of one row's inputs: returns the rank and writes dims (unused
+ *  ones 0). Rank 1 is plain features (dims[0] = the inputs); IDX images
+ *  give rank 3, 1 x rows x columns. */
+size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3]);
+
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
 /** The target column(s) as read, comma-separated (NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
+/** Columns kept as text (dsc_csv_options.keep): how many, their header
+ *  names, and the text of column j in row i (owned by the data set, NULL
+ *  out of range). */
+size_t dsc_dataset_kept_columns(const dsc_dataset *d);
+const char *dsc_dataset_kept_name(const dsc_dataset *d, size_t j);
+const char *dsc_dataset_kept_value(const dsc_dataset *d, size_t i, size_t j);
 /** Class labels of a classification target (0 classes for regression). */
 size_t dsc_dataset_classes(const dsc_dataset *d);
 const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
@@ -241,21 +269,38 @@ const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
 /* Models                                                             */
 /* ------------------------------------------------------------------ */
 
-/** A multi-layer perceptron: dense layers, each followed by an activation.
- *  Its parameters live in one flat float buffer. */
+/** A network: a stack of layers (dense, convolution, pooling, flatten),
+ *  each dense or convolution layer followed by an activation. Its
+ *  parameters live in one flat float buffer. */
 typedef struct dsc_model dsc_model;
 
 /**
- * Builds an MLP from a spec string `IN -> [UNITS:ACT,...] -> OUT:ACT`, e.g.
- * `"1 -> 2:softplus -> 1:identity"` (the seed's network) or
- * `"784 -> 256:relu,128:relu -> 10:softmax"`. Hidden layers may be written
- * with `,` or `->` between them, or left out (`"3 -> 1:identity"`).
+ * Builds a network from a spec string `IN -> LAYER, LAYER, ... -> LAYER`,
+ * e.g. `"1 -> 2:softplus -> 1:identity"` (the seed's network),
+ * `"784 -> 256:relu,128:relu -> 10:softmax"`, or a convolutional network
+ * `"1x28x28 -> conv32@3x3:relu,maxpool2,conv64@3x3:relu,maxpool2,128:relu ->
+ * 10:softmax"`. Layers may be separated by `,` or `->`.
+ *
+ *  - IN: `N` features, `CxL` a signal (channels x length) or `CxHxW` an
+ *    image (channels x height x width). A row of data holds one sample in
+ *    that order (row-major).
+ *  - `UNITS:ACT`: a dense layer; it flattens whatever comes before it.
+ *  - `convF@K:ACT` (an image: K x K, or `convF@KHxKW`; a signal: a 1-D
+ *    kernel of K): F filters, stride 1 and no padding by default (as
+ *    PyTorch), or `sS` and `pP` after the kernel for stride S and zero
+ *    padding P: `conv16@3x3s2p1:relu`. `:ACT` may be left out (identity).
+ *  - `maxpoolP`, `avgpoolP`: P x P windows (P on a signal) with stride P,
+ *    or `sS` after P for stride S; a window that does not fit at the end is
+ *    dropped, as PyTorch does.
+ *  - `flatten`: the sample as one row of features.
  *
  * Parameters are all 0; call dsc_model_init() to draw random weights.
  * Scalar parameters are named as in the seed: weights w1, w2, ... numbered
- * layer by layer, within a layer by output unit then input unit; biases
- * b1, b2, ... the same way. Whole tensors are `layerK.weight` and
- * `layerK.bias` (K from 1). Returns DSC_EFORMAT for a malformed spec.
+ * layer by layer, within a dense layer by output unit then input unit (a
+ * filter: by filter, channel, row, column); biases b1, b2, ... the same
+ * way. Whole tensors are `layerK.weight` and `layerK.bias` (K from 1,
+ * counting every layer). Returns DSC_EFORMAT for a malformed spec, with
+ * the column.
  */
 dsc_status dsc_model_new(const char *spec, dsc_model **out);
 void dsc_model_free(dsc_model *m);
@@ -267,7 +312,11 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed);
 size_t dsc_model_inputs(const dsc_model *m);
 size_t dsc_model_outputs(const dsc_model *m);
 size_t dsc_model_layers(const dsc_model *m);
-/** Units and activation of layer k (0-based; the last one is the output). */
+/** The shape of one input row: returns its rank (1 features, 2 channels x
+ *  length, 3 channels x height x width) and writes dims (unused ones 0). */
+size_t dsc_model_input_shape(const dsc_model *m, size_t dims[3]);
+/** Outputs (all values of a sample, flattened) and activation of layer k
+ *  (0-based; the last one is the output; identity for pools and flatten). */
 size_t dsc_model_layer_units(const dsc_model *m, size_t k);
 dsc_activation dsc_model_layer_activation(const dsc_model *m, size_t k);
 /** The spec string in canonical form, e.g. "1 -> 2:softplus -> 1:identity". */
@@ -502,6 +551,11 @@ typedef struct {
      *  the shuffles of the epochs done are replayed, and the optimizer state
      *  and step counters restored. */
     const dsc_train_state *resume;
+    /** lbfgs: DSC_LBFGS_DESCENT (default), or DSC_LBFGS_TORCH for PyTorch's
+     *  iterates (docs/OPTIMIZERS.md). */
+    dsc_lbfgs_style lbfgs_style;
+    /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
+    size_t lbfgs_history;
     void *user;
 } dsc_train_params;
 
@@ -513,7 +567,10 @@ typedef struct {
     dsc_stop_reason stop;
     size_t iterations; /**< parameter updates made */
     size_t epochs;     /**< epochs completed */
-    double loss;       /**< loss at the final parameters, over the training data */
+    double loss;       /**< loss at the final parameters, over the training data; when a
+                            callback stopped the run (DSC_ECANCELLED), the loss of the last
+                            batch before its update instead (NaN before any), so that a stop
+                            is prompt on large data */
     double val_loss;   /**< NaN without validation data */
     double grad_norm;  /**< ||g||_2 at the last update */
     double max_step;   /**< largest |step| of the last update */
@@ -564,6 +621,12 @@ typedef struct {
     /* regression, in the targets' original units, else NaN */
     double mse, mae, r2; /**< over all outputs */
 } dsc_metrics;
+
+/** The class a classifier predicts from one row of its outputs (as from
+ *  dsc_predict): the most likely one, the lowest index among equals, never
+ *  a NaN; for a single sigmoid output with two labels, class 1 when the
+ *  output is >= 0.5. dsc_model_evaluate counts predictions by this rule. */
+size_t dsc_model_class_of(const dsc_model *m, const float *outputs);
 
 /** Evaluates m on d: the loss, and for a classifier (a model with class
  *  labels) accuracy, confusion matrix and per-class precision, recall and

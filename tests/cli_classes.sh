@@ -107,6 +107,42 @@ expect_eq "$(json num.json 'j["accuracy"] > 0.9 and len(j["confusion"]) == 3')" 
 "$cli" predict --model num.model --data numeric_test.csv | tail -n +2 | cut -d, -f1 | sort -u > labels.txt
 expect_eq "$(tr '\n' ' ' < labels.txt)" "0 1 2 " "predict prints the class names"
 
+# predict --proba: one column per class, named after it; --keep carries ids.
+python3 - <<'PY'
+import csv
+rows = list(csv.reader(open('test.csv')))
+with open('ids.csv', 'w', newline='') as f:
+    w = csv.writer(f)
+    w.writerow(['id'] + rows[0])
+    for i, r in enumerate(rows[1:]):
+        w.writerow(['row %d, "x"' % i if i == 3 else 'r%d' % i] + r)
+PY
+expect_status 0 "predict --proba --keep" "$cli" predict --model iris.model --data ids.csv --proba \
+  --keep id --out proba.csv
+expect_eq "$(head -1 proba.csv)" "id,setosa,versicolor,virginica" "proba header"
+"$cli" predict --model iris.model --data ids.csv --keep id,species --out labels.csv
+expect_eq "$(head -1 labels.csv)" "id,species,label,probability" "keep two columns"
+expect_eq "$(python3 - <<'PY'
+import csv
+p = list(csv.DictReader(open('proba.csv')))
+l = list(csv.DictReader(open('labels.csv')))
+ok = len(p) == len(l) == 30 and all(a['id'] == b['id'] for a, b in zip(p, l))
+ok = ok and p[3]['id'] == 'row 3, "x"' and p[0]['id'] == 'r0'
+names = ['setosa', 'versicolor', 'virginica']
+for a, b in zip(p, l):
+    v = [float(a[k]) for k in names]
+    ok = ok and abs(sum(v) - 1) < 1e-5 and names[v.index(max(v))] == b['label']
+    ok = ok and float(b['probability']) == max(v)
+print(ok)
+PY
+)" "True" "probabilities sum to 1, their argmax is the label, ids carried as written"
+printf 'x,y\n1,2\n2,3\n3,5\n' > reg.csv
+"$cli" train --data reg.csv --save reg.model > /dev/null 2>&1
+expect_status 2 "--proba on a regression" "$cli" predict --model reg.model --data reg.csv --proba
+expect_grep "not a classifier" "says why"
+expect_status 1 "--keep a missing column" "$cli" predict --model iris.model --data test.csv --keep id
+expect_grep "keep column 'id' not found" "names the column"
+
 # Readers name the place of a bad value, for every subcommand.
 printf 'x,y\n1,2\n2,abc\n3,4\n' > b.csv
 expect_status 1 "line: a text in y" "$cli" line --data b.csv --x x --y y

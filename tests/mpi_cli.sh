@@ -137,7 +137,7 @@ for i in range(20000):
 "$mpiexec" -n 2 "$cli" train --data long.csv --target y --layers 32:relu --optimizer adam --batch 8 \
   --epochs 100000 --log long.jsonl --save long.dsc --quiet > int.out 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do [ -s long.jsonl.tmp ] && break; sleep 0.1; done
+for _ in $(seq 1 200); do [ -n "$(find . -name 'long.jsonl.tmp.*' -size +0c)" ] && break; sleep 0.1; done
 kill -INT $pid
 wait $pid
 expect_eq "$([ $? != 0 ] && echo nonzero)" nonzero "an interrupted run exits non-zero"
@@ -145,7 +145,7 @@ cp int.out "$tmp/out"
 expect_grep "interrupted after" "the interruption is reported"
 expect_eq "$(grep -c 'interrupted after' int.out)" 1 "by rank 0 alone"
 expect_status 0 "the interrupted run's model loads" "$cli" info --model long.dsc
-expect_eq "$(ls long.dsc.tmp 2>/dev/null | wc -l)" 0 "no half-written model"
+expect_eq "$(ls ./*.tmp.* 2>/dev/null | wc -l)" 0 "no half-written model, log or checkpoint"
 
 # Threads: more than the cores, warned about.
 expect_status 0 "oversubscribed" "$mpiexec" -n 2 "$cli" "${run[@]}" --threads 4

@@ -350,6 +350,49 @@ static void test_refusals(void)
     dsc_dataset_free(d);
 }
 
+/* Columns carried as text, through a split too; the class rule predict uses. */
+static void test_keep(void)
+{
+    dsc_csv_options o;
+    dsc_csv_options_init(&o);
+    o.keep = "id";
+    const char *path =
+        write_text("keep.csv", "id,x,label\n\"a, \"\"b\"\"\",0,a\nr2,1,b\n  r3  ,2,c\nr4,0,a\n");
+    dsc_dataset *d = NULL;
+    CHECK_OK(dsc_dataset_from_csv(path, &o, &d));
+    if (!d) return;
+    CHECK(dsc_dataset_inputs(d) == 1 && dsc_dataset_kept_columns(d) == 1);
+    CHECK(strcmp(dsc_dataset_kept_name(d, 0), "id") == 0);
+    CHECK(strcmp(dsc_dataset_kept_value(d, 0, 0), "a, \"b\"") == 0);
+    CHECK(strcmp(dsc_dataset_kept_value(d, 2, 0), "r3") == 0);
+    CHECK(dsc_dataset_kept_value(d, 4, 0) == NULL && dsc_dataset_kept_value(d, 0, 1) == NULL);
+    dsc_dataset *tr = NULL, *va = NULL;
+    CHECK_OK(dsc_dataset_split(d, 0.5, 3, &tr, &va));
+    /* Each part's kept text goes with its own rows' x. */
+    for (int part = 0; part < 2; part++) {
+        const dsc_dataset *p = part ? va : tr;
+        for (size_t i = 0; p && i < dsc_dataset_rows(p); i++) {
+            const char *id = dsc_dataset_kept_value(p, i, 0);
+            float x = dsc_dataset_x(p)[i];
+            CHECK(id && ((x == 0 && (id[0] == 'a' || strcmp(id, "r4") == 0)) ||
+                         (x == 1 && strcmp(id, "r2") == 0) || (x == 2 && strcmp(id, "r3") == 0)));
+        }
+    }
+    dsc_dataset_free(tr);
+    dsc_dataset_free(va);
+    dsc_dataset_free(d);
+    o.features = "id";
+    d = (dsc_dataset *)&tmpdir;
+    CHECK(dsc_dataset_from_csv(path, &o, &d) == DSC_EINVAL && d == NULL);
+
+    dsc_model *m = abc_model("a", "b", "c");
+    const float nan_first[] = {NAN, 1, 1}, tie[] = {2, 2, 1}, last[] = {0, 1, 3};
+    CHECK(dsc_model_class_of(m, nan_first) == 1);
+    CHECK(dsc_model_class_of(m, tie) == 0);
+    CHECK(dsc_model_class_of(m, last) == 2);
+    dsc_model_free(m);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dsc_classes_XXXXXX");
@@ -362,6 +405,7 @@ int main(void)
     test_sigmoid();
     test_train_by_name();
     test_refusals();
+    test_keep();
     check_remove_files();
     rmdir(tmpdir);
     return check_report();

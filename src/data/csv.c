@@ -48,7 +48,7 @@
 /* Zero bytes kept after the text in the read buffer. */
 #define CSV_PAD 17
 
-enum { ROLE_SKIP = 0, ROLE_FEATURE, ROLE_TARGET };
+enum { ROLE_SKIP = 0, ROLE_FEATURE, ROLE_TARGET, ROLE_KEEP };
 
 /* What is known about the target column(s). */
 enum {
@@ -94,6 +94,10 @@ typedef struct {
     size_t *slot; /* position of a column in its x or y row */
     size_t *feat, n_feat;
     size_t *tgt, n_tgt;
+    size_t *keep, n_keep; /* columns carried through as text */
+    char *ktext;          /* their fields, each ended by '\0' */
+    size_t klen, kcap;
+    size_t *koff; /* n x n_keep offsets into ktext */
 
     size_t n, cap_rows;
     float *x, *y;
@@ -218,6 +222,9 @@ static void parser_free(csv_parser *P)
     dsc_free(P->slot);
     dsc_free(P->feat);
     dsc_free(P->tgt);
+    dsc_free(P->keep);
+    dsc_free(P->ktext);
+    dsc_free(P->koff);
     dsc_free(P->buf);
     dsc_free(P->scratch);
     dsc_free(P->x);
@@ -641,6 +648,27 @@ static dsc_status field_count_error(csv_parser *P, const char *p, const char *re
                     col + 1, P->ncols, got);
 }
 
+/* The text of kept column c in the current row. */
+static dsc_status keep_text(csv_parser *P, size_t c, const field *f)
+{
+    if (f->n >= P->kcap - P->klen) {
+        size_t cap = P->kcap ? P->kcap : 4096;
+        while (cap - P->klen <= f->n) {
+            if (cap > SIZE_MAX / 2) return dsc_fail(DSC_ENOMEM, "%s: kept text too large", P->name);
+            cap *= 2;
+        }
+        char *t = dsc_realloc(P->ktext, cap);
+        if (!t) return dsc_fail(DSC_ENOMEM, "%s: out of memory for kept columns", P->name);
+        P->ktext = t;
+        P->kcap = cap;
+    }
+    memcpy(P->ktext + P->klen, f->s, f->n);
+    P->ktext[P->klen + f->n] = '\0';
+    P->koff[P->n * P->n_keep + P->slot[c]] = P->klen;
+    P->klen += f->n + 1;
+    return DSC_OK;
+}
+
 static dsc_status parse_row(csv_parser *P, const char *p, const char *re, size_t line)
 {
     float *xr = P->x + P->n * P->n_feat, *yr = P->y + P->n * P->n_tgt;
@@ -654,6 +682,9 @@ static dsc_status parse_row(csv_parser *P, const char *p, const char *re, size_t
         field f;
         if (role == ROLE_SKIP) {
             if ((st = get_field(P, &p, re, line, &lines, c, &f))) return st;
+        } else if (role == ROLE_KEEP) {
+            if ((st = get_field(P, &p, re, line, &lines, c, &f)) || (st = keep_text(P, c, &f)))
+                return st;
         } else {
             /* The common case, read straight from the buffer: the character
              * after the field (',', '\r', '\n' or the final '\0') ends the
@@ -731,7 +762,8 @@ static dsc_status grow_rows(csv_parser *P)
 {
     size_t cap = P->cap_rows ? 2 * P->cap_rows : 256;
     size_t width = P->n_feat > P->n_tgt ? P->n_feat : P->n_tgt;
-    if (cap > SIZE_MAX / sizeof(float) / width)
+    if (cap > SIZE_MAX / sizeof(float) / width ||
+        (P->n_keep && cap > SIZE_MAX / sizeof(size_t) / P->n_keep))
         return dsc_fail(DSC_ENOMEM, "%s:%zu: too many rows", P->name, P->line);
     float *x = dsc_realloc(P->x, cap * P->n_feat * sizeof *x);
     if (!x) goto oom;
@@ -742,6 +774,11 @@ static dsc_status grow_rows(csv_parser *P)
     size_t *rl = dsc_realloc(P->row_line, cap * sizeof *rl);
     if (!rl) goto oom;
     P->row_line = rl;
+    if (P->n_keep) {
+        size_t *ko = dsc_realloc(P->koff, cap * P->n_keep * sizeof *ko);
+        if (!ko) goto oom;
+        P->koff = ko;
+    }
     if (P->tmode != T_NUMERIC) {
         uint32_t *r = dsc_realloc(P->row_label, cap * sizeof *r);
         if (!r) goto oom;
@@ -910,6 +947,9 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, const 
         dsc_free(ign);
         if (st) goto done;
     }
+    if (o->keep && (st = select_columns(P, o->keep, NULL, 0, "keep", ROLE_KEEP, chosen, &P->keep,
+                                        &P->n_keep, header_line)))
+        goto done;
     if (o->features || (nm && nm->features)) {
         if ((st = select_columns(P, o->features, o->features ? NULL : nm->features,
                                  o->features ? 0 : nm->n_features, "features", ROLE_FEATURE, chosen,
@@ -1095,6 +1135,14 @@ static dsc_status build(csv_parser *P, dsc_dataset **out)
         size_t *rl = dsc_realloc(d->row_line, n * sizeof *rl);
         if (rl) d->row_line = rl;
     }
+    if (P->n_keep) {
+        if (!(d->kept_names = copy_names(P->cols, P->keep, P->n_keep))) goto oom;
+        d->n_kept = P->n_keep;
+        d->kept_text = P->ktext;
+        d->kept_off = P->koff;
+        P->ktext = NULL;
+        P->koff = NULL;
+    }
     if (P->n_tgt) {
         if (!(d->tcol = dsc_malloc(P->n_tgt * sizeof *d->tcol))) goto oom;
         for (size_t j = 0; j < P->n_tgt; j++) d->tcol[j] = P->tgt[j] + 1;
@@ -1170,6 +1218,7 @@ void dsc_csv_options_init(dsc_csv_options *o)
     o->ignore = NULL;
     o->features = NULL;
     o->target_kind = DSC_TARGET_AUTO;
+    o->keep = NULL;
 }
 
 dsc_status dsc_csv_parse_memory(const char *name, const char *buf, size_t n, size_t chunk,
@@ -1234,4 +1283,16 @@ size_t dsc_dataset_classes(const dsc_dataset *d) { return d ? d->n_classes : 0; 
 const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k)
 {
     return d && d->classes && k < d->n_classes ? d->classes[k] : NULL;
+}
+
+size_t dsc_dataset_kept_columns(const dsc_dataset *d) { return d ? d->n_kept : 0; }
+
+const char *dsc_dataset_kept_name(const dsc_dataset *d, size_t j)
+{
+    return d && j < d->n_kept ? d->kept_names[j] : NULL;
+}
+
+const char *dsc_dataset_kept_value(const dsc_dataset *d, size_t i, size_t j)
+{
+    return d && j < d->n_kept && i < d->n ? d->kept_text + d->kept_off[i * d->n_kept + j] : NULL;
 }

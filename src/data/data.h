@@ -8,6 +8,9 @@
 
 struct dsc_dataset {
     size_t n, n_in, n_out;
+    /* The shape of one row's inputs when the file says (IDX images: 1 x
+     * rows x columns); in_rank 0: plain features. */
+    size_t in_rank, in_dims[3];
     /* Inputs are n x n_in floats (x), or bytes (x8, each value x8 / x8_div:
      * IDX images, a quarter of the memory). Code that wants floats for a
      * whole byte data set gets them through dsc_dataset_float_x, which
@@ -30,6 +33,11 @@ struct dsc_dataset {
     char *source;
     size_t *row_line;
     size_t *tcol, n_tcol;
+    /* Columns carried through as text (dsc_csv_options.keep): value j of row
+     * i is kept_text + kept_off[i * n_kept + j]. */
+    char **kept_names;
+    char *kept_text;
+    size_t *kept_off, n_kept;
     /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
     unsigned borrowed;
 };

@@ -78,6 +78,9 @@ void dsc_dataset_free(dsc_dataset *d)
     free_names(d->classes, d->n_classes);
     dsc_free(d->target_name);
     dsc_free(d->source);
+    free_names(d->kept_names, d->n_kept);
+    dsc_free(d->kept_text);
+    dsc_free(d->kept_off);
     dsc_free(d->row_line);
     dsc_free(d->tcol);
     pthread_mutex_destroy(&d->x_lock);
@@ -87,6 +90,18 @@ void dsc_dataset_free(dsc_dataset *d)
 size_t dsc_dataset_rows(const dsc_dataset *d) { return d ? d->n : 0; }
 size_t dsc_dataset_inputs(const dsc_dataset *d) { return d ? d->n_in : 0; }
 size_t dsc_dataset_outputs(const dsc_dataset *d) { return d ? d->n_out : 0; }
+
+size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3])
+{
+    dims[0] = dims[1] = dims[2] = 0;
+    if (!d) return 0;
+    if (d->in_rank == 0) {
+        dims[0] = d->n_in;
+        return 1;
+    }
+    for (size_t k = 0; k < d->in_rank; k++) dims[k] = d->in_dims[k];
+    return d->in_rank;
+}
 const float *dsc_dataset_x(const dsc_dataset *d) { return d ? dsc_dataset_float_x(d) : NULL; }
 
 void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float *out)

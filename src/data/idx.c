@@ -371,9 +371,10 @@ static char **number_names(const char *prefix, size_t first, size_t n)
 
 /* Builds the data set around the pixel bytes x (taken, also on failure) and
  * the labels. Pixels stay bytes, scaled to [0, 1] as they are read. */
-static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t n_in,
+static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t h, size_t w,
                         const char *labels_path, dsc_dataset **out)
 {
+    size_t n_in = h * w;
     unsigned max = 1;
     for (size_t i = 0; i < n; i++)
         if (labels[i] > max) max = labels[i];
@@ -386,6 +387,8 @@ static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n,
     d->n = n;
     d->n_in = n_in;
     d->n_out = k;
+    d->in_rank = 3; /* one channel of h x w pixels */
+    d->in_dims[0] = 1, d->in_dims[1] = h, d->in_dims[2] = w;
     pthread_mutex_init(&d->x_lock, NULL);
     d->x8 = x;
     d->x8_div = 255.0f;
@@ -435,7 +438,7 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
     if ((st = read_body(&sl, 8, count, "labels", 0, &body))) goto done;
     lab = body;
     if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 0, &body))) goto done;
-    st = build(body, lab, (size_t)count, (size_t)pixels, labels, out);
+    st = build(body, lab, (size_t)count, idims[1], idims[2], labels, out);
 done:
     src_close(&si);
     src_close(&sl);

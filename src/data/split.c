@@ -28,6 +28,35 @@ static char **copy_names(char *const *src, size_t n)
     return names;
 }
 
+/* The kept text columns of the rows of d whose mark equals want, into p. */
+static dsc_status take_kept(const dsc_dataset *d, const unsigned char *mark, unsigned char want,
+                            size_t rows, dsc_dataset *p)
+{
+    size_t k = d->n_kept, len = 0;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; mark[i] == want && j < k; j++)
+            len += strlen(d->kept_text + d->kept_off[i * k + j]) + 1;
+    p->kept_text = dsc_malloc(len ? len : 1);
+    p->kept_off = dsc_malloc(rows * k * sizeof *p->kept_off);
+    p->kept_names = copy_names(d->kept_names, k);
+    p->n_kept = k;
+    if (!p->kept_text || !p->kept_off || !p->kept_names)
+        return dsc_fail(DSC_ENOMEM, "out of memory splitting a data set of %zu rows", d->n);
+    size_t at = 0, r = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (mark[i] != want) continue;
+        for (size_t j = 0; j < k; j++) {
+            const char *t = d->kept_text + d->kept_off[i * k + j];
+            size_t n = strlen(t) + 1;
+            memcpy(p->kept_text + at, t, n);
+            p->kept_off[r * k + j] = at;
+            at += n;
+        }
+        r++;
+    }
+    return DSC_OK;
+}
+
 /* The rows of d whose mark equals want, in order, with d's names. */
 static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, unsigned char want,
                             size_t rows, dsc_dataset **out)
@@ -61,6 +90,12 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
         (d->target_name && !(p->target_name = dsc_strdup(d->target_name))) ||
         (d->source && !(p->source = dsc_strdup(d->source))))
         goto oom;
+    p->in_rank = d->in_rank;
+    memcpy(p->in_dims, d->in_dims, sizeof p->in_dims);
+    if (d->n_kept && (st = take_kept(d, mark, want, rows, p))) {
+        dsc_dataset_free(p);
+        return st;
+    }
     if (d->tcol) {
         if (!(p->tcol = dsc_malloc(d->n_tcol * sizeof *p->tcol))) goto oom;
         memcpy(p->tcol, d->tcol, d->n_tcol * sizeof *p->tcol);

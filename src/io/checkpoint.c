@@ -7,6 +7,7 @@
 
 #include "../nn/nn.h"
 #include "model_file.h"
+#include "outfile.h"
 
 #define TRST_VERSION 1u
 
@@ -41,9 +42,13 @@ static void get_floats(const uint8_t *at, float *v, size_t n)
     }
 }
 
-dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, const char *path)
+dsc_status dsc_checkpoint_encode(const dsc_model *m, const dsc_train_state *st, uint8_t **bytes,
+                                 size_t *size_out)
 {
-    if (!m || !st || !path) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_save: NULL argument");
+    if (!m || !st || !bytes || !size_out)
+        return dsc_fail(DSC_EINVAL, "dsc_checkpoint_encode: NULL argument");
+    *bytes = NULL;
+    *size_out = 0;
     if (st->n_best && st->n_best != m->n_params)
         return dsc_fail(DSC_EINVAL, "checkpoint: %zu best parameters for a model of %zu",
                         st->n_best, m->n_params);
@@ -85,9 +90,20 @@ dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, co
     memcpy(p, "END ", 4);
     put_le(p + 4, 4, 4);
     put_le(p + 8, dsc_crc32(0, out, (size_t)(p - out)), 4);
-    size = (size_t)(p - out) + 12;
-    s = dsc_write_file_atomic(path, out, size);
-    dsc_free(out);
+    *bytes = out;
+    *size_out = (size_t)(p - out) + 12;
+    return DSC_OK;
+}
+
+dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, const char *path)
+{
+    if (!m || !st || !path) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_save: NULL argument");
+    uint8_t *bytes;
+    size_t size;
+    dsc_status s = dsc_checkpoint_encode(m, st, &bytes, &size);
+    if (s) return s;
+    s = dsc_write_file_atomic(path, bytes, size);
+    dsc_free(bytes);
     return s;
 }
 

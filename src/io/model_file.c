@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "model_file.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +173,10 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 
     out_buf o = {0};
     put_bytes(&o, magic, sizeof magic);
-    put_u32(&o, DSC_MODEL_FORMAT_VERSION);
+    /* The lowest version that holds the model: a plain MLP's file is the
+     * same as before format 2, and older readers still load it. */
+    int mlp = dsc_spec_is_mlp(m->arch);
+    put_u32(&o, mlp ? 1u : DSC_MODEL_FORMAT_VERSION);
 
     size_t c = begin_chunk(&o, "ARCH");
     put_u32(&o, (uint32_t)m->n_layers);
@@ -180,6 +184,15 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
     for (size_t k = 0; k < m->n_layers; k++) put_u8(&o, (unsigned)dsc_activation_code(m->act[k]));
     put_u8(&o, (unsigned)relu);
     end_chunk(&o, c);
+
+    /* A network that is not a plain MLP: its layers as the canonical spec,
+     * which the reader parses with the spec parser (one grammar, one set of
+     * checks). */
+    if (!mlp) {
+        c = begin_chunk(&o, "LAYR");
+        put_str(&o, m->spec);
+        end_chunk(&o, c);
+    }
 
     c = begin_chunk(&o, "PARM");
     put_u64(&o, m->n_params);
@@ -245,91 +258,6 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 
 /* --- saving ---------------------------------------------------------------- */
 
-/* Writes all of data to fd through stdio, then forces it to the disk. */
-static int write_all_synced(int fd, const uint8_t *data, size_t n)
-{
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) return -1;
-    errno = e;
-    return ok ? 0 : -1;
-}
-
-/* The folder part of path ("." when there is none), for fsync after the
- * rename, so that the new directory entry itself is durable. */
-static void sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? dsc_malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY);
-    dsc_free(dir);
-    /* Best effort: some file systems refuse fsync on a directory, and the
-     * file's data is already safe by then. */
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-dsc_status dsc_write_file_atomic(const char *path, const uint8_t *data, size_t size)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = dsc_malloc(plen + sizeof suffix);
-    if (!tmp) return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    /* mkstemp makes the file 0600; a replaced model keeps its permissions,
-     * a new one gets the usual 0644. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: cannot create a temporary file next to it: %s", path,
-                        strerror(e));
-    }
-    const char *step = "cannot set the permissions of";
-    int failed = fchmod(fd, mode) != 0;
-    if (failed) {
-        int e = errno;
-        close(fd);
-        errno = e;
-    } else {
-        step = "cannot write";
-        failed = write_all_synced(fd, data, size) != 0;
-    }
-    if (!failed) {
-        step = "cannot rename into place";
-        failed = rename(tmp, path) != 0;
-    }
-    if (failed) {
-        int e = errno;
-        unlink(tmp);
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: %s the temporary file: %s", path, step, strerror(e));
-    }
-    dsc_free(tmp);
-    sync_parent(path);
-    return DSC_OK;
-}
-
 dsc_status dsc_model_save(const dsc_model *m, const char *path)
 {
     if (!m || !path || !*path) return dsc_fail(DSC_EINVAL, "dsc_model_save: NULL argument");
@@ -380,8 +308,9 @@ static int valid_tag(const uint8_t *b)
     return 1;
 }
 
-enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_NORM, C_SUMM, C_KNOWN };
-static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT", "CLSS", "NORM", "SUMM"};
+enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_NORM, C_SUMM, C_LAYR, C_KNOWN };
+static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT",
+                                            "CLSS", "NORM", "SUMM", "LAYR"};
 
 typedef struct {
     int present;
@@ -609,6 +538,51 @@ static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *
     return r;
 }
 
+/* LAYR (format 2): the network as its canonical spec. Parsed here (without
+ * allocating its parameters) so that ARCH can be checked against it and the
+ * parameter count taken from it; *out is dsc_malloc'd. */
+static dsc_status parse_layers(const char *name, const uint8_t *b, const chunk_ref *c,
+                               uint32_t version, arch *a, dsc_spec **out)
+{
+    reader r = chunk_reader(name, b, c, C_LAYR);
+    if (version < 2)
+        return rd_fail_at(&r, c->at, "a version %u file cannot hold this chunk (format 2 added it)",
+                          version);
+    char *text = NULL;
+    dsc_status s = rd_str(&r, "the layers", 64 * 64, &text);
+    if (!s) s = rd_done(&r);
+    if (s) return s;
+    dsc_spec *sp = dsc_malloc(sizeof *sp);
+    if (!sp) {
+        dsc_free(text);
+        return dsc_fail(DSC_ENOMEM, "%s: out of memory for the layers", name);
+    }
+    if ((s = dsc_spec_parse(text, sp))) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", dsc_last_error());
+        s = rd_fail_at(&r, c->at + CHUNK_HEAD, "%s", why);
+    } else if (sp->n_layers != a->n_layers) {
+        s = rd_fail_at(&r, c->at + CHUNK_HEAD, "%zu layers, but ARCH has %zu", sp->n_layers,
+                       a->n_layers);
+    } else {
+        for (size_t k = 0; k <= sp->n_layers && !s; k++)
+            if (sp->units[k] != a->units[k] || (k && sp->act[k - 1] != a->act[k - 1]))
+                s = rd_fail_at(&r, c->at + CHUNK_HEAD,
+                               "%s %zu has %zu values (%s) in the layers, %zu (%s) in ARCH",
+                               k ? "layer" : "input", k, sp->units[k],
+                               k ? dsc_activation_name(sp->act[k - 1]) : "-", a->units[k],
+                               k ? dsc_activation_name(a->act[k - 1]) : "-");
+    }
+    dsc_free(text);
+    if (s) {
+        dsc_free(sp);
+        return s;
+    }
+    a->n_params = sp->n_params;
+    *out = sp;
+    return DSC_OK;
+}
+
 /* Everything after the architecture: parameters and metadata, read straight
  * into the new model through the public setters. */
 static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref *ch, const arch *a,
@@ -795,11 +769,15 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
     arch a = {0};
     reader r = chunk_reader(name, b, &ch[C_ARCH], C_ARCH);
     if ((s = parse_arch(&r, &a))) return s;
+    dsc_spec *layers = NULL; /* the LAYR chunk's network, when there is one */
+    if (ch[C_LAYR].present && (s = parse_layers(name, b, &ch[C_LAYR], version, &a, &layers)))
+        return s;
     /* The parameter count is compared with the PARM chunk's length before
      * the model is allocated: a corrupt architecture cannot ask for more
      * memory than the file itself holds. */
     if (ch[C_PARM].len < 8 || (ch[C_PARM].len - 8) / 4 != a.n_params ||
         (ch[C_PARM].len - 8) % 4 != 0) {
+        dsc_free(layers);
         r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
         return rd_fail_at(&r, r.pos,
                           "%zu bytes, but the architecture needs %llu parameters (%llu bytes)",
@@ -807,11 +785,16 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
                           (unsigned long long)(8 + 4 * a.n_params));
     }
 
-    char spec[MAX_LAYERS * 40 + 16];
-    size_t len = (size_t)snprintf(spec, sizeof spec, "%zu", a.units[0]);
-    for (size_t k = 0; k < a.n_layers; k++)
-        len += (size_t)snprintf(spec + len, sizeof spec - len, " -> %zu:%s", a.units[k + 1],
-                                dsc_activation_name(a.act[k]));
+    char spec[MAX_LAYERS * 64 + 64];
+    if (layers) {
+        dsc_spec_format(layers, spec, sizeof spec);
+        dsc_free(layers);
+    } else {
+        size_t len = (size_t)snprintf(spec, sizeof spec, "%zu", a.units[0]);
+        for (size_t k = 0; k < a.n_layers; k++)
+            len += (size_t)snprintf(spec + len, sizeof spec - len, " -> %zu:%s", a.units[k + 1],
+                                    dsc_activation_name(a.act[k]));
+    }
     dsc_model *m = NULL;
     if ((s = dsc_model_new(spec, &m))) return s;
     if ((s = fill_model(name, b, ch, &a, m))) {

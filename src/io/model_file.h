@@ -5,7 +5,9 @@
 
 #include "../base/base.h"
 
-#define DSC_MODEL_FORMAT_VERSION 1u
+/* 2: the LAYR chunk (convolution, pooling, flatten layers and shaped
+ * inputs); version 1 files read as before. */
+#define DSC_MODEL_FORMAT_VERSION 2u
 /* Larger files are refused on load, and models that would need one are
  * refused on save, so a corrupt length can never ask for absurd memory. */
 #define DSC_MODEL_FILE_MAX ((size_t)1 << 31)
@@ -15,8 +17,8 @@
  * non-finite parameter) or is too large for the format. */
 dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size);
 
-/* Writes data to PATH.tmp.XXXXXX next to path, syncs it and renames it over
- * path: path holds either its old content or all of the new. */
-dsc_status dsc_write_file_atomic(const char *path, const uint8_t *data, size_t size);
+/* The file image of a checkpoint: m's, with the training state st. */
+dsc_status dsc_checkpoint_encode(const dsc_model *m, const dsc_train_state *st, uint8_t **bytes,
+                                 size_t *size);
 
 #endif

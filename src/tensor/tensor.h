@@ -44,8 +44,9 @@ int dsc_gemm_use_cblas(int on);
  * threads do not spin beside a graph that never multiplies through it (the
  * fused small-network op). Otherwise the first product does it. */
 void dsc_gemm_prepare(void);
-/* What dsc_gemm uses now on this CPU: "built-in (avx2+fma)",
- * "built-in (portable)" or "cblas". */
+/* What dsc_gemm uses now on this CPU: "built-in (KERNEL, MRxNR)" with the
+ * micro-kernel and its register tile ("avx512f, 12x32", "avx2+fma, 6x16",
+ * "portable, 6x16"; gemm_internal.h), or "cblas". */
 const char *dsc_gemm_name(void);
 
 #endif

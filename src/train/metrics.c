@@ -62,6 +62,12 @@ static size_t class_of(const float *row, size_t n_out, int sigmoid)
     return argmax(row, n_out);
 }
 
+size_t dsc_model_class_of(const dsc_model *m, const float *outputs)
+{
+    size_t n_out = dsc_model_outputs(m);
+    return class_of(outputs, n_out, n_out == 1 && dsc_model_classes(m) == 2);
+}
+
 /* Rows [i, i + rows) of the inputs as floats: in place, or converted into
  * stage for byte data sets. */
 static const float *rows_of(const dsc_dataset *d, size_t i, size_t rows, float *stage)

@@ -48,6 +48,7 @@ typedef struct {
      * sent with the next sum. */
     dsc_dist *dist;
     int want_stop, stop_agreed;
+    double last_loss; /* of the last batch stepped on, before its update */
 } run;
 
 static void run_free(run *r)
@@ -111,6 +112,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         (p->epochs || (p->batch && p->batch < d->n)))
         return dsc_fail(DSC_EINVAL, "%s works on the full batch only (no --epochs or --batch)",
                         dsc_optimizer_name(p->optimizer));
+    if ((unsigned)p->lbfgs_style > DSC_LBFGS_TORCH)
+        return dsc_fail(DSC_EINVAL, "unknown L-BFGS style %d", (int)p->lbfgs_style);
     if (!(p->dropout >= 0 && p->dropout < 1))
         return dsc_fail(DSC_EINVAL, "the dropout rate must be in [0, 1), not %g", p->dropout);
     if (p->patience && !p->val)
@@ -171,6 +174,7 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
                            dsc_dist *dist)
 {
     memset(r, 0, sizeof *r);
+    r->last_loss = NAN;
     r->dist = dist;
     r->m = m;
     r->d = d;
@@ -384,6 +388,7 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* A stop asked for on any rank during the last step lands here, before
      * the update, on every rank alike. */
     if (r->stop_agreed) return DSC_STOP_CALLBACK;
+    r->last_loss = loss;
     double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
     if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
@@ -583,6 +588,7 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     c->res->iterations = iter + 1;
     c->res->max_step = step_size;
     c->res->grad_norm = grad_norm(g, c->r->mask, n, p->threads);
+    c->r->last_loss = f;
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
     if (!p->on_step) return 0;
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
@@ -602,6 +608,8 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     lp.max_iter = p->max_iter < 0 ? 1000 : (size_t)p->max_iter;
     lp.step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
     lp.grad_tol = p->grad_tol;
+    lp.style = p->lbfgs_style;
+    lp.m = p->lbfgs_history ? p->lbfgs_history : p->lbfgs_style == DSC_LBFGS_TORCH ? 100 : 8;
     float *x = dsc_malloc(n * sizeof(float));
     lbfgs_ctx ctx = {r, res, r->before};
     if (!x) {
@@ -677,7 +685,9 @@ static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t 
                       !!p->on_step,
                       !!p->on_epoch,
                       !!p->on_checkpoint,
-                      p->resume ? p->resume->epoch : 0};
+                      p->resume ? p->resume->epoch : 0,
+                      (uint64_t)p->lbfgs_style,
+                      p->lbfgs_history};
     uint32_t c = dsc_crc32(0, num, sizeof num);
     c = dsc_crc32(c, cnt, sizeof cnt);
     fp[FP_OPTIONS] = p->only ? dsc_crc32(c, p->only, strlen(p->only)) : c;
@@ -775,13 +785,17 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
                                                 p->learning_rate);
-    if (!err) {
+    if (!err && stop == DSC_STOP_CALLBACK) {
+        /* Stopped (Ctrl-C, a callback): no pass over the data, which for
+         * a large set takes seconds the caller wants for saving. */
+        res->loss = r.last_loss;
+    } else if (!err) {
         err = data_loss(&r, r.eval.g ? &r.eval : &r.mg, d, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
+        /* The validation loss of the final parameters (the best ones when
+         * early stopping restored them), whatever the kind of run. */
+        if (!err && p->val) err = val_loss(&r, &res->val_loss);
     }
-    /* The validation loss of the final parameters (the best ones when early
-     * stopping restored them), whatever the kind of run. */
-    if (!err && p->val) err = val_loss(&r, &res->val_loss);
     run_free(&r);
     dsc_dataset_free(d_copy);
     dsc_dataset_free(val_copy);
