@@ -15,6 +15,7 @@
 #include "base/base.h"
 #include "job.h"
 #include "lesson_engine.h"
+#include "output.h"
 
 /* lesson_assets.c, written at build time by lesson/embed.cmake. */
 extern const unsigned char lesson_asset_page[], lesson_asset_css[], lesson_asset_script[],
@@ -210,16 +211,19 @@ int cmd_lesson(int argc, char **argv)
     }
     if (!out) return cli_error(EXIT_USAGE, "lesson: --out DIR is required");
     int live = lesson_asset_engine_size > 0 && !recorded;
+    if ((r = cli_check_dir("--out", out)) >= 0) return r;
     if (mkdir(out, 0777) != 0 && errno != EEXIST)
         return cli_error(EXIT_RUNTIME, "cannot create %s: %s", out, strerror(errno));
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/index.html", out) >= sizeof path)
         return cli_error(EXIT_USAGE, "lesson: the path %s is too long", out);
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    /* Written whole or not at all: the page goes in place when the
+     * command succeeds (output.h). */
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     int st = write_page(f, live);
     long size = ftell(f);
-    if ((st = job_commit_file(f, tmp, path, st == EXIT_OK)) != EXIT_OK) return st;
+    if ((st = cli_outputs_finish(st)) != EXIT_OK) return st;
     if (quiet) return EXIT_OK;
     char abs[PATH_MAX];
     const char *shown = realpath(path, abs) ? abs : path;

@@ -150,7 +150,8 @@ for line in open(sys.argv[1]):
 PY
 expect_eq "$(cat missing.txt)" "" "the recorded page holds every request of recorded.txt"
 touch afile
-expect_status 1 "out is a file" "$cli" lesson --out afile
+expect_status 2 "out is a file" "$cli" lesson --out afile
+expect_grep "not a folder" "--out names a file"
 expect_status 2 "no --out" "$cli" lesson
 expect_status 2 "both" "$cli" lesson --out x --answer demos
 # Nothing half-written: a page that cannot be written leaves no file.
