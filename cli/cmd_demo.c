@@ -112,7 +112,8 @@ int cmd_demo(int argc, char **argv)
         return cli_error(EXIT_USAGE, "demo: the seed's demos use the ssr loss");
     if (cli_seen(&c, "init") || cli_seen(&c, "epochs") || cli_seen(&c, "batch"))
         return cli_error(EXIT_USAGE, "demo: --init, --epochs and --batch belong to `train`");
-    if (jo.lr < 0) jo.lr = demo->lr;
+    if (!cli_seen(&c, "lr")) jo.lr = demo->lr;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (!cli_seen(&c, "only")) jo.only = demo->only;
     if (!cli_seen(&c, "loss-tol")) jo.loss_tol = demo->loss_tol;
     if (!jo.sweep) jo.sweep = demo->sweep;

@@ -18,7 +18,7 @@ typedef struct {
 static int load_model(const char *path, const dsc_dataset *d, const char *loss_name, dsc_model **m,
                       dsc_loss *loss)
 {
-    dsc_status s = dsc_model_load(path, m);
+    dsc_status s = dsc_model_load_limits(path, &cli_limits, m);
     if (s) return cli_fail(s);
     /* Classes are matched by name, so a file may hold some of them. */
     int by_name = dsc_model_classes(*m) && dsc_dataset_classes(d);
@@ -93,7 +93,7 @@ int cmd_train(int argc, char **argv)
     job_opts jo;
     job_opts_init(&jo);
     train_extra tx = {0};
-    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 12];
+    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 12 + CLI_N_LIMIT_OPTS];
     size_t n = net_opts_table(&no, opts);
     n += job_opts_table(&jo, opts + n);
     cli_opt more[] = {
@@ -117,6 +117,7 @@ int cmd_train(int argc, char **argv)
          "draw the seed's pictures into DIR (1 input, 1 output)", 0},
         {"sweep-param", OPT_STRING, &jo.sweep, "NAME",
          "the parameter the loss curve is drawn against (first of --only)", 0},
+        CLI_LIMIT_OPTS,
     };
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
@@ -135,6 +136,7 @@ int cmd_train(int argc, char **argv)
                      0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (cli_seen(&c, "val") && !(tx.val > 0 && tx.val < 1))
         return cli_error(EXIT_USAGE, "--val must be a fraction between 0 and 1");
     if (jo.patience && !cli_seen(&c, "val"))
@@ -187,13 +189,13 @@ int cmd_train(int argc, char **argv)
     dsc_model *saved = NULL;
     int st = -1;
     if (tx.model || tx.resume) {
-        dsc_status s = dsc_model_load(tx.model ? tx.model : tx.resume, &saved);
+        dsc_status s = dsc_model_load_limits(tx.model ? tx.model : tx.resume, &cli_limits, &saved);
         if (s) st = cli_fail(s);
     }
     if (st < 0) st = net_load_data_for(&no, saved, &d);
     dsc_model_free(saved);
     if (st < 0 && tx.resume) {
-        dsc_status s = dsc_checkpoint_load(tx.resume, &m, &resume_state);
+        dsc_status s = dsc_checkpoint_load_limits(tx.resume, &cli_limits, &m, &resume_state);
         if (s) {
             st = cli_fail(s);
         } else {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "io/model_file.h"
 #include "ranks.h"
 
@@ -76,6 +77,67 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
     return JOB_N_OPTS;
 }
 
+/* A number option outside [lo, hi] (open ends where said): refused. */
+static int out_of_range(const char *name, double v, double lo, int lo_open, double hi, int hi_open,
+                        const char *why)
+{
+    int bad = lo_open ? !(v > lo) : !(v >= lo);
+    bad = bad || (hi_open ? !(v < hi) : !(v <= hi));
+    if (!bad) return -1;
+    char l[32], h[32];
+    dsc_format_float(l, sizeof l, lo);
+    dsc_format_float(h, sizeof h, hi);
+    return cli_error(EXIT_USAGE, "--%s must be in %s%s, %s%s (%s), not %g", name,
+                     lo_open ? "(" : "[", l, isinf(hi) ? "inf" : h, hi_open ? ")" : "]", why, v);
+}
+
+int job_check_opts(const job_opts *o, const cli_command *c)
+{
+    int st;
+    dsc_optimizer opt;
+    dsc_schedule sched;
+    dsc_lbfgs_style style;
+    dsc_relu_grad relu;
+    dsc_loss loss;
+    if ((st = job_relu_rule(o->relu0, &relu)) >= 0) return st;
+    if (dsc_optimizer_from_name(o->optimizer, &opt) ||
+        dsc_schedule_from_name(o->schedule, &sched) ||
+        dsc_lbfgs_style_from_name(o->lbfgs_style, &style) ||
+        (o->loss && dsc_loss_from_name(o->loss, &loss)))
+        return cli_error(EXIT_USAGE, "%s", dsc_last_error());
+    if (o->gemm && strcmp(o->gemm, "builtin") != 0 && strcmp(o->gemm, "cblas") != 0)
+        return cli_error(EXIT_USAGE, "--gemm must be builtin or cblas, not '%s'", o->gemm);
+    const double inf = INFINITY;
+    if ((st = out_of_range("lr", o->lr, 0, 1, inf, 1, "a step needs a positive rate")) >= 0)
+        return st;
+    if (cli_seen(c, "tol") &&
+        (st = out_of_range("tol", o->tol, 0, 0, inf, 1, "0 turns it off")) >= 0)
+        return st;
+    if ((st = out_of_range("grad-tol", o->grad_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
+        (st = out_of_range("loss-tol", o->loss_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
+        (st = out_of_range("weight-decay", o->weight_decay, 0, 0, inf, 1, "0: none")) >= 0 ||
+        (st = out_of_range("momentum", o->momentum, 0, 0, 1, 1, "a fraction of the last step")) >=
+            0 ||
+        (st = out_of_range("beta1", o->beta1, 0, 0, 1, 1, "an average's decay")) >= 0 ||
+        (st = out_of_range("beta2", o->beta2, 0, 0, 1, 1, "an average's decay")) >= 0 ||
+        (st = out_of_range("eps", o->eps, 0, 1, inf, 1, "it keeps a division finite")) >= 0 ||
+        (st = out_of_range("rms-alpha", o->rms_alpha, 0, 0, 1, 0, "an average's decay")) >= 0 ||
+        (st = out_of_range("dropout", o->dropout, 0, 0, 1, 1, "a fraction of units dropped")) >=
+            0 ||
+        (st = out_of_range("lr-min", o->lr_min, 0, 0, o->lr, 0, "a floor below --lr")) >= 0)
+        return st;
+    /* 0 means "the schedule's default" to the library: given, it must be a
+     * real decay factor. */
+    if (cli_seen(c, "lr-gamma") &&
+        (st = out_of_range("lr-gamma", o->lr_gamma, 0, 1, 1, 0, "a decay factor")) >= 0)
+        return st;
+    if (cli_seen(c, "lbfgs-history") && (o->lbfgs_history < 1 || o->lbfgs_history > 10000))
+        return cli_error(EXIT_USAGE, "--lbfgs-history must be 1 to 10000, not %zu",
+                         o->lbfgs_history);
+    if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
+    return -1;
+}
+
 int job_relu_rule(const char *s, dsc_relu_grad *out)
 {
     if (strcmp(s, "0") == 0)
@@ -91,16 +153,38 @@ int job_relu_rule(const char *s, dsc_relu_grad *out)
 
 /* --- initial values -------------------------------------------------------- */
 
+/* The next line of f into line (without its end): 1, 0 at the end, or
+ * -1 for a line longer than size - 1 bytes and -2 for a NUL byte (which
+ * fgets would hide). */
+static int read_line(FILE *f, char *line, size_t size)
+{
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (c == '\0') return -2;
+        if (n + 1 >= size) return -1;
+        line[n++] = (char)c;
+    }
+    line[n] = '\0';
+    return c == EOF && n == 0 ? 0 : 1;
+}
+
 int job_load_init(dsc_model *m, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) return cli_error(EXIT_RUNTIME, "cannot read %s: %s", path, strerror(errno));
     char line[512];
-    int status = -1;
-    for (size_t lineno = 1; status < 0 && fgets(line, sizeof line, f); lineno++) {
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: line too long", path, lineno);
+    int status = -1, got;
+    /* The model's parameters are all a file could set, so a file of more
+     * lines than that and a few comments is not an initial-value file (an
+     * endless pipe, /dev/zero): stop there. */
+    size_t max_lines = 4 * dsc_model_param_count(m) + 1000;
+    for (size_t lineno = 1; status < 0 && (got = read_line(f, line, sizeof line)); lineno++) {
+        if (got == -1 || got == -2 || lineno > max_lines) {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno,
+                               got == -1   ? "line too long (at most 511 bytes)"
+                               : got == -2 ? "a NUL byte: not a text file"
+                                           : "more lines than a file of initial values can hold");
             break;
         }
         char *p = line;
@@ -133,7 +217,7 @@ int job_load_init(dsc_model *m, const char *path)
             status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno, dsc_last_error());
     }
     if (status < 0 && ferror(f)) status = cli_error(EXIT_RUNTIME, "cannot read %s", path);
-    fclose(f);
+    if (f != stdin) fclose(f);
     return status;
 }
 
@@ -234,24 +318,19 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         }
     }
     if (s->log) {
-        fprintf(s->log, "{\"epoch\": %zu, \"loss\": ", e->epoch + 1);
-        cli_print_number(s->log, e->loss);
-        fputs(", \"val_loss\": ", s->log);
-        if (isnan(e->val_loss))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, e->val_loss);
-        fputs(", \"accuracy\": ", s->log);
-        if (isnan(s->last_acc))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, s->last_acc);
-        fputs(", \"seconds\": ", s->log);
-        cli_print_number(s->log, e->seconds);
-        fputs("}\n", s->log);
+        dsc_json j;
+        dsc_json_init(&j, s->log);
+        dsc_json_object(&j);
+        dsc_json_kuint(&j, "epoch", e->epoch + 1);
+        dsc_json_knumber(&j, "loss", e->loss);
+        dsc_json_knumber(&j, "val_loss", e->val_loss);
+        dsc_json_knumber(&j, "accuracy", s->last_acc);
+        dsc_json_knumber(&j, "seconds", e->seconds);
+        dsc_json_end(&j);
+        fputc('\n', s->log);
         /* Each line reaches the file when its epoch ends: a FIFO or a
          * terminal shows the run as it goes. */
-        fflush(s->log);
+        cli_out_flush(s->log);
     }
     return cli_interrupted;
 }
@@ -318,7 +397,11 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     job_state s = {0};
     s.res = res;
     /* Traces and plots are files, so rank 0's alone. */
-    s.record = (keep_trace || o->trace || o->plot_dir) && cli_rank() == 0;
+    /* The seed's pictures need the run's parameters step by step; a
+     * network on images draws its filters from the final ones. */
+    size_t shape[3];
+    int shaped = dsc_model_input_shape(m, shape) > 1;
+    s.record = (keep_trace || o->trace || (o->plot_dir && !shaped)) && cli_rank() == 0;
     s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO) && cli_rank() == 0;
     s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
@@ -378,6 +461,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     if (o->plot_dir) {
         if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST)
             return cli_error(EXIT_RUNTIME, "cannot create %s: %s", o->plot_dir, strerror(errno));
+        if (shaped) { /* first-layer filters and the feature maps of row 1 */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/filters.svg", o->plot_dir);
+            cli_signals_hold(1);
+            dsc_status ps = dsc_plot_filters(path, m, d, 0);
+            cli_signals_hold(0);
+            if (ps) return cli_fail(ps);
+            if (!o->json) fprintf(stderr, "wrote %s\n", path);
+            return EXIT_OK;
+        }
         if (dsc_model_inputs(m) != 1 || dsc_model_outputs(m) != 1)
             return cli_error(EXIT_USAGE,
                              "--plot-dir draws models with 1 input and 1 output; "
@@ -481,15 +574,6 @@ static const char *stop_words(dsc_stop_reason r)
     return "?";
 }
 
-static void json_number_or_null(const char *key, double v)
-{
-    printf(", \"%s\": ", key);
-    if (isnan(v))
-        printf("null");
-    else
-        cli_print_number(stdout, v);
-}
-
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
                        const job_result *res, const char *data_label, const job_extra *x)
 {
@@ -502,57 +586,57 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     }
     const float *params = dsc_model_params_const(m);
     if (o->json) {
-        printf("{\"loss\": ");
-        cli_print_number(stdout, res->r.loss);
-        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"",
-               dsc_loss_name(loss), res->r.iterations, dsc_stop_name(res->r.stop));
-        if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "loss", res->r.loss);
+        dsc_json_kstring(&j, "loss_name", dsc_loss_name(loss));
+        dsc_json_kuint(&j, "iterations", res->r.iterations);
+        dsc_json_kstring(&j, "stop", dsc_stop_name(res->r.stop));
+        if (o->epochs) dsc_json_kuint(&j, "epochs", res->r.epochs);
         if (res->r.stop == DSC_STOP_LINE_SEARCH)
-            printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
-        printf(", \"seconds\": ");
-        cli_print_number(stdout, res->r.seconds);
+            dsc_json_kbool(&j, "converged", res->r.at_rounding_level);
+        dsc_json_knumber(&j, "seconds", res->r.seconds);
         if (cli_ranks() > 1) {
-            printf(", \"ranks\": %d, \"comm_seconds\": ", cli_ranks());
-            cli_print_number(stdout, res->r.comm_seconds);
-            printf(", \"wait_seconds\": ");
-            cli_print_number(stdout, res->r.wait_seconds);
+            dsc_json_kuint(&j, "ranks", (unsigned long long)cli_ranks());
+            dsc_json_knumber(&j, "comm_seconds", res->r.comm_seconds);
+            dsc_json_knumber(&j, "wait_seconds", res->r.wait_seconds);
         }
         if (x) {
-            json_number_or_null("val_loss", x->val_loss);
-            json_number_or_null("accuracy", x->accuracy);
-            json_number_or_null("samples_per_second", x->samples_per_second);
+            dsc_json_knumber(&j, "val_loss", x->val_loss);
+            dsc_json_knumber(&j, "accuracy", x->accuracy);
+            dsc_json_knumber(&j, "samples_per_second", x->samples_per_second);
         }
         if (x && x->test) {
-            printf(", \"test\": {\"n\": %zu", x->test->n);
-            json_number_or_null("loss", x->test->loss);
-            json_number_or_null("accuracy", x->test->accuracy);
-            json_number_or_null("mse", x->test->mse);
-            json_number_or_null("mae", x->test->mae);
-            json_number_or_null("r2", x->test->r2);
-            printf("}");
+            dsc_json_key(&j, "test");
+            dsc_json_object(&j);
+            dsc_json_kuint(&j, "n", x->test->n);
+            dsc_json_knumber(&j, "loss", x->test->loss);
+            dsc_json_knumber(&j, "accuracy", x->test->accuracy);
+            dsc_json_knumber(&j, "mse", x->test->mse);
+            dsc_json_knumber(&j, "mae", x->test->mae);
+            dsc_json_knumber(&j, "r2", x->test->r2);
+            dsc_json_end(&j);
         }
         if (small) {
-            printf(", \"params\": {");
-            for (size_t i = 0; i < np; i++) {
-                printf("%s\"%s\": ", i ? ", " : "", dsc_model_param_name(m, i));
-                cli_print_number(stdout, params[i]);
-            }
-            printf("}");
+            dsc_json_key(&j, "params");
+            dsc_json_object(&j);
+            for (size_t i = 0; i < np; i++)
+                dsc_json_knumber(&j, dsc_model_param_name(m, i), params[i]);
+            dsc_json_end(&j);
         }
         if (out) {
-            printf(", \"outputs\": [");
+            dsc_json_key(&j, "outputs");
+            dsc_json_array(&j);
             for (size_t i = 0; i < n; i++) {
-                printf("%s", i ? ", " : "");
-                if (nout > 1) printf("[");
-                for (size_t j = 0; j < nout; j++) {
-                    printf("%s", j ? ", " : "");
-                    cli_print_number(stdout, out[i * nout + j]);
-                }
-                if (nout > 1) printf("]");
+                if (nout > 1) dsc_json_array(&j);
+                for (size_t k = 0; k < nout; k++) dsc_json_number(&j, out[i * nout + k]);
+                if (nout > 1) dsc_json_end(&j);
             }
-            printf("]");
+            dsc_json_end(&j);
         }
-        printf("}\n");
+        dsc_json_end(&j);
+        putchar('\n');
         free(out);
         return;
     }

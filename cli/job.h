@@ -81,6 +81,10 @@ int job_failed(const job_result *res);
  * place when the command ends well). */
 int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m);
 
+/* Every option's value in its range and every name known, before any
+ * work: -1, or EXIT_USAGE after a message naming the option. */
+int job_check_opts(const job_opts *o, const cli_command *c);
+
 /* Parses --relu-grad-at-zero: "0", "1" or "random". */
 int job_relu_rule(const char *s, dsc_relu_grad *out);
 

@@ -11,9 +11,7 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
     cli_opt opts[NET_N_OPTS] = {
         {"data", OPT_STRING, &o->data, "FILE.csv", "the data: a CSV file with a header row", 0},
         {"target", OPT_STRING, &o->target, "COLS",
-         "target column(s), by name or 1-based index "
-         "(the last column)",
-         0},
+         "target column(s): names, \"quoted, names\" or #N for the N-th (the last column)", 0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
         {"classes", OPT_FLAG, &o->classes, NULL,
@@ -49,7 +47,7 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
         if (!o->idx_images || !o->idx_labels)
             return cli_error(EXIT_USAGE, "--idx-images and --idx-labels go together");
         if (o->data) return cli_error(EXIT_USAGE, "--data or --idx-images, not both");
-        s = dsc_dataset_from_idx(o->idx_images, o->idx_labels, d);
+        s = dsc_dataset_from_idx_limits(o->idx_images, o->idx_labels, &cli_limits, d);
         return s ? cli_fail(s) : -1;
     }
     if (!o->data)
@@ -57,6 +55,7 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
                          "--data FILE.csv (or --idx-images and --idx-labels) is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
@@ -71,6 +70,7 @@ int net_load_data_for(const net_opts *o, const dsc_model *m, dsc_dataset **d)
     if (!m || o->idx_images || o->idx_labels || !o->data) return net_load_data(o, d);
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
@@ -159,6 +159,15 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
 {
     *m = NULL;
     int classes = dsc_dataset_classes(d) > 0;
+    if (dsc_dataset_classes(d) == 1) {
+        /* A classifier with one class learns nothing and predicts it. */
+        const char *t = dsc_dataset_target_name(d);
+        return cli_error(EXIT_RUNTIME,
+                         "%s: the target%s%s%s holds one class only ('%s'); a classifier needs "
+                         "two or more",
+                         o->data ? o->data : o->idx_labels, t ? " '" : "", t ? t : "", t ? "'" : "",
+                         dsc_dataset_class_label(d, 0));
+    }
     const char *output = o->output ? o->output : classes ? "softmax" : "identity";
     const char *layers = o->layers ? o->layers : "";
     dsc_activation act;

@@ -36,15 +36,16 @@ extern "C" {
 /** Status codes. DSC_OK is 0; every other value is a failure. */
 typedef enum {
     DSC_OK = 0,
-    DSC_EINVAL,      /**< an argument or option is invalid */
-    DSC_ENOMEM,      /**< an allocation failed */
-    DSC_EIO,         /**< a file could not be read or written */
-    DSC_EFORMAT,     /**< a file or string is malformed */
-    DSC_ESHAPE,      /**< tensor shapes do not fit together */
-    DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
-    DSC_EDIVERGED,   /**< the loss became NaN or infinite */
-    DSC_ECANCELLED,  /**< a callback asked to stop */
-    DSC_EUNSUPPORTED /**< valid, but not supported by this build */
+    DSC_EINVAL,       /**< an argument or option is invalid */
+    DSC_ENOMEM,       /**< an allocation failed */
+    DSC_EIO,          /**< a file could not be read or written */
+    DSC_EFORMAT,      /**< a file or string is malformed */
+    DSC_ESHAPE,       /**< tensor shapes do not fit together */
+    DSC_ENOTFOUND,    /**< a named thing (parameter, column) does not exist */
+    DSC_EDIVERGED,    /**< the loss became NaN or infinite */
+    DSC_ECANCELLED,   /**< a callback asked to stop */
+    DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
+    DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
 
 /** A short, static description of a status code. Never NULL. */
@@ -173,6 +174,20 @@ typedef struct dsc_dataset dsc_dataset;
  *  value (the message names the row and column). */
 dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
                                    size_t n_out, dsc_dataset **out);
+/**
+ * Builds a data set over the caller's arrays without copying them
+ * (row-major, x is n x n_in, y is n x n_out; y may be NULL when n_out is 0:
+ * data to predict from). The data set *borrows* x and y: they stay the
+ * caller's, must stay valid and unchanged until dsc_dataset_free() of this
+ * data set, and are never written or freed by the library. Data sets made
+ * from it (dsc_dataset_split) copy their rows and do not borrow. Values are
+ * checked once, here, as dsc_dataset_from_arrays checks them: DSC_EINVAL for
+ * n == 0, n_in == 0, a NULL array, or a NaN or infinite value (the message
+ * names the row and column).
+ */
+dsc_status dsc_dataset_wrap(const float *x, const float *y, size_t n, size_t n_in, size_t n_out,
+                            dsc_dataset **out);
+/** Frees d (and, for a borrowing data set, nothing of the caller's). */
 void dsc_dataset_free(dsc_dataset *d);
 size_t dsc_dataset_rows(const dsc_dataset *d);
 size_t dsc_dataset_inputs(const dsc_dataset *d);
@@ -180,6 +195,25 @@ size_t dsc_dataset_outputs(const dsc_dataset *d);
 /** Row-major views of the inputs and targets, owned by the data set. */
 const float *dsc_dataset_x(const dsc_dataset *d);
 const float *dsc_dataset_y(const dsc_dataset *d);
+
+/** Limits on what a reader takes in, so that a hostile or mistaken input
+ *  (/dev/zero, an endless pipe, a gzip bomb, a header that claims millions
+ *  of rows) is refused with DSC_ELIMIT and a message naming the file and
+ *  the limit, instead of exhausting memory or time. 0 means no limit. */
+typedef struct {
+    /** Bytes read from one file (CSV text; IDX data after decompression,
+     *  counted from what its header claims before anything is read; a
+     *  model file). Default 1 GiB. */
+    uint64_t max_bytes;
+    /** Bytes in one CSV record (a line, or lines within quotes). Default
+     *  1 MiB. */
+    uint64_t max_line_bytes;
+    /** Rows of a CSV file, images of an IDX file. Default 10,000,000. */
+    uint64_t max_rows;
+} dsc_limits;
+
+/** Fills l with the defaults documented on each field. */
+void dsc_limits_init(dsc_limits *l);
 
 /** What a CSV target column holds (dsc_csv_options.target_kind). */
 typedef enum {
@@ -197,15 +231,26 @@ typedef enum {
     DSC_TARGET_CLASSES
 } dsc_target_kind;
 
-/** Options for reading a CSV file into a data set. */
+/** Options for reading a CSV file into a data set.
+ *
+ *  Column lists (target, ignore, features, keep) are items separated by
+ *  commas, blanks around an item dropped. An item is
+ *   - a name, exactly as in the header: "2" is the column named 2;
+ *   - #N, the N-th column counted from 1 (#1 is the first);
+ *   - a name in double quotes, taken exactly as written between them with
+ *     "" for a quote: how a name with a comma, blanks at an end, a leading
+ *     # or a leading quote is written ("a,b", "#x", " y").
+ *  An empty item, an unclosed quote or a bad #N is DSC_EINVAL. The columns
+ *  used (features and targets) must have names, all different
+ *  (DSC_EFORMAT naming both columns otherwise). */
 typedef struct {
-    /** Target columns, comma-separated names or 1-based indexes; NULL: the
-     *  last column; "" (empty): no target (inputs only, for prediction: the
-     *  data set then has 0 outputs). See target_kind for what it holds. */
+    /** Target columns, a column list; NULL: the last column; "" (empty): no
+     *  target (inputs only, for prediction: the data set then has 0
+     *  outputs). See target_kind for what it holds. */
     const char *target;
-    /** Columns to leave out, comma-separated names or indexes; NULL: none. */
+    /** Columns to leave out, a column list; NULL: none. */
     const char *ignore;
-    /** Feature columns, comma-separated; NULL: every other column. */
+    /** Feature columns, a column list; NULL: every other column. */
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
@@ -213,6 +258,8 @@ typedef struct {
      *  predictions that name their rows); neither features nor targets.
      *  NULL: none. See dsc_dataset_kept_value. */
     const char *keep;
+    /** Size limits (dsc_limits_init's defaults). */
+    dsc_limits limits;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -238,6 +285,11 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
  * bad magic, dimensions, truncated or corrupt data, count mismatch.
  */
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
+/** The same with limits (NULL: the defaults): the header's count against
+ *  max_rows, and the pixel bytes it claims against max_bytes, before any
+ *  allocation; DSC_ELIMIT past them. */
+dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, const dsc_limits *l,
+                                       dsc_dataset **out);
 
 /** Splits d into a training part and a validation part holding about
  *  `fraction` of the rows (at least one each), drawn by a seeded shuffle.
@@ -253,7 +305,8 @@ size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3]);
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
-/** The target column(s) as read, comma-separated (NULL when unknown). */
+/** The target column(s) as read: one target's name as it is, several as a
+ *  column list (names quoted where needed; NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
 /** Columns kept as text (dsc_csv_options.keep): how many, their header
  *  names, and the text of column j in row i (owned by the data set, NULL
@@ -415,9 +468,13 @@ const dsc_model_summary *dsc_model_get_summary(const dsc_model *m);
 
 /**
  * Saves m to path: binary, little-endian, versioned, with a CRC32 (see
- * docs/FORMAT.md). The file is written to a temporary file in the same
- * folder, flushed and renamed into place, so a crash or a full disk never
- * leaves a broken model where a good one was. DSC_EIO on failure.
+ * docs/FORMAT.md). The file is written to a temporary file with a unique
+ * name in the same folder, flushed and renamed into place, so a crash or a
+ * full disk never leaves a broken model where a good one was; a symbolic
+ * link is followed to the file it names; a FIFO or /dev/null is written
+ * through (docs/GUARANTEES.md). DSC_EIO when the file cannot be written,
+ * DSC_EINVAL for a path that never can be (a directory, a block device)
+ * and for a model no file can hold (a parameter that is not finite).
  */
 dsc_status dsc_model_save(const dsc_model *m, const char *path);
 /** Loads a model saved by dsc_model_save. Every length and value is
@@ -425,24 +482,136 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path);
  *  DSC_EFORMAT (DSC_EIO if it cannot be read) and a message saying what is
  *  wrong; *out is NULL then. */
 dsc_status dsc_model_load(const char *path, dsc_model **out);
+/** The same, reading at most l->max_bytes (NULL: the defaults) and
+ *  stopping at the first byte that cannot belong to a model file, so
+ *  /dev/zero or an endless pipe is refused at once. */
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out);
 /** The same, from memory (name is used in messages). */
 dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
+/**
+ * The model file of m in memory: the bytes dsc_model_save would write, for
+ * storing a model in a database, sending it, or pickling it. *data is
+ * allocated by the library and owned by the caller, who releases it with
+ * dsc_buffer_free(); dsc_model_load_memory reads it back. DSC_EINVAL for a
+ * model that could not be loaded back (a non-finite parameter) or is too
+ * large for the format; DSC_ENOMEM. On failure *data is NULL, *size 0.
+ */
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size);
+/** Releases memory the library handed to the caller (dsc_model_save_memory,
+ *  dsc_model_explain). NULL is a no-op. */
+void dsc_buffer_free(void *p);
 
 /** A deep copy of m: parameters and everything it knows. */
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
 
 /** Runs the model on n rows of x (n x inputs, row-major) into y (n x
- *  outputs). A convenience for small inputs: allocates a workspace per
- *  call. For repeated or multi-threaded use, see dsc_workspace. */
+ *  outputs). Allocates a workspace per call, so many threads may call it at
+ *  once on one model. Each row's outputs are the same bits whatever rows are
+ *  predicted with it and however many (see dsc_workspace_set_row_invariant).
+ *  For repeated calls, see dsc_workspace. */
 dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float *y);
 
 /** A forward-only workspace for a shared, read-only model: one per thread. */
 typedef struct dsc_workspace dsc_workspace;
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out);
 void dsc_workspace_free(dsc_workspace *ws);
+/**
+ * With on = 1, every row's outputs are the same bits whatever rows are
+ * predicted with it in one call and however many: a batch shorter than the
+ * few rows from which the matrix products treat every row alike (usually 2)
+ * is padded to that many. Off (the default), one row at a time takes a
+ * faster path (a dot product per unit) whose last bits may differ from the
+ * same row predicted in a batch. With CBLAS chosen (dsc_set_gemm), OpenBLAS
+ * makes no such promise. DSC_ENOMEM when the staging rows cannot be had.
+ */
+dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on);
 /** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
- *  must be the one the workspace was made for, and not change meanwhile. */
+ *  must be the one the workspace was made for, and not change meanwhile.
+ *  Many threads may predict at once from one model, each with its own
+ *  workspace. DSC_EINVAL, naming the row and column, when an input is NaN
+ *  or infinite (nothing is written to y then). */
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y);
+
+/* ------------------------------------------------------------------ */
+/* Export: the model as C source or as an ONNX file                   */
+/* ------------------------------------------------------------------ */
+
+/** How an exported C model stores its weights. */
+typedef enum {
+    DSC_EXPORT_FLOAT = 0, /**< float32, as trained: the bits of dsc_predict one row at a time */
+    DSC_EXPORT_INT8 /**< int8 with float scales, a quarter of the bytes (see docs/EXPORT.md) */
+} dsc_export_weights;
+
+/** Where an int8 export's weight scales apply. */
+typedef enum {
+    DSC_SCALE_PER_UNIT = 0, /**< one scale per output unit (row of a weight matrix) */
+    DSC_SCALE_PER_LAYER     /**< one scale per layer */
+} dsc_export_scale;
+
+/** Export options. Fill with dsc_export_options_init(), then change fields. */
+typedef struct {
+    /** C: the prefix of every name the export defines and the base of its
+     *  file names: a C identifier of at most 63 characters, not starting
+     *  with '_'. Default "model". */
+    const char *name;
+    dsc_export_weights weights; /**< C: float (default) or int8 */
+    dsc_export_scale scale;     /**< int8: per output unit (default) or per layer */
+    /** int8: 0 (default) quantizes each layer's input row to int8 as well
+     *  (one scale per row), so the products are integers summed exactly;
+     *  1 keeps the rows in float and only the weights in int8, closer to
+     *  the float model when inputs of very different scales share a layer
+     *  (unstandardised data). */
+    int float_activations;
+    /** Optional rows to measure the export on (borrowed): fills the
+     *  report's accuracy or MSE of the export and of the float model. */
+    const dsc_dataset *data;
+    /** Optional: where the model came from (a file name), quoted in the
+     *  exported files' comments and the ONNX doc string. */
+    const char *source;
+} dsc_export_options;
+
+/** Fills o with the defaults documented on each field. */
+void dsc_export_options_init(dsc_export_options *o);
+
+/** What an export holds and, with options.data, how it scores. */
+typedef struct {
+    size_t weight_bytes;       /**< bytes of the weight matrices in the export */
+    size_t param_bytes;        /**< weights, biases and scales together */
+    size_t float_weight_bytes; /**< the same two for a float export of the model */
+    size_t float_param_bytes;
+    size_t rows;           /**< rows of options.data measured (0 without) */
+    double accuracy;       /**< classifier: share of rows the export classifies right, else NaN */
+    double float_accuracy; /**< the same for the float model (dsc_model_predict) */
+    double mse;            /**< regression: mean squared error of the export, else NaN */
+    double float_mse;      /**< the same for the float model */
+    double max_abs_diff;   /**< largest |export output - float model output| */
+    double mean_abs_diff;  /**< mean |export output - float model output| */
+    size_t class_changes;  /**< classifier: rows whose class differs from the float model's */
+} dsc_export_report;
+
+/**
+ * Writes m as dependency-free C99: `DIR/NAME.h` and `DIR/NAME.c` (NAME from
+ * o->name), with `NAME_predict` (one row of raw inputs in, the model's
+ * outputs out: standardisation applied and undone inside), `NAME_class`
+ * and `NAME_CLASSES` for a classifier, `NAME_INPUTS`, `NAME_OUTPUTS` and
+ * `NAME_INPUT_NAMES`. Both files are complete before either replaces
+ * anything: on failure no file is created or changed. r may be NULL.
+ * DSC_EINVAL for a bad name or option, DSC_EIO when a file cannot be
+ * written, DSC_EUNSUPPORTED for an int8 layer too wide for int32 sums.
+ */
+dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_export_options *o,
+                              dsc_export_report *r);
+
+/**
+ * Writes m as an ONNX model (IR version 8, opset 13) to path, atomically:
+ * input "input" [N x inputs], output "output" [N x outputs] (the output
+ * activation and the target's scale included), for a classifier also
+ * "label" [N x 1] (the class name) and the class names in the metadata
+ * ("classes", a JSON array); standardisation is done by Sub and Div nodes.
+ * o may be NULL (float weights; int8 is refused with DSC_EUNSUPPORTED).
+ */
+dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc_export_options *o,
+                                 dsc_export_report *r);
 
 /* ------------------------------------------------------------------ */
 /* Training                                                           */
@@ -557,6 +726,11 @@ typedef struct {
     /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
     size_t lbfgs_history;
     void *user;
+    /** When not NULL, the run stops before its next update once *stop is
+     *  non-zero (DSC_ECANCELLED, stop reason DSC_STOP_CALLBACK, as a
+     *  callback's stop), so a signal handler or another thread can stop it
+     *  without a callback. The library only reads it, atomically. NULL. */
+    const volatile int *stop;
 } dsc_train_params;
 
 /** Fills p with the defaults documented on each field. */
@@ -644,6 +818,22 @@ void dsc_metrics_free(dsc_metrics *mt);
  */
 dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                                double *max_rel_error, size_t *worst, size_t *kinks);
+
+/**
+ * Writes dLoss/dparam as the chain of local derivatives, with every factor
+ * a number at m's current parameters, for each parameter named in params
+ * (comma-separated, scalar names such as "w1,b3" or tensor names such as
+ * "layer2.weight"; NULL or "": all), in the seed's style, and checks each
+ * total against backpropagation (what `descent explain` prints). json != 0
+ * writes one JSON object instead. *text is owned by the caller: release it
+ * with dsc_buffer_free(). *max_diff (may be NULL) receives the largest
+ * |chain-rule total - backprop| / max(1, |backprop|), about 1e-7.
+ * DSC_EINVAL for models over 64 parameters or data over 32 rows (the text
+ * would be unreadable), DSC_ESHAPE when d does not fit m, DSC_ENOTFOUND for
+ * an unknown parameter name.
+ */
+dsc_status dsc_model_explain(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             const char *params, int json, char **text, double *max_diff);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,25 @@ expect_eq "$(awk -v a="$acc" 'BEGIN { print (a >= 0.9) ? "yes" : "no" }')" yes "
 expect_status 0 "predict" "$cli" predict --model c.model --data img.csv
 expect_eq "$(grep -c '^c[012]' "$tmp/out")" 60 "predict writes a class per row"
 
+# explain: the chain rule for one filter weight, a sum over positions.
+head -4 img.csv > img3.csv
+expect_status 0 "explain a filter weight" "$cli" explain --model c.model --data img3.csv --input-shape 1x6x6 --param w5,b1
+expect_grep "w5 is the weight at channel 1, row 2, column 2 of filter 1 in layer 1" "explain names the place"
+expect_grep "positions in all" "explain sums over positions"
+expect_grep "backpropagation gives" "explain checks against backpropagation"
+expect_status 0 "explain json" "$cli" explain --model c.model --data img3.csv --input-shape 1x6x6 --param w5 --json
+expect_eq "$(json "$tmp/out" 'j["max_diff"] < 1e-5')" True "explain total = backpropagation"
+expect_status 2 "explain needs names" "$cli" explain --model c.model --data img3.csv --input-shape 1x6x6
+expect_grep "name the parameters" "explain without --param"
+
+# The first layer's filters and the feature maps of row 1.
+expect_status 0 "plot-dir" "$cli" train --data img.csv --input-shape 1x6x6 --layers "$layers" \
+  --epochs 2 --batch 10 --plot-dir pics --quiet
+expect_eq "$(grep -c '<rect' pics/filters.svg)" $((1 + 4 * 9 + 36 + 4 * 36)) "filters.svg: filters, input, maps"
+if command -v xmllint > /dev/null; then
+  expect_status 0 "filters.svg is XML" xmllint --noout pics/filters.svg
+fi
+
 # Checkpoints: a run resumed after epoch 2 ends with the model of a run
 # never stopped.
 expect_status 0 "with checkpoints" "$cli" train --data img.csv --input-shape 1x6x6 --layers "$layers" \
@@ -104,7 +123,7 @@ PY
     expect_status 0 "$name: PyTorch agrees" /usr/bin/python3 "$src/tests/judge_torch_cnn.py" "$spec" "$data" "$name.trace" "$loss"
   }
   judge conv2d ce img.csv --input-shape 1x6x6 --layers "conv3@3x3s2p1:tanh,maxpool2s1,conv2@2x2p1:relu,avgpool2,5:sigmoid"
-  judge conv2d-odd ce img.csv --input-shape 1x6x6 --layers "conv2@4x3:softplus,maxpool2,flatten,4:leaky_relu"
+  judge conv2d-odd ce img.csv --input-shape 1x6x6 --layers "conv5@4x3:softplus,conv3@3x3p1:tanh,maxpool2,flatten,4:leaky_relu"
   judge conv1d mse sig.csv --target y1,y2 --input-shape 2x11 --layers "conv3@3s2p1:tanh,maxpool2,conv2@2p1:identity,avgpool2s1,3:tanh"
 else
   echo "skipped: PyTorch judge (/usr/bin/python3 cannot import torch; apt-get install python3-torch)"

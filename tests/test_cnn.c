@@ -12,6 +12,8 @@
 #include "check.h"
 #include "descent.h"
 #include "io/model_file.h"
+#include "viz/explain.h"
+#include "viz/plots.h"
 
 static void test_specs(void)
 {
@@ -298,8 +300,67 @@ static void test_train_save_resume(void)
     dsc_dataset_free(d);
 }
 
+/* The chain rule for a filter's weight and bias: a sum over points and
+ * positions that equals backpropagation; the first layer's filters and a
+ * feature map as an SVG. */
+static void test_explain_and_picture(void)
+{
+    dsc_model *m;
+    CHECK_OK(
+        dsc_model_new("1x6x5 -> conv3@3x3s2p1:tanh -> maxpool2s1 -> conv2@2x2:relu -> 3:sigmoid "
+                      "-> 2:softmax",
+                      &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_XAVIER_NORMAL, 8));
+    dsc_dataset *d = images(4, 1, 6, 5, 3);
+    char *text = NULL;
+    double diff = 1;
+    /* w5: filter 1, row 2, column 2 of the first conv; b2: its second
+     * filter's bias; w30: the second conv; w40: the dense layer. */
+    CHECK_OK(dsc_explain_model(m, d, DSC_LOSS_CE, "w5,b2,w30,w40", 0, &text, &diff));
+    CHECK(diff < 1e-5);
+    CHECK(text && strstr(text, "w5 is the weight at channel 1, row 2, column 2 of filter 1 in "
+                               "layer 1") != NULL);
+    CHECK(text && strstr(text, "input1[oy x 2][ox x 2]") != NULL); /* stride 2, ky - pad = 0 */
+    CHECK(text && strstr(text, "(9 positions in all") != NULL);    /* 3 x 3 outputs */
+    CHECK(text && strstr(text, "backpropagation gives") != NULL);
+    dsc_free(text);
+    CHECK_OK(dsc_explain_model(m, d, DSC_LOSS_CE, "w5", 1, &text, &diff));
+    CHECK(text && strstr(text, "\"positions\": 9") != NULL);
+    dsc_free(text);
+    /* Names are required, scalar, and exist. */
+    CHECK(dsc_explain_model(m, d, DSC_LOSS_CE, NULL, 0, &text, &diff) == DSC_EINVAL);
+    CHECK(strstr(dsc_last_error(), "name the parameters") != NULL);
+    CHECK(dsc_explain_model(m, d, DSC_LOSS_CE, "layer1.weight", 0, &text, &diff) == DSC_EINVAL);
+    CHECK(dsc_explain_model(m, d, DSC_LOSS_CE, "w999", 0, &text, &diff) == DSC_ENOTFOUND);
+
+    char path[] = "/tmp/dsc_filtersXXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    CHECK_OK(dsc_plot_filters(path, m, d, 2));
+    FILE *f = fopen(path, "r");
+    static char svg[1 << 16];
+    size_t n = f ? fread(svg, 1, sizeof svg - 1, f) : 0;
+    if (f) fclose(f);
+    svg[n] = '\0';
+    size_t rects = 0;
+    for (const char *p = svg; (p = strstr(p, "<rect")); p++) rects++;
+    /* the background, 3 filters x 9 weights, the 6 x 5 input, 3 maps of 3 x 3 */
+    CHECK(rects == 1 + 27 + 30 + 27);
+    CHECK(strstr(svg, "Layer 1: 3 filters of 1 x 3 x 3 (tanh)") != NULL);
+    CHECK(strstr(svg, "Feature maps of row 3") != NULL && strstr(svg, "</svg>") != NULL);
+    CHECK(dsc_plot_filters(path, m, d, 4) == DSC_EINVAL); /* no row 5 */
+    remove(path);
+    dsc_model *mlp;
+    CHECK_OK(dsc_model_new("3 -> 2:relu", &mlp));
+    CHECK(dsc_plot_filters(path, mlp, NULL, 0) == DSC_EINVAL);
+    dsc_model_free(mlp);
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
 int main(void)
 {
+    test_explain_and_picture();
     test_specs();
     test_init();
     test_gradcheck_layers();

@@ -38,9 +38,19 @@ typedef struct {
 static void test_conv_values(void)
 {
     const conv_case cases[] = {
-        {1, 7, 9, 3, 3, 1, 0}, {2, 6, 5, 4, 3, 2, 1}, {3, 5, 5, 2, 2, 2, 0},
-        {1, 4, 4, 1, 4, 1, 0}, {2, 5, 7, 3, 3, 1, 2}, {2, 0, 11, 3, 3, 2, 1},
-        {1, 0, 6, 2, 1, 1, 0}, {1, 3, 1, 2, 5, 1, 2}, /* a kernel wider than image + padding */
+        {1, 7, 9, 3, 3, 1, 0},
+        {2, 6, 5, 4, 3, 2, 1},
+        {3, 5, 5, 2, 2, 2, 0},
+        {1, 4, 4, 1, 4, 1, 0},
+        {2, 5, 7, 3, 3, 1, 2},
+        {2, 0, 11, 3, 3, 2, 1},
+        {1, 0, 6, 2, 1, 1, 0},
+        {1, 3, 1, 2, 5, 1, 2}, /* a kernel wider than image + padding */
+        /* more than 32 weights per filter: im2col and the matrix multiply
+         * (the cases above run directly) */
+        {4, 6, 7, 3, 3, 2, 1},
+        {5, 0, 9, 2, 7, 1, 3},
+        {3, 5, 4, 2, 4, 1, 2},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const conv_case *k = &cases[t];
@@ -60,7 +70,7 @@ static void test_conv_values(void)
         CHECK(dsc_graph_node_shape(g, y, od) == (sig ? 2u : 3u));
         CHECK(od[0] == k->F && (sig ? od[1] == OW : od[1] == OH && od[2] == OW));
         size_t nx = B * k->C * H * k->W;
-        float xs[B * 3 * 7 * 11];
+        float xs[B * 5 * 7 * 11];
         for (size_t i = 0; i < nx; i++) xs[i] = val(i, t);
         float *p = dsc_graph_params(g);
         for (size_t i = 0; i < dsc_graph_param_count(g); i++) p[i] = val(i, t + 5);
@@ -147,7 +157,10 @@ static net build_net(int one_d, size_t batch, int threads)
         h = dsc_maxpool2d(g, h, 2, 0);                                             /* 3x2x2 */
         dsc_node w2 = dsc_param(g, "w2", 4, 3 * 2 * 2), b2 = dsc_param(g, "b2", 1, 4);
         h = dsc_activate(g, DSC_ACT_SOFTPLUS, dsc_conv2d(g, h, w2, b2, 2, 2, 1, 1)); /* 4x3x3 */
-        h = dsc_avgpool2d(g, h, 2, 1);                                               /* 4x2x2 */
+        /* 36 weights per filter: through im2col, with a gradient to pass on */
+        dsc_node w4 = dsc_param(g, "w4", 3, 4 * 3 * 3), b4 = dsc_param(g, "b4", 1, 3);
+        h = dsc_activate(g, DSC_ACT_TANH, dsc_conv2d(g, h, w4, b4, 3, 3, 1, 1)); /* 3x3x3 */
+        h = dsc_avgpool2d(g, h, 2, 1);                                           /* 3x2x2 */
     } else {
         size_t dims[2] = {2, 13};
         t.n_in = 26;
@@ -157,6 +170,8 @@ static net build_net(int one_d, size_t batch, int threads)
         h = dsc_maxpool1d(g, h, 4, 0);                                             /* 3x1 */
         dsc_node w2 = dsc_param(g, "w2", 2, 3 * 1), b2 = dsc_param(g, "b2", 1, 2);
         h = dsc_conv1d(g, h, w2, b2, 1, 1, 0); /* 2x1 */
+        dsc_node w4 = dsc_param(g, "w4", 2, 2 * 17), b4 = dsc_param(g, "b4", 1, 2);
+        h = dsc_conv1d(g, h, w4, b4, 17, 1, 8); /* 2x1, 34 weights: im2col */
         h = dsc_avgpool1d(g, h, 1, 1);
     }
     h = dsc_flatten(g, h);
@@ -257,6 +272,112 @@ static void test_threads_and_allocation(void)
     free(grads1);
 }
 
+/* A batch larger than the chunks im2col works in (16 channels of 12 x 12:
+ * 15 samples a chunk): values and the gradients of weights, bias and
+ * input as the sum of one-sample runs. */
+static void test_chunks(void)
+{
+    enum { B = 40, D = 16 * 12 * 12 };
+    static float x[B * D], gw_batch[8 * 144 + 8], gw_sum[8 * 144 + 8], gx_batch[D], gx_sum[D];
+    for (size_t i = 0; i < B * D; i++) x[i] = val(i, 41);
+    float y_batch[8 * 100], loss_sum = 0, loss_batch = 0;
+    memset(gw_sum, 0, sizeof gw_sum);
+    memset(gx_sum, 0, sizeof gx_sum);
+    for (int one = 0; one < 2; one++) {
+        dsc_graph *g;
+        CHECK_OK(dsc_graph_new(&g));
+        size_t dims[3] = {16, 12, 12};
+        dsc_node xin = dsc_input_shaped(g, "x", 3, dims);
+        dsc_node scale = dsc_param(g, "scale", 1, D); /* makes the input need a gradient */
+        dsc_node xs = dsc_mul(g, xin, scale);
+        g->nodes[xs].rank = 3, memcpy(g->nodes[xs].dims, dims, sizeof dims);
+        dsc_node w = dsc_param(g, "w", 8, 144), b = dsc_param(g, "b", 1, 8);
+        dsc_node c = dsc_conv2d(g, xs, w, b, 3, 3, 1, 0);
+        dsc_node t = dsc_activate(g, DSC_ACT_TANH, c);
+        dsc_node l = dsc_sum(g, dsc_mul(g, t, t));
+        CHECK_OK(dsc_graph_compile(g, one ? 1 : B, NULL, 0));
+        CHECK(g->nodes[c].ip[6] == 0 && g->nodes[c].ip[7] == 15);
+        float *p = dsc_graph_params(g);
+        for (size_t i = 0; i < D; i++) p[i] = 1.0f + 0.1f * val(i, 42);
+        for (size_t i = D; i < dsc_graph_param_count(g); i++) p[i] = 0.05f * val(i, 43);
+        size_t wo = dsc_graph_param_offset(g, w), so = dsc_graph_param_offset(g, scale);
+        for (size_t s0 = 0; s0 < B; s0 += one ? 1 : B) {
+            CHECK_OK(dsc_graph_bind(g, xin, x + s0 * D));
+            CHECK_OK(dsc_graph_forward(g));
+            CHECK_OK(dsc_graph_backward(g, l));
+            const float *gr = dsc_graph_grads(g);
+            if (one) {
+                loss_sum += dsc_graph_value(g, l).data[0];
+                for (size_t i = 0; i < 8 * 144 + 8; i++) gw_sum[i] += gr[wo + i];
+                /* d loss / d scale_j: sums x_j dx_j, the input's gradient (col2im) */
+                for (size_t i = 0; i < D; i++) gx_sum[i] += gr[so + i];
+                if (s0 == 3) memcpy(y_batch + 400, dsc_graph_value(g, c).data, 400 * 4);
+            } else {
+                loss_batch = dsc_graph_value(g, l).data[0];
+                memcpy(gw_batch, gr + wo, sizeof gw_batch);
+                memcpy(y_batch, dsc_graph_value(g, c).data + 3 * 800, 400 * 4);
+                memcpy(gx_batch, gr + so, sizeof gx_batch);
+            }
+        }
+        dsc_graph_free(g);
+    }
+    CHECK_NEAR(loss_batch, loss_sum, 1e-4 * fabs(loss_sum));
+    double worst = 0;
+    for (size_t i = 0; i < 8 * 144 + 8; i++)
+        worst = fmax(worst, fabs(gw_batch[i] - gw_sum[i]) / (1 + fabs(gw_sum[i])));
+    CHECK(worst < 1e-4);
+    worst = 0;
+    for (size_t i = 0; i < D; i++)
+        worst = fmax(worst, fabs(gx_batch[i] - gx_sum[i]) / (1 + fabs(gx_sum[i])));
+    CHECK(worst < 1e-4);
+    for (size_t i = 0; i < 400; i++) CHECK_NEAR(y_batch[i], y_batch[400 + i], 1e-5);
+}
+
+/* The fusion pass swaps maxpool(relu(z)) into relu(maxpool(z)) in training
+ * graphs: the same loss and gradients, bit for bit; not under another rule
+ * at ReLU's kink. */
+static void test_pool_swap(void)
+{
+    enum { B = 6 };
+    static float x[B * 2 * 8 * 7], y[B * 2];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 31);
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = val(i, 32);
+    for (int rule = 0; rule < 2; rule++)
+        for (int act = 0; act < 2; act++) {
+            float loss[2], grads[2][200];
+            size_t np = 0;
+            for (int fuse = 0; fuse < 2; fuse++) {
+                dsc_graph *g;
+                CHECK_OK(dsc_graph_new(&g));
+                size_t dims[3] = {2, 8, 7};
+                dsc_node xn = dsc_input_shaped(g, "x", 3, dims);
+                dsc_node w = dsc_param(g, "w", 3, 18), b = dsc_param(g, "b", 1, 3);
+                dsc_node a = dsc_activate(g, act ? DSC_ACT_LEAKY_RELU : DSC_ACT_RELU,
+                                          dsc_conv2d(g, xn, w, b, 3, 3, 1, 1));
+                dsc_node p = dsc_maxpool2d(g, a, 2, 0); /* 3 x 4 x 3 */
+                dsc_node w2 = dsc_param(g, "w2", 2, 36), b2 = dsc_param(g, "b2", 1, 2);
+                dsc_node out = dsc_add(g, dsc_matmul(g, dsc_flatten(g, p), w2, 0, 1), b2);
+                dsc_node yn = dsc_input(g, "y", 2);
+                dsc_node l = dsc_loss_of(g, DSC_LOSS_MSE, out, yn);
+                dsc_graph_set_relu_grad(g, rule ? DSC_RELU_GRAD_ONE : DSC_RELU_GRAD_ZERO, 1);
+                CHECK_OK(dsc_graph_compile(g, B, NULL, fuse ? DSC_COMPILE_FUSE_ : 0));
+                int swapped = g->nodes[a].op == DSC_OP_MAXPOOL;
+                CHECK(swapped == (fuse && !rule));
+                np = dsc_graph_param_count(g);
+                for (size_t i = 0; i < np; i++) dsc_graph_params(g)[i] = val(i, 33);
+                CHECK_OK(dsc_graph_bind(g, xn, x));
+                CHECK_OK(dsc_graph_bind(g, yn, y));
+                CHECK_OK(dsc_graph_forward(g));
+                CHECK_OK(dsc_graph_backward(g, l));
+                loss[fuse] = dsc_graph_value(g, l).data[0];
+                memcpy(grads[fuse], dsc_graph_grads(g), np * sizeof(float));
+                dsc_graph_free(g);
+            }
+            CHECK(memcmp(&loss[0], &loss[1], sizeof(float)) == 0);
+            CHECK(memcmp(grads[0], grads[1], np * sizeof(float)) == 0);
+        }
+}
+
 static void test_refused(void)
 {
     dsc_graph *g;
@@ -307,6 +428,8 @@ int main(void)
     test_gradcheck();
     test_input_gradient();
     test_threads_and_allocation();
+    test_pool_swap();
+    test_chunks();
     test_refused();
     return check_report();
 }

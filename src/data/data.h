@@ -38,7 +38,8 @@ struct dsc_dataset {
     char **kept_names;
     char *kept_text;
     size_t *kept_off, n_kept;
-    /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
+    /* DSC_BORROW_* bits: arrays that belong to another data set (a view) or
+     * to the caller (dsc_dataset_wrap): never written, never freed. */
     unsigned borrowed;
 };
 
@@ -52,6 +53,9 @@ dsc_status dsc_dataset_borrow(const dsc_dataset *d, dsc_dataset **out);
 /* Where target j of row i was read, into buf: "FILE:LINE:COLUMN" for a CSV
  * data set, "FILE: item N" for IDX, "row N, target J" for arrays. */
 const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *buf, size_t size);
+/* Where row i was read: "FILE:LINE" for a CSV data set, "FILE: item N"
+ * for IDX, "row N" for arrays. */
+const char *dsc_dataset_row_where(const dsc_dataset *d, size_t i, char *buf, size_t size);
 /* The name of target column j ("?" when unknown). */
 const char *dsc_dataset_target_column(const dsc_dataset *d, size_t j);
 

@@ -32,31 +32,60 @@ dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **
     return DSC_OK;
 }
 
-static dsc_status check_finite(const float *v, size_t n, size_t cols, const char *what)
-{
-    for (size_t i = 0; i < n * cols; i++)
-        if (!isfinite(v[i]))
-            return dsc_fail(DSC_EINVAL, "%s value at row %zu, column %zu is not finite", what,
-                            i / cols + 1, i % cols + 1);
-    return DSC_OK;
-}
-
 dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
                                    size_t n_out, dsc_dataset **out)
 {
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: out is NULL");
     *out = NULL;
-    if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    if (!x || !y) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    /* As descent.h says: a data set from arrays is for training and
+     * scoring, which need targets. */
+    if (n_out == 0)
+        return dsc_fail(DSC_EINVAL,
+                        "dsc_dataset_from_arrays: n_out is 0 (a data set needs targets)");
     dsc_status s = dsc_dataset_alloc(n, n_in, n_out, out);
     if (s) return s;
-    if ((s = check_finite(x, n, n_in, "input")) ||
-        (n_out && (s = check_finite(y, n, n_out, "target")))) {
+    if ((s = dsc_check_finite(x, n, n_in, "input")) ||
+        (n_out && (s = dsc_check_finite(y, n, n_out, "target")))) {
         dsc_dataset_free(*out);
         *out = NULL;
         return s;
     }
     memcpy((*out)->x, x, n * n_in * sizeof(float));
     if (n_out) memcpy((*out)->y, y, n * n_out * sizeof(float));
+    return DSC_OK;
+}
+
+dsc_status dsc_dataset_wrap(const float *x, const float *y, size_t n, size_t n_in, size_t n_out,
+                            dsc_dataset **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_wrap: out is NULL");
+    *out = NULL;
+    if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_wrap: x or y is NULL");
+    if (n == 0 || n_in == 0)
+        return dsc_fail(DSC_EINVAL,
+                        "a data set needs at least one row and one input "
+                        "(got %zu rows, %zu inputs)",
+                        n, n_in);
+    if (n > SIZE_MAX / sizeof(float) / (n_in > n_out ? n_in : n_out))
+        return dsc_fail(DSC_EINVAL, "data set of %zu rows is too large", n);
+    dsc_status s;
+    if ((s = dsc_check_finite(x, n, n_in, "input")) ||
+        (n_out && (s = dsc_check_finite(y, n, n_out, "target"))))
+        return s;
+    dsc_dataset *d = dsc_calloc(1, sizeof *d);
+    if (!d) return dsc_fail(DSC_ENOMEM, "out of memory for a data set");
+    d->n = n;
+    d->n_in = n_in;
+    d->n_out = n_out;
+    pthread_mutex_init(&d->x_lock, NULL);
+    /* The library only reads x and y (see data.h): the casts lend them to
+     * fields that owned data sets also use for their own arrays. */
+    d->x = (float *)(uintptr_t)x;
+    static const float no_targets[1];
+    d->y = (float *)(uintptr_t)(n_out ? y : no_targets);
+    d->borrowed = DSC_BORROW_X | DSC_BORROW_Y;
+    *out = d;
     return DSC_OK;
 }
 
@@ -153,6 +182,17 @@ const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *bu
         snprintf(buf, size, "%s: item %zu", d->source, i + 1);
     else
         snprintf(buf, size, "row %zu, target %zu", i + 1, j + 1);
+    return buf;
+}
+
+const char *dsc_dataset_row_where(const dsc_dataset *d, size_t i, char *buf, size_t size)
+{
+    if (d->source && d->row_line && i < d->n)
+        snprintf(buf, size, "%s:%zu", d->source, d->row_line[i]);
+    else if (d->source)
+        snprintf(buf, size, "%s: item %zu", d->source, i + 1);
+    else
+        snprintf(buf, size, "row %zu", i + 1);
     return buf;
 }
 

@@ -272,10 +272,10 @@ static dsc_node conv(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kh
     if (b < 0 || (size_t)b >= g->n_nodes)
         return build_error(g, dsc_fail(DSC_EINVAL, "conv: the bias is not a node of this graph"));
     if (x >= 0 && (size_t)x < g->n_nodes && is_signal(g, x) != one_d)
-        return build_error(g, dsc_fail(DSC_ESHAPE, "conv: the input is %s: use dsc_conv%s",
-                                       one_d ? "not a signal (channels x length)"
-                                             : "a signal (channels x length)",
-                                       one_d ? "2d" : "1d"));
+        return build_error(
+            g, dsc_fail(DSC_ESHAPE, "conv: the input is %s: use dsc_conv%s",
+                        one_d ? "not a signal (channels x length)" : "a signal (channels x length)",
+                        one_d ? "2d" : "1d"));
     dsc_node id = window_node(g, DSC_OP_CONV, x, w, kh, kw, sh, sw, ph, pw);
     if (id < 0) return id;
     g->nodes[id].in[2] = b;
@@ -294,7 +294,8 @@ dsc_node dsc_conv1d(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t ker
     return conv(g, x, w, b, 1, kernel, 1, stride, 0, pad, 1);
 }
 
-static dsc_node pool(dsc_graph *g, dsc_op_id op, dsc_node x, size_t kernel, size_t stride, int one_d)
+static dsc_node pool(dsc_graph *g, dsc_op_id op, dsc_node x, size_t kernel, size_t stride,
+                     int one_d)
 {
     if (!g) return -1;
     if (stride == 0) stride = kernel;

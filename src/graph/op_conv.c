@@ -16,21 +16,41 @@
  * count; the gathers and scatters split by rows, filters or (sample,
  * channel) planes, each computed in a fixed order.
  *
- * The op keeps, after its value: cols (K x B P), yt (F x B P, also dyt in
- * backward) and, when x is not data, dcols (K x B P), all sized for the
- * largest batch at compile time, so running allocates nothing.
+ * With stride 1 and no padding the patch matrix is "extended": output (oy,
+ * ox) is column oy W + ox of its sample, so that every row of cols is one
+ * contiguous run of the input, x[c][ky][kx + i] for i < PE = (OH - 1) W +
+ * OW. The W - OW columns past each output row are computed and dropped
+ * (their gradient is 0), which costs (PE - P) / P more multiply work and
+ * saves copying the patches a few floats at a time.
  *
- * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW. */
+ * The batch goes through in chunks of a few samples, sized so that a
+ * chunk's patch matrix stays in the core's cache (about 1 MB) between
+ * being written and being multiplied: for the whole batch it would be tens
+ * of MB, written to memory and read back, which cost more than the
+ * multiplications. Backward builds each chunk's patches again rather than
+ * keeping the batch's. The chunk size comes from the shapes alone, so the
+ * results do not depend on the thread count.
+ *
+ * The op keeps, after its value: cols (K x CH PE), yt (F x CH PE, also dyt
+ * in backward) and dcols (K x CH PE), CH samples a chunk, so running
+ * allocates nothing.
+ *
+ * Filters with few weights (a first layer on images) skip all this and are
+ * computed directly (conv_direct.c).
+ *
+ * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW; ip[6] = 1 when computed
+ * directly (chosen by the shape alone); ip[7] = CH, samples per chunk. */
 #include <string.h>
 
 #include "../tensor/tensor.h"
-#include "graph_internal.h"
+#include "conv_internal.h"
 
-#define PAR_MIN 16384 /* elements below which threads cost more than they save */
+#define PAR_MIN 16384 /* operations below which threads cost more than they save */
+/* A chunk's patch matrix holds about this many floats (1 MB): it stays in
+ * cache between im2col and the product. */
+#define CHUNK_FLOATS (1u << 18)
 
-typedef struct {
-    size_t B, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW, P, K;
-} geom;
+typedef dsc_conv_geom geom;
 
 /* The input's channels x height x width (a signal: height 1). */
 static void in_chw(const dsc_gnode *x, size_t *c, size_t *h, size_t *w)
@@ -54,6 +74,8 @@ static geom geom_of(const dsc_graph *g, const dsc_gnode *n)
     q.OW = (q.W + 2 * q.PW - q.KW) / q.SW + 1;
     q.P = q.OH * q.OW;
     q.K = q.C * q.KH * q.KW;
+    q.E = q.SH == 1 && q.SW == 1 && !q.PH && !q.PW && q.OH > 1;
+    q.PE = q.E ? (q.OH - 1) * q.W + q.OW : q.P;
     return q;
 }
 
@@ -95,8 +117,13 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
     n->dims[1] = x->rank == 3 ? OH : OW;
     n->dims[2] = x->rank == 3 ? OW : 0;
     n->cols = F * OH * OW;
-    /* cols and yt; dcols unless the input is data (no gradient to pass) */
-    n->keep_row = (K + F) * OH * OW + (x->op == DSC_OP_INPUT ? 0 : K * OH * OW);
+    n->ip[6] = K <= DSC_CONV_DIRECT_K && OW <= DSC_CONV_DIRECT_ROW;
+    /* im2col: cols and yt; dcols unless the input is data (no gradient to
+     * pass). The direct way keeps nothing. */
+    size_t PE = SH == 1 && SW == 1 && !PH && !PW && OH > 1 ? (OH - 1) * W + OW : OH * OW;
+    size_t CH = CHUNK_FLOATS / (K * PE);
+    n->ip[7] = (int64_t)(CH ? CH : 1);
+    n->keep = n->ip[6] ? 0 : (2 * K + F) * PE * (size_t)n->ip[7];
     return DSC_OK;
 }
 
@@ -109,26 +136,20 @@ static float *kept(const dsc_graph *g, const dsc_gnode *n)
 static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float **cols, float **yt,
                     float **dcols)
 {
-    size_t room = g->max_batch * q->P;
+    size_t room = (size_t)n->ip[7] * q->PE;
     *cols = kept(g, n);
     *yt = *cols + q->K * room;
     *dcols = *yt + q->F * room;
 }
 
-/* What a parallel piece of a conv kernel reads and writes. */
-typedef struct {
-    const geom *q;
-    const float *src, *bias;
-    float *dst;
-} conv_job;
+typedef dsc_conv_job conv_job;
 
-/* Runs fn over n tasks of `work` elements each, in parallel when the whole
- * is large enough; every task writes its own part of the output. */
-static void conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, conv_job *job)
+void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_job *job)
 {
     size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
     dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
 }
+#define conv_run dsc_conv_run
 
 /* cols[k][n P + oy OW + ox] = x[n][c][oy SH + ky - PH][ox SW + kx - PW] (0
  * outside), k = (c KH + ky) KW + kx: one (k, sample) slab per task. */
@@ -138,12 +159,19 @@ static void im2col_range(void *job_, size_t lo, size_t hi)
     const geom *q = job->q;
     const float *x = job->src;
     float *cols = job->dst;
-    size_t BP = q->B * q->P;
+    size_t BP = q->B * q->PE;
     for (size_t t = lo; t < hi; t++) {
         size_t k = t / q->B, s = t % q->B;
+        if (q->E) { /* one run of the sample */
+            size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
+            const float *src = x + ((s * q->C + c) * q->H + ky) * q->W + kx;
+            float *dst = cols + k * BP + s * q->PE;
+            for (size_t i = 0; i < q->PE; i++) dst[i] = src[i];
+            continue;
+        }
         size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
         const float *xc = x + (s * q->C + c) * q->H * q->W;
-        float *out = cols + k * BP + s * q->P;
+        float *out = cols + k * BP + s * q->PE;
         for (size_t oy = 0; oy < q->OH; oy++, out += q->OW) {
             size_t iy = oy * q->SH + ky; /* + PH */
             if (iy < q->PH || iy - q->PH >= q->H) {
@@ -156,9 +184,13 @@ static void im2col_range(void *job_, size_t lo, size_t hi)
                 size_t in1 = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
                 if (in1 > q->OW) in1 = q->OW;
                 if (in0 > in1) in0 = in1;
-                memset(out, 0, in0 * sizeof(float));
-                memcpy(out + in0, row + in0 + kx - q->PW, (in1 - in0) * sizeof(float));
-                memset(out + in1, 0, (q->OW - in1) * sizeof(float));
+                /* plain loops: the rows are short (11 floats in a second
+                 * layer on 28 x 28 images), where a call to memcpy costs
+                 * more than the copy */
+                const float *src = row + in0 + kx - q->PW;
+                for (size_t i = 0; i < in0; i++) out[i] = 0.0f;
+                for (size_t i = in0; i < in1; i++) out[i] = src[i - in0];
+                for (size_t i = in1; i < q->OW; i++) out[i] = 0.0f;
                 continue;
             }
             for (size_t ox = 0; ox < q->OW; ox++) {
@@ -178,13 +210,22 @@ static void col2im_range(void *job_, size_t lo, size_t hi)
     const geom *q = job->q;
     const float *dcols = job->src;
     float *dx = job->dst;
-    size_t BP = q->B * q->P;
+    size_t BP = q->B * q->PE;
     for (size_t t = lo; t < hi; t++) {
         size_t s = t / q->C, c = t % q->C;
         float *plane = dx + (s * q->C + c) * q->H * q->W;
+        if (q->E) { /* each tap adds one run back (the dropped columns carry 0) */
+            for (size_t ky = 0; ky < q->KH; ky++)
+                for (size_t kx = 0; kx < q->KW; kx++) {
+                    const float *in = dcols + ((c * q->KH + ky) * q->KW + kx) * BP + s * q->PE;
+                    float *out = plane + ky * q->W + kx;
+                    for (size_t i = 0; i < q->PE; i++) out[i] += in[i];
+                }
+            continue;
+        }
         for (size_t ky = 0; ky < q->KH; ky++)
             for (size_t kx = 0; kx < q->KW; kx++) {
-                const float *in = dcols + ((c * q->KH + ky) * q->KW + kx) * BP + s * q->P;
+                const float *in = dcols + ((c * q->KH + ky) * q->KW + kx) * BP + s * q->PE;
                 for (size_t oy = 0; oy < q->OH; oy++, in += q->OW) {
                     size_t iy = oy * q->SH + ky;
                     if (iy < q->PH || iy - q->PH >= q->H) continue;
@@ -203,12 +244,13 @@ static void bias_range(void *job_, size_t lo, size_t hi)
 {
     const conv_job *job = job_;
     const geom *q = job->q;
-    size_t BP = q->B * q->P;
+    size_t BP = q->B * q->PE, stride = q->E ? q->W : q->OW;
     for (size_t t = lo; t < hi; t++) {
         size_t s = t / q->F, f = t % q->F;
-        const float *src = job->src + f * BP + s * q->P;
+        const float *src = job->src + f * BP + s * q->PE;
         float *dst = job->dst + (s * q->F + f) * q->P, bf = job->bias[f];
-        for (size_t p = 0; p < q->P; p++) dst[p] = src[p] + bf;
+        for (size_t oy = 0; oy < q->OH; oy++)
+            for (size_t ox = 0; ox < q->OW; ox++) dst[oy * q->OW + ox] = src[oy * stride + ox] + bf;
     }
 }
 
@@ -217,11 +259,19 @@ static void gather_range(void *job_, size_t lo, size_t hi)
 {
     const conv_job *job = job_;
     const geom *q = job->q;
-    size_t BP = q->B * q->P;
+    size_t BP = q->B * q->PE;
     for (size_t t = lo; t < hi; t++) {
         size_t f = t / q->B, s = t % q->B;
-        memcpy(job->dst + f * BP + s * q->P, job->src + (s * q->F + f) * q->P,
-               q->P * sizeof(float));
+        float *dst = job->dst + f * BP + s * q->PE;
+        const float *src = job->src + (s * q->F + f) * q->P;
+        if (!q->E) {
+            memcpy(dst, src, q->P * sizeof(float));
+            continue;
+        }
+        for (size_t oy = 0; oy < q->OH; oy++) { /* zeros in the dropped columns */
+            for (size_t ox = 0; ox < q->OW; ox++) dst[oy * q->W + ox] = src[oy * q->OW + ox];
+            for (size_t ox = q->OW; ox < q->W && oy + 1 < q->OH; ox++) dst[oy * q->W + ox] = 0.0f;
+        }
     }
 }
 
@@ -229,13 +279,21 @@ static void gather_range(void *job_, size_t lo, size_t hi)
 static void bias_grad_range(void *job_, size_t lo, size_t hi)
 {
     const conv_job *job = job_;
-    size_t BP = job->q->B * job->q->P;
+    size_t BP = job->q->B * job->q->PE;
     for (size_t f = lo; f < hi; f++) {
         double s = 0.0;
         const float *r = job->src + f * BP;
         for (size_t i = 0; i < BP; i++) s += r[i];
         job->dst[f] += (float)s;
     }
+}
+
+/* The geometry of the chunk of samples [s0, s0 + CH) (fewer at the end). */
+static geom chunk_of(const geom *q, size_t s0, size_t ch)
+{
+    geom c = *q;
+    c.B = q->B - s0 < ch ? q->B - s0 : ch;
+    return c;
 }
 
 static void conv_forward(dsc_graph *g, dsc_gnode *n)
@@ -246,12 +304,21 @@ static void conv_forward(dsc_graph *g, dsc_gnode *n)
     int th = dsc_threads(g->threads);
     const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
                 *b = dsc_in(g, n, 2)->val.data;
-    size_t BP = q.B * q.P;
-    conv_job im = {&q, x, NULL, cols};
-    conv_run(th, q.K * q.B, q.P, im2col_range, &im);
-    dsc_gemm(0, 0, q.F, BP, q.K, 1.0f, w, q.K, cols, BP, 0.0f, yt, BP, g->threads);
-    conv_job out = {&q, yt, b, n->val.data};
-    conv_run(th, q.B * q.F, q.P, bias_range, &out);
+    if (n->ip[6]) {
+        conv_job d = {.q = &q, .src = x, .bias = b, .w = w, .dst = n->val.data};
+        dsc_conv_direct_forward(th, &d);
+        return;
+    }
+    size_t ch = (size_t)n->ip[7];
+    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
+        geom c = chunk_of(&q, s0, ch);
+        size_t BP = c.B * c.PE;
+        conv_job im = {.q = &c, .src = x + s0 * c.C * c.H * c.W, .dst = cols};
+        conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
+        dsc_gemm(0, 0, c.F, BP, c.K, 1.0f, w, c.K, cols, BP, 0.0f, yt, BP, g->threads);
+        conv_job out = {.q = &c, .src = yt, .bias = b, .dst = n->val.data + s0 * c.F * c.P};
+        conv_run(th, c.B * c.F, c.P, bias_range, &out);
+    }
 }
 
 static void conv_backward(dsc_graph *g, dsc_gnode *n)
@@ -261,19 +328,39 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
     buffers(g, n, &q, &cols, &dyt, &dcols);
     int th = dsc_threads(g->threads);
     dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
-    size_t BP = q.B * q.P;
-    conv_job gather = {&q, n->grad.data, NULL, dyt};
-    conv_run(th, q.F * q.B, q.P, gather_range, &gather);
-    if (wn->requires_grad)
-        dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K, g->threads);
-    if (bn->requires_grad) {
-        conv_job bias = {&q, dyt, NULL, bn->grad.data};
-        conv_run(th, q.F, BP, bias_grad_range, &bias);
+    if (n->ip[6]) {
+        conv_job d = {.q = &q,
+                      .src = xn->val.data,
+                      .w = wn->val.data,
+                      .dy = n->grad.data,
+                      .dw = wn->requires_grad ? wn->grad.data : NULL,
+                      .db = bn->requires_grad ? bn->grad.data : NULL};
+        dsc_conv_direct_backward(th, &d, xn->requires_grad ? xn->grad.data : NULL);
+        return;
     }
-    if (xn->requires_grad && xn->op != DSC_OP_INPUT) {
-        dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP, g->threads);
-        conv_job back = {&q, dcols, NULL, xn->grad.data};
-        conv_run(th, q.B * q.C, q.H * q.W * q.KH * q.KW, col2im_range, &back);
+    size_t ch = (size_t)n->ip[7];
+    int dx = xn->requires_grad && xn->op != DSC_OP_INPUT;
+    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
+        geom c = chunk_of(&q, s0, ch);
+        size_t BP = c.B * c.PE;
+        conv_job gather = {.q = &c, .src = n->grad.data + s0 * c.F * c.P, .dst = dyt};
+        conv_run(th, c.F * c.B, c.P, gather_range, &gather);
+        if (wn->requires_grad) { /* the chunk's patches again: they are not kept */
+            conv_job im = {.q = &c, .src = xn->val.data + s0 * c.C * c.H * c.W, .dst = cols};
+            conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
+            dsc_gemm(0, 1, c.F, c.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, c.K,
+                     g->threads);
+        }
+        if (bn->requires_grad) {
+            conv_job bias = {.q = &c, .src = dyt, .dst = bn->grad.data};
+            conv_run(th, c.F, BP, bias_grad_range, &bias);
+        }
+        if (dx) {
+            dsc_gemm(1, 0, c.K, BP, c.F, 1.0f, wn->val.data, c.K, dyt, BP, 0.0f, dcols, BP,
+                     g->threads);
+            conv_job back = {.q = &c, .src = dcols, .dst = xn->grad.data + s0 * c.C * c.H * c.W};
+            conv_run(th, c.B * c.C, c.H * c.W * c.KH * c.KW, col2im_range, &back);
+        }
     }
 }
 

@@ -187,13 +187,13 @@ DSC_LOSSES(DSC_OP_EXTERN_LOSS_)     /* op_loss.c */
 #undef DSC_OP_EXTERN_LOSS_
 extern const dsc_op_def dsc_op_input, dsc_op_param; /* graph.c */
 extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_op_scale, dsc_op_sum,
-    dsc_op_mean;                                             /* op_basic.c */
-extern const dsc_op_def dsc_op_bce_logits, dsc_op_ce_logits; /* op_loss.c */
-extern const dsc_op_def dsc_op_dropout;                      /* op_dropout.c */
-extern const dsc_op_def dsc_op_conv;                         /* op_conv.c */
+    dsc_op_mean;                                                        /* op_basic.c */
+extern const dsc_op_def dsc_op_bce_logits, dsc_op_ce_logits;            /* op_loss.c */
+extern const dsc_op_def dsc_op_dropout;                                 /* op_dropout.c */
+extern const dsc_op_def dsc_op_conv;                                    /* op_conv.c */
 extern const dsc_op_def dsc_op_maxpool, dsc_op_avgpool, dsc_op_flatten; /* op_pool.c */
-extern const dsc_op_def dsc_op_linear_ssr;                   /* op_linear.c */
-extern const dsc_op_def dsc_op_small_net;                    /* op_net.c */
+extern const dsc_op_def dsc_op_linear_ssr;                              /* op_linear.c */
+extern const dsc_op_def dsc_op_small_net;                               /* op_net.c */
 
 /* A macro's arguments as a string, after expanding the macros in them. */
 #define DSC_STR_(...) #__VA_ARGS__

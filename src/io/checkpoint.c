@@ -151,31 +151,25 @@ static dsc_status parse_trst(const char *path, const uint8_t *b, size_t len, siz
 
 dsc_status dsc_checkpoint_load(const char *path, dsc_model **m, dsc_train_state *st)
 {
+    return dsc_checkpoint_load_limits(path, NULL, m, st);
+}
+
+dsc_status dsc_checkpoint_load_limits(const char *path, const dsc_limits *l, dsc_model **m,
+                                      dsc_train_state *st)
+{
     if (!path || !m || !st) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_load: NULL argument");
     memset(st, 0, sizeof *st);
-    /* The model part is checked whole (CRC included) by the model loader;
-     * then the state chunk is found by walking the chunk headers. */
-    dsc_status s = dsc_model_load(path, m);
-    if (s) return s;
-    FILE *f = fopen(path, "rb");
+    *m = NULL;
+    /* Read once; the model part is checked whole (CRC included) by the
+     * model loader, then the state chunk is found by walking the chunks. */
     uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    if (!f) s = dsc_fail(DSC_EIO, "%s: cannot open", path);
-    while (!s) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            uint8_t *nb = cap <= DSC_MODEL_FILE_MAX + 1 ? dsc_realloc(buf, cap) : NULL;
-            if (!nb) {
-                s = dsc_fail(DSC_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
+    size_t n = 0;
+    dsc_status s = dsc_model_file_read(path, l, &buf, &n);
+    if (!s) s = dsc_model_load_memory(path, buf, n, m);
+    if (s) {
+        dsc_free(buf);
+        return s;
     }
-    if (f) fclose(f);
     int found = 0;
     for (size_t pos = 12; !s && pos + 8 <= n;) {
         size_t len = (size_t)get_le(buf + pos + 4, 4);

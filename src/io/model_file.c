@@ -270,6 +270,18 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
     return s;
 }
 
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size)
+{
+    if (data) *data = NULL;
+    if (size) *size = 0;
+    if (!m || !data || !size) return dsc_fail(DSC_EINVAL, "dsc_model_save_memory: NULL argument");
+    uint8_t *bytes = NULL;
+    dsc_status s = dsc_model_encode(m, &bytes, size);
+    if (s) return s;
+    *data = bytes;
+    return DSC_OK;
+}
+
 /* --- decoding -------------------------------------------------------------- */
 
 static uint32_t get_u32(const uint8_t *b)
@@ -532,6 +544,16 @@ static dsc_status parse_summary(reader *r, dsc_model_summary *sm)
     return DSC_OK;
 }
 
+/* A name the model refuses (empty, given twice) is a fault of the file:
+ * said with the file and chunk. */
+static dsc_status bad_names(const reader *r, dsc_status s)
+{
+    if (s != DSC_EINVAL) return s;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", dsc_last_error());
+    return rd_fail_at(r, r->pos, "%s", msg);
+}
+
 static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *c, int which)
 {
     reader r = {name, b, c->at + CHUNK_HEAD, c->at + CHUNK_HEAD + c->len, known_tags[which]};
@@ -616,7 +638,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, in, 0, "input names", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_input_names(m, (const char *const *)l.v);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_TRGT].present) {
         r = chunk_reader(name, b, &ch[C_TRGT], C_TRGT);
@@ -624,7 +646,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if (!(s = rd_str(&r, "the target", SIZE_MAX, &t)) && !(s = rd_done(&r)))
             s = dsc_model_set_target(m, t);
         dsc_free(t);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_CLSS].present) {
         r = chunk_reader(name, b, &ch[C_CLSS], C_CLSS);
@@ -632,7 +654,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, outs, outs == 1 ? 2 : 0, "class labels", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_classes(m, (const char *const *)l.v, l.n);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_NORM].present) {
         r = chunk_reader(name, b, &ch[C_NORM], C_NORM);
@@ -807,33 +829,63 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
 
 /* --- loading from a file --------------------------------------------------- */
 
-dsc_status dsc_model_load(const char *path, dsc_model **out)
+/* Whether the bytes so far can still be a model file: the magic, then
+ * chunk headers with valid tags, and nothing after the END chunk. Reading
+ * stops at the first byte that says no (the parser then says what is
+ * wrong), so /dev/zero or an endless pipe costs a few bytes, not a limit's
+ * worth. */
+static int could_be_model(const uint8_t *b, size_t n, size_t *next)
 {
-    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load: out is NULL");
-    *out = NULL;
-    if (!path) return dsc_fail(DSC_EINVAL, "dsc_model_load: path is NULL");
-    FILE *f = fopen(path, "rb");
+    size_t head = n < sizeof magic ? n : sizeof magic;
+    if (memcmp(b, magic, head) != 0) return 0;
+    while (*next + CHUNK_HEAD <= n) {
+        if (!valid_tag(b + *next)) return 0;
+        size_t end = *next + CHUNK_HEAD + get_u32(b + *next + 4);
+        if (memcmp(b + *next, "END ", 4) == 0) return n <= end;
+        *next = end;
+    }
+    return 1;
+}
+
+static dsc_status too_large(const char *path, uint64_t n, uint64_t limit)
+{
+    char lim[32];
+    if (limit == DSC_MODEL_FILE_MAX)
+        return dsc_fail(DSC_EFORMAT,
+                        "%s: %llu bytes or more, larger than any model file (at most %s)", path,
+                        (unsigned long long)n, dsc_bytes_text(lim, sizeof lim, limit));
+    return dsc_fail(DSC_ELIMIT,
+                    "%s: %llu bytes or more, larger than %s, the limit (max_bytes; descent "
+                    "--max-bytes raises it)",
+                    path, (unsigned long long)n, dsc_bytes_text(lim, sizeof lim, limit));
+}
+
+dsc_status dsc_model_file_read(const char *path, const dsc_limits *l, uint8_t **bytes, size_t *size)
+{
+    *bytes = NULL;
+    *size = 0;
+    dsc_limits store;
+    l = dsc_limits_or_default(l, &store);
+    uint64_t limit =
+        l->max_bytes && l->max_bytes < DSC_MODEL_FILE_MAX ? l->max_bytes : DSC_MODEL_FILE_MAX;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    /* Read to the end rather than trusting a size from stat: that works
-     * for pipes too. The limit + 1 tells "too large" from "exactly full". */
-    size_t cap = 0, n = 0;
-    uint8_t *buf = NULL;
+    size_t cap = 1 << 16, n = 0, next = HEADER_SIZE;
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0) {
-        if ((uint64_t)st.st_size > DSC_MODEL_FILE_MAX) {
-            fclose(f);
-            return dsc_fail(DSC_EFORMAT,
-                            "%s: %llu bytes is larger than any model file (at most %zu)", path,
-                            (unsigned long long)st.st_size, DSC_MODEL_FILE_MAX);
-        }
+    dsc_status s = DSC_OK;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+        s = dsc_fail(DSC_EIO, "%s: is a directory, not a model file", path);
+    /* A regular file's size is a good first guess (pipes are read to their
+     * end), and one past the limit is refused unread; the limit + 1 tells
+     * "too large" from "exactly full". */
+    if (!s && S_ISREG(st.st_mode) && st.st_size >= 0) {
+        if ((uint64_t)st.st_size > limit) s = too_large(path, (uint64_t)st.st_size, limit);
         cap = (size_t)st.st_size + 1;
     }
-    if (cap < 4096) cap = 4096;
-    dsc_status s = DSC_OK;
-    for (;;) {
+    uint8_t *buf = NULL;
+    while (!s) {
         if (n == cap || !buf) {
-            size_t ncap =
-                buf ? (cap > DSC_MODEL_FILE_MAX / 2 ? DSC_MODEL_FILE_MAX + 1 : 2 * cap) : cap;
+            size_t ncap = buf ? (cap > limit / 2 ? (size_t)limit + 1 : 2 * cap) : cap;
             uint8_t *nb = dsc_realloc(buf, ncap);
             if (!nb) {
                 s = dsc_fail(DSC_ENOMEM, "%s: out of memory reading %zu bytes", path, ncap);
@@ -842,20 +894,44 @@ dsc_status dsc_model_load(const char *path, dsc_model **out)
             buf = nb;
             cap = ncap;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
+        /* Small pieces from a pipe, so a bad byte is seen early. */
+        size_t want = cap - n < (1 << 16) ? cap - n : (1 << 16);
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
-        if (n > DSC_MODEL_FILE_MAX) {
-            s = dsc_fail(DSC_EFORMAT, "%s: larger than any model file (at most %zu bytes)", path,
-                         DSC_MODEL_FILE_MAX);
+        if (ferror(f)) {
+            s = dsc_fail(DSC_EIO, "%s: cannot read: %s", path, strerror(errno));
             break;
         }
-        if (got == 0 || n < cap) {
-            if (ferror(f)) s = dsc_fail(DSC_EIO, "%s: cannot read: %s", path, strerror(errno));
-            if (ferror(f) || feof(f)) break;
+        if (n > limit) {
+            s = too_large(path, n, limit);
+            break;
         }
+        if (got < want || !could_be_model(buf, n, &next)) break;
     }
-    fclose(f);
+    if (f != stdin) fclose(f);
+    if (s) {
+        dsc_free(buf);
+        return s;
+    }
+    *bytes = buf;
+    *size = n;
+    return DSC_OK;
+}
+
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load: out is NULL");
+    *out = NULL;
+    if (!path) return dsc_fail(DSC_EINVAL, "dsc_model_load: path is NULL");
+    uint8_t *buf;
+    size_t n;
+    dsc_status s = dsc_model_file_read(path, l, &buf, &n);
     if (!s) s = dsc_model_load_memory(path, buf, n, out);
     dsc_free(buf);
     return s;
+}
+
+dsc_status dsc_model_load(const char *path, dsc_model **out)
+{
+    return dsc_model_load_limits(path, NULL, out);
 }

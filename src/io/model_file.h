@@ -21,4 +21,14 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size);
 dsc_status dsc_checkpoint_encode(const dsc_model *m, const dsc_train_state *st, uint8_t **bytes,
                                  size_t *size);
 
+/* The bytes of a model file (or checkpoint) at path ("-": standard input),
+ * read in pieces and stopped as soon as they cannot be one, or past
+ * l->max_bytes (DSC_ELIMIT); dsc_malloc'd. */
+dsc_status dsc_model_file_read(const char *path, const dsc_limits *l, uint8_t **bytes,
+                               size_t *size);
+
+/* dsc_checkpoint_load with limits (NULL: the defaults). */
+dsc_status dsc_checkpoint_load_limits(const char *path, const dsc_limits *l, dsc_model **m,
+                                      dsc_train_state *st);
+
 #endif

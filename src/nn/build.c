@@ -5,6 +5,7 @@
 
 #include "../data/data.h"
 #include "../graph/graph_internal.h"
+#include "../tensor/tensor.h"
 #include "nn.h"
 
 /* --- the model as a graph ------------------------------------------------ */
@@ -140,8 +141,33 @@ dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_d
 struct dsc_workspace {
     dsc_mlp_graph mg;
     const dsc_model *m;
-    float *xs; /* standardised inputs, when the model standardises */
+    int standardized; /* the model standardised its inputs when this was made */
+    int invariant;    /* pad short batches to min_rows (row-invariant results) */
+    size_t min_rows;
+    float *xs; /* staging: standardised or padded inputs */
 };
+
+/* The fewest rows (samples) from which every layer's matrix product treats
+ * each sample alike (see dsc_gemm_invariant_rows). A dense layer multiplies
+ * a sample per row; a convolution a filter per row and a sample's output
+ * positions per column, so its count is in columns, shared by positions. */
+static size_t invariant_rows(const dsc_model *m)
+{
+    size_t r = 1;
+    for (size_t k = 0; k < m->n_layers; k++) {
+        const dsc_layer *l = &m->layer[k];
+        size_t v = 1;
+        if (l->kind == DSC_LAYER_DENSE) {
+            v = dsc_gemm_invariant_rows(l->size, m->units[k]);
+        } else if (l->kind == DSC_LAYER_CONV) {
+            size_t positions = l->out_dims[1] * l->out_dims[2];
+            size_t cols = dsc_gemm_invariant_rows(l->size, l->in_dims[0] * l->kh * l->kw);
+            v = positions ? (cols + positions - 1) / positions : cols;
+        }
+        if (v > r) r = v;
+    }
+    return r;
+}
 
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out)
 {
@@ -150,21 +176,33 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_workspace_new: model is NULL");
     dsc_workspace *ws = dsc_calloc(1, sizeof *ws);
     if (!ws) return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
-    dsc_status s = dsc_mlp_graph_build(m, 0, DSC_LOSS_SSR, max_batch ? max_batch : 1,
-                                       DSC_COMPILE_NO_GRAD, &ws->mg);
+    ws->min_rows = invariant_rows(m);
+    if (max_batch < 1) max_batch = 1;
+    dsc_status s =
+        dsc_mlp_graph_build(m, 0, DSC_LOSS_SSR, max_batch > ws->min_rows ? max_batch : ws->min_rows,
+                            DSC_COMPILE_NO_GRAD, &ws->mg);
     if (s) {
         dsc_free(ws);
         return s;
     }
     ws->m = m;
-    if (m->x_mean) {
-        ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float));
-        if (!ws->xs) {
-            dsc_workspace_free(ws);
-            return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
-        }
+    ws->standardized = m->x_mean != NULL;
+    if (ws->standardized &&
+        !(ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float)))) {
+        dsc_workspace_free(ws);
+        return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
     }
     *out = ws;
+    return DSC_OK;
+}
+
+dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on)
+{
+    if (!ws) return dsc_fail(DSC_EINVAL, "dsc_workspace_set_row_invariant: NULL workspace");
+    if (on && ws->min_rows > 1 && !ws->xs &&
+        !(ws->xs = dsc_malloc(ws->mg.max_batch * ws->m->units[0] * sizeof(float))))
+        return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
+    ws->invariant = on != 0;
     return DSC_OK;
 }
 
@@ -181,20 +219,27 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
     if (!m || !ws || (!x && n) || (!y && n))
         return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
     if (ws->m != m) return dsc_fail(DSC_EINVAL, "dsc_predict: the workspace is for another model");
-    if (!!ws->xs != !!m->x_mean)
+    if (ws->standardized != (m->x_mean != NULL))
         return dsc_fail(DSC_EINVAL, "dsc_predict: the model's standardisation changed since the "
                                     "workspace was made");
     size_t n_in = m->units[0], n_out = m->units[m->n_layers];
+    /* A NaN would come out as a NaN prediction, far from its cause: the
+     * check costs one compare per input against a multiply-add per weight. */
+    dsc_status bad = dsc_check_finite(x, n, n_in, "input");
+    if (bad) return bad;
     for (size_t i = 0; i < n; i += ws->mg.max_batch) {
         size_t rows = n - i < ws->mg.max_batch ? n - i : ws->mg.max_batch;
+        /* Padding rows are zeros: computed, never read back. */
+        size_t run = ws->invariant && rows < ws->min_rows ? ws->min_rows : rows;
         const float *xb = x + i * n_in;
-        if (ws->xs) {
+        if (ws->standardized || run != rows) {
             memcpy(ws->xs, xb, rows * n_in * sizeof(float));
+            memset(ws->xs + rows * n_in, 0, (run - rows) * n_in * sizeof(float));
             dsc_model_scale_inputs(m, ws->xs, rows);
             xb = ws->xs;
         }
         dsc_status s;
-        if ((s = dsc_graph_set_batch(ws->mg.g, rows)) ||
+        if ((s = dsc_graph_set_batch(ws->mg.g, run)) ||
             (s = dsc_graph_bind(ws->mg.g, ws->mg.x, xb)) || (s = dsc_graph_forward(ws->mg.g)))
             return s;
         memcpy(y + i * n_out, dsc_graph_value(ws->mg.g, ws->mg.out).data,
@@ -209,7 +254,8 @@ dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float
     dsc_workspace *ws;
     dsc_status s = dsc_workspace_new(m, n < 256 ? (n ? n : 1) : 256, &ws);
     if (s) return s;
-    s = dsc_predict(m, ws, x, n, y);
+    s = dsc_workspace_set_row_invariant(ws, 1);
+    if (!s) s = dsc_predict(m, ws, x, n, y);
     dsc_workspace_free(ws);
     return s;
 }

@@ -98,7 +98,7 @@ static dsc_status read_layer_act(spec_reader *r, int required, dsc_activation *a
 static size_t flat(int rank, const size_t *dims)
 {
     size_t n = 1;
-    for (int k = 0; k < rank; k++) n *= dims[k];
+    for (int k = 0; k < rank && k < DSC_MAX_RANK; k++) n *= dims[k];
     return n;
 }
 
@@ -252,7 +252,7 @@ dsc_status dsc_spec_parse(const char *spec, dsc_spec *out)
     if (s) return s;
     if (!read_sep(&r)) return spec_error(&r, "expected '->' after the inputs");
     int rank = out->in_rank;
-    size_t dims[DSC_MAX_RANK];
+    size_t dims[DSC_MAX_RANK] = {0};
     memcpy(dims, out->in_dims, sizeof dims);
     out->units[0] = flat(rank, dims);
     for (size_t n = 0;; n++) {

@@ -378,6 +378,14 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threa
 /* Outcome of one step: keep going, or the rule that stopped the run. */
 enum { GO_ON = -1 };
 
+/* The caller's stop flag (dsc_train_params.stop), written by a signal
+ * handler or another thread: read atomically, so the read is never torn
+ * or hoisted out of the loop. */
+static int stop_asked(const dsc_train_params *p)
+{
+    return p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /* One parameter update on the bound batch; returns GO_ON or a stop reason. */
 static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, long max_iter,
                 double step_tol, const uint32_t *rows, size_t n_rows, dsc_train_result *res)
@@ -388,6 +396,10 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* A stop asked for on any rank during the last step lands here, before
      * the update, on every rank alike. */
     if (r->stop_agreed) return DSC_STOP_CALLBACK;
+    if (stop_asked(p)) {
+        if (!r->dist) return DSC_STOP_CALLBACK;
+        r->want_stop = 1; /* sent with the next sum, so every rank stops together */
+    }
     r->last_loss = loss;
     double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
@@ -590,10 +602,10 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     c->res->grad_norm = grad_norm(g, c->r->mask, n, p->threads);
     c->r->last_loss = f;
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
-    if (!p->on_step) return 0;
+    if (!p->on_step) return agree_stop(c->r, stop_asked(p));
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
     dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n, NULL, c->r->d->n};
-    int stop = agree_stop(c->r, p->on_step(&info, p->user));
+    int stop = agree_stop(c->r, p->on_step(&info, p->user) || stop_asked(p));
     memcpy(c->prev, x, n * sizeof(float));
     return stop;
 }

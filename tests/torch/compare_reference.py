@@ -26,7 +26,7 @@ def read(path):
     while i < len(lines):
         head = lines[i]
         if head.startswith("data "):
-            rows = int(head.split()[2])
+            rows = 0 if " formula " in head else int(head.split()[2])
             data.append(lines[i:i + 1 + rows])
             i += 1 + rows
         elif head.startswith("case "):

@@ -128,7 +128,38 @@ def make_data():
     label = np.argmax(score, axis=1)
     label[flip] = (label[flip] + 1) % 3
     data["cls"] = (x, np.eye(3, dtype=np.float32)[label])
+    data["line"] = line_data(4097)
     return data
+
+
+def line_data(n):
+    """A line with noise on 4097 rows, large enough for descent's fused
+    linear op (4096 rows and more). Too long to list, so both sides compute
+    it by this formula, one float32 operation at a time (the C test does the
+    same and checks the file's checksum of the values)."""
+    f = np.float32
+    i = np.arange(n, dtype=np.int64)
+    x = np.empty((n, 3), dtype=np.float32)
+    for j in range(3):
+        x[:, j] = ((i * 37 + j * 101 + 13) % 1000).astype(np.float32) / f(1000) - f(0.5)
+    noise = (((i * 7919) % 201) - 100).astype(np.float32) / f(1000)
+    y = f(1.5) * x[:, 0]
+    y = y - f(2) * x[:, 1]
+    y = y + f(0.5) * x[:, 2]
+    y = y + f(0.25)
+    y = y + noise
+    return x, y[:, None].astype(np.float32)
+
+
+def checksum(x, y):
+    """The values in row order, inputs then targets, summed in double."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        for v in x[i]:
+            s += float(v)
+        for v in y[i]:
+            s += float(v)
+    return s
 
 
 # ---------------------------------------------------------------------------
@@ -438,9 +469,20 @@ def all_cases():
         case("deep-ce-nesterov", "3 -> 6:softplus -> 5:tanh -> 3:softmax", "cls", "ce",
              "nesterov", lr=0.05),
     ]
+    # The fused linear op (a linear model, ssr or mse, batches of 4096 rows
+    # and more; a batch of 4096 leaves a last batch of 1).
+    cases += [
+        case("line-gd-mse", "3 -> 1:identity", "line", "mse", "gd", batch=0, lr=0.2),
+        case("line-momentum-ssr", "3 -> 1:identity", "line", "ssr", "momentum", batch=0,
+             lr=2e-5),
+        case("line-sgd-4096", "3 -> 1:identity", "line", "mse", "sgd", batch=4096, lr=0.2),
+        case("line-adam-mse", "3 -> 1:identity", "line", "mse", "adam", batch=0, lr=0.05),
+        case("lbfgs-line-mse", "3 -> 1:identity", "line", "mse", "lbfgs"),
+    ]
     for i, c in enumerate(cases):
         if c["epochs"] == -1:
-            per_epoch = -(-21 // c["batch"])
+            rows = 4097 if c["data"] == "line" else 21
+            per_epoch = -(-rows // c["batch"])
             c["epochs"] = -(-UPDATES // per_epoch)
         c["init"] = initial_params(c["spec"], 1000 + i)
     names = [c["name"] for c in cases]
@@ -461,13 +503,13 @@ def checkpoints(cases, data):
     10, 20, 30 and 40 iterations: L-BFGS amplifies rounding as it goes, so
     PyTorch's own sensitivity grows along a run, and these say how far into
     the run a comparison holds. A checkpoint is left out when PyTorch
-    stopped before it (it would repeat the previous one)."""
+    stopped before or at it (it would repeat the run's end)."""
     for c in cases:
         if c["optimizer"] == "lbfgs":
+            made = run_case(c, data)[1]
             for k in (5, 10, 20, 30, 40):
-                if run_case(dict(c, max_iter=k), data)[1] < k:
-                    break
-                yield dict(c, name="%s@%d" % (c["name"], k), max_iter=k)
+                if k < made:
+                    yield dict(c, name="%s@%d" % (c["name"], k), max_iter=k)
         yield c
 
 
@@ -482,6 +524,10 @@ def main():
         torch.__version__,
     ]
     for name, (x, y) in data.items():
+        if name == "line":
+            lines.append("data %s %d %d %d formula %r" % (name, x.shape[0], x.shape[1],
+                                                          y.shape[1], checksum(x, y)))
+            continue
         lines.append("data %s %d %d %d" % (name, x.shape[0], x.shape[1], y.shape[1]))
         for i in range(x.shape[0]):
             lines.append(floats(np.concatenate([x[i], y[i]])))
