@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "job.h"
 #include "lesson_engine.h"
 #include "output.h"
@@ -69,8 +70,14 @@ static int record_one(recorder *r, const char *request)
         return cli_error(EXIT_RUNTIME, "lesson: the recorded request '%s' failed: %s", request,
                          dsc_last_error());
     }
+    char *key = dsc_json_quote(request);
+    if (!key) {
+        dsc_free(json);
+        return cli_error(EXIT_RUNTIME, "lesson: out of memory");
+    }
     fputs(r->answers++ ? ",\n" : "\n", r->f);
-    cli_print_json_string(r->f, request);
+    put_script_safe(r->f, key);
+    dsc_free(key);
     fputs(": ", r->f);
     put_script_safe(r->f, json);
     dsc_free(json);

@@ -131,8 +131,8 @@ static dsc_status load_data(line_run *l, const char *data)
          * second, and the same messages. */
         dsc_csv_options co;
         dsc_csv_options_init(&co);
-        co.features = "1";
-        co.target = "2";
+        co.features = "#1";
+        co.target = "#2";
         co.target_kind = DSC_TARGET_VALUES;
         if ((s = dsc_dataset_from_csv(data, &co, &l->d))) return s;
         const char *xn = dsc_dataset_input_name(l->d, 0), *yn = dsc_dataset_output_name(l->d, 0);

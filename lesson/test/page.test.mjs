@@ -80,6 +80,8 @@ for (const dir of ['live', 'recorded']) {
   ok(!/<script[^>]+src=|<link[^>]+href=|@import|url\(http|src="http/i.test(html), `${dir}: the page refers to an outside file`);
 }
 if (!hasLive) console.log('note: this descent was built without emscripten: only the recorded page is tested (live page: apt-get install emscripten, rebuild)');
+// CI's gcc build (DSC_REQUIRE_LESSON=live) must test the live page, not fall back quietly.
+if (process.env.DSC_REQUIRE_LESSON === 'live') ok(hasLive, 'DSC_REQUIRE_LESSON=live: this descent writes the live page (built with emscripten)');
 
 async function open(dir, viewport = { width: 1280, height: 800 }) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'descent-chromium-'));
