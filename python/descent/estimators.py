@@ -18,7 +18,6 @@ MLPRegressor, so ``layers="100:relu"`` is their ``hidden_layer_sizes=(100,)``.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
