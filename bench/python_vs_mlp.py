@@ -205,7 +205,7 @@ def conversion(X, y, repeats, threads):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=10, help="splits per small data set (10)")
-    ap.add_argument("--big-repeats", type=int, default=3, help="splits of the large table (3)")
+    ap.add_argument("--big-repeats", type=int, default=5, help="splits of the large table (5)")
     ap.add_argument("--rows", type=int, default=100_000, help="rows of the synthetic table")
     ap.add_argument(
         "--threads",
