@@ -115,10 +115,40 @@ static size_t even_block(size_t len, size_t max, size_t unit)
     return round_up(ceil_div(len, pieces), unit);
 }
 
-static void plan(gemm_job *g)
+/* With several threads, C is cut into at least TILES_PER_THREAD tiles per
+ * thread where the shape allows, so that the last tiles even out the
+ * threads' shares (a 128 x 128 product in two 72- and 56-row tiles kept
+ * one thread idle a fifth of the time). Tile sizes do not change what is
+ * computed: only the k blocks do. */
+#define TILES_PER_THREAD 4
+
+/* The next smaller block for len than b (> unit): one more piece, of
+ * nearly equal size rounded up to a multiple of unit, or at least one
+ * unit less. */
+static size_t smaller_block(size_t len, size_t b, size_t unit)
+{
+    size_t next = round_up(ceil_div(len, ceil_div(len, b) + 1), unit);
+    return next < b ? next : b - unit;
+}
+
+static void plan(gemm_job *g, int nthreads)
 {
     g->mb = even_block(g->m, MB_MAX, g->mr);
     g->nb = even_block(g->n, NB_MAX, g->nr);
+    while (nthreads > 1 &&
+           ceil_div(g->m, g->mb) * ceil_div(g->n, g->nb) < (size_t)nthreads * TILES_PER_THREAD) {
+        /* Split the side whose tiles hold more register tiles. */
+        int rows = g->mb / g->mr >= g->nb / g->nr;
+        if (!rows && g->nb == g->nr) rows = 1;
+        if (rows && g->mb == g->mr) rows = 0;
+        if (rows && g->mb > g->mr) {
+            g->mb = smaller_block(g->m, g->mb, g->mr);
+        } else if (!rows && g->nb > g->nr) {
+            g->nb = smaller_block(g->n, g->nb, g->nr);
+        } else {
+            break;
+        }
+    }
     g->kcs = ceil_div(g->k, ceil_div(g->k, KC_MAX));
     /* Super-blocks hold whole tiles and whole k blocks, so boundaries stay
      * where the shape put them. */
@@ -733,7 +763,9 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
                   .kd = dsc_gemm_kernel_now()};
     g.mr = g.kd->mr;
     g.nr = g.kd->nr;
-    plan(&g);
+    int nthreads = dsc_threads(threads);
+    if ((double)m * (double)n * (double)k < PARALLEL_MIN_WORK) nthreads = 1;
+    plan(&g, nthreads);
 
     /* Tiny products (the seed's 1-2-1 network) cost more to pack than to
      * compute. The choice depends on the shape only, like everything else. */
@@ -752,7 +784,6 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
         gemm_narrow(&g, threads);
         return;
     }
-    int nthreads = dsc_threads(threads);
     size_t tiles = ceil_div(min_sz(g.mco, m), g.mb) * ceil_div(min_sz(g.nco, n), g.nb);
     if ((size_t)nthreads > tiles) nthreads = (int)tiles;
     int par = nthreads > 1 && (double)m * (double)n * (double)k >= PARALLEL_MIN_WORK;
