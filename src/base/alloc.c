@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,12 @@ static _Thread_local uint64_t alloc_count;
 /* No request this large can be met (and AddressSanitizer aborts on one
  * rather than return NULL): refused here, so every caller's out-of-memory
  * message is what a hostile size gets. */
+#if SIZE_MAX > 0xffffffffu
 #define TOO_LARGE ((size_t)1 << 40)
+#else
+/* 32-bit targets (the lesson's WebAssembly): half the address space. */
+#define TOO_LARGE (SIZE_MAX / 2)
+#endif
 
 uint64_t dsc_alloc_count(void) { return alloc_count; }
 
