@@ -44,6 +44,11 @@ static dsc_status parse(const char *text, lesson_req *r)
             if (c == '%') {
                 int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
                 if (lo < 0) return dsc_fail(DSC_EINVAL, "lesson: bad %%-escape in '%.60s'", p);
+                /* A NUL would cut the value short where it stands
+                 * ("data=a.csv%00x" reading a.csv): refused. */
+                if (hi == 0 && lo == 0)
+                    return dsc_fail(DSC_EINVAL, "lesson: %%00 (a NUL byte) in the value of %s",
+                                    r->kv[r->n].key);
                 c = (char)(hi * 16 + lo);
                 p += 2;
             }

@@ -47,6 +47,7 @@ def define(descent, mpiexec):
     numerics()
     signals(descent)
     exports()
+    lessons()
     concurrency(descent)
     json_everywhere()
     if mpiexec:
@@ -856,6 +857,59 @@ def exports():
     case("export/hostile names in ONNX and JSON", train_w + "$D export --model w.model --format onnx "
          "--out w.onnx --json --data w.csv --target label", 0, shell=True, setup=files(w__csv=weird),
          creates=["w.model", "w.onnx"], check=stdout_json)
+
+
+# --------------------------------------------------------------------------
+# The lesson page: its requests (a small language of its own) and its folder
+
+def lessons():
+    line = ("line data=seed fit=intercept slope=0.64 icpt0=0 slope0=1 lr=0.1 tol=0.001 max_iter=1000 "
+            "batch=0 seed=42 opt=gd")
+    net = ("net demo=softplus data=dosage init=demo only=demo lr=0.1 opt=gd tol=0.001 max_iter=1000 "
+           "loss_tol=0.001 relu0=0 seed=42")
+    bad = [("empty", "", r"an empty request"), ("unknown kind", "fly", r"no request 'fly'"),
+           ("a bad escape", line.replace("opt=gd", "opt=g%zz"), r"bad %-escape"),
+           ("a NUL escape", line.replace("data=seed", "data=d.csv%00x"), r"%00 \(a NUL byte\) in the value of data"),
+           ("a key twice", line + " seed=1", r"key 'seed' given twice"),
+           ("an unknown key", line + " color=red", r"color"),
+           ("a missing key", line.replace(" opt=gd", ""), r"needs opt="),
+           ("two spaces", line.replace(" lr", "  lr"), r"expected key=value"),
+           ("a trailing space", line + " ", r"expected key=value"),
+           ("no value", line.replace("lr=0.1", "lr="), r"lr"),
+           ("lr not a number", line.replace("lr=0.1", "lr=nan"), r"lr=nan is not a number"),
+           ("max_iter past the page's", line.replace("max_iter=1000", "max_iter=1000000000"),
+            r"at most 20000 iterations"),
+           ("batch past 1e9", line.replace("batch=0", "batch=99999999999999"), r"batch must be a whole"),
+           ("at negative", line + " at=-1", r"at must be a whole number"),
+           ("at past the run", net + " at=100000000", r"but the run has \d+ states"),
+           ("init of three numbers", net.replace("init=demo", "init=1,2,3"), r"seven numbers"),
+           ("init with NaN", net.replace("init=demo", "init=nan,1,1,1,1,1,1"), r"seven numbers"),
+           ("no such demo", net.replace("demo=softplus", "demo=%41%41"), r"no demo 'AA'"),
+           ("a long request", net.replace("only=demo", "only=" + ",".join(["w1"] * 3000)), r"too long"),
+           ("demos with a key", "demos extra=1", r"'demos' has no key extra"),
+           ("data /dev/zero", line.replace("data=seed", "data=/dev/zero"), r"/dev/zero:1: a record longer"),
+           ("data a folder", line.replace("data=seed", "data=."), r"\.: is a directory"),
+           ("data a bad CSV", line.replace("data=seed", "data=bad.csv"), r"bad\.csv:3:1"),
+           ("data binary", net.replace("data=dosage", "data=/dev/urandom"), r"/dev/urandom")]
+    for name, req, msg in bad:
+        case("lesson/%s" % name, ["lesson", "--answer", req], 1, msg, check=stdout_json,
+             setup=files(bad__csv="x,y\n1,2\nz,3\n"))
+    case("lesson/an answer", ["lesson", "--answer", line + " at=3"], 0, check=stdout_json)
+    case("lesson/a diverged line is a result", ["lesson", "--answer", line.replace("lr=0.1", "lr=1e30")],
+         0, out=r'"stop": "diverged"', check=stdout_json)
+    case("lesson/--out is a file", ["lesson", "--out", "d.csv"], 2, r"--out d\.csv: not a folder")
+    case("lesson/--out and --answer", ["lesson", "--out", "x", "--answer", "demos"], 2, r"not both")
+    case("lesson/no --out", ["lesson"], 2, r"--out DIR is required")
+    case("lesson/index.html is a folder", ["lesson", "--out", "L", "--recorded"], 1,
+         r"L/index\.html is a directory", setup=lambda d: os.makedirs(os.path.join(d, "L", "index.html")))
+    case("lesson/--out inside a missing folder", ["lesson", "--out", "new/sub", "--recorded"], 1,
+         r"new/sub: No such file|cannot create")
+    case("lesson/--out through a link to a folder", ["lesson", "--out", "ln", "--recorded", "--quiet"], 0,
+         setup=lambda d: (os.mkdir(os.path.join(d, "sub")), os.symlink("sub", os.path.join(d, "ln"))),
+         creates=["sub/index.html"], check=is_type("ln", "link"), timeout=120)
+    case("lesson/a page over an old one", "mkdir L && echo old > L/index.html && "
+         "$D lesson --out L --recorded --quiet && grep -c '<html' L/index.html", 0, out=r"^[1-9]",
+         shell=True, creates=["L", "L/index.html"], timeout=120)
 
 
 # --------------------------------------------------------------------------
