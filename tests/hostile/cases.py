@@ -684,9 +684,23 @@ def numerics():
 # --------------------------------------------------------------------------
 # Signals at every phase
 
-def signal_run(sig, delay, argv_text, stdin_text=None):
+def wait_for_temp(d, prefix, limit=60):
+    """Waits until the temporary file of output prefix (NAME.tmp.XXXXXX)
+    exists in d: a log is opened once the data is read, just before
+    training, so a signal sent after it meets a run that is training, on
+    a busy machine too (a fixed delay once met one still loading)."""
+    t_end = time.time() + limit
+    while time.time() < t_end:
+        if any(n.startswith(prefix + ".tmp.") for n in os.listdir(d)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None):
     """Starts descent through the shell, sends sig after delay seconds
-    (the Result's after_signal: seconds from the signal to the end)."""
+    (counted from when after_temp's temporary file appears, if given;
+    the Result's after_signal: seconds from the signal to the end)."""
     def run(descent, d, c):
         e = dict(os.environ)
         e["D"] = descent
@@ -698,6 +712,8 @@ def signal_run(sig, delay, argv_text, stdin_text=None):
         if stdin_text is not None:
             p.stdin.write(stdin_text)
             p.stdin.flush()
+        if after_temp:
+            wait_for_temp(d, after_temp)
         time.sleep(delay)
         try:
             p.send_signal(sig)
@@ -723,7 +739,7 @@ def signals(descent):
     for sig, name in [(signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")]:
         case("sig/%s while training saves" % name, None, 130, r"interrupted after \d+ updates; the "
              r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=30,
-             run=signal_run(sig, 1.5, long_train), check=is_model("sig.model"))
+             run=signal_run(sig, 1.0, long_train, after_temp="sig.jsonl"), check=is_model("sig.model"))
     # A wide network on many rows: the run must end soon after the signal
     # (it once made a pass over all the data first, 2-5 s here).
     def wide(d):
@@ -732,14 +748,15 @@ def signals(descent):
             for i in range(60000)))
     limit = 10.0 if ASAN else 1.5
     case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=90,
-         creates=["sig.model", "wide.csv"], setup=wide,
-         run=signal_run(signal.SIGINT, 8 if ASAN else 3,
+         creates=["sig.model", "wide.csv", "wide.jsonl"], setup=wide,
+         run=signal_run(signal.SIGINT, 1.5,
                         "$D train --data wide.csv --target label --layers 1024:relu,1024:relu "
-                        "--epochs 1000 --batch 64 --save sig.model --quiet"),
+                        "--epochs 1000 --batch 64 --save sig.model --log wide.jsonl --quiet",
+                        after_temp="wide.jsonl"),
          check=lambda d, r: None if r.after_signal < limit else
          "ended %.1f s after the signal (at most %.1f)" % (r.after_signal, limit))
     case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=30,
-         run=signal_run(signal.SIGHUP, 1.5, long_train))
+         run=signal_run(signal.SIGHUP, 1.0, long_train, after_temp="sig.jsonl"))
     case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=30,
          run=signal_run(signal.SIGINT, 0.5, "$D train --data - --save r.model --log r.jsonl",
                         stdin_text=b"a,y\n1,2\n"))
@@ -992,7 +1009,7 @@ def mpi(mpiexec):
          r"not a descent model file", shell=True, env=env, timeout=90)
     for np_ in (1, 2, 3):
         case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=90, env=env,
-             creates=["sig.model"],
+             creates=["sig.model", "sig.jsonl"],
              run=mpi_interrupt(m, np_, env),
              check=lambda d, r: None if b"the model so far is saved" in r.err else "no saving message")
 
@@ -1004,9 +1021,10 @@ def mpi_interrupt(mpiexec, np_, env):
         t0 = time.time()
         p = subprocess.Popen([mpiexec, "-n", str(np_), descent, "train", "--data", "cls.csv", "--target",
                               "label", "--layers", "64:relu", "--epochs", "100000000", "--batch", "4",
-                              "--save", "sig.model", "--quiet"], cwd=d, env=e, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        time.sleep(4)
+                              "--save", "sig.model", "--log", "sig.jsonl", "--quiet"], cwd=d, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_temp(d, "sig.jsonl")
+        time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         timed_out = False
         try:
