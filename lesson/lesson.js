@@ -677,7 +677,7 @@
 
   /* The seed's picture of the network: input, weights, units, sum, b3. */
   function drawNetwork(pl, k, act) {
-    const p = new Plot(pl.plot('network'), { w: 450, h: 300, label: `the network at step ${k}` });
+    const p = new Plot(pl.plot('network'), { w: 500, h: 300, label: `the network at step ${k}` });
     const s = p.svg, v = (n) => show(param(pl, n, k));
     const node = (x, y, label, sub, tipText) => {
       const g = el('g', { 'data-tip': tipText, tabindex: 0, role: 'img', 'aria-label': tipText.replace(/\n/g, '; ') }, s);
@@ -685,16 +685,18 @@
       el('text', { x, y: y + 4, 'text-anchor': 'middle', 'font-size': 12 }, g, label);
       if (sub) el('text', { x, y: y + 42, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, g, sub);
     };
-    /* The weight's label sits on the outer side of its edge. */
-    const edge = (x0, y0, x1, y1, label, color, above) => {
+    /* The weight's label runs along its edge, just above it, on a white
+     * halo, so it never sits on a line. */
+    const edge = (x0, y0, x1, y1, label, color) => {
       el('line', { x1: x0, y1: y0, x2: x1, y2: y1, stroke: color, 'stroke-width': 2 }, s);
-      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2 + (above ? -10 : 20);
-      el('text', { x: mx, y: my, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600 }, s, label);
+      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2, deg = Math.atan2(y1 - y0, x1 - x0) * 180 / Math.PI;
+      el('text', { x: mx, y: my - 6, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600,
+        stroke: '#fff', 'stroke-width': 4, 'paint-order': 'stroke', transform: `rotate(${deg.toFixed(2)} ${mx} ${my})` }, s, label);
     };
-    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2', true);
-    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00', false);
-    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2', true);
-    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00', false);
+    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2');
+    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00');
+    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2');
+    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00');
     el('line', { x1: 384, y1: 150, x2: 412, y2: 150, stroke: '#1b1f24', 'stroke-width': 2 }, s);
     el('path', { d: 'M412,150l-7,-4v8z', fill: '#1b1f24' }, s);
     node(46, 150, pl.ans.xname, 'input', `input: ${pl.ans.xname}`);
