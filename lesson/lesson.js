@@ -639,12 +639,13 @@
   }
 
   function setupSgd() {
-    const settings = (batch) => ({ fit: 'both', slope: '1', icpt0: '0', slope0: '1', lr: lr(), tol: '0.001', max_iter: '300',
+    const settings = (batch) => ({ fit: 'both', slope: slope0(), icpt0: icpt0(), slope0: slope0(), lr: lr(), tol: '0.001', max_iter: '300',
       batch, seed: seed(), opt: 'gd' });
     const pl = new Player('sgd', () => lineReq(settings(batch())), render);
     const lr = slider(pl, 'lr', ['0.005', '0.01', '0.02', '0.05'], '0.02', () => pl.run());
     const batch = slider(pl, 'batch', ['1', '2'], '1', () => pl.run());
     const seed = numberInput(pl, 'seed', () => pl.run());
+    const icpt0 = numberInput(pl, 'icpt0', () => pl.run()), slope0 = numberInput(pl, 'slope0', () => pl.run());
     function render(pl, k, last) {
       /* The full-batch run from the same start, for comparison. */
       const full = Engine.call(lineReq(Object.assign(settings('0'), { seed: '42' })));
@@ -656,6 +657,10 @@
       drawLineData(pl, k, { batch: rows });
       const p = contourPlot(pl, k, [[full, k, '#0072b2', 'full batch'], [pl.ans, k, '#d55e00', 'stochastic']]);
       p.legend([['stochastic', '#d55e00'], ['full batch', '#0072b2']]);
+      draggable(p, toNum(pl.col('intercept', 0)), toNum(pl.col('slope', 0)), { label: 'starting point (intercept, slope)',
+        valuetext: `intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}`,
+        tip: `start: intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}\n(drag, or arrow keys)` },
+        (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
       const at = pl.at(k);
       formula(pl.out('formula'), at.error ? '' : at.explain, { note: at.error || recordedNote(at, k), more: "Each point's derivatives, by the chain rule" });
     }
@@ -815,8 +820,12 @@
         for (let i = 0; i < sw.values.length; i += 5)
           p.dot(sw.values[i], sw.ssr[i], { r: 6, cls: 'hit', color: 'transparent', tip: `${sw.param} ${show(sw.values[i])}\nSSR ${show(sw.ssr[i])}` });
         p.path(bs, ls, { color: '#0072b2' });
-        for (let j = 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
+        for (let j = a.sweep ? 1 : 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
           tip: `step ${from + j}: ${sw.param} ${a.rows[from + j][bi]}\nSSR ${a.rows[from + j][a.cols.length - 1]}` });
+        /* b3 alone: its start is a point on the curve, to drag along it. */
+        if (a.sweep) draggable(p, bs[0], ls[0], { horizontal: true, label: 'starting b3', valuetext: show(a.rows[0][bi]),
+          tip: `start: b3 ${a.rows[0][bi]}\nSSR ${a.rows[0][a.cols.length - 1]}\n(drag, or arrow keys)` },
+          (nx) => { pl.ctl('b3').value = roundStart(nx); pl.run(); });
         p.legend([[a.sweep ? 'SSR (only b3 trains)' : 'SSR, the others at this step', '#cc79a7'], [a.sweep ? 'steps' : 'this step', '#0072b2']]);
       }
       const f = new Plot(pl.plot('fit'), { label: 'the data and the curve' });
