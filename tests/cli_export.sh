@@ -244,6 +244,8 @@ check_int8() { # NAME DATA INFO CLS ACTIVATIONS
   cp "$tmp/out" "$q.json"
   expect_eq "$(json "$q.json" 'j["weight_bytes"] * 4 == j["float_weight_bytes"]')" "True" \
     "$name: int8 weights are a quarter of the float ones"
+  expect_eq "$(json "$q.json" 'j["float_param_bytes"]')" "$(json "$info" '4 * j["params"]')" \
+    "$name: the float bytes reported are 4 per parameter of the model"
   local qfirst=""
   for cc in $compilers; do
     # one compiler is enough for the float-row kernel
