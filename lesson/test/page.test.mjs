@@ -273,6 +273,27 @@ async function liveOnly(p, trace) {
     await bp.locator('[data-ctl=b3]').dispatchEvent('change');
   }
 
+  // The squiggle and ReLU: step 0's fit has a handle that moves the curve
+  // up or down, and the run then starts from that b3.
+  for (const [id, b3Default] of [['squiggle', '0'], ['relu', '-16']]) {
+    const sec = page.locator('#' + id);
+    await sec.locator('[data-act=reset]').click();
+    eq(await sec.locator('[data-ctl=b3]').inputValue(), b3Default, `${id}: b3 starts at the seed's value`);
+    const h = sec.locator('.drag');
+    await h.scrollIntoViewIfNeeded();
+    const b = await h.boundingBox();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2 - 40, { steps: 5 });
+    await page.mouse.up();
+    const v = await sec.locator('[data-ctl=b3]').inputValue();
+    ok(Number(v) > Number(b3Default), `${id}: dragging the curve up raised b3's start (to ${v})`);
+    const shown = id === 'squiggle' ? await text(page, '#squiggle [data-out=params]') : '';
+    if (id === 'squiggle') ok(shown.includes(`b3 ${Number(v)}`), `squiggle: the run starts at b3 ${v}: ${shown}`);
+    await sec.locator('[data-ctl=b3]').fill(b3Default);
+    await sec.locator('[data-ctl=b3]').dispatchEvent('change');
+  }
+
   // A bad file: the command line's message, line and column.
   const lineMsg = cliMessage(['line', '--data', 'bad.csv']);
   ok(/bad\.csv:3:1:/.test(lineMsg), `the CLI names the line and column: ${lineMsg}`);
