@@ -597,11 +597,12 @@
   }
 
   function setupStopping() {
-    const pl = new Player('stopping', () => lineReq({ fit: 'both', slope: '1', icpt0: '0', slope0: '1', lr: lr(),
+    const pl = new Player('stopping', () => lineReq({ fit: 'both', slope: slope0(), icpt0: icpt0(), slope0: slope0(), lr: lr(),
       tol: tol(), max_iter: maxIter(), batch: '0', seed: '42', opt: 'gd' }), render);
     const lr = slider(pl, 'lr', ['0.001', '0.002', '0.005', '0.01', '0.02', '0.05', '0.1', '0.15'], '0.01', () => pl.run());
     const tol = slider(pl, 'tol', ['0.1', '0.01', '0.001', '0.0001', '1e-05', '1e-06', '0'], '0.001', () => pl.run());
     const maxIter = slider(pl, 'max_iter', ['10', '50', '100', '200', '500', '1000', '5000', '20000'], '1000', () => pl.run());
+    const icpt0 = numberInput(pl, 'icpt0', () => pl.run()), slope0 = numberInput(pl, 'slope0', () => pl.run());
     function render(pl, k, last) {
       const a = pl.ans, n = pl.rows;
       pl.setOut('iter', `${k} of ${n - 1}`);
