@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "graph/graph_internal.h"
+#include "graph/conv_internal.h"
 
 static float val(size_t i, size_t salt)
 {
@@ -391,6 +391,34 @@ static void test_pool_swap(void)
                 }
 }
 
+/* The direct way's plane kernels: the AVX-512 forward (sixteen lanes) gives
+ * the eight-lane body's bits for lengths around its blocks; the plane sum
+ * is the sum (a 28 x 28 image's 26 x 26 plane, extended: 754 values). */
+static void test_plane_kernels(void)
+{
+    static float x[3 * 30 * 30], out[2][800];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 41) * (i % 7 ? 1.0f : -3.5f);
+    dsc_conv_geom q = {0};
+    q.C = 3, q.H = 30, q.W = 28, q.KH = 3, q.KW = 3, q.K = 27;
+    size_t off[DSC_CONV_DIRECT_K];
+    dsc_conv_tap_offsets(&q, off);
+    float w[27];
+    for (size_t t = 0; t < 27; t++) w[t] = val(t, 42);
+    const size_t lens[] = {1, 7, 8, 15, 16, 17, 63, 64, 65, 79, 88, 754};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        size_t n = lens[k];
+        for (int wide = 0; wide < 2; wide++) {
+            if (wide && !dsc_conv_wide()) continue;
+            memset(out[wide], 0, sizeof out[wide]);
+            dsc_conv_plane_forward(x, off, w, 27, 0.25f, out[wide], n, wide);
+        }
+        if (dsc_conv_wide()) CHECK(memcmp(out[0], out[1], n * sizeof(float)) == 0);
+        double want = 0.0;
+        for (size_t i = 0; i < n; i++) want += out[0][i];
+        CHECK_NEAR(dsc_conv_plane_sum(out[0], n), want, 1e-4 * (1.0 + fabs(want)));
+    }
+}
+
 static void test_refused(void)
 {
     dsc_graph *g;
@@ -443,6 +471,7 @@ int main(void)
     test_threads_and_allocation();
     test_pool_swap();
     test_chunks();
+    test_plane_kernels();
     test_refused();
     return check_report();
 }

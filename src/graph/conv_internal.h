@@ -41,6 +41,7 @@ void dsc_conv_tap_offsets(const dsc_conv_geom *q, size_t *off);
 int dsc_conv_wide(void);
 void dsc_conv_plane_forward(const float *x, const size_t *off, const float *w, size_t taps, float b,
                             float *out, size_t n, int wide);
+double dsc_conv_plane_sum(const float *dy, size_t n);
 void dsc_conv_plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
                           double *acc, size_t n, int wide);
 

@@ -132,12 +132,7 @@ static void backward_range(void *job_, size_t lo, size_t hi)
             }
             if (job->dw)
                 dsc_conv_plane_wgrad(job->x + s * q->C * q->H * q->W, off, ext, q->K, acc, n, wide);
-            if (job->db) {
-                double sum = 0.0; /* over the plane's positions in order, as the conv's */
-                for (size_t oy = 0; oy < q->OH; oy++)
-                    for (size_t ox = 0; ox < q->OW; ox++) sum += ext[oy * q->W + ox];
-                bsum += sum;
-            }
+            if (job->db) bsum += dsc_conv_plane_sum(ext, n); /* as the conv's */
         }
         if (job->dw)
             for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
