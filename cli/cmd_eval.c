@@ -320,6 +320,9 @@ int cmd_info(int argc, char **argv)
             cli_print_json_string(stdout, dsc_model_class_label(m, k));
         }
         printf("], \"standardized\": %s", dsc_model_input_mean(m) ? "true" : "false");
+        /* null: a format-1 model, which did not record it. */
+        json_num("input_divisor", dsc_model_input_divisor(m) > 0 ? dsc_model_input_divisor(m) : NAN,
+                 1);
         if (sum) {
             printf(", \"training\": {\"loss\": \"%s\", \"optimizer\": \"%s\", \"stop\": \"%s\", "
                    "\"iterations\": %llu, \"epochs\": %llu, \"samples\": %llu",
@@ -347,6 +350,11 @@ int cmd_info(int argc, char **argv)
             for (size_t k = 0; k < K; k++)
                 printf(" %s%s", dsc_model_class_label(m, k), k + 1 < K ? "," : "\n");
         }
+        if (dsc_model_input_divisor(m) == 0)
+            printf("inputs       divided as the data's reader says (255 for IDX images): a "
+                   "format-1 model\n");
+        else if (dsc_model_input_divisor(m) != 1)
+            printf("inputs       divided by %g first\n", (double)dsc_model_input_divisor(m));
         printf("standardized %s\n",
                dsc_model_input_mean(m)
                    ? (dsc_model_target_mean(m) ? "inputs and targets" : "inputs")

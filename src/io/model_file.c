@@ -203,6 +203,13 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
         for (size_t k = 0; k < m->n_classes; k++) put_str(&o, m->classes[k]);
         end_chunk(&o, c);
     }
+    /* A divisor of 1 is what a format-2 file without the chunk means; an
+     * unrecorded one (0) is saved as 1 too: raw rows are not divided. */
+    if (m->x_div > 0 && m->x_div != 1.0f) {
+        c = begin_chunk(&o, "XFRM");
+        put_floats(&o, &m->x_div, 1);
+        end_chunk(&o, c);
+    }
     if ((m->x_mean && m->x_std) || (m->y_mean && m->y_std)) {
         int has_x = m->x_mean && m->x_std, has_y = m->y_mean && m->y_std;
         c = begin_chunk(&o, "NORM");
@@ -380,8 +387,9 @@ static int valid_tag(const uint8_t *b)
     return 1;
 }
 
-enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_NORM, C_SUMM, C_KNOWN };
-static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT", "CLSS", "NORM", "SUMM"};
+enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_XFRM, C_NORM, C_SUMM, C_KNOWN };
+static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT",
+                                            "CLSS", "XFRM", "NORM", "SUMM"};
 
 typedef struct {
     int present;
@@ -612,10 +620,21 @@ static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *
 /* Everything after the architecture: parameters and metadata, read straight
  * into the new model through the public setters. */
 static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref *ch, const arch *a,
-                             dsc_model *m)
+                             uint32_t version, dsc_model *m)
 {
     size_t in = a->units[0], outs = a->units[a->n_layers];
     dsc_status s;
+
+    /* Format 1 did not record the input divisor (IDX data was divided by
+     * 255 as it was read): such a model takes the data's. From format 2 a
+     * model without XFRM divides by 1. */
+    m->x_div = version >= 2 ? 1.0f : 0.0f;
+    if (ch[C_XFRM].present) {
+        reader r = chunk_reader(name, b, &ch[C_XFRM], C_XFRM);
+        float div = 1.0f;
+        if ((s = rd_floats(&r, "input divisor", 1, 1, &div)) || (s = rd_done(&r))) return s;
+        m->x_div = div;
+    }
 
     reader r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
     uint64_t count;
@@ -814,7 +833,7 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
                                 dsc_activation_name(a.act[k]));
     dsc_model *m = NULL;
     if ((s = dsc_model_new(spec, &m))) return s;
-    if ((s = fill_model(name, b, ch, &a, m))) {
+    if ((s = fill_model(name, b, ch, &a, version, m))) {
         dsc_model_free(m);
         return s;
     }

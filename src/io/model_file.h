@@ -5,7 +5,7 @@
 
 #include "../base/base.h"
 
-#define DSC_MODEL_FORMAT_VERSION 1u
+#define DSC_MODEL_FORMAT_VERSION 2u
 /* Larger files are refused on load, and models that would need one are
  * refused on save, so a corrupt length can never ask for absurd memory. */
 #define DSC_MODEL_FILE_MAX ((size_t)1 << 31)

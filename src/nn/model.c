@@ -183,6 +183,7 @@ dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
     memcpy(c->params, m->params, m->n_params * sizeof(float));
     c->relu_rule = m->relu_rule;
     c->relu_seed = m->relu_seed;
+    c->x_div = m->x_div;
     if ((s = dsc_model_set_input_names(c, (const char *const *)m->in_names)) ||
         (s = dsc_model_set_target(c, m->target)) ||
         (s = dsc_model_set_classes(c, (const char *const *)m->classes, m->n_classes)) ||
@@ -448,7 +449,7 @@ dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_d
 struct dsc_workspace {
     dsc_mlp_graph mg;
     const dsc_model *m;
-    float *xs; /* standardised inputs, when the model standardises */
+    float *xs; /* inputs transformed (divided, standardised) */
 };
 
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out)
@@ -465,12 +466,12 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
         return s;
     }
     ws->m = m;
-    if (m->x_mean) {
-        ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float));
-        if (!ws->xs) {
-            dsc_workspace_free(ws);
-            return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
-        }
+    /* Always there: whether inputs are transformed depends on the model's
+     * divisor and standardisation, and on the data (dsc_predict_div). */
+    ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float));
+    if (!ws->xs) {
+        dsc_workspace_free(ws);
+        return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
     }
     *out = ws;
     return DSC_OK;
@@ -486,19 +487,23 @@ void dsc_workspace_free(dsc_workspace *ws)
 
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y)
 {
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
+    return dsc_predict_div(m, ws, x, n, dsc_model_divisor_for(m, NULL), y);
+}
+
+dsc_status dsc_predict_div(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n,
+                           float div, float *y)
+{
     if (!m || !ws || (!x && n) || (!y && n))
         return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
     if (ws->m != m) return dsc_fail(DSC_EINVAL, "dsc_predict: the workspace is for another model");
-    if (!!ws->xs != !!m->x_mean)
-        return dsc_fail(DSC_EINVAL, "dsc_predict: the model's standardisation changed since the "
-                                    "workspace was made");
     size_t n_in = m->units[0], n_out = m->units[m->n_layers];
     for (size_t i = 0; i < n; i += ws->mg.max_batch) {
         size_t rows = n - i < ws->mg.max_batch ? n - i : ws->mg.max_batch;
         const float *xb = x + i * n_in;
-        if (ws->xs) {
+        if (m->x_mean || div != 1.0f) {
             memcpy(ws->xs, xb, rows * n_in * sizeof(float));
-            dsc_model_scale_inputs(m, ws->xs, rows);
+            dsc_model_transform_inputs(m, div, ws->xs, rows);
             xb = ws->xs;
         }
         dsc_status s;

@@ -92,6 +92,7 @@ typedef struct {
     size_t lo, hi;
     dsc_dist *dist;
     size_t *map; /* the data's classes among the model's (by name), or NULL */
+    float div;   /* the model's input divisor for this data */
 } scoring;
 
 static dsc_status classify(scoring *c, dsc_metrics *out)
@@ -128,7 +129,9 @@ static dsc_status classify(scoring *c, dsc_metrics *out)
         s = dsc_fail(DSC_ENOMEM, "out of memory for the metrics of %zu classes", k);
     for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
         size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
-        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
+        if ((s = dsc_predict_div(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->div,
+                                 c->pred)))
+            break;
         for (size_t r = 0; r < rows; r++) {
             size_t t = c->map ? c->map[dsc_dataset_row_class(d, i + r)]
                               : class_of(d->y + (i + r) * n_out, n_out, sigmoid);
@@ -180,7 +183,9 @@ static dsc_status regress(scoring *c, dsc_metrics *out)
     double *sums = mean + n_out; /* ss_res, ss_tot, sum of |e| */
     for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
         size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
-        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
+        if ((s = dsc_predict_div(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->div,
+                                 c->pred)))
+            break;
         for (size_t r = 0; r < rows; r++) {
             const float *y = d->y + (i + r) * n_out;
             for (size_t j = 0; j < n_out; j++) {
@@ -232,7 +237,7 @@ dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc
         return s;
     }
 
-    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist, NULL};
+    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist, NULL, dsc_model_divisor_for(m, d)};
     dsc_dist_slice(dist, d->n, &c.lo, &c.hi);
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
     s = dsc_workspace_new(m, batch, &c.ws);
