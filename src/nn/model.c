@@ -427,11 +427,11 @@ dsc_status dsc_mlp_graph_loss_rows(dsc_mlp_graph *mg, dsc_loss loss, const dsc_d
     dsc_status s = DSC_OK;
     for (size_t i = lo; i < hi && !s; i += mg->max_batch) {
         size_t rows = hi - i < mg->max_batch ? hi - i : mg->max_batch;
-        const float *x = d->x + i * d->n_in;
-        if (stage) {
+        const float *x = stage;
+        if (stage)
             dsc_dataset_copy_x(d, i, rows, stage);
-            x = stage;
-        }
+        else
+            x = d->x + i * d->n_in;
         if ((s = dsc_graph_set_batch(mg->g, rows)) || (s = dsc_graph_bind(mg->g, mg->x, x)) ||
             (s = dsc_graph_bind(mg->g, mg->y, d->y + i * d->n_out)) ||
             (s = dsc_graph_forward(mg->g)))
