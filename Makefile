@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench bench-peers bench-mpi
+.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-python
 
 all: build
 
@@ -50,3 +50,12 @@ bench-peers: $(BENCH_BUILD)/Makefile
 bench-mpi: $(BENCH_BUILD)/Makefile
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	sh bench/run_scaling.sh $(BENCH_BUILD)
+
+# DescentClassifier against scikit-learn's MLPClassifier on Debian's
+# scikit-learn data and a 100,000-row table (bench/python_vs_mlp.py; needs
+# python3-sklearn). Figures in bench/results-python.json.
+PYTHON ?= /usr/bin/python3
+bench-python: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	DESCENT_LIBRARY=$(BENCH_BUILD)/libdescent.so $(PYTHON) bench/python_vs_mlp.py \
+	  --out bench/results-python.json

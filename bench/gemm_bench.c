@@ -1,6 +1,11 @@
 /* GFLOP/s of dsc_gemm (built-in, and CBLAS when built with DSC_USE_CBLAS)
  * on squares and on the shapes of a 784-256-128-10 network's minibatch
- * step, with 1 and 2 threads; each number is the median of 5 timed runs.
+ * step, with 1 and 2 threads by the wall clock, and with 1 thread by the
+ * thread's own CPU time (which a busy machine does not inflate: the time
+ * the thread waited for a core is not counted). Each number is the median
+ * of ROUNDS rounds, each the median of RUNS timed runs; a round measures
+ * every shape built-in, then every shape with CBLAS, so a change in the
+ * machine's load falls on both alike.
  *
  * Build from the repository root with every .c file of src/base and
  * src/tensor plus this one: gcc -std=c11 -O2 -fopenmp -Iinclude -Isrc
@@ -25,7 +30,14 @@
 #include <cblas.h>
 #endif
 
-enum { RUNS = 5 };
+enum { RUNS = 5, ROUNDS = 3 };
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 typedef struct {
     const char *label;
@@ -46,7 +58,8 @@ static void set_blas_threads(int threads)
  * taken at least 50 ms, so small shapes are timed over many calls. */
 static int report_best;
 
-static double measure(const shape *s, const float *A, const float *B, float *C, int threads)
+static double measure(const shape *s, const float *A, const float *B, float *C, int threads,
+                      double (*clock)(void))
 {
     size_t lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
     double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k;
@@ -54,18 +67,18 @@ static double measure(const shape *s, const float *A, const float *B, float *C, 
     dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n, threads);
     long reps = 1;
     for (;;) {
-        double t0 = now();
+        double t0 = clock();
         for (long r = 0; r < reps; r++)
             dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n, threads);
-        if (now() - t0 >= 0.05) break;
+        if (clock() - t0 >= 0.05) break;
         reps *= 2;
     }
     double rate[RUNS];
     for (int run = 0; run < RUNS; run++) {
-        double t0 = now();
+        double t0 = clock();
         for (long r = 0; r < reps; r++)
             dsc_gemm(s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, lda, B, ldb, 0.0f, C, s->n, threads);
-        rate[run] = flops * (double)reps / (now() - t0) * 1e-9;
+        rate[run] = flops * (double)reps / (clock() - t0) * 1e-9;
     }
     qsort(rate, RUNS, sizeof rate[0], cmp_double);
     return report_best ? rate[RUNS - 1] : rate[RUNS / 2];
@@ -89,53 +102,64 @@ int main(int argc, char **argv)
 #endif
     printf("%-18s %5s %5s %5s | %-9s %-9s", "shape", "m", "n", "k", "built-in", "built-in");
     if (have_cblas) printf(" | %-9s %-9s", "cblas", "cblas");
+    printf(" | %-9s", "built-in");
+    if (have_cblas) printf(" %-9s", "cblas");
     printf("\n%-18s %5s %5s %5s | %-9s %-9s", "", "", "", "", "1 thr", "2 thr");
     if (have_cblas) printf(" | %-9s %-9s", "1 thr", "2 thr");
+    printf(" | %-9s", "1 thr cpu");
+    if (have_cblas) printf(" %-9s", "1 thr cpu");
     printf("\n");
 
     /* All built-in runs first, then all CBLAS runs: OpenBLAS's threads keep
      * spinning for a while after each call and would otherwise take CPU
      * from the built-in kernel's threads (and GOMP's from OpenBLAS). */
     enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
-    double rate[NSHAPES][4] = {{0}};
-    for (int impl = 0; impl < 1 + have_cblas; impl++) {
-        dsc_gemm_use_cblas(impl);
-        for (size_t i = 0; i < NSHAPES; i++) {
-            const shape *s = &shapes[i];
-            if (strncmp(s->label, "square", 6) == 0 && s->m > max_square) continue;
-            float *A = dsc_malloc_aligned(s->m * s->k * sizeof(float));
-            float *B = dsc_malloc_aligned(s->k * s->n * sizeof(float));
-            float *C = dsc_malloc_aligned(s->m * s->n * sizeof(float));
-            if (!A || !B || !C) {
-                fprintf(stderr, "out of memory\n");
-                return 1;
+    /* rate[shape][column][round]; columns: built-in 1, 2 thr, CBLAS 1, 2
+     * thr (wall clock), built-in 1 thr, CBLAS 1 thr (CPU time). */
+    static double rate[NSHAPES][6][ROUNDS];
+    for (int round = 0; round < ROUNDS; round++)
+        for (int impl = 0; impl < 1 + have_cblas; impl++) {
+            dsc_gemm_use_cblas(impl);
+            for (size_t i = 0; i < NSHAPES; i++) {
+                const shape *s = &shapes[i];
+                if (strncmp(s->label, "square", 6) == 0 && s->m > max_square) continue;
+                float *A = dsc_malloc_aligned(s->m * s->k * sizeof(float));
+                float *B = dsc_malloc_aligned(s->k * s->n * sizeof(float));
+                float *C = dsc_malloc_aligned(s->m * s->n * sizeof(float));
+                if (!A || !B || !C) {
+                    fprintf(stderr, "out of memory\n");
+                    return 1;
+                }
+                uint64_t x = 88172645463325252ULL;
+                for (size_t j = 0; j < s->m * s->k; j++) {
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    A[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
+                }
+                for (size_t j = 0; j < s->k * s->n; j++) {
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    B[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
+                }
+                rate[i][2 * impl][round] = measure(s, A, B, C, 1, now);
+                rate[i][2 * impl + 1][round] = measure(s, A, B, C, 2, now);
+                rate[i][4 + impl][round] = measure(s, A, B, C, 1, cpu_now);
+                dsc_free_aligned(A);
+                dsc_free_aligned(B);
+                dsc_free_aligned(C);
             }
-            uint64_t x = 88172645463325252ULL;
-            for (size_t j = 0; j < s->m * s->k; j++) {
-                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-                A[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
-            }
-            for (size_t j = 0; j < s->k * s->n; j++) {
-                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-                B[j] = (float)(x >> 40) / 16777216.0f - 0.5f;
-            }
-            rate[i][2 * impl] = measure(s, A, B, C, 1);
-            rate[i][2 * impl + 1] = measure(s, A, B, C, 2);
-            dsc_free_aligned(A);
-            dsc_free_aligned(B);
-            dsc_free_aligned(C);
         }
-    }
     dsc_gemm_use_cblas(0);
     for (size_t i = 0; i < NSHAPES; i++) {
         const shape *s = &shapes[i];
-        if (rate[i][0] == 0.0) continue;
-        printf("%-18s %5zu %5zu %5zu | %9.1f %9.1f", s->label, s->m, s->n, s->k, rate[i][0],
-               rate[i][1]);
-        if (have_cblas) printf(" | %9.1f %9.1f", rate[i][2], rate[i][3]);
+        if (rate[i][0][0] == 0.0) continue;
+        double r[6];
+        for (int c = 0; c < 6; c++) r[c] = median(rate[i][c], ROUNDS);
+        printf("%-18s %5zu %5zu %5zu | %9.1f %9.1f", s->label, s->m, s->n, s->k, r[0], r[1]);
+        if (have_cblas) printf(" | %9.1f %9.1f", r[2], r[3]);
+        printf(" | %9.1f", r[4]);
+        if (have_cblas) printf(" %9.1f", r[5]);
         printf("\n");
     }
-    printf("GFLOP/s, %s of %d runs; kernel: %s\n", report_best ? "best" : "median", RUNS,
-           dsc_gemm_name());
+    printf("GFLOP/s, median of %d rounds of the %s of %d runs; kernel: %s\n", ROUNDS,
+           report_best ? "best" : "median", RUNS, dsc_gemm_name());
     return 0;
 }

@@ -98,15 +98,23 @@ def main():
         print("| " + " | ".join(r) + " |")
 
     peak = mach["peak_gflops_per_core"]
-    print("\nGEMM GFLOP/s (median of 5; peak %.1f per core, %.1f for %d cores)\n" % (peak, peak * mach["cores"], mach["cores"]))
-    print("| shape | m | n | k | env | built-in 1 | built-in 2 | CBLAS 1 | CBLAS 2 | built-in 1 % of peak |")
-    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\nGEMM GFLOP/s: 1 and 2 threads by the wall clock, and 1 thread by its own CPU time (not "
+          "inflated by a busy machine); medians of 3 rounds of 5 runs. Nominal-clock peak %.1f per "
+          "core (cores boost above it). The OPENBLAS_* unset rows compare with OpenBLAS's own "
+          "CPU detection (AVX-512 where the CPU has it).\n" % peak)
+    print("| shape | m | n | k | env | built-in 1 | built-in 2 | CBLAS 1 | CBLAS 2 | built-in 1 cpu | "
+          "CBLAS 1 cpu | built-in / CBLAS, 1 thr cpu | built-in / CBLAS, 2 thr |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ratio = lambda a, b: "n/a" if not a or not b else "%.0f %%" % (100.0 * a / b)
     for e in envs:
         for g in pick(runs, e, "gemm"):
-            print("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %.0f %% |"
+            print("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
                   % (g["shape"], g["m"], g["n"], g["k"], e, fmt(g["builtin_1"], "{:.1f}"),
                      fmt(g["builtin_2"], "{:.1f}"), fmt(g["cblas_1"], "{:.1f}"),
-                     fmt(g["cblas_2"], "{:.1f}"), 100 * g["builtin_1"] / peak))
+                     fmt(g["cblas_2"], "{:.1f}"), fmt(g.get("builtin_1_cpu"), "{:.1f}"),
+                     fmt(g.get("cblas_1_cpu"), "{:.1f}"),
+                     ratio(g.get("builtin_1_cpu"), g.get("cblas_1_cpu")),
+                     ratio(g["builtin_2"], g["cblas_2"])))
 
     ppath = os.path.join(os.path.dirname(os.path.abspath(path)), "peers", "results.json")
     if os.path.exists(ppath):

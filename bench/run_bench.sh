@@ -73,9 +73,11 @@ gemm_run() { # ENV
         /^(square|W[0-9])/ {
             label = substr($1, 1, 18); sub(/ +$/, "", label)
             split(substr($1, 19), d, " ")
-            split($2, b, " "); split($3, c, " ")
-            printf "{\"env\": \"%s\", \"result\": {\"workload\": \"gemm\", \"shape\": \"%s\", \"m\": %s, \"n\": %s, \"k\": %s, \"builtin_1\": %s, \"builtin_2\": %s, \"cblas_1\": %s, \"cblas_2\": %s}}\n",
-                env, label, d[1], d[2], d[3], b[1], b[2], (c[1] == "" ? "null" : c[1]), (c[2] == "" ? "null" : c[2])
+            # with CBLAS: | built-in 1 2 | cblas 1 2 | cpu: built-in cblas; without: | 1 2 | cpu
+            split($2, b, " "); split(NF == 4 ? $3 : "", c, " "); split($NF, u, " ")
+            printf "{\"env\": \"%s\", \"result\": {\"workload\": \"gemm\", \"shape\": \"%s\", \"m\": %s, \"n\": %s, \"k\": %s, \"builtin_1\": %s, \"builtin_2\": %s, \"cblas_1\": %s, \"cblas_2\": %s, \"builtin_1_cpu\": %s, \"cblas_1_cpu\": %s}}\n",
+                env, label, d[1], d[2], d[3], b[1], b[2], (c[1] == "" ? "null" : c[1]), (c[2] == "" ? "null" : c[2]),
+                u[1], (u[2] == "" ? "null" : u[2])
         }' "$TMP/gemm.txt" >> "$LINES"
 }
 

@@ -23,6 +23,8 @@ int cli_error(int status, const char *fmt, ...)
     return status;
 }
 
+dsc_limits cli_limits = {(uint64_t)1 << 30, (uint64_t)1 << 20, 10000000};
+
 int cli_fail(dsc_status s)
 {
     const char *msg = dsc_last_error();
@@ -44,23 +46,6 @@ void cli_print_number(FILE *f, double v)
      * float32, so more digits would only show rounding noise. */
     dsc_format_float(buf, sizeof buf, v);
     fputs(buf, f);
-}
-
-void cli_print_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }
 
 static void print_help(const cli_command *c)
@@ -93,19 +78,30 @@ static int set_value(const cli_command *c, cli_opt *o, const char *v)
     }
     case OPT_SIZE:
     case OPT_LONG:
-    case OPT_U64: {
-        if (*v == '-' || *v == '+' || *v == '\0' || *v == ' ')
-            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'", c->name,
-                             o->name, v);
-        unsigned long long x = strtoull(v, &end, 10);
-        if (*end != '\0' || errno == ERANGE ||
+    case OPT_U64:
+    case OPT_BYTES: {
+        /* Digits only: no sign, no blanks, no base prefix. */
+        size_t digits = strspn(v, "0123456789");
+        unsigned long long x = digits ? strtoull(v, &end, 10) : 0, mult = 1;
+        const char *rest = v + digits;
+        if (o->type == OPT_BYTES && digits && *rest && !rest[1]) {
+            static const char units[] = "KMGT";
+            char u = *rest >= 'a' && *rest <= 'z' ? (char)(*rest - 'a' + 'A') : *rest;
+            const char *at = strchr(units, u);
+            if (at) mult = 1ULL << (10 * (at - units + 1)), rest++;
+        }
+        if (!digits || *rest != '\0' || errno == ERANGE || x > ULLONG_MAX / mult ||
             (o->type == OPT_LONG && x > (unsigned long long)LONG_MAX))
-            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0, not '%s'", c->name,
-                             o->name, v);
+            return cli_error(EXIT_USAGE, "%s: --%s expects a whole number >= 0%s, not '%s'",
+                             c->name, o->name, o->type == OPT_BYTES ? " (K, M, G, T: KiB ...)" : "",
+                             v);
+        x *= mult;
         if (o->type == OPT_SIZE)
             *(size_t *)o->dest = (size_t)x;
         else if (o->type == OPT_LONG)
             *(long *)o->dest = (long)x;
+        else if (o->type == OPT_BYTES)
+            *(uint64_t *)o->dest = (uint64_t)x;
         else
             *(uint64_t *)o->dest = (uint64_t)x;
         return -1;

@@ -10,6 +10,8 @@
 
 /* Exit statuses (DESIGN.md): 0 success, 1 failure at run time, 2 usage. */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* Interrupted by SIGINT/SIGTERM: the run stopped and kept what it had. */
+enum { EXIT_INTERRUPTED = 130 };
 
 typedef enum {
     OPT_FLAG,   /* int, set to 1 */
@@ -17,7 +19,8 @@ typedef enum {
     OPT_DOUBLE, /* double, finite */
     OPT_SIZE,   /* size_t, >= 0 */
     OPT_LONG,   /* long, >= 0 */
-    OPT_U64     /* uint64_t */
+    OPT_U64,    /* uint64_t */
+    OPT_BYTES   /* uint64_t, with a K, M, G or T suffix (powers of 1024) */
 } opt_type;
 
 typedef struct {
@@ -65,8 +68,30 @@ int cli_fail(dsc_status s);
 
 /* Numbers in output and JSON, independent of the locale. */
 void cli_print_number(FILE *f, double v);
-/* A JSON string with escapes. */
-void cli_print_json_string(FILE *f, const char *s);
+/* JSON: through src/io/json.h, the one writer (escapes every string). */
+
+/* The readers' limits for this run (dsc_limits), set by --max-bytes,
+ * --max-line-bytes and --max-rows: CLI_LIMIT_OPTS are those options, for
+ * the option table of every subcommand that reads files. */
+extern dsc_limits cli_limits;
+#define CLI_N_LIMIT_OPTS 3
+#define CLI_LIMIT_OPTS                                                                             \
+    {"max-bytes",                                                                                  \
+     OPT_BYTES,                                                                                    \
+     &cli_limits.max_bytes,                                                                        \
+     "N",                                                                                          \
+     "read at most N bytes of an input file (1G; K M G T suffixes; 0: no limit)",                  \
+     0},                                                                                           \
+        {"max-line-bytes",                                                                         \
+         OPT_BYTES,                                                                                \
+         &cli_limits.max_line_bytes,                                                               \
+         "N",                                                                                      \
+         "a CSV record (line) of at most N bytes (1M; 0: no limit)",                               \
+         0},                                                                                       \
+    {                                                                                              \
+        "max-rows", OPT_U64, &cli_limits.max_rows, "N",                                            \
+            "at most N rows of a CSV file, images of an IDX file (10000000; 0: no limit)", 0       \
+    }
 
 /* Subcommands. */
 int cmd_gradcheck(int argc, char **argv);

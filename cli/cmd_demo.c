@@ -3,27 +3,37 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "network.h"
 
 static int write_text(const char *path, const char *text)
 {
-    char tmp[4096];
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     fputs(text, f);
-    return job_commit_file(f, tmp, path, 1);
+    return EXIT_OK;
 }
 
 /* The data and initial values as files, so that the printed `descent
  * train` command runs as it is. */
-static int write_files(const char *dir, const seed_demo *demo, char *data, char *init, size_t size)
+static int demo_paths(const char *dir, const seed_demo *demo, char *data, char *init, size_t size)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    if ((size_t)snprintf(data, size, "%s/dosage.csv", dir) >= size ||
+        (size_t)snprintf(init, size, "%s/%s.init", dir, demo->name) >= size)
+        return cli_error(EXIT_USAGE, "--dir: the folder name is too long");
+    return -1;
+}
+
+/* created: set when the folder is new (a failed run removes it again). */
+static int write_files(const char *dir, const seed_demo *demo, const char *data, const char *init,
+                       int *created)
+{
+    if (mkdir(dir, 0777) == 0)
+        *created = 1;
+    else if (errno != EEXIST)
         return cli_error(EXIT_RUNTIME, "cannot create %s: %s", dir, strerror(errno));
-    snprintf(data, size, "%s/dosage.csv", dir);
-    snprintf(init, size, "%s/%s.init", dir, demo->name);
     char text[512];
     size_t len =
         (size_t)snprintf(text, sizeof text, "# initial values of descent demo %s\n", demo->name);
@@ -102,7 +112,8 @@ int cmd_demo(int argc, char **argv)
         return cli_error(EXIT_USAGE, "demo: the seed's demos use the ssr loss");
     if (cli_seen(&c, "init") || cli_seen(&c, "epochs") || cli_seen(&c, "batch"))
         return cli_error(EXIT_USAGE, "demo: --init, --epochs and --batch belong to `train`");
-    if (jo.lr < 0) jo.lr = demo->lr;
+    if (!cli_seen(&c, "lr")) jo.lr = demo->lr;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (!cli_seen(&c, "only")) jo.only = demo->only;
     if (!cli_seen(&c, "loss-tol")) jo.loss_tol = demo->loss_tol;
     if (!jo.sweep) jo.sweep = demo->sweep;
@@ -114,9 +125,21 @@ int cmd_demo(int argc, char **argv)
     dsc_model *m = NULL;
     dsc_dataset *d = NULL;
     char data[2048], init[2048];
+    int created = 0;
+    if ((r = demo_paths(dir, demo, data, init, sizeof data)) >= 0) return r;
+    /* The folder's files are checked when it exists (a new one is made). */
+    struct stat dst;
+    int dir_exists = stat(dir, &dst) == 0;
+    cli_file outs[] = {{"--trace", jo.trace},
+                       {"--dir (its data)", dir_exists ? data : NULL},
+                       {"--dir (its values)", dir_exists ? init : NULL}};
+    if ((r = cli_check_dir("--dir", dir)) >= 0 ||
+        (r = cli_check_dir("--plot-dir", jo.plot_dir)) >= 0 ||
+        (r = cli_check_files(NULL, 0, outs, DSC_COUNT_OF(outs), 0)) >= 0)
+        return r;
     int st = seed_demo_model(demo, &m);
     if (st < 0) st = seed_dosage_data(&d);
-    if (st < 0) st = write_files(dir, demo, data, init, sizeof data);
+    if (st < 0) st = write_files(dir, demo, data, init, &created);
     if (st < 0 || st == EXIT_OK) {
         job_result res;
         st = job_run(m, d, NULL, &jo, DSC_LOSS_SSR, 0, &res);
@@ -128,6 +151,8 @@ int cmd_demo(int argc, char **argv)
         }
         job_result_free(&res);
     }
+    st = cli_outputs_finish(st);
+    if (st != EXIT_OK && created) rmdir(dir); /* only if nothing else went in */
     dsc_model_free(m);
     dsc_dataset_free(d);
     return st;

@@ -1,10 +1,12 @@
 /* descent eval / predict / info: using a saved model. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "network.h"
 #include "ranks.h"
 
@@ -18,15 +20,6 @@ static dsc_loss model_loss(const dsc_model *m, const char *name, int *bad)
     else if (s)
         dsc_loss_from_name(s->loss, &l);
     return l;
-}
-
-static void json_num(const char *key, double v, int comma)
-{
-    printf("%s\"%s\": ", comma ? ", " : "", key);
-    if (isnan(v))
-        printf("null");
-    else
-        cli_print_number(stdout, v);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -43,6 +36,7 @@ int cmd_eval(int argc, char **argv)
         {"loss", OPT_STRING, &loss_name, "LOSS", "the loss to report (the model's training loss)",
          0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("eval",
@@ -55,8 +49,11 @@ int cmd_eval(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "eval: --model FILE is required");
+    cli_file ins[] = {
+        {"--model", model}, {"--data", data}, {"--idx-images", images}, {"--idx-labels", labels}};
+    if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     int bad;
     dsc_loss loss = model_loss(m, loss_name, &bad);
@@ -81,34 +78,39 @@ int cmd_eval(int argc, char **argv)
     int speak = st == EXIT_OK && cli_rank() == 0;
     size_t K = mt.n_classes;
     if (speak && json) {
-        printf("{\"n\": %zu", mt.n);
-        json_num("loss", mt.loss, 1);
-        printf(", \"loss_name\": \"%s\"", dsc_loss_name(loss));
-        json_num("accuracy", mt.accuracy, 1);
-        json_num("mse", mt.mse, 1);
-        json_num("mae", mt.mae, 1);
-        json_num("r2", mt.r2, 1);
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_kuint(&j, "n", mt.n);
+        dsc_json_knumber(&j, "loss", mt.loss);
+        dsc_json_kstring(&j, "loss_name", dsc_loss_name(loss));
+        dsc_json_knumber(&j, "accuracy", mt.accuracy);
+        dsc_json_knumber(&j, "mse", mt.mse);
+        dsc_json_knumber(&j, "mae", mt.mae);
+        dsc_json_knumber(&j, "r2", mt.r2);
         if (K) {
-            printf(", \"per_class\": {");
+            dsc_json_key(&j, "per_class");
+            dsc_json_object(&j);
             for (size_t k = 0; k < K; k++) {
-                printf("%s", k ? ", " : "");
-                cli_print_json_string(stdout, dsc_model_class_label(m, k));
-                printf(": {");
-                json_num("precision", mt.precision[k], 0);
-                json_num("recall", mt.recall[k], 1);
-                json_num("f1", mt.f1[k], 1);
-                printf("}");
+                dsc_json_key(&j, dsc_model_class_label(m, k));
+                dsc_json_object(&j);
+                dsc_json_knumber(&j, "precision", mt.precision[k]);
+                dsc_json_knumber(&j, "recall", mt.recall[k]);
+                dsc_json_knumber(&j, "f1", mt.f1[k]);
+                dsc_json_end(&j);
             }
-            printf("}, \"confusion\": [");
+            dsc_json_end(&j);
+            dsc_json_key(&j, "confusion");
+            dsc_json_array(&j);
             for (size_t i = 0; i < K; i++) {
-                printf("%s[", i ? ", " : "");
-                for (size_t j = 0; j < K; j++)
-                    printf("%s%zu", j ? ", " : "", mt.confusion[i * K + j]);
-                printf("]");
+                dsc_json_array(&j);
+                for (size_t k = 0; k < K; k++) dsc_json_uint(&j, mt.confusion[i * K + k]);
+                dsc_json_end(&j);
             }
-            printf("]");
+            dsc_json_end(&j);
         }
-        printf("}\n");
+        dsc_json_end(&j);
+        putchar('\n');
     } else if (speak) {
         printf("model        %s (%s)\n", model, dsc_model_spec(m));
         printf("data         %s: %zu rows\n", data ? data : images, mt.n);
@@ -172,13 +174,25 @@ static void write_header(FILE *f, const dsc_model *m, const dsc_dataset *d, int 
         fputs("label,probability", f);
     } else {
         const char *t = dsc_model_target(m);
-        /* Output columns are named after the targets when their number fits. */
-        size_t commas = 0;
-        for (const char *p = t; p && *p; p++) commas += *p == ',';
-        if (t && commas + 1 == nout)
-            fputs(t, f);
-        else
+        /* Output columns are named after the targets when their number
+         * fits: one target is one name (commas and all), several are a
+         * column list (names quoted where they need it). */
+        dsc_col_item *items = NULL;
+        size_t k = 0;
+        if (t && nout == 1) {
+            put_field(f, t);
+        } else if (t && dsc_col_list_parse(t, "target", &items, &k) == DSC_OK && k == nout) {
+            for (size_t j = 0; j < nout; j++) {
+                if (j) fputc(',', f);
+                if (items[j].name)
+                    put_field(f, items[j].name);
+                else
+                    fprintf(f, "prediction%zu", j + 1);
+            }
+        } else {
             for (size_t j = 0; j < nout; j++) fprintf(f, "%sprediction%zu", j ? "," : "", j + 1);
+        }
+        dsc_col_list_free(items, k);
     }
     fputc('\n', f);
 }
@@ -224,6 +238,7 @@ int cmd_predict(int argc, char **argv)
          "a classifier's probability of every class, one column per class named after it", 0},
         {"keep", OPT_STRING, &keep, "COLS",
          "carry these columns (e.g. an id) into the output, first, as they are written", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c = CLI_COMMAND(
         "predict",
@@ -237,8 +252,11 @@ int cmd_predict(int argc, char **argv)
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
     if (!model || !data) return cli_error(EXIT_USAGE, "predict: --model and --data are required");
+    cli_file ins[] = {{"--data", data}, {"--model", model}};
+    cli_file outs[] = {{"--out", out}};
+    if ((r = cli_check_files(ins, 2, outs, 1, 1)) >= 0) return r;
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     if (proba && !dsc_model_classes(m)) {
         dsc_model_free(m);
@@ -246,6 +264,7 @@ int cmd_predict(int argc, char **argv)
     }
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = "";
     co.keep = keep;
     dsc_dataset *d = NULL;
@@ -261,17 +280,17 @@ int cmd_predict(int argc, char **argv)
         else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y)))
             st = cli_fail(s);
         if (st == EXIT_OK) {
-            char tmp[4096];
-            FILE *f = out ? job_open_file(out, tmp, sizeof tmp) : stdout;
+            /* --out is put in place when the command ends well. */
+            FILE *f = out ? cli_out_open(out, 0) : stdout;
             if (!f) {
                 st = EXIT_RUNTIME;
             } else {
                 write_header(f, m, d, proba);
                 for (size_t i = 0; i < n; i++) write_row(f, m, d, i, y + i * nout, proba);
-                if (out)
-                    st = job_commit_file(f, tmp, out, 1);
-                else if (fflush(stdout) != 0)
-                    st = cli_error(EXIT_RUNTIME, "cannot write the output");
+                if (!out && (fflush(stdout) != 0 || ferror(stdout)))
+                    st = cli_error(EXIT_RUNTIME,
+                                   "cannot write the predictions to standard output: %s",
+                                   strerror(errno));
             }
         }
     }
@@ -290,6 +309,7 @@ int cmd_info(int argc, char **argv)
     cli_opt opts[] = {
         {"model", OPT_STRING, &model, "FILE", "the saved model", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("info", "descent info --model FILE [--json]",
@@ -300,41 +320,52 @@ int cmd_info(int argc, char **argv)
     if (r >= 0) return r;
     if (!model) return cli_error(EXIT_USAGE, "info: --model FILE is required");
     dsc_model *m = NULL;
-    dsc_status s = dsc_model_load(model, &m);
+    dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
     if (s) return cli_fail(s);
     const dsc_model_summary *sum = dsc_model_get_summary(m);
     size_t nin = dsc_model_inputs(m), K = dsc_model_classes(m);
     if (json) {
-        printf("{\"spec\": ");
-        cli_print_json_string(stdout, dsc_model_spec(m));
-        printf(", \"params\": %zu, \"inputs\": %zu, \"outputs\": %zu", dsc_model_param_count(m),
-               nin, dsc_model_outputs(m));
-        printf(", \"target\": ");
-        if (dsc_model_target(m))
-            cli_print_json_string(stdout, dsc_model_target(m));
-        else
-            printf("null");
-        printf(", \"classes\": [");
-        for (size_t k = 0; k < K; k++) {
-            printf("%s", k ? ", " : "");
-            cli_print_json_string(stdout, dsc_model_class_label(m, k));
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_kstring(&j, "spec", dsc_model_spec(m));
+        dsc_json_kuint(&j, "params", dsc_model_param_count(m));
+        dsc_json_kuint(&j, "inputs", nin);
+        dsc_json_kuint(&j, "outputs", dsc_model_outputs(m));
+        dsc_json_key(&j, "input_names");
+        if (dsc_model_input_name(m, 0)) {
+            dsc_json_array(&j);
+            for (size_t k = 0; k < nin; k++) dsc_json_string(&j, dsc_model_input_name(m, k));
+            dsc_json_end(&j);
+        } else {
+            dsc_json_null(&j);
         }
-        printf("], \"standardized\": %s", dsc_model_input_mean(m) ? "true" : "false");
+        dsc_json_kstring(&j, "target", dsc_model_target(m));
+        dsc_json_key(&j, "classes");
+        dsc_json_array(&j);
+        for (size_t k = 0; k < K; k++) dsc_json_string(&j, dsc_model_class_label(m, k));
+        dsc_json_end(&j);
+        dsc_json_kbool(&j, "standardized", dsc_model_input_mean(m) != NULL);
         /* null: a format-1 model, which did not record it. */
-        json_num("input_divisor", dsc_model_input_divisor(m) > 0 ? dsc_model_input_divisor(m) : NAN,
-                 1);
+        dsc_json_knumber(&j, "input_divisor",
+                         dsc_model_input_divisor(m) > 0 ? dsc_model_input_divisor(m) : NAN);
         if (sum) {
-            printf(", \"training\": {\"loss\": \"%s\", \"optimizer\": \"%s\", \"stop\": \"%s\", "
-                   "\"iterations\": %llu, \"epochs\": %llu, \"samples\": %llu",
-                   sum->loss, sum->optimizer, sum->stop, (unsigned long long)sum->iterations,
-                   (unsigned long long)sum->epochs, (unsigned long long)sum->samples);
-            json_num("final_loss", sum->loss_value, 1);
-            json_num("val_loss", sum->val_loss, 1);
-            json_num("accuracy", sum->accuracy, 1);
-            json_num("seconds", sum->seconds, 1);
-            printf("}");
+            dsc_json_key(&j, "training");
+            dsc_json_object(&j);
+            dsc_json_kstring(&j, "loss", sum->loss);
+            dsc_json_kstring(&j, "optimizer", sum->optimizer);
+            dsc_json_kstring(&j, "stop", sum->stop);
+            dsc_json_kuint(&j, "iterations", sum->iterations);
+            dsc_json_kuint(&j, "epochs", sum->epochs);
+            dsc_json_kuint(&j, "samples", sum->samples);
+            dsc_json_knumber(&j, "final_loss", sum->loss_value);
+            dsc_json_knumber(&j, "val_loss", sum->val_loss);
+            dsc_json_knumber(&j, "accuracy", sum->accuracy);
+            dsc_json_knumber(&j, "seconds", sum->seconds);
+            dsc_json_end(&j);
         }
-        printf("}\n");
+        dsc_json_end(&j);
+        putchar('\n');
     } else {
         printf("model        %s\nnetwork      %s\nparameters   %zu\n", model, dsc_model_spec(m),
                dsc_model_param_count(m));

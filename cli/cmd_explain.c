@@ -14,6 +14,7 @@ static int explain_line(const char *data, const char *xcol, const char *ycol, do
     if (!data) return cli_error(EXIT_USAGE, "explain --line: --data FILE.csv is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.features = xcol;
     co.target = ycol;
     co.target_kind = DSC_TARGET_VALUES;
@@ -33,12 +34,12 @@ static int explain_line(const char *data, const char *xcol, const char *ycol, do
 int cmd_explain(int argc, char **argv)
 {
     net_opts no = {0};
-    const char *demo_name = NULL, *param = NULL, *loss_name = NULL, *init = NULL, *xcol = "1",
-               *ycol = "2", *relu0 = "0", *model = NULL;
+    const char *demo_name = NULL, *param = NULL, *loss_name = NULL, *init = NULL, *xcol = "#1",
+               *ycol = "#2", *relu0 = "0", *model = NULL;
     int json = 0, line = 0;
     uint64_t seed = 42;
     double slope = NAN, icpt = 0;
-    cli_opt opts[NET_N_OPTS + 14];
+    cli_opt opts[NET_N_OPTS + 14 + CLI_N_LIMIT_OPTS];
     size_t n = net_opts_table(&no, opts);
     cli_opt more[] = {
         {"model", OPT_STRING, &model, "FILE", "a saved model (with --data)", 0},
@@ -51,12 +52,13 @@ int cmd_explain(int argc, char **argv)
         {"relu-grad-at-zero", OPT_STRING, &relu0, "V", "ReLU's derivative at 0: 0 or 1", 0},
         {"line", OPT_FLAG, &line, NULL, "explain a line fit (with --data, --slope, --intercept)",
          0},
-        {"x", OPT_STRING, &xcol, "COL", "--line: x column (1)", 0},
-        {"y", OPT_STRING, &ycol, "COL", "--line: y column (2)", 0},
+        {"x", OPT_STRING, &xcol, "COL", "--line: x column: a name or #N, the N-th (#1)", 0},
+        {"y", OPT_STRING, &ycol, "COL", "--line: y column (#2)", 0},
         {"slope", OPT_DOUBLE, &slope, "K", "--line: the slope (fixed; fitted both when absent: 1)",
          0},
         {"intercept", OPT_DOUBLE, &icpt, "B", "--line: the intercept (0)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
+        CLI_LIMIT_OPTS,
     };
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
@@ -76,6 +78,8 @@ int cmd_explain(int argc, char **argv)
         0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    cli_file ins[] = {{"--data", no.data}, {"--model", model}, {"--init", init}};
+    if ((r = cli_check_files(ins, DSC_COUNT_OF(ins), NULL, 0, 0)) >= 0) return r;
     if (line) {
         int fit_slope = isnan(slope);
         return explain_line(no.data, xcol, ycol, fit_slope ? 1.0 : slope, icpt, fit_slope, json);
@@ -101,9 +105,8 @@ int cmd_explain(int argc, char **argv)
     } else if (model) {
         if (no.layers || no.output)
             return cli_error(EXIT_USAGE, "explain: --model brings its own network");
-        dsc_status s = dsc_model_load(model, &m);
+        dsc_status s = dsc_model_load_limits(model, &cli_limits, &m);
         if (s) return cli_fail(s);
-        if (!no.target) no.target = dsc_model_target(m);
         const dsc_model_summary *sum = dsc_model_get_summary(m);
         if (loss_name) {
             if (dsc_loss_from_name(loss_name, &loss))
@@ -111,7 +114,8 @@ int cmd_explain(int argc, char **argv)
         } else if (!sum || dsc_loss_from_name(sum->loss, &loss)) {
             loss = dsc_model_classes(m) ? DSC_LOSS_CE : DSC_LOSS_MSE;
         }
-        if (st < 0) st = net_load_data(&no, &d);
+        /* The data is read the way the model reads it: its columns by name. */
+        if (st < 0) st = net_load_data_for(&no, m, &d);
         if (st < 0 && init) st = job_load_init(m, init);
     } else {
         st = net_build(&no, loss_name, init, seed, &m, &d, &loss);

@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "cli.h"
+#include "io/json.h"
 
 /* Random targets that suit the loss: probabilities for bce, one-hot rows
  * for ce, anything for the regression losses. */
@@ -29,15 +30,19 @@ static void fill_targets(dsc_rng *rng, dsc_loss loss, float *y, size_t n, size_t
 int cmd_gradcheck(int argc, char **argv)
 {
     size_t inputs = 3, outputs = 2, batch = 4;
-    const char *layers = "4:tanh", *output = "identity", *loss_name = "mse";
+    const char *layers = "4:tanh", *output = "identity", *loss_name = "mse", *shape = NULL;
     uint64_t seed = 1;
     double tol = 1e-3;
     int json = 0;
     cli_opt opts[] = {
         {"inputs", OPT_SIZE, &inputs, "N", "input features (3)", 0},
         {"outputs", OPT_SIZE, &outputs, "M", "outputs (2)", 0},
-        {"layers", OPT_STRING, &layers, "SPEC", "hidden layers, e.g. 4:tanh,3:relu ('' for none)",
+        {"layers", OPT_STRING, &layers, "SPEC",
+         "hidden layers, e.g. 4:tanh,3:relu ('' for none), or with --input-shape "
+         "conv4@3x3s2p1:relu,maxpool2,8:tanh",
          0},
+        {"input-shape", OPT_STRING, &shape, "CxHxW",
+         "each row an image CxHxW or a signal CxL (sets --inputs to their product)", 0},
         {"output", OPT_STRING, &output, "ACT", "output activation (identity)", 0},
         {"loss", OPT_STRING, &loss_name, "LOSS", "ssr, mse, mae, huber, bce, ce (mse)", 0},
         {"batch", OPT_SIZE, &batch, "B", "rows of random data (4)", 0},
@@ -56,6 +61,32 @@ int cmd_gradcheck(int argc, char **argv)
                     opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    char in_spec[96];
+    if (shape) {
+        /* the shape's product is the number of inputs */
+        size_t total = 1, v = 0;
+        int ok = 1, digits = 0;
+        for (const char *p = shape; ok && *p; p++) {
+            if (*p >= '0' && *p <= '9') {
+                v = v * 10 + (size_t)(*p - '0');
+                ok = v <= 100000000u;
+                digits = 1;
+            } else if (*p == 'x' && digits && v) {
+                total *= v, v = 0, digits = 0;
+            } else {
+                ok = 0;
+            }
+        }
+        if (!ok || !digits || !v)
+            return cli_error(EXIT_USAGE, "--input-shape '%s': expected CxHxW or CxL, e.g. 1x9x9",
+                             shape);
+        inputs = total * v;
+        if (cli_seen(&c, "inputs"))
+            return cli_error(EXIT_USAGE, "--inputs or --input-shape, not both");
+        snprintf(in_spec, sizeof in_spec, "%s", shape);
+    } else {
+        snprintf(in_spec, sizeof in_spec, "%zu", inputs);
+    }
     if (inputs == 0 || outputs == 0 || batch == 0)
         return cli_error(EXIT_USAGE, "gradcheck: --inputs, --outputs and --batch must be >= 1");
     dsc_loss loss;
@@ -64,7 +95,7 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_error(EXIT_USAGE, "gradcheck: %s", dsc_last_error());
 
     char spec[1024];
-    int len = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", inputs, layers,
+    int len = snprintf(spec, sizeof spec, "%s -> %s%s%zu:%s", in_spec, layers,
                        *layers ? " -> " : "", outputs, output);
     if (len < 0 || (size_t)len >= sizeof spec)
         return cli_error(EXIT_USAGE, "gradcheck: --layers is too long");
@@ -95,10 +126,15 @@ int cmd_gradcheck(int argc, char **argv)
     }
     int ok = err <= tol;
     if (json) {
-        printf("{\"max_rel_error\": ");
-        cli_print_number(stdout, err);
-        printf(", \"params\": %zu, \"kinks\": %zu, \"ok\": %s}\n", dsc_model_param_count(m), kinks,
-               ok ? "true" : "false");
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "max_rel_error", err);
+        dsc_json_kuint(&j, "params", dsc_model_param_count(m));
+        dsc_json_kuint(&j, "kinks", kinks);
+        dsc_json_kbool(&j, "ok", ok);
+        dsc_json_end(&j);
+        putchar('\n');
     } else {
         printf("network      %s\nloss         %s\nparameters   %zu\n", dsc_model_spec(m),
                dsc_loss_name(loss), dsc_model_param_count(m));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "io/json.h"
 #include "job.h"
 
 /* The model "1 -> 1:identity" keeps the slope as w1 (index 0) and the
@@ -43,8 +44,7 @@ static double ssr_at(const float *x, const float *y, size_t n, double icpt, doub
 
 static int write_line_trace(const char *path, const dsc_run_trace *t)
 {
-    char tmp[4096];
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     fputs("iter,intercept,slope,d_intercept,d_slope,step_intercept,step_slope,ssr\n", f);
     size_t rows = t->rows - (t->final ? 1 : 0);
@@ -65,19 +65,19 @@ static int write_line_trace(const char *path, const dsc_run_trace *t)
         }
         fputc('\n', f);
     }
-    return job_commit_file(f, tmp, path, 1);
+    return EXIT_OK;
 }
 
 int cmd_line(int argc, char **argv)
 {
-    const char *data = NULL, *xcol = "1", *ycol = "2", *plot = NULL;
+    const char *data = NULL, *xcol = "#1", *ycol = "#2", *plot = NULL;
     double slope_fixed = NAN, icpt0 = 0, slope0 = 1;
     job_opts jo;
     job_opts_init(&jo);
     cli_opt opts[] = {
         {"data", OPT_STRING, &data, "FILE.csv", "the points: a CSV file with a header row", 0},
-        {"x", OPT_STRING, &xcol, "COL", "x column, name or 1-based index (1)", 0},
-        {"y", OPT_STRING, &ycol, "COL", "y column (2)", 0},
+        {"x", OPT_STRING, &xcol, "COL", "x column: a name, or #N for the N-th column (#1)", 0},
+        {"y", OPT_STRING, &ycol, "COL", "y column (#2)", 0},
         {"slope", OPT_DOUBLE, &slope_fixed, "K", "fix the slope at K and fit the intercept alone",
          0},
         {"intercept0", OPT_DOUBLE, &icpt0, "B", "starting intercept (0)", 0},
@@ -94,6 +94,7 @@ int cmd_line(int argc, char **argv)
         {"plot", OPT_STRING, &plot, "FILE.svg", "draw the fit and the descent", 0},
         {"json", OPT_FLAG, &jo.json, NULL, "print one JSON object", 0},
         {"quiet", OPT_FLAG, &jo.quiet, NULL, "no progress bar", 0},
+        CLI_LIMIT_OPTS,
     };
     cli_command c =
         CLI_COMMAND("line",
@@ -106,13 +107,18 @@ int cmd_line(int argc, char **argv)
                     opts);
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (!data) return cli_error(EXIT_USAGE, "line: --data FILE.csv is required");
+    cli_file ins[] = {{"--data", data}};
+    cli_file outs[] = {{"--trace", jo.trace}, {"--plot", plot}};
+    if ((r = cli_check_files(ins, 1, outs, 2, 0)) >= 0) return r;
     int fit_slope = isnan(slope_fixed);
     if (!fit_slope) slope0 = slope_fixed;
     jo.only = fit_slope ? NULL : "b1";
 
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.features = xcol;
     co.target = ycol;
     /* A text in y is an error at its FILE:LINE:COLUMN, not a class label. */
@@ -140,11 +146,15 @@ int cmd_line(int argc, char **argv)
         job_result_free(&res);
         goto done;
     }
-    if (trace) st = write_line_trace(trace, &res.trace);
+    /* A failed run writes no file. */
+    int failed = job_failed(&res);
+    if (trace && !failed) st = write_line_trace(trace, &res.trace);
     double ls_icpt = NAN, ls_slope = NAN;
     int have_ls = least_squares(x, y, n, fit_slope, slope0, &ls_icpt, &ls_slope);
-    if (st == EXIT_OK && plot) {
+    if (st == EXIT_OK && plot && !failed) {
+        cli_signals_hold(1);
         s = dsc_plot_line(plot, x, y, n, &res.trace, fit_slope, ls_icpt, ls_slope);
+        cli_signals_hold(0);
         if (s)
             st = cli_fail(s);
         else if (!jo.json)
@@ -152,28 +162,21 @@ int cmd_line(int argc, char **argv)
     }
     double icpt = p[INTERCEPT], slope = p[SLOPE], ssr = res.r.loss;
     if (st == EXIT_OK && jo.json) {
-        printf("{\"intercept\": ");
-        cli_print_number(stdout, icpt);
-        printf(", \"slope\": ");
-        cli_print_number(stdout, slope);
-        printf(", \"iterations\": %zu, \"stop\": \"%s\", \"ssr\": ", res.r.iterations,
-               dsc_stop_name(res.r.stop));
-        cli_print_number(stdout, ssr);
-        printf(", \"ls_intercept\": ");
-        if (have_ls)
-            cli_print_number(stdout, ls_icpt);
-        else
-            printf("null");
-        printf(", \"ls_slope\": ");
-        if (have_ls)
-            cli_print_number(stdout, ls_slope);
-        else
-            printf("null");
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "intercept", icpt);
+        dsc_json_knumber(&j, "slope", slope);
+        dsc_json_kuint(&j, "iterations", res.r.iterations);
+        dsc_json_kstring(&j, "stop", dsc_stop_name(res.r.stop));
+        dsc_json_knumber(&j, "ssr", ssr);
+        dsc_json_knumber(&j, "ls_intercept", have_ls ? ls_icpt : NAN);
+        dsc_json_knumber(&j, "ls_slope", have_ls ? ls_slope : NAN);
         if (res.r.stop == DSC_STOP_LINE_SEARCH)
-            printf(", \"converged\": %s", res.r.at_rounding_level ? "true" : "false");
-        printf(", \"seconds\": ");
-        cli_print_number(stdout, res.r.seconds);
-        printf("}\n");
+            dsc_json_kbool(&j, "converged", res.r.at_rounding_level);
+        dsc_json_knumber(&j, "seconds", res.r.seconds);
+        dsc_json_end(&j);
+        putchar('\n');
     } else if (st == EXIT_OK) {
         printf("fit          predicted = %.6g + %.6g x   (%s)\n", icpt, slope,
                fit_slope ? "intercept and slope fitted" : "slope fixed");

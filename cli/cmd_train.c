@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "io/model_file.h"
 #include "network.h"
 #include "ranks.h"
 
@@ -16,7 +18,7 @@ typedef struct {
 static int load_model(const char *path, const dsc_dataset *d, const char *loss_name, dsc_model **m,
                       dsc_loss *loss)
 {
-    dsc_status s = dsc_model_load(path, m);
+    dsc_status s = dsc_model_load_limits(path, &cli_limits, m);
     if (s) return cli_fail(s);
     /* Classes are matched by name, so a file may hold some of them. */
     int by_name = dsc_model_classes(*m) && dsc_dataset_classes(d);
@@ -55,10 +57,11 @@ static void fill_summary(dsc_model *m, const job_opts *o, dsc_loss loss, const j
     dsc_model_set_summary(m, &sum);
 }
 
-/* --test FILE: the same columns as training, scored after training. */
-static int test_after(const dsc_model *m, const net_opts *no, const char *path, dsc_loss loss,
-                      dsc_metrics *mt)
+/* --test FILE: the same columns as training, read before training (a bad
+ * file fails before the work, not after it) and scored after. */
+static int test_load(const dsc_model *m, const net_opts *no, const char *path, dsc_dataset **d)
 {
+    *d = NULL;
     if (no->idx_images) {
         return cli_error(EXIT_USAGE, "--test reads a CSV file; for IDX data use descent eval");
     }
@@ -68,12 +71,20 @@ static int test_after(const dsc_model *m, const net_opts *no, const char *path, 
     t.target = no->target;
     t.ignore = no->ignore;
     t.features = no->features;
-    dsc_dataset *d;
-    int st = net_load_data_for(&t, m, &d);
-    if (st >= 0) return st;
-    dsc_status s = dsc_model_evaluate(m, d, loss, mt);
-    dsc_dataset_free(d);
-    return s ? cli_fail(s) : -1;
+    return net_load_data_for(&t, m, d);
+}
+
+/* The model into its --save file (in place when the command ends well). */
+static int save_model(const dsc_model *m, const char *path, int json)
+{
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    dsc_status s = dsc_model_encode(m, &bytes, &size);
+    if (s) return cli_fail(s);
+    FILE *f = cli_out_open(path, !json);
+    if (f) fwrite(bytes, 1, size, f);
+    dsc_free(bytes);
+    return f ? EXIT_OK : EXIT_RUNTIME;
 }
 
 int cmd_train(int argc, char **argv)
@@ -82,7 +93,7 @@ int cmd_train(int argc, char **argv)
     job_opts jo;
     job_opts_init(&jo);
     train_extra tx = {0};
-    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 12];
+    cli_opt opts[NET_N_OPTS + JOB_N_OPTS + 12 + CLI_N_LIMIT_OPTS];
     size_t n = net_opts_table(&no, opts);
     n += job_opts_table(&jo, opts + n);
     cli_opt more[] = {
@@ -106,6 +117,7 @@ int cmd_train(int argc, char **argv)
          "draw the seed's pictures into DIR (1 input, 1 output)", 0},
         {"sweep-param", OPT_STRING, &jo.sweep, "NAME",
          "the parameter the loss curve is drawn against (first of --only)", 0},
+        CLI_LIMIT_OPTS,
     };
     memcpy(opts + n, more, sizeof more);
     n += sizeof more / sizeof more[0];
@@ -124,6 +136,7 @@ int cmd_train(int argc, char **argv)
                      0};
     int r = cli_parse(&c, argc, argv);
     if (r >= 0) return r;
+    if ((r = job_check_opts(&jo, &c)) >= 0) return r;
     if (cli_seen(&c, "val") && !(tx.val > 0 && tx.val < 1))
         return cli_error(EXIT_USAGE, "--val must be a fraction between 0 and 1");
     if (jo.patience && !cli_seen(&c, "val"))
@@ -141,9 +154,29 @@ int cmd_train(int argc, char **argv)
                                      "FILE.ckpt)");
     char ckpt_path[4096];
     if (tx.save) {
-        snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", tx.save);
+        if ((size_t)snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", tx.save) >= sizeof ckpt_path)
+            return cli_error(EXIT_USAGE, "--save: the file name is too long");
         jo.checkpoint = ckpt_path;
     }
+    /* No output may be an input; only the checkpoint may be the one the
+     * run resumes from (it is read whole first, and replaced whole). */
+    const char *ckpt = jo.checkpoint_every ? jo.checkpoint : NULL;
+    cli_file ins[] = {{"--data", no.data},
+                      {"--idx-images", no.idx_images},
+                      {"--idx-labels", no.idx_labels},
+                      {"--model", tx.model},
+                      {"--init", jo.init},
+                      {"--test", tx.test},
+                      {"--resume", tx.resume}};
+    cli_file outs[] = {{"--save", tx.save},
+                       {"--log", jo.log},
+                       {"--trace", jo.trace},
+                       {"the checkpoint (--save FILE.ckpt)", ckpt}};
+    size_t n_ins = DSC_COUNT_OF(ins);
+    if ((r = cli_check_dir("--plot-dir", jo.plot_dir)) >= 0 ||
+        (r = cli_check_files(ins, n_ins, outs, DSC_COUNT_OF(outs) - 1, 0)) >= 0 ||
+        (r = cli_check_files(ins, n_ins - 1, outs, DSC_COUNT_OF(outs), 0)) >= 0)
+        return r;
     dsc_train_state resume_state;
     memset(&resume_state, 0, sizeof resume_state);
 
@@ -156,13 +189,13 @@ int cmd_train(int argc, char **argv)
     dsc_model *saved = NULL;
     int st = -1;
     if (tx.model || tx.resume) {
-        dsc_status s = dsc_model_load(tx.model ? tx.model : tx.resume, &saved);
+        dsc_status s = dsc_model_load_limits(tx.model ? tx.model : tx.resume, &cli_limits, &saved);
         if (s) st = cli_fail(s);
     }
     if (st < 0) st = net_load_data_for(&no, saved, &d);
     dsc_model_free(saved);
     if (st < 0 && tx.resume) {
-        dsc_status s = dsc_checkpoint_load(tx.resume, &m, &resume_state);
+        dsc_status s = dsc_checkpoint_load_limits(tx.resume, &cli_limits, &m, &resume_state);
         if (s) {
             st = cli_fail(s);
         } else {
@@ -199,37 +232,37 @@ int cmd_train(int argc, char **argv)
         dsc_status s = dsc_model_fit_standardization(m, train, 1);
         if (s) st = cli_fail(s);
     }
+    dsc_dataset *test_data = NULL;
+    if (st < 0 && tx.test && cli_rank() == 0) st = test_load(m, &no, tx.test, &test_data);
     if (st < 0) st = job_run(m, train, va, &jo, loss, 0, &res);
     /* Over several ranks, rank 0 saves, scores and reports for all: they
      * hold the same model. */
     if (st == EXIT_OK && cli_rank() == 0) {
-        int interrupted = res.status == DSC_ECANCELLED && job_interrupted;
+        int interrupted = job_was_interrupted(&res);
         double accuracy = NAN;
-        if (va && dsc_model_classes(m)) {
+        /* An interrupted run saves at once: no pass over the data first. */
+        if (va && dsc_model_classes(m) && !interrupted) {
             dsc_metrics mt;
             if (dsc_model_evaluate(m, va, loss, &mt) == DSC_OK) accuracy = mt.accuracy;
             dsc_metrics_free(&mt);
         }
         fill_summary(m, &jo, loss, &res, dsc_dataset_rows(train), accuracy);
-        if (tx.save) {
-            /* Saved even when interrupted: Ctrl-C keeps the model so far. */
-            dsc_status s = dsc_model_save(m, tx.save);
-            if (s)
-                st = cli_fail(s);
-            else if (!jo.json)
-                fprintf(stderr, "saved %s\n", tx.save);
-        }
+        /* Saved when the run did not fail, and when it was interrupted:
+         * Ctrl-C keeps the model so far. A failed run leaves the file as
+         * it was (outputs are put in place by cli_outputs_finish). */
+        if (tx.save && !job_failed(&res)) st = save_model(m, tx.save, jo.json);
         if (interrupted) {
+            st = cli_outputs_finish(st == EXIT_OK ? EXIT_INTERRUPTED : st);
             fprintf(stderr, "descent: interrupted after %zu updates%s\n", res.r.iterations,
-                    tx.save && st == EXIT_OK ? "; the model so far is saved" : "");
-            st = EXIT_INTERRUPTED;
+                    tx.save && st == EXIT_INTERRUPTED ? "; the model so far is saved"
+                                                      : "; nothing was saved");
         }
         /* The test file is scored before the summary, which reports it. */
         dsc_metrics test;
         memset(&test, 0, sizeof test);
-        if (st == EXIT_OK && tx.test) {
-            int t = test_after(m, &no, tx.test, loss, &test);
-            if (t >= 0) st = t;
+        if (st == EXIT_OK && test_data) {
+            dsc_status s = dsc_model_evaluate(m, test_data, loss, &test);
+            if (s) st = cli_fail(s);
         }
         if (st == EXIT_OK) {
             size_t rows = dsc_dataset_rows(train);
@@ -262,7 +295,9 @@ int cmd_train(int argc, char **argv)
                    res.r.grad_norm);
         dsc_metrics_free(&test);
     }
+    st = cli_outputs_finish(st);
     job_result_free(&res);
+    dsc_dataset_free(test_data);
     dsc_train_state_free(&resume_state);
     dsc_model_free(m);
     dsc_dataset_free(tr);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "io/json.h"
+#include "io/model_file.h"
 #include "ranks.h"
 
 void job_opts_init(job_opts *o)
@@ -26,6 +28,8 @@ void job_opts_init(job_opts *o)
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->eps = 1e-8;
+    o->rms_alpha = 0.99;
+    o->lbfgs_style = "descent";
     o->seed = 42;
 }
 
@@ -55,6 +59,11 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"beta1", OPT_DOUBLE, &o->beta1, "B", "adam beta1 (0.9)", 0},
         {"beta2", OPT_DOUBLE, &o->beta2, "B", "adam beta2 (0.999)", 0},
         {"eps", OPT_DOUBLE, &o->eps, "E", "adam/rmsprop epsilon (1e-8)", 0},
+        {"rms-alpha", OPT_DOUBLE, &o->rms_alpha, "A", "rmsprop smoothing of g^2 (0.99)", 0},
+        {"lbfgs-style", OPT_STRING, &o->lbfgs_style, "S",
+         "descent, or torch: PyTorch's LBFGS with strong_wolfe, step for step (descent)", 0},
+        {"lbfgs-history", OPT_SIZE, &o->lbfgs_history, "M",
+         "L-BFGS pairs kept (8; torch style 100)", 0},
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
         {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
          0},
@@ -66,6 +75,67 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
     };
     memcpy(t, opts, sizeof opts);
     return JOB_N_OPTS;
+}
+
+/* A number option outside [lo, hi] (open ends where said): refused. */
+static int out_of_range(const char *name, double v, double lo, int lo_open, double hi, int hi_open,
+                        const char *why)
+{
+    int bad = lo_open ? !(v > lo) : !(v >= lo);
+    bad = bad || (hi_open ? !(v < hi) : !(v <= hi));
+    if (!bad) return -1;
+    char l[32], h[32];
+    dsc_format_float(l, sizeof l, lo);
+    dsc_format_float(h, sizeof h, hi);
+    return cli_error(EXIT_USAGE, "--%s must be in %s%s, %s%s (%s), not %g", name,
+                     lo_open ? "(" : "[", l, isinf(hi) ? "inf" : h, hi_open ? ")" : "]", why, v);
+}
+
+int job_check_opts(const job_opts *o, const cli_command *c)
+{
+    int st;
+    dsc_optimizer opt;
+    dsc_schedule sched;
+    dsc_lbfgs_style style;
+    dsc_relu_grad relu;
+    dsc_loss loss;
+    if ((st = job_relu_rule(o->relu0, &relu)) >= 0) return st;
+    if (dsc_optimizer_from_name(o->optimizer, &opt) ||
+        dsc_schedule_from_name(o->schedule, &sched) ||
+        dsc_lbfgs_style_from_name(o->lbfgs_style, &style) ||
+        (o->loss && dsc_loss_from_name(o->loss, &loss)))
+        return cli_error(EXIT_USAGE, "%s", dsc_last_error());
+    if (o->gemm && strcmp(o->gemm, "builtin") != 0 && strcmp(o->gemm, "cblas") != 0)
+        return cli_error(EXIT_USAGE, "--gemm must be builtin or cblas, not '%s'", o->gemm);
+    const double inf = INFINITY;
+    if ((st = out_of_range("lr", o->lr, 0, 1, inf, 1, "a step needs a positive rate")) >= 0)
+        return st;
+    if (cli_seen(c, "tol") &&
+        (st = out_of_range("tol", o->tol, 0, 0, inf, 1, "0 turns it off")) >= 0)
+        return st;
+    if ((st = out_of_range("grad-tol", o->grad_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
+        (st = out_of_range("loss-tol", o->loss_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
+        (st = out_of_range("weight-decay", o->weight_decay, 0, 0, inf, 1, "0: none")) >= 0 ||
+        (st = out_of_range("momentum", o->momentum, 0, 0, 1, 1, "a fraction of the last step")) >=
+            0 ||
+        (st = out_of_range("beta1", o->beta1, 0, 0, 1, 1, "an average's decay")) >= 0 ||
+        (st = out_of_range("beta2", o->beta2, 0, 0, 1, 1, "an average's decay")) >= 0 ||
+        (st = out_of_range("eps", o->eps, 0, 1, inf, 1, "it keeps a division finite")) >= 0 ||
+        (st = out_of_range("rms-alpha", o->rms_alpha, 0, 0, 1, 0, "an average's decay")) >= 0 ||
+        (st = out_of_range("dropout", o->dropout, 0, 0, 1, 1, "a fraction of units dropped")) >=
+            0 ||
+        (st = out_of_range("lr-min", o->lr_min, 0, 0, o->lr, 0, "a floor below --lr")) >= 0)
+        return st;
+    /* 0 means "the schedule's default" to the library: given, it must be a
+     * real decay factor. */
+    if (cli_seen(c, "lr-gamma") &&
+        (st = out_of_range("lr-gamma", o->lr_gamma, 0, 1, 1, 0, "a decay factor")) >= 0)
+        return st;
+    if (cli_seen(c, "lbfgs-history") && (o->lbfgs_history < 1 || o->lbfgs_history > 10000))
+        return cli_error(EXIT_USAGE, "--lbfgs-history must be 1 to 10000, not %zu",
+                         o->lbfgs_history);
+    if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
+    return -1;
 }
 
 int job_relu_rule(const char *s, dsc_relu_grad *out)
@@ -81,48 +151,40 @@ int job_relu_rule(const char *s, dsc_relu_grad *out)
     return -1;
 }
 
-/* --- files written whole or not at all ------------------------------------ */
-
-FILE *job_open_file(const char *path, char *tmp, size_t tmp_size)
-{
-    if ((size_t)snprintf(tmp, tmp_size, "%s.tmp", path) >= tmp_size) {
-        cli_error(EXIT_RUNTIME, "%s: path too long", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) cli_error(EXIT_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
-    return f;
-}
-
-int job_commit_file(FILE *f, const char *tmp, const char *path, int ok)
-{
-    int failed = ferror(f);
-    if (fclose(f) != 0) failed = 1;
-    if (!ok || failed) {
-        remove(tmp);
-        return ok ? cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(errno))
-                  : EXIT_RUNTIME;
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return cli_error(EXIT_RUNTIME, "cannot write %s: %s", path, strerror(e));
-    }
-    return EXIT_OK;
-}
-
 /* --- initial values -------------------------------------------------------- */
+
+/* The next line of f into line (without its end): 1, 0 at the end, or
+ * -1 for a line longer than size - 1 bytes and -2 for a NUL byte (which
+ * fgets would hide). */
+static int read_line(FILE *f, char *line, size_t size)
+{
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (c == '\0') return -2;
+        if (n + 1 >= size) return -1;
+        line[n++] = (char)c;
+    }
+    line[n] = '\0';
+    return c == EOF && n == 0 ? 0 : 1;
+}
 
 int job_load_init(dsc_model *m, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) return cli_error(EXIT_RUNTIME, "cannot read %s: %s", path, strerror(errno));
     char line[512];
-    int status = -1;
-    for (size_t lineno = 1; status < 0 && fgets(line, sizeof line, f); lineno++) {
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: line too long", path, lineno);
+    int status = -1, got;
+    /* The model's parameters are all a file could set, so a file of more
+     * lines than that and a few comments is not an initial-value file (an
+     * endless pipe, /dev/zero): stop there. */
+    size_t max_lines = 4 * dsc_model_param_count(m) + 1000;
+    for (size_t lineno = 1; status < 0 && (got = read_line(f, line, sizeof line)); lineno++) {
+        if (got == -1 || got == -2 || lineno > max_lines) {
+            status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno,
+                               got == -1   ? "line too long (at most 511 bytes)"
+                               : got == -2 ? "a NUL byte: not a text file"
+                                           : "more lines than a file of initial values can hold");
             break;
         }
         char *p = line;
@@ -155,19 +217,11 @@ int job_load_init(dsc_model *m, const char *path)
             status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno, dsc_last_error());
     }
     if (status < 0 && ferror(f)) status = cli_error(EXIT_RUNTIME, "cannot read %s", path);
-    fclose(f);
+    if (f != stdin) fclose(f);
     return status;
 }
 
 /* --- the run --------------------------------------------------------------- */
-
-volatile int job_interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    job_interrupted = 1;
-}
 
 typedef struct {
     job_result *res;
@@ -180,9 +234,9 @@ typedef struct {
     const dsc_dataset *val;
     dsc_loss loss;
     FILE *log;
-    int log_failed;
     const char *checkpoint;
     dsc_status checkpoint_error;
+    int checkpoint_failed; /* its message is out already */
     double last_val, last_acc;
 } job_state;
 
@@ -221,7 +275,7 @@ static int on_step(const dsc_step_info *si, void *user)
     if (s->record && !s->record_error)
         s->record_error = dsc_run_trace_add(&s->res->trace, si->params, si->grads, si->loss);
     if (s->bar) draw_bar(s, si->iter, si->loss, 0);
-    return job_interrupted;
+    return cli_interrupted;
 }
 
 /* Every --checkpoint-every epochs: the model and where the run stands, so
@@ -229,13 +283,25 @@ static int on_step(const dsc_step_info *si, void *user)
 static int on_checkpoint(const dsc_train_state *st, void *user)
 {
     job_state *s = user;
-    /* One writer: every rank holds the same model and state. */
-    dsc_status e = cli_rank() == 0 ? dsc_checkpoint_save(s->m, st, s->checkpoint) : DSC_OK;
+    /* One writer: every rank holds the same model and state. A checkpoint
+     * is put in place as soon as it is whole: it is what a run keeps of
+     * itself as it goes. */
+    if (cli_rank() != 0) return cli_interrupted;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    dsc_status e = dsc_checkpoint_encode(s->m, st, &bytes, &size);
     if (e) {
         s->checkpoint_error = e;
         return 1;
     }
-    return job_interrupted;
+    FILE *f = cli_out_open(s->checkpoint, 0);
+    if (f) fwrite(bytes, 1, size, f);
+    dsc_free(bytes);
+    if (!f || cli_out_commit_now(f) != EXIT_OK) {
+        s->checkpoint_failed = 1;
+        return 1;
+    }
+    return cli_interrupted;
 }
 
 /* One JSON line of metrics per epoch, and the validation numbers for the
@@ -252,26 +318,21 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         }
     }
     if (s->log) {
-        fprintf(s->log, "{\"epoch\": %zu, \"loss\": ", e->epoch + 1);
-        cli_print_number(s->log, e->loss);
-        fputs(", \"val_loss\": ", s->log);
-        if (isnan(e->val_loss))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, e->val_loss);
-        fputs(", \"accuracy\": ", s->log);
-        if (isnan(s->last_acc))
-            fputs("null", s->log);
-        else
-            cli_print_number(s->log, s->last_acc);
-        fputs(", \"seconds\": ", s->log);
-        cli_print_number(s->log, e->seconds);
-        fputs("}\n", s->log);
-        /* Each line is on disk when the epoch ends, so a killed run keeps
-         * its log so far. */
-        if (fflush(s->log) != 0) s->log_failed = 1;
+        dsc_json j;
+        dsc_json_init(&j, s->log);
+        dsc_json_object(&j);
+        dsc_json_kuint(&j, "epoch", e->epoch + 1);
+        dsc_json_knumber(&j, "loss", e->loss);
+        dsc_json_knumber(&j, "val_loss", e->val_loss);
+        dsc_json_knumber(&j, "accuracy", s->last_acc);
+        dsc_json_knumber(&j, "seconds", e->seconds);
+        dsc_json_end(&j);
+        fputc('\n', s->log);
+        /* Each line reaches the file when its epoch ends: a FIFO or a
+         * terminal shows the run as it goes. */
+        fflush(s->log);
     }
-    return job_interrupted;
+    return cli_interrupted;
 }
 
 int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const job_opts *o,
@@ -284,13 +345,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     int st = job_relu_rule(o->relu0, &relu);
     if (st >= 0) return st;
     if (dsc_optimizer_from_name(o->optimizer, &p.optimizer) ||
-        dsc_schedule_from_name(o->schedule, &p.schedule))
+        dsc_schedule_from_name(o->schedule, &p.schedule) ||
+        dsc_lbfgs_style_from_name(o->lbfgs_style, &p.lbfgs_style))
         return cli_error(EXIT_USAGE, "%s", dsc_last_error());
     if (o->lr <= 0) return cli_error(EXIT_USAGE, "--lr must be positive, not %g", o->lr);
     if (o->tol < 0 && o->tol != -1)
         return cli_error(EXIT_USAGE, "--tol must be >= 0 (0 turns the rule off)");
     if (o->grad_tol < 0 || o->loss_tol < 0 || o->weight_decay < 0)
         return cli_error(EXIT_USAGE, "--grad-tol, --loss-tol and --weight-decay must be >= 0");
+    if (!(o->rms_alpha >= 0 && o->rms_alpha <= 1))
+        return cli_error(EXIT_USAGE, "--rms-alpha must be in [0, 1], not %g", o->rms_alpha);
     if (o->threads > 1024) return cli_error(EXIT_USAGE, "--threads: at most 1024");
     size_t threads = cli_rank_threads(o->threads);
     if (o->gemm) {
@@ -320,6 +384,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     p.beta2 = o->beta2;
     p.eps = o->eps;
     p.weight_decay = o->weight_decay;
+    p.rms_alpha = o->rms_alpha;
+    p.lbfgs_history = o->lbfgs_history;
     p.lr_gamma = o->lr_gamma;
     p.lr_step = o->lr_step;
     p.lr_min = o->lr_min;
@@ -331,7 +397,11 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     job_state s = {0};
     s.res = res;
     /* Traces and plots are files, so rank 0's alone. */
-    s.record = (keep_trace || o->trace || o->plot_dir) && cli_rank() == 0;
+    /* The seed's pictures need the run's parameters step by step; a
+     * network on images draws its filters from the final ones. */
+    size_t shape[3];
+    int shaped = dsc_model_input_shape(m, shape) > 1;
+    s.record = (keep_trace || o->trace || (o->plot_dir && !shaped)) && cli_rank() == 0;
     s.bar = !o->quiet && !o->json && isatty(STDERR_FILENO) && cli_rank() == 0;
     s.t0 = dsc_seconds();
     s.max_iter = o->max_iter >= 0 ? o->max_iter : o->epochs ? 0 : 1000;
@@ -342,10 +412,8 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     s.val = val;
     s.loss = loss;
     s.last_val = s.last_acc = NAN;
-    char log_tmp[4096];
     /* Files are rank 0's; the others only compute. */
-    if (o->log && cli_rank() == 0 && !(s.log = job_open_file(o->log, log_tmp, sizeof log_tmp)))
-        st = EXIT_RUNTIME;
+    if (o->log && cli_rank() == 0 && !(s.log = cli_out_open(o->log, 0))) st = EXIT_RUNTIME;
     if (st < 0 && s.record) {
         if (dsc_run_trace_init(&res->trace, dsc_model_param_count(m)))
             st = cli_fail(DSC_ENOMEM);
@@ -354,7 +422,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     }
     /* Every rank has its data and model: train together, or stop together. */
     if ((st = cli_agree(st)) >= 0) {
-        if (s.log) job_commit_file(s.log, log_tmp, o->log, 0);
+        if (s.log) cli_out_drop(s.log);
         return st;
     }
     p.on_step = on_step;
@@ -367,30 +435,25 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         s.checkpoint = o->checkpoint;
     }
     p.user = &s;
-    job_interrupted = 0;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    /* mpirun turns Ctrl-C into SIGTERM for every rank: the same stop. */
-    struct sigaction old_term;
-    sigaction(SIGINT, &sa, &old_sa);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* While training, SIGINT (and SIGTERM, which mpirun sends every rank
+     * for Ctrl-C) stop the run at its next step instead of the process. A
+     * signal that came before training started ended the process. */
+    cli_interrupted = 0;
+    cli_graceful = 1;
     res->status = cli_train(m, d, &p, &res->r);
-    sigaction(SIGINT, &old_sa, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_graceful = 0;
+    res->interrupted = res->status == DSC_ECANCELLED && cli_interrupted;
     if (s.bar) draw_bar(&s, res->r.iterations ? res->r.iterations - 1 : 0, res->r.loss, 1);
-    if (s.log) {
-        int st_log = job_commit_file(s.log, log_tmp, o->log, !s.log_failed);
-        if (st_log != EXIT_OK) return st_log;
-    }
+    if (s.checkpoint_failed) return EXIT_RUNTIME;
     if (s.checkpoint_error) return cli_fail(s.checkpoint_error);
-    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_OK;
+    if (res->interrupted) return EXIT_OK;
     if (res->status != DSC_OK && res->status != DSC_EDIVERGED)
         return res->status == DSC_EINVAL || res->status == DSC_ENOTFOUND
                    ? cli_error(EXIT_USAGE, "%s", dsc_last_error())
                    : cli_fail(res->status);
-    if (cli_rank() != 0) return EXIT_OK; /* what follows writes files */
+    /* What follows writes files: rank 0's, and only for a run that did
+     * not fail (a failed run changes no file). */
+    if (cli_rank() != 0 || job_failed(res)) return EXIT_OK;
     if (s.record_error) return cli_fail(s.record_error);
     if (s.record && dsc_run_trace_finish(&res->trace, dsc_model_params(m), res->r.loss))
         return cli_fail(DSC_ENOMEM);
@@ -398,6 +461,16 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     if (o->plot_dir) {
         if (mkdir(o->plot_dir, 0777) != 0 && errno != EEXIST)
             return cli_error(EXIT_RUNTIME, "cannot create %s: %s", o->plot_dir, strerror(errno));
+        if (shaped) { /* first-layer filters and the feature maps of row 1 */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/filters.svg", o->plot_dir);
+            cli_signals_hold(1);
+            dsc_status ps = dsc_plot_filters(path, m, d, 0);
+            cli_signals_hold(0);
+            if (ps) return cli_fail(ps);
+            if (!o->json) fprintf(stderr, "wrote %s\n", path);
+            return EXIT_OK;
+        }
         if (dsc_model_inputs(m) != 1 || dsc_model_outputs(m) != 1)
             return cli_error(EXIT_USAGE,
                              "--plot-dir draws models with 1 input and 1 output; "
@@ -416,8 +489,12 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
         snprintf(sweep_copy, sizeof sweep_copy, "%s", sweep);
         char *written[8];
         size_t n_written = 0;
+        /* The library writes the pictures (each atomically); a signal
+         * meanwhile waits until they are whole. */
+        cli_signals_hold(1);
         dsc_status ps =
             dsc_plot_network(o->plot_dir, m, d, loss, &res->trace, sweep_copy, written, &n_written);
+        cli_signals_hold(0);
         if (ps) return cli_fail(ps);
         for (size_t i = 0; i < n_written; i++) {
             if (!o->json) fprintf(stderr, "wrote %s\n", written[i]);
@@ -427,9 +504,18 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     return EXIT_OK;
 }
 
+int job_was_interrupted(const job_result *res) { return res->interrupted; }
+
+int job_failed(const job_result *res)
+{
+    return !res->interrupted &&
+           (res->status == DSC_EDIVERGED ||
+            (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level));
+}
+
 int job_exit_status(const job_result *res)
 {
-    if (res->status == DSC_ECANCELLED && job_interrupted) return EXIT_INTERRUPTED;
+    if (res->interrupted) return EXIT_INTERRUPTED;
     if (res->status == DSC_EDIVERGED) return cli_error(EXIT_RUNTIME, "%s", dsc_last_error());
     if (res->r.stop == DSC_STOP_LINE_SEARCH && !res->r.at_rounding_level)
         return cli_error(EXIT_RUNTIME,
@@ -447,8 +533,7 @@ void job_result_free(job_result *res)
 
 int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m)
 {
-    char tmp[4096];
-    FILE *f = job_open_file(path, tmp, sizeof tmp);
+    FILE *f = cli_out_open(path, 0);
     if (!f) return EXIT_RUNTIME;
     size_t np = t->n_params, rows = t->rows - (t->final ? 1 : 0);
     fputs("iter", f);
@@ -469,7 +554,7 @@ int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m
         cli_print_number(f, t->loss[i]);
         fputc('\n', f);
     }
-    return job_commit_file(f, tmp, path, 1);
+    return EXIT_OK;
 }
 
 /* --- the summary ------------------------------------------------------------ */
@@ -489,15 +574,6 @@ static const char *stop_words(dsc_stop_reason r)
     return "?";
 }
 
-static void json_number_or_null(const char *key, double v)
-{
-    printf(", \"%s\": ", key);
-    if (isnan(v))
-        printf("null");
-    else
-        cli_print_number(stdout, v);
-}
-
 void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts *o, dsc_loss loss,
                        const job_result *res, const char *data_label, const job_extra *x)
 {
@@ -510,57 +586,57 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
     }
     const float *params = dsc_model_params_const(m);
     if (o->json) {
-        printf("{\"loss\": ");
-        cli_print_number(stdout, res->r.loss);
-        printf(", \"loss_name\": \"%s\", \"iterations\": %zu, \"stop\": \"%s\"",
-               dsc_loss_name(loss), res->r.iterations, dsc_stop_name(res->r.stop));
-        if (o->epochs) printf(", \"epochs\": %zu", res->r.epochs);
+        dsc_json j;
+        dsc_json_init(&j, stdout);
+        dsc_json_object(&j);
+        dsc_json_knumber(&j, "loss", res->r.loss);
+        dsc_json_kstring(&j, "loss_name", dsc_loss_name(loss));
+        dsc_json_kuint(&j, "iterations", res->r.iterations);
+        dsc_json_kstring(&j, "stop", dsc_stop_name(res->r.stop));
+        if (o->epochs) dsc_json_kuint(&j, "epochs", res->r.epochs);
         if (res->r.stop == DSC_STOP_LINE_SEARCH)
-            printf(", \"converged\": %s", res->r.at_rounding_level ? "true" : "false");
-        printf(", \"seconds\": ");
-        cli_print_number(stdout, res->r.seconds);
+            dsc_json_kbool(&j, "converged", res->r.at_rounding_level);
+        dsc_json_knumber(&j, "seconds", res->r.seconds);
         if (cli_ranks() > 1) {
-            printf(", \"ranks\": %d, \"comm_seconds\": ", cli_ranks());
-            cli_print_number(stdout, res->r.comm_seconds);
-            printf(", \"wait_seconds\": ");
-            cli_print_number(stdout, res->r.wait_seconds);
+            dsc_json_kuint(&j, "ranks", (unsigned long long)cli_ranks());
+            dsc_json_knumber(&j, "comm_seconds", res->r.comm_seconds);
+            dsc_json_knumber(&j, "wait_seconds", res->r.wait_seconds);
         }
         if (x) {
-            json_number_or_null("val_loss", x->val_loss);
-            json_number_or_null("accuracy", x->accuracy);
-            json_number_or_null("samples_per_second", x->samples_per_second);
+            dsc_json_knumber(&j, "val_loss", x->val_loss);
+            dsc_json_knumber(&j, "accuracy", x->accuracy);
+            dsc_json_knumber(&j, "samples_per_second", x->samples_per_second);
         }
         if (x && x->test) {
-            printf(", \"test\": {\"n\": %zu", x->test->n);
-            json_number_or_null("loss", x->test->loss);
-            json_number_or_null("accuracy", x->test->accuracy);
-            json_number_or_null("mse", x->test->mse);
-            json_number_or_null("mae", x->test->mae);
-            json_number_or_null("r2", x->test->r2);
-            printf("}");
+            dsc_json_key(&j, "test");
+            dsc_json_object(&j);
+            dsc_json_kuint(&j, "n", x->test->n);
+            dsc_json_knumber(&j, "loss", x->test->loss);
+            dsc_json_knumber(&j, "accuracy", x->test->accuracy);
+            dsc_json_knumber(&j, "mse", x->test->mse);
+            dsc_json_knumber(&j, "mae", x->test->mae);
+            dsc_json_knumber(&j, "r2", x->test->r2);
+            dsc_json_end(&j);
         }
         if (small) {
-            printf(", \"params\": {");
-            for (size_t i = 0; i < np; i++) {
-                printf("%s\"%s\": ", i ? ", " : "", dsc_model_param_name(m, i));
-                cli_print_number(stdout, params[i]);
-            }
-            printf("}");
+            dsc_json_key(&j, "params");
+            dsc_json_object(&j);
+            for (size_t i = 0; i < np; i++)
+                dsc_json_knumber(&j, dsc_model_param_name(m, i), params[i]);
+            dsc_json_end(&j);
         }
         if (out) {
-            printf(", \"outputs\": [");
+            dsc_json_key(&j, "outputs");
+            dsc_json_array(&j);
             for (size_t i = 0; i < n; i++) {
-                printf("%s", i ? ", " : "");
-                if (nout > 1) printf("[");
-                for (size_t j = 0; j < nout; j++) {
-                    printf("%s", j ? ", " : "");
-                    cli_print_number(stdout, out[i * nout + j]);
-                }
-                if (nout > 1) printf("]");
+                if (nout > 1) dsc_json_array(&j);
+                for (size_t k = 0; k < nout; k++) dsc_json_number(&j, out[i * nout + k]);
+                if (nout > 1) dsc_json_end(&j);
             }
-            printf("]");
+            dsc_json_end(&j);
         }
-        printf("}\n");
+        dsc_json_end(&j);
+        putchar('\n');
         free(out);
         return;
     }

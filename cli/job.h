@@ -5,13 +5,17 @@
 #define DSC_CLI_JOB_H
 
 #include "cli.h"
+#include "output.h"
 #include "viz/plots.h"
 
 /* Options of a run, as given on the command line (strings are argv's). */
 typedef struct {
     const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
-    const char *gemm; /* "builtin" or "cblas" */
+    const char *gemm;        /* "builtin" or "cblas" */
+    const char *lbfgs_style; /* "descent" or "torch" */
     double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min, lr_gamma;
+    double rms_alpha;
+    size_t lbfgs_history;
     long max_iter;
     size_t batch, epochs, lr_step, threads;
     uint64_t seed;
@@ -30,7 +34,7 @@ typedef struct {
 void job_opts_init(job_opts *o);
 /* Appends the shared options to opts (which has room for at least
  * JOB_N_OPTS more) and returns how many were added. */
-#define JOB_N_OPTS 27
+#define JOB_N_OPTS 30
 size_t job_opts_table(job_opts *o, cli_opt *opts);
 
 /* Reads `name value` lines (# comments, blank lines) into the model's
@@ -43,6 +47,7 @@ typedef struct {
     dsc_train_result r;
     dsc_run_trace trace; /* filled when trace, plots or `keep_trace` were asked */
     int traced;
+    int interrupted; /* stopped by SIGINT/SIGTERM */
 } job_result;
 
 /* Trains m on d with the options. keep_trace records every step even
@@ -51,10 +56,9 @@ typedef struct {
 int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const job_opts *o,
             dsc_loss loss, int keep_trace, job_result *res);
 
-/* Set by SIGINT during job_run: the run stops at the next step and the
- * caller saves what it has (exit status 130). */
-extern volatile int job_interrupted;
-enum { EXIT_INTERRUPTED = 130 };
+/* Was the run stopped by SIGINT/SIGTERM? (It then keeps what it has and
+ * exits with EXIT_INTERRUPTED.) */
+int job_was_interrupted(const job_result *res);
 void job_result_free(job_result *res);
 
 /* The summary of a network run: human text or --json. data_label names
@@ -69,15 +73,17 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
 /* The exit status a finished run earns, with its message: divergence and a
  * line search that failed away from a minimum are failures (1). */
 int job_exit_status(const job_result *res);
+/* The same without a message: 1 when the run failed. */
+int job_failed(const job_result *res);
 
 /* Writes a CSV trace: header `iter,` + names + `d_`names + `loss`, one row
- * per update with the values before it. */
+ * per update with the values before it (an output of cli/output.h, put in
+ * place when the command ends well). */
 int job_write_trace(const char *path, const dsc_run_trace *t, const dsc_model *m);
 
-/* Opens PATH.tmp for writing; job_commit_file closes and renames it into
- * place (or removes it when ok is 0). Returns NULL with a message printed. */
-FILE *job_open_file(const char *path, char *tmp, size_t tmp_size);
-int job_commit_file(FILE *f, const char *tmp, const char *path, int ok);
+/* Every option's value in its range and every name known, before any
+ * work: -1, or EXIT_USAGE after a message naming the option. */
+int job_check_opts(const job_opts *o, const cli_command *c);
 
 /* Parses --relu-grad-at-zero: "0", "1" or "random". */
 int job_relu_rule(const char *s, dsc_relu_grad *out);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "output.h"
 #include "ranks.h"
 
 /* Under mpirun, a subcommand runs on every rank (ALL_RANKS: training and
@@ -79,5 +80,7 @@ static int dispatch(int argc, char **argv)
 int main(int argc, char **argv)
 {
     cli_ranks_start(&argc, &argv);
-    return cli_ranks_end(dispatch(argc, argv));
+    cli_signals_init();
+    /* Outputs a subcommand left pending are settled by its status. */
+    return cli_ranks_end(cli_outputs_finish(dispatch(argc, argv)));
 }

@@ -11,15 +11,20 @@ size_t net_opts_table(net_opts *o, cli_opt *t)
     cli_opt opts[NET_N_OPTS] = {
         {"data", OPT_STRING, &o->data, "FILE.csv", "the data: a CSV file with a header row", 0},
         {"target", OPT_STRING, &o->target, "COLS",
-         "target column(s), by name or 1-based index "
-         "(the last column)",
-         0},
+         "target column(s): names, \"quoted, names\" or #N for the N-th (the last column)", 0},
         {"ignore", OPT_STRING, &o->ignore, "COLS", "columns to leave out", 0},
         {"features", OPT_STRING, &o->features, "COLS", "input columns (all others)", 0},
         {"classes", OPT_FLAG, &o->classes, NULL,
          "the target column holds class labels, even if they are numbers (e.g. 0/1/2)", 0},
         {"layers", OPT_STRING, &o->layers, "SPEC",
-         "hidden layers UNITS:ACT,..., e.g. 2:softplus,8:relu ('' for none)", 0},
+         "hidden layers, e.g. 2:softplus,8:relu ('' for none) or "
+         "conv32@3x3:relu,maxpool2,128:relu (convF@K[xK][sS][pP][:ACT], maxpoolP[sS], "
+         "avgpoolP[sS], flatten)",
+         0},
+        {"input-shape", OPT_STRING, &o->input_shape, "CxHxW",
+         "the shape of one row's inputs, CxHxW (an image) or CxL (a signal), the columns read in "
+         "that order (IDX images: 1xHxW by themselves)",
+         0},
         {"output", OPT_STRING, &o->output, "ACT",
          "output activation (identity; softmax for class labels)", 0},
         {"idx-images", OPT_STRING, &o->idx_images, "FILE",
@@ -42,7 +47,7 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
         if (!o->idx_images || !o->idx_labels)
             return cli_error(EXIT_USAGE, "--idx-images and --idx-labels go together");
         if (o->data) return cli_error(EXIT_USAGE, "--data or --idx-images, not both");
-        s = dsc_dataset_from_idx(o->idx_images, o->idx_labels, d);
+        s = dsc_dataset_from_idx_limits(o->idx_images, o->idx_labels, &cli_limits, d);
         return s ? cli_fail(s) : -1;
     }
     if (!o->data)
@@ -50,6 +55,7 @@ int net_load_data(const net_opts *o, dsc_dataset **d)
                          "--data FILE.csv (or --idx-images and --idx-labels) is required");
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
@@ -64,6 +70,7 @@ int net_load_data_for(const net_opts *o, const dsc_model *m, dsc_dataset **d)
     if (!m || o->idx_images || o->idx_labels || !o->data) return net_load_data(o, d);
     dsc_csv_options co;
     dsc_csv_options_init(&co);
+    co.limits = cli_limits;
     co.target = o->target;
     co.ignore = o->ignore;
     co.features = o->features;
@@ -92,6 +99,43 @@ int net_describe_model(dsc_model *m, const dsc_dataset *d)
         free(labels);
     }
     return s ? cli_fail(s) : -1;
+}
+
+int net_input_spec(const char *input_shape, const size_t *data_dims, size_t data_rank, size_t n_in,
+                   char *buf, size_t size)
+{
+    if (!input_shape) {
+        int n = snprintf(buf, size, "%zu", data_dims[0]);
+        for (size_t k = 1; k < data_rank && n > 0 && (size_t)n < size; k++)
+            n += snprintf(buf + n, size - (size_t)n, "x%zu", data_dims[k]);
+        return -1;
+    }
+    /* N, CxL or CxHxW: digits and x only, each at least 1. */
+    size_t dims[3], rank = 0;
+    const char *p = input_shape;
+    for (;;) {
+        char *end;
+        if (rank == 3 || *p < '0' || *p > '9') break;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (v == 0 || v > 100000000ULL) break;
+        dims[rank++] = (size_t)v;
+        p = end;
+        if (*p != 'x') break;
+        p++;
+    }
+    if (rank == 0 || *p != '\0')
+        return cli_error(EXIT_USAGE,
+                         "--input-shape '%s': expected CxHxW (an image) or CxL (a signal), e.g. "
+                         "1x28x28",
+                         input_shape);
+    size_t total = 1;
+    for (size_t k = 0; k < rank; k++) total *= dims[k];
+    if (total != n_in)
+        return cli_error(EXIT_USAGE,
+                         "--input-shape %s holds %zu values, but the data has %zu input columns",
+                         input_shape, total, n_in);
+    snprintf(buf, size, "%s", input_shape);
+    return -1;
 }
 
 int net_check_loss(const dsc_dataset *d, dsc_activation output, dsc_loss loss)
@@ -128,9 +172,16 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
     }
     int st = net_check_loss(d, act, *loss);
     if (st >= 0) return st;
-    char spec[2048];
-    int n = snprintf(spec, sizeof spec, "%zu -> %s%s%zu:%s", dsc_dataset_inputs(d), layers,
-                     *layers ? " -> " : "", dsc_dataset_outputs(d), output);
+    char in[96], spec[2048];
+    size_t dims[3], rank = dsc_dataset_input_shape(d, dims);
+    /* Dense layers see a row of features: an MLP on images stays the same
+     * model as on their columns. */
+    if (!strstr(layers, "conv") && !strstr(layers, "pool") && !strstr(layers, "flatten"))
+        rank = 1, dims[0] = dsc_dataset_inputs(d);
+    st = net_input_spec(o->input_shape, dims, rank, dsc_dataset_inputs(d), in, sizeof in);
+    if (st >= 0) return st;
+    int n = snprintf(spec, sizeof spec, "%s -> %s%s%zu:%s", in, layers, *layers ? " -> " : "",
+                     dsc_dataset_outputs(d), output);
     if (n < 0 || (size_t)n >= sizeof spec) return cli_error(EXIT_USAGE, "--layers is too long");
     dsc_status s;
     if ((s = dsc_model_new(spec, m)))

@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) return 0;
     static const size_t chunks[] = {0, 1, 2, 3, 5, 8, 13, 64};
-    static const char *targets[] = {NULL, "1", "2,3", "y"};
+    static const char *targets[] = {NULL, "#1", "#2,#3", "y"};
     static const char *ignores[] = {NULL, "a"};
-    static const char *features[] = {NULL, "x,2"};
+    static const char *features[] = {NULL, "x,#2"};
     unsigned k = data[0];
     dsc_csv_options o;
     dsc_csv_options_init(&o);

@@ -36,15 +36,16 @@ extern "C" {
 /** Status codes. DSC_OK is 0; every other value is a failure. */
 typedef enum {
     DSC_OK = 0,
-    DSC_EINVAL,      /**< an argument or option is invalid */
-    DSC_ENOMEM,      /**< an allocation failed */
-    DSC_EIO,         /**< a file could not be read or written */
-    DSC_EFORMAT,     /**< a file or string is malformed */
-    DSC_ESHAPE,      /**< tensor shapes do not fit together */
-    DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
-    DSC_EDIVERGED,   /**< the loss became NaN or infinite */
-    DSC_ECANCELLED,  /**< a callback asked to stop */
-    DSC_EUNSUPPORTED /**< valid, but not supported by this build */
+    DSC_EINVAL,       /**< an argument or option is invalid */
+    DSC_ENOMEM,       /**< an allocation failed */
+    DSC_EIO,          /**< a file could not be read or written */
+    DSC_EFORMAT,      /**< a file or string is malformed */
+    DSC_ESHAPE,       /**< tensor shapes do not fit together */
+    DSC_ENOTFOUND,    /**< a named thing (parameter, column) does not exist */
+    DSC_EDIVERGED,    /**< the loss became NaN or infinite */
+    DSC_ECANCELLED,   /**< a callback asked to stop */
+    DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
+    DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
 
 /** A short, static description of a status code. Never NULL. */
@@ -108,6 +109,17 @@ typedef enum {
     DSC_OPT_COUNT
 } dsc_optimizer;
 
+/** Which L-BFGS DSC_OPT_LBFGS runs. Both keep pairs of past steps and
+ *  gradient changes and search each step's length for the strong Wolfe
+ *  conditions (c1 1e-4, c2 0.9); they differ in the line search and in
+ *  details listed in docs/OPTIMIZERS.md. */
+typedef enum {
+    DSC_LBFGS_DESCENT = 0, /**< descent's own (default): 8 pairs, a bracketing search with
+                                cubic steps, steepest descent when a search fails */
+    DSC_LBFGS_TORCH        /**< PyTorch's torch.optim.LBFGS(lr=1, line_search_fn="strong_wolfe"),
+                                step for step: 100 pairs, its search and its stopping tests */
+} dsc_lbfgs_style;
+
 /** Learning-rate schedules over the whole run. */
 typedef enum {
     DSC_SCHED_CONSTANT = 0,
@@ -146,6 +158,8 @@ const char *dsc_schedule_name(dsc_schedule s);
 dsc_status dsc_schedule_from_name(const char *name, dsc_schedule *out);
 const char *dsc_init_name(dsc_init i);
 dsc_status dsc_init_from_name(const char *name, dsc_init *out);
+const char *dsc_lbfgs_style_name(dsc_lbfgs_style s); /**< "descent", "torch" */
+dsc_status dsc_lbfgs_style_from_name(const char *name, dsc_lbfgs_style *out);
 
 /* ------------------------------------------------------------------ */
 /* Data sets                                                          */
@@ -160,6 +174,20 @@ typedef struct dsc_dataset dsc_dataset;
  *  value (the message names the row and column). */
 dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
                                    size_t n_out, dsc_dataset **out);
+/**
+ * Builds a data set over the caller's arrays without copying them
+ * (row-major, x is n x n_in, y is n x n_out; y may be NULL when n_out is 0:
+ * data to predict from). The data set *borrows* x and y: they stay the
+ * caller's, must stay valid and unchanged until dsc_dataset_free() of this
+ * data set, and are never written or freed by the library. Data sets made
+ * from it (dsc_dataset_split) copy their rows and do not borrow. Values are
+ * checked once, here, as dsc_dataset_from_arrays checks them: DSC_EINVAL for
+ * n == 0, n_in == 0, a NULL array, or a NaN or infinite value (the message
+ * names the row and column).
+ */
+dsc_status dsc_dataset_wrap(const float *x, const float *y, size_t n, size_t n_in, size_t n_out,
+                            dsc_dataset **out);
+/** Frees d (and, for a borrowing data set, nothing of the caller's). */
 void dsc_dataset_free(dsc_dataset *d);
 size_t dsc_dataset_rows(const dsc_dataset *d);
 size_t dsc_dataset_inputs(const dsc_dataset *d);
@@ -167,6 +195,25 @@ size_t dsc_dataset_outputs(const dsc_dataset *d);
 /** Row-major views of the inputs and targets, owned by the data set. */
 const float *dsc_dataset_x(const dsc_dataset *d);
 const float *dsc_dataset_y(const dsc_dataset *d);
+
+/** Limits on what a reader takes in, so that a hostile or mistaken input
+ *  (/dev/zero, an endless pipe, a gzip bomb, a header that claims millions
+ *  of rows) is refused with DSC_ELIMIT and a message naming the file and
+ *  the limit, instead of exhausting memory or time. 0 means no limit. */
+typedef struct {
+    /** Bytes read from one file (CSV text; IDX data after decompression,
+     *  counted from what its header claims before anything is read; a
+     *  model file). Default 1 GiB. */
+    uint64_t max_bytes;
+    /** Bytes in one CSV record (a line, or lines within quotes). Default
+     *  1 MiB. */
+    uint64_t max_line_bytes;
+    /** Rows of a CSV file, images of an IDX file. Default 10,000,000. */
+    uint64_t max_rows;
+} dsc_limits;
+
+/** Fills l with the defaults documented on each field. */
+void dsc_limits_init(dsc_limits *l);
 
 /** What a CSV target column holds (dsc_csv_options.target_kind). */
 typedef enum {
@@ -184,15 +231,26 @@ typedef enum {
     DSC_TARGET_CLASSES
 } dsc_target_kind;
 
-/** Options for reading a CSV file into a data set. */
+/** Options for reading a CSV file into a data set.
+ *
+ *  Column lists (target, ignore, features, keep) are items separated by
+ *  commas, blanks around an item dropped. An item is
+ *   - a name, exactly as in the header: "2" is the column named 2;
+ *   - #N, the N-th column counted from 1 (#1 is the first);
+ *   - a name in double quotes, taken exactly as written between them with
+ *     "" for a quote: how a name with a comma, blanks at an end, a leading
+ *     # or a leading quote is written ("a,b", "#x", " y").
+ *  An empty item, an unclosed quote or a bad #N is DSC_EINVAL. The columns
+ *  used (features and targets) must have names, all different
+ *  (DSC_EFORMAT naming both columns otherwise). */
 typedef struct {
-    /** Target columns, comma-separated names or 1-based indexes; NULL: the
-     *  last column; "" (empty): no target (inputs only, for prediction: the
-     *  data set then has 0 outputs). See target_kind for what it holds. */
+    /** Target columns, a column list; NULL: the last column; "" (empty): no
+     *  target (inputs only, for prediction: the data set then has 0
+     *  outputs). See target_kind for what it holds. */
     const char *target;
-    /** Columns to leave out, comma-separated names or indexes; NULL: none. */
+    /** Columns to leave out, a column list; NULL: none. */
     const char *ignore;
-    /** Feature columns, comma-separated; NULL: every other column. */
+    /** Feature columns, a column list; NULL: every other column. */
     const char *features;
     /** Values or class labels; default DSC_TARGET_AUTO. */
     dsc_target_kind target_kind;
@@ -200,6 +258,8 @@ typedef struct {
      *  predictions that name their rows); neither features nor targets.
      *  NULL: none. See dsc_dataset_kept_value. */
     const char *keep;
+    /** Size limits (dsc_limits_init's defaults). */
+    dsc_limits limits;
 } dsc_csv_options;
 
 /** Fills o with the defaults documented on each field. */
@@ -228,6 +288,11 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
  * wrong: bad magic, dimensions, truncated or corrupt data, count mismatch.
  */
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
+/** The same with limits (NULL: the defaults): the header's count against
+ *  max_rows, and the pixel bytes it claims against max_bytes, before any
+ *  allocation; DSC_ELIMIT past them. */
+dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, const dsc_limits *l,
+                                       dsc_dataset **out);
 
 /** Splits d into a training part and a validation part holding about
  *  `fraction` of the rows (at least one each), drawn by a seeded shuffle.
@@ -239,10 +304,16 @@ dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t see
  *  them: 255 for IDX images (bytes), 1 for everything else. */
 float dsc_dataset_input_divisor(const dsc_dataset *d);
 
+/** The shape of one row's inputs: returns the rank and writes dims (unused
+ *  ones 0). Rank 1 is plain features (dims[0] = the inputs); IDX images
+ *  give rank 3, 1 x rows x columns. */
+size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3]);
+
 /** Column names of inputs and outputs (NULL when the data set has none). */
 const char *dsc_dataset_input_name(const dsc_dataset *d, size_t j);
 const char *dsc_dataset_output_name(const dsc_dataset *d, size_t j);
-/** The target column(s) as read, comma-separated (NULL when unknown). */
+/** The target column(s) as read: one target's name as it is, several as a
+ *  column list (names quoted where needed; NULL when unknown). */
 const char *dsc_dataset_target_name(const dsc_dataset *d);
 /** Columns kept as text (dsc_csv_options.keep): how many, their header
  *  names, and the text of column j in row i (owned by the data set, NULL
@@ -258,21 +329,38 @@ const char *dsc_dataset_class_label(const dsc_dataset *d, size_t k);
 /* Models                                                             */
 /* ------------------------------------------------------------------ */
 
-/** A multi-layer perceptron: dense layers, each followed by an activation.
- *  Its parameters live in one flat float buffer. */
+/** A network: a stack of layers (dense, convolution, pooling, flatten),
+ *  each dense or convolution layer followed by an activation. Its
+ *  parameters live in one flat float buffer. */
 typedef struct dsc_model dsc_model;
 
 /**
- * Builds an MLP from a spec string `IN -> [UNITS:ACT,...] -> OUT:ACT`, e.g.
- * `"1 -> 2:softplus -> 1:identity"` (the seed's network) or
- * `"784 -> 256:relu,128:relu -> 10:softmax"`. Hidden layers may be written
- * with `,` or `->` between them, or left out (`"3 -> 1:identity"`).
+ * Builds a network from a spec string `IN -> LAYER, LAYER, ... -> LAYER`,
+ * e.g. `"1 -> 2:softplus -> 1:identity"` (the seed's network),
+ * `"784 -> 256:relu,128:relu -> 10:softmax"`, or a convolutional network
+ * `"1x28x28 -> conv32@3x3:relu,maxpool2,conv64@3x3:relu,maxpool2,128:relu ->
+ * 10:softmax"`. Layers may be separated by `,` or `->`.
+ *
+ *  - IN: `N` features, `CxL` a signal (channels x length) or `CxHxW` an
+ *    image (channels x height x width). A row of data holds one sample in
+ *    that order (row-major).
+ *  - `UNITS:ACT`: a dense layer; it flattens whatever comes before it.
+ *  - `convF@K:ACT` (an image: K x K, or `convF@KHxKW`; a signal: a 1-D
+ *    kernel of K): F filters, stride 1 and no padding by default (as
+ *    PyTorch), or `sS` and `pP` after the kernel for stride S and zero
+ *    padding P: `conv16@3x3s2p1:relu`. `:ACT` may be left out (identity).
+ *  - `maxpoolP`, `avgpoolP`: P x P windows (P on a signal) with stride P,
+ *    or `sS` after P for stride S; a window that does not fit at the end is
+ *    dropped, as PyTorch does.
+ *  - `flatten`: the sample as one row of features.
  *
  * Parameters are all 0; call dsc_model_init() to draw random weights.
  * Scalar parameters are named as in the seed: weights w1, w2, ... numbered
- * layer by layer, within a layer by output unit then input unit; biases
- * b1, b2, ... the same way. Whole tensors are `layerK.weight` and
- * `layerK.bias` (K from 1). Returns DSC_EFORMAT for a malformed spec.
+ * layer by layer, within a dense layer by output unit then input unit (a
+ * filter: by filter, channel, row, column); biases b1, b2, ... the same
+ * way. Whole tensors are `layerK.weight` and `layerK.bias` (K from 1,
+ * counting every layer). Returns DSC_EFORMAT for a malformed spec, with
+ * the column.
  */
 dsc_status dsc_model_new(const char *spec, dsc_model **out);
 void dsc_model_free(dsc_model *m);
@@ -284,7 +372,11 @@ dsc_status dsc_model_init(dsc_model *m, dsc_init scheme, uint64_t seed);
 size_t dsc_model_inputs(const dsc_model *m);
 size_t dsc_model_outputs(const dsc_model *m);
 size_t dsc_model_layers(const dsc_model *m);
-/** Units and activation of layer k (0-based; the last one is the output). */
+/** The shape of one input row: returns its rank (1 features, 2 channels x
+ *  length, 3 channels x height x width) and writes dims (unused ones 0). */
+size_t dsc_model_input_shape(const dsc_model *m, size_t dims[3]);
+/** Outputs (all values of a sample, flattened) and activation of layer k
+ *  (0-based; the last one is the output; identity for pools and flatten). */
 size_t dsc_model_layer_units(const dsc_model *m, size_t k);
 dsc_activation dsc_model_layer_activation(const dsc_model *m, size_t k);
 /** The spec string in canonical form, e.g. "1 -> 2:softplus -> 1:identity". */
@@ -410,23 +502,54 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path);
  *  DSC_EFORMAT (DSC_EIO if it cannot be read) and a message saying what is
  *  wrong; *out is NULL then. */
 dsc_status dsc_model_load(const char *path, dsc_model **out);
+/** The same, reading at most l->max_bytes (NULL: the defaults) and
+ *  stopping at the first byte that cannot belong to a model file, so
+ *  /dev/zero or an endless pipe is refused at once. */
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out);
 /** The same, from memory (name is used in messages). */
 dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size, dsc_model **out);
+/**
+ * The model file of m in memory: the bytes dsc_model_save would write, for
+ * storing a model in a database, sending it, or pickling it. *data is
+ * allocated by the library and owned by the caller, who releases it with
+ * dsc_buffer_free(); dsc_model_load_memory reads it back. DSC_EINVAL for a
+ * model that could not be loaded back (a non-finite parameter) or is too
+ * large for the format; DSC_ENOMEM. On failure *data is NULL, *size 0.
+ */
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size);
+/** Releases memory the library handed to the caller (dsc_model_save_memory,
+ *  dsc_model_explain). NULL is a no-op. */
+void dsc_buffer_free(void *p);
 
 /** A deep copy of m: parameters and everything it knows. */
 dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out);
 
 /** Runs the model on n rows of x (n x inputs, row-major) into y (n x
- *  outputs). A convenience for small inputs: allocates a workspace per
- *  call. For repeated or multi-threaded use, see dsc_workspace. */
+ *  outputs). Allocates a workspace per call, so many threads may call it at
+ *  once on one model. Each row's outputs are the same bits whatever rows are
+ *  predicted with it and however many (see dsc_workspace_set_row_invariant).
+ *  For repeated calls, see dsc_workspace. */
 dsc_status dsc_model_predict(const dsc_model *m, const float *x, size_t n, float *y);
 
 /** A forward-only workspace for a shared, read-only model: one per thread. */
 typedef struct dsc_workspace dsc_workspace;
 dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace **out);
 void dsc_workspace_free(dsc_workspace *ws);
+/**
+ * With on = 1, every row's outputs are the same bits whatever rows are
+ * predicted with it in one call and however many: a batch shorter than the
+ * few rows from which the matrix products treat every row alike (usually 2)
+ * is padded to that many. Off (the default), one row at a time takes a
+ * faster path (a dot product per unit) whose last bits may differ from the
+ * same row predicted in a batch. With CBLAS chosen (dsc_set_gemm), OpenBLAS
+ * makes no such promise. DSC_ENOMEM when the staging rows cannot be had.
+ */
+dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on);
 /** Predicts n rows (n may exceed max_batch: it runs in chunks). The model
- *  must be the one the workspace was made for, and not change meanwhile. */
+ *  must be the one the workspace was made for, and not change meanwhile.
+ *  Many threads may predict at once from one model, each with its own
+ *  workspace. DSC_EINVAL, naming the row and column, when an input is NaN
+ *  or infinite (nothing is written to y then). */
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y);
 
 /* ------------------------------------------------------------------ */
@@ -530,7 +653,17 @@ typedef struct {
      *  the shuffles of the epochs done are replayed, and the optimizer state
      *  and step counters restored. */
     const dsc_train_state *resume;
+    /** lbfgs: DSC_LBFGS_DESCENT (default), or DSC_LBFGS_TORCH for PyTorch's
+     *  iterates (docs/OPTIMIZERS.md). */
+    dsc_lbfgs_style lbfgs_style;
+    /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
+    size_t lbfgs_history;
     void *user;
+    /** When not NULL, the run stops before its next update once *stop is
+     *  non-zero (DSC_ECANCELLED, stop reason DSC_STOP_CALLBACK, as a
+     *  callback's stop), so a signal handler or another thread can stop it
+     *  without a callback. The library only reads it, atomically. NULL. */
+    const volatile int *stop;
 } dsc_train_params;
 
 /** Fills p with the defaults documented on each field. */
@@ -541,7 +674,10 @@ typedef struct {
     dsc_stop_reason stop;
     size_t iterations; /**< parameter updates made */
     size_t epochs;     /**< epochs completed */
-    double loss;       /**< loss at the final parameters, over the training data */
+    double loss;       /**< loss at the final parameters, over the training data; when a
+                            callback stopped the run (DSC_ECANCELLED), the loss of the last
+                            batch before its update instead (NaN before any), so that a stop
+                            is prompt on large data */
     double val_loss;   /**< NaN without validation data */
     double grad_norm;  /**< ||g||_2 at the last update */
     double max_step;   /**< largest |step| of the last update */
@@ -615,6 +751,22 @@ void dsc_metrics_free(dsc_metrics *mt);
  */
 dsc_status dsc_model_gradcheck(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                                double *max_rel_error, size_t *worst, size_t *kinks);
+
+/**
+ * Writes dLoss/dparam as the chain of local derivatives, with every factor
+ * a number at m's current parameters, for each parameter named in params
+ * (comma-separated, scalar names such as "w1,b3" or tensor names such as
+ * "layer2.weight"; NULL or "": all), in the seed's style, and checks each
+ * total against backpropagation (what `descent explain` prints). json != 0
+ * writes one JSON object instead. *text is owned by the caller: release it
+ * with dsc_buffer_free(). *max_diff (may be NULL) receives the largest
+ * |chain-rule total - backprop| / max(1, |backprop|), about 1e-7.
+ * DSC_EINVAL for models over 64 parameters or data over 32 rows (the text
+ * would be unreadable), DSC_ESHAPE when d does not fit m, DSC_ENOTFOUND for
+ * an unknown parameter name.
+ */
+dsc_status dsc_model_explain(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             const char *params, int json, char **text, double *max_diff);
 
 #ifdef __cplusplus
 }

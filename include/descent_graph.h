@@ -83,6 +83,33 @@ dsc_node dsc_sum(dsc_graph *g, dsc_node a);
 dsc_node dsc_mean(dsc_graph *g, dsc_node a);
 /** An activation applied element-wise (softmax: row by row). */
 dsc_node dsc_activate(dsc_graph *g, dsc_activation act, dsc_node x);
+/** 2-D convolution (cross-correlation, as PyTorch's Conv2d) of x, whose
+ *  samples are C x H x W (dsc_input_shaped), with F filters: w is an F x
+ *  (C kernel_h kernel_w) parameter, each row one filter row-major over
+ *  (channel, row, column), and b a 1 x F bias. Stride and zero padding are
+ *  the same along both axes. The result's samples are F x OH x OW, OH = (H
+ *  + 2 pad - kernel_h) / stride + 1 (and OW likewise). Compute: one packed
+ *  matrix product (im2col) for the whole batch, the same bits for any thread
+ *  count. */
+dsc_node dsc_conv2d(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kernel_h,
+                    size_t kernel_w, size_t stride, size_t pad);
+/** 1-D convolution of a signal (samples C x L): w is F x (C kernel), b 1 x
+ *  F; the result's samples are F x OL, OL = (L + 2 pad - kernel) / stride
+ *  + 1. */
+dsc_node dsc_conv1d(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kernel, size_t stride,
+                    size_t pad);
+/** Max / average pooling over kernel x kernel windows (2-D, samples C x H x
+ *  W) or windows of kernel (1-D, samples C x L), moved by stride (0: the
+ *  kernel), without padding: a window that does not fit at the end is
+ *  dropped, as PyTorch does. Max passes the gradient to the first largest
+ *  value of each window. */
+dsc_node dsc_maxpool2d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride);
+dsc_node dsc_avgpool2d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride);
+dsc_node dsc_maxpool1d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride);
+dsc_node dsc_avgpool1d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride);
+/** The same values with each sample as one row of features (rank 1), for a
+ *  dense layer after convolutions. */
+dsc_node dsc_flatten(dsc_graph *g, dsc_node x);
 /** Dropout with rate p in [0, 1): each element is kept with probability
  *  1 - p and scaled by 1 / (1 - p), a new mask every forward pass, drawn
  *  from the graph's seed (dsc_graph_set_seed). Leave it out of inference

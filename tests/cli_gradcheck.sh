@@ -45,5 +45,21 @@ expect_status 0 "--help" "$cli" gradcheck --help
 expect_grep "usage: descent gradcheck" "help text"
 expect_status 0 "--version" "$cli" --version
 expect_grep "gemm: " "version names the build"
+expect_grep "threads: " "version names the threads"
+# DSC_GEMM_KERNEL pins the matrix multiply's kernel; --version names the
+# one in use, and a gradient check passes with each this CPU can run. A
+# kernel this CPU lacks, or no such kernel, is ignored.
+for k in portable avx2+fma avx512f; do
+  case $k in
+  avx2+fma) grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo || continue ;;
+  avx512f) grep -qw avx512f /proc/cpuinfo 2>/dev/null || continue ;;
+  esac
+  expect_status 0 "--version with DSC_GEMM_KERNEL=$k" env DSC_GEMM_KERNEL=$k "$cli" --version
+  expect_grep "gemm: built-in ($k, " "DSC_GEMM_KERNEL=$k is the kernel in use"
+  expect_status 0 "gradcheck with DSC_GEMM_KERNEL=$k" env DSC_GEMM_KERNEL=$k "$cli" gradcheck \
+    --inputs 20 --outputs 10 --layers 40:tanh,17:relu --batch 33 --seed 5
+done
+expect_status 0 "DSC_GEMM_KERNEL=nonsense is ignored" env DSC_GEMM_KERNEL=nonsense "$cli" --version
+expect_grep "gemm: built-in (" "a kernel is still chosen"
 
 finish

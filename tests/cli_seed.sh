@@ -143,7 +143,7 @@ done
 expect_status 1 "missing file" "$cli" line --data nope.csv
 expect_grep "nope.csv" "names the file"
 printf 'x,y\n1,2\n3,abc\n' > bad.csv
-expect_status 1 "non-numeric" "$cli" line --data bad.csv --x 1 --y 2 --y x
+expect_status 1 "non-numeric" "$cli" line --data bad.csv --x x --y y
 expect_status 1 "non-numeric y" "$cli" train --data bad.csv --target x --features y
 expect_grep "bad.csv:3:2" "file:line:column"
 expect_status 2 "unknown demo" "$cli" demo nope

@@ -110,6 +110,7 @@ static void expect_error_n(const char *text, size_t n, const dsc_csv_options *o,
 
 #define EXPECT_ERROR(text, o, want, p1, p2)                                                        \
     expect_error_n(text, strlen(text), o, want, p1, p2, __LINE__)
+#define EXPECT_ERROR_N(text, n, o, want, p1, p2) expect_error_n(text, n, o, want, p1, p2, __LINE__)
 
 static void test_seed_data(void)
 {
@@ -156,7 +157,7 @@ static void test_selection(void)
         dsc_dataset_free(d);
     }
 
-    o = opts("2", NULL, NULL);
+    o = opts("#2", NULL, NULL);
     CHECK_OK(load("sel2.csv", text, &o, &d));
     if (d) {
         const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
@@ -174,7 +175,7 @@ static void test_selection(void)
     }
 
     /* Features come in the order listed. */
-    o = opts("b", NULL, "3, a");
+    o = opts("b", NULL, "#3, a");
     CHECK_OK(load("sel4.csv", text, &o, &d));
     if (d) {
         const float *x = dsc_dataset_x(d);
@@ -192,7 +193,7 @@ static void test_selection(void)
     }
 
     /* Several targets: multi-output regression. */
-    o = opts("c,1", NULL, NULL);
+    o = opts("c,#1", NULL, NULL);
     CHECK_OK(load("multi.csv", text, &o, &d));
     if (d) {
         const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
@@ -260,7 +261,7 @@ static void test_target_name(void)
     const char *text = "a,b,c\n1,2,3\n4,5,6\n";
     static const struct {
         const char *target, *want;
-    } cases[] = {{NULL, "c"}, {"a", "a"}, {"2", "b"}, {" c , 1", "c,a"}, {"b,c", "b,c"}};
+    } cases[] = {{NULL, "c"}, {"a", "a"}, {"#2", "b"}, {" c , #1", "c,a"}, {"b,c", "b,c"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dsc_dataset *d;
         dsc_csv_options o = opts(cases[i].target, NULL, NULL);
@@ -271,7 +272,7 @@ static void test_target_name(void)
     }
     /* A class-label target too. */
     dsc_dataset *d;
-    dsc_csv_options o = opts("1", NULL, NULL);
+    dsc_csv_options o = opts("#1", NULL, NULL);
     CHECK_OK(load("tname2.csv", "species,x\nsetosa,1\nvirginica,2\n", &o, &d));
     if (d) {
         CHECK(dsc_dataset_classes(d) == 2);
@@ -581,15 +582,45 @@ static void test_errors(void)
 
     dsc_csv_options o = opts("nope", NULL, NULL);
     EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "target column 'nope' not found", "'a', 'b'");
+    o = opts("#3", NULL, NULL);
+    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "target column #3 is out of range", "#1 to #2");
+    o = opts("#0", NULL, NULL);
+    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_EINVAL, "columns are counted from #1", NULL);
+    /* A number is a name: "3" is the column named 3, and the message says
+     * how to ask for the third column. */
     o = opts("3", NULL, NULL);
-    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "target column 3 is out of range", NULL);
-    o = opts("0", NULL, NULL);
-    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "target column 0 is out of range", NULL);
+    EXPECT_ERROR("a,b,c\n1,2,3\n", &o, DSC_ENOTFOUND, "target column '3' not found", "write #3");
+    o = opts("#x", NULL, NULL);
+    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_EINVAL, "'#x' is not a column number", NULL);
+    o = opts("\"a", NULL, NULL);
+    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_EINVAL, "quote that is not closed", NULL);
+    o = opts("\"a\"b", NULL, NULL);
+    EXPECT_ERROR("a,b\n1,2\n", &o, DSC_EINVAL, "text after a quoted name", NULL);
+    o = opts("a,,b", NULL, NULL);
+    EXPECT_ERROR("a,b,c\n1,2,3\n", &o, DSC_EINVAL, "has an empty item", NULL);
+    /* Columns used must be named, and named apart. */
+    EXPECT_ERROR("x,x,y\n1,2,3\n", NULL, DSC_EFORMAT, ":1:2: columns 1 and 2 are both named 'x'",
+                 "rename one");
+    /* Even with one of them left out: the model would read 'x' by name. */
+    o = opts(NULL, "#2", NULL);
+    EXPECT_ERROR("x,x,y\n1,2,3\n", &o, DSC_EFORMAT, "columns 1 and 2 are both named 'x'", NULL);
+    /* Unused columns may share a name. */
+    o = opts("y", "#1,#2", NULL);
+    CHECK_OK(load("dupok.csv", "u,u,x,y\n1,2,3,4\n", &o, &d));
+    dsc_dataset_free(d);
+    EXPECT_ERROR("a,,y\n1,2,3\n", NULL, DSC_EFORMAT, ":1:2: column 2 has no name", NULL);
+    EXPECT_ERROR("a,b,b\n1,2,3\n", NULL, DSC_EFORMAT, ":1:3: columns 2 and 3 are both named 'b'",
+                 NULL);
+    /* A NUL byte in a name or a label would cut it short: refused. */
+    EXPECT_ERROR_N("a,b\0c,y\n1,2,3\n", sizeof "a,b\0c,y\n1,2,3\n" - 1, NULL, DSC_EFORMAT,
+                   ":1:2: a NUL byte in the name", NULL);
+    EXPECT_ERROR_N("a,y\n1,c\0t\n2,dog\n", sizeof "a,y\n1,c\0t\n2,dog\n" - 1, NULL, DSC_EFORMAT,
+                   ":2:2: a NUL byte in a class label", NULL);
     o = opts(NULL, "c", NULL);
     EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "ignore column 'c' not found", NULL);
     o = opts(NULL, NULL, "a,zz");
     EXPECT_ERROR("a,b\n1,2\n", &o, DSC_ENOTFOUND, "features column 'zz' not found", NULL);
-    o = opts("a,1", NULL, NULL);
+    o = opts("a,#1", NULL, NULL);
     EXPECT_ERROR("a,b\n1,2\n", &o, DSC_EINVAL, "column 1 ('a') is chosen as target and as target",
                  NULL);
     o = opts("a", NULL, "b,a");

@@ -340,7 +340,7 @@ static void test_errors(void)
     EXPECT_ERROR(img, NULL, DSC_EINVAL, "labels path is NULL", NULL);
     EXPECT_ERROR(missing, lab, DSC_EIO, "no-such-file: cannot open: No such file", NULL);
     EXPECT_ERROR(img, missing, DSC_EIO, "no-such-file: cannot open: No such file", NULL);
-    EXPECT_ERROR(tmpdir, lab, DSC_EIO, "read error", NULL);
+    EXPECT_ERROR(tmpdir, lab, DSC_EIO, "is a directory, not an IDX file", NULL);
 
     /* Magic numbers and dimensions. */
     EXPECT_ERROR(write_file("empty", "", 0), lab, DSC_EFORMAT, "empty: the images file is empty",
@@ -392,14 +392,35 @@ static void test_errors(void)
     put_be32(&bl, 0x7fffffff);
     put(&bl, "\0\1\2", 3);
     const char *claim_lab = write_bytes("claim-labels", &bl);
-    EXPECT_ERROR(write_bytes("claim", &b), claim_lab, DSC_EFORMAT,
-                 "claim-labels: truncated: expected 2147483647 labels, found 3", NULL);
+    /* Past the limits, refused from the header alone. */
+    EXPECT_ERROR(write_bytes("claim", &b), claim_lab, DSC_ELIMIT,
+                 "claims 2147483647 images, more than 10000000, the limit", NULL);
+    dsc_limits none = {0, 0, 0}, small;
+    dsc_limits_init(&small);
+    dsc_dataset *d = NULL;
+    CHECK(dsc_dataset_from_idx_limits(write_bytes("claim", &b), claim_lab, &none, &d) ==
+          DSC_EFORMAT);
+    CHECK(strstr(dsc_last_error(), "claim-labels: truncated: expected 2147483647 labels, found 3"));
+    small.max_bytes = 17; /* the good file has 3 images of 6 pixels */
+    CHECK(dsc_dataset_from_idx_limits(img, lab, &small, &d) == DSC_ELIMIT);
+    CHECK(strstr(dsc_last_error(), "18 bytes, more than 17 bytes, the limit"));
+    small.max_bytes = 18;
+    small.max_rows = 2;
+    CHECK(dsc_dataset_from_idx_limits(img, lab, &small, &d) == DSC_ELIMIT);
+    CHECK(strstr(dsc_last_error(), "claims 3 images, more than 2"));
+    small.max_rows = 3;
+    CHECK_OK(dsc_dataset_from_idx_limits(img, lab, &small, &d));
+    dsc_dataset_free(d);
     if (have_zlib) {
         bytes g = gzip(&bl, 1);
         EXPECT_ERROR(img, write_bytes("claim-labels.gz", &g), DSC_EFORMAT, "has 3 images but",
                      "has 2147483647 labels");
-        EXPECT_ERROR(write_bytes("claim", &b), write_bytes("claim-labels.gz", &g), DSC_EFORMAT,
-                     "claim-labels.gz: truncated: expected 2147483647 labels, found 3", NULL);
+        d = NULL;
+        CHECK(dsc_dataset_from_idx_limits(write_bytes("claim", &b),
+                                          write_bytes("claim-labels.gz", &g), &none,
+                                          &d) == DSC_EFORMAT);
+        CHECK(strstr(dsc_last_error(),
+                     "claim-labels.gz: truncated: expected 2147483647 labels, found 3"));
         free(g.p);
     }
     free(bl.p);

@@ -261,6 +261,92 @@ static void test_cancel(void)
     CHECK(log.last_step > 0);
 }
 
+/* The quadratic, recording where it is evaluated. */
+typedef struct {
+    size_t n;
+    float at[4][10];
+} eval_log;
+
+static double quadratic_logged(void *user, const float *x, float *g)
+{
+    eval_log *log = user;
+    if (log->n < 4) memcpy(log->at[log->n], x, sizeof log->at[0]);
+    log->n++;
+    return quadratic(NULL, x, g);
+}
+
+/* PyTorch's style (torch.optim.LBFGS with strong_wolfe): the same answers,
+ * its own first step, and the same guards as descent's style. */
+static void test_torch_style(void)
+{
+    dsc_lbfgs_params p;
+    dsc_lbfgs_params_init(&p);
+    CHECK(p.style == DSC_LBFGS_DESCENT);
+    p.style = DSC_LBFGS_TORCH;
+    p.m = 100;
+    dsc_lbfgs_stop stop;
+    size_t iters = 0;
+    double f = -1;
+
+    float x[2] = {-1.2f, 1.0f};
+    progress_log log = {0};
+    p.step_tol = 0.0;
+    CHECK_OK(dsc_lbfgs_minimize(2, x, NULL, rosenbrock, on_progress, &log, &p, &stop, &iters, &f));
+    printf("rosenbrock, torch style: %zu iterations, stop %d, x = (%.7g, %.7g), f = %g\n", iters,
+           (int)stop, x[0], x[1], f);
+    CHECK_NEAR(x[0], 1.0, 1e-3);
+    CHECK_NEAR(x[1], 1.0, 1e-3);
+    CHECK(iters < 100);
+    CHECK(log.calls == iters && !log.f_increased && !log.iter_wrong);
+
+    /* The first trial point is x - g / sum |g| (PyTorch's first step
+     * min(1, 1 / |g|_1) along -g); from 0, g_i = -2 c_i t_i. */
+    eval_log ev = {0};
+    float z[10] = {0};
+    p.grad_tol = 1e-4;
+    CHECK_OK(dsc_lbfgs_minimize(10, z, NULL, quadratic_logged, NULL, &ev, &p, &stop, &iters, &f));
+    double g0[10], l1 = 0.0;
+    for (int i = 0; i < 10; i++) {
+        g0[i] = -2.0 * (i + 1.0) * (0.5 * i - 2.0);
+        l1 += fabs(g0[i]);
+    }
+    CHECK(ev.n >= 2);
+    for (int i = 0; i < 10; i++) CHECK_NEAR(ev.at[1][i], -g0[i] / l1, 1e-6);
+    for (int i = 0; i < 10; i++) CHECK_NEAR(z[i], 0.5 * i - 2.0, 1e-3);
+
+    /* frozen parameters stay, the others fit */
+    float q[2] = {0.0f, 1.0f};
+    const uint8_t mask[2] = {0, 1};
+    CHECK_OK(dsc_lbfgs_minimize(2, q, mask, line_ssr, NULL, NULL, &p, &stop, &iters, &f));
+    CHECK(q[0] == 0.0f);
+    CHECK_NEAR(q[1], 14.35 / 13.95, 1e-3);
+
+    /* NaN past 2.5 reads as "too far"; Inf everywhere later is divergence */
+    float y[1] = {-10.0f};
+    CHECK_OK(dsc_lbfgs_minimize(1, y, NULL, nan_beyond, NULL, NULL, &p, &stop, &iters, &f));
+    CHECK_NEAR(y[0], 2.0, 1e-3);
+    size_t count = 0;
+    float w[10] = {0};
+    CHECK(dsc_lbfgs_minimize(10, w, NULL, goes_bad, NULL, &count, &p, &stop, &iters, &f) ==
+          DSC_EDIVERGED);
+    CHECK(stop == DSC_LBFGS_DIVERGED && isfinite(f));
+
+    /* cancelled from the progress callback, max_iter, an unknown style */
+    float c[2] = {-1.2f, 1.0f};
+    progress_log cancel = {0};
+    cancel.cancel_at = 2;
+    CHECK(dsc_lbfgs_minimize(2, c, NULL, rosenbrock, on_progress, &cancel, &p, &stop, &iters, &f) ==
+          DSC_ECANCELLED);
+    CHECK(stop == DSC_LBFGS_CANCELLED && iters == 2);
+    float m[2] = {-1.2f, 1.0f};
+    p.max_iter = 3;
+    CHECK_OK(dsc_lbfgs_minimize(2, m, NULL, rosenbrock, NULL, NULL, &p, &stop, &iters, &f));
+    CHECK(stop == DSC_LBFGS_MAX_ITER && iters == 3);
+    p.style = (dsc_lbfgs_style)7;
+    CHECK(dsc_lbfgs_minimize(2, m, NULL, rosenbrock, NULL, NULL, &p, &stop, &iters, &f) ==
+          DSC_EINVAL);
+}
+
 static void test_bad_arguments(void)
 {
     float x[2] = {0.0f, 1.0f};
@@ -288,6 +374,7 @@ int main(void)
     test_line_fit();
     test_nan();
     test_cancel();
+    test_torch_style();
     test_bad_arguments();
     return check_report();
 }

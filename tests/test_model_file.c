@@ -97,7 +97,7 @@ static dsc_model *full_model(void)
     dsc_model_params(m)[16] = -0.0f;
     dsc_model_params(m)[17] = 1e-40f; /* subnormal */
     dsc_model_set_relu_grad(m, DSC_RELU_GRAD_ONE);
-    const char *names[] = {"sepal length", "größe", ""};
+    const char *names[] = {"sepal length", "größe", "#3, \"quoted\""};
     CHECK_OK(dsc_model_set_input_names(m, names));
     CHECK_OK(dsc_model_set_target(m, "species"));
     const char *classes[] = {"setosa", "virginica"};
@@ -172,7 +172,7 @@ static void test_round_trips(void)
     m = full_model();
     back = round_trip(m, "full.bin");
     CHECK(strcmp(dsc_model_input_name(back, 1), "größe") == 0);
-    CHECK(strcmp(dsc_model_input_name(back, 2), "") == 0);
+    CHECK(strcmp(dsc_model_input_name(back, 2), "#3, \"quoted\"") == 0);
     CHECK(dsc_model_relu_grad(back) == DSC_RELU_GRAD_ONE);
     CHECK(isnan(dsc_model_get_summary(back)->val_loss));
     dsc_model_free(back);
@@ -306,6 +306,71 @@ static void expect_bad(const bytes *o, const char *needle)
         CHECK(0);
     }
     if (s == DSC_OK) dsc_model_free(m);
+}
+
+/* A "2 -> 1:sigmoid" file with names: inputs a and b, target t, classes
+ * c0 and c1 (any NULL: that chunk left out). */
+static void b_named(bytes *o, const char *a, const char *b, const char *t, const char *c0,
+                    const char *c1)
+{
+    b_header(o, 1);
+    b_arch_2_1(o);
+    b_parm(o, 3, p3, 3);
+    size_t c;
+    if (a) {
+        c = b_chunk(o, "INPN");
+        b_u32(o, 2);
+        b_str(o, a);
+        b_str(o, b);
+        b_end(o, c);
+    }
+    if (t) {
+        c = b_chunk(o, "TRGT");
+        b_str(o, t);
+        b_end(o, c);
+    }
+    if (c0) {
+        c = b_chunk(o, "CLSS");
+        b_u32(o, 2);
+        b_str(o, c0);
+        b_str(o, c1);
+        b_end(o, c);
+    }
+    b_finish(o);
+}
+
+/* The loader checks names as data is read by them: none empty, no two
+ * alike. Each file is otherwise valid (its checksum right), so only the
+ * name check can refuse it. */
+static void test_bad_names(void)
+{
+    bytes o;
+    dsc_model *m = NULL;
+    b_named(&o, "x,1", "2", "y,z", "no", "yes");
+    CHECK_OK(dsc_model_load_memory("names.bin", o.b, o.n, &m));
+    CHECK(m && strcmp(dsc_model_input_name(m, 1), "2") == 0);
+    CHECK(m && strcmp(dsc_model_target(m), "y,z") == 0);
+    dsc_model_free(m);
+    b_named(&o, "", "b", NULL, NULL, NULL);
+    expect_bad(&o, "chunk INPN at byte");
+    expect_bad(&o, "input name 1 is empty");
+    b_named(&o, "a", "a", NULL, NULL, NULL);
+    expect_bad(&o, "input name 'a' is given twice");
+    b_named(&o, NULL, NULL, "", NULL, NULL);
+    expect_bad(&o, "the target name is empty");
+    b_named(&o, NULL, NULL, NULL, "cat", "cat");
+    expect_bad(&o, "class label 'cat' is given twice");
+    b_named(&o, NULL, NULL, NULL, "", "dog");
+    expect_bad(&o, "class label 1 is empty");
+    /* The setters refuse the same. */
+    CHECK_OK(dsc_model_new("2 -> 1:sigmoid", &m));
+    const char *dup[] = {"a", "a"}, *empty[] = {"a", ""};
+    CHECK(dsc_model_set_input_names(m, dup) == DSC_EINVAL);
+    CHECK(dsc_model_set_input_names(m, empty) == DSC_EINVAL);
+    CHECK(dsc_model_set_target(m, "") == DSC_EINVAL);
+    CHECK(dsc_model_set_classes(m, dup, 2) == DSC_EINVAL);
+    CHECK(dsc_model_input_name(m, 0) == NULL && dsc_model_classes(m) == 0);
+    dsc_model_free(m);
 }
 
 static void test_hand_built(void)
@@ -645,7 +710,10 @@ static void test_damage(void)
     f = fopen(path_in("huge.bin"), "wb");
     if (f && sizeof(long) >= 8 && fseek(f, 3L << 30, SEEK_SET) == 0 && fputc(0, f) != EOF) {
         fclose(f);
-        CHECK(dsc_model_load(path_in("huge.bin"), &r) == DSC_EFORMAT && r == NULL);
+        CHECK(dsc_model_load(path_in("huge.bin"), &r) == DSC_ELIMIT && r == NULL);
+        CHECK(strstr(dsc_last_error(), "larger than 1 GiB, the limit") != NULL);
+        dsc_limits none = {0, 0, 0};
+        CHECK(dsc_model_load_limits(path_in("huge.bin"), &none, &r) == DSC_EFORMAT && r == NULL);
         CHECK(strstr(dsc_last_error(), "larger than any model file") != NULL);
     } else if (f) {
         fclose(f);
@@ -725,7 +793,7 @@ static void test_atomic_save(void)
     CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     signal(SIGXFSZ, prev);
     CHECK(s == DSC_EIO);
-    CHECK(strstr(dsc_last_error(), "cannot write the temporary file") != NULL);
+    CHECK(strstr(dsc_last_error(), "cannot write: File too large") != NULL);
     (void)e;
     check_still_good(p, good);
 
@@ -787,6 +855,7 @@ int main(void)
     test_crc32();
     test_round_trips();
     test_hand_built();
+    test_bad_names();
     test_damage();
     test_atomic_save();
     test_locale();

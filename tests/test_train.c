@@ -388,8 +388,60 @@ static void test_dropout_loss(void)
     dsc_dataset_free(cls);
 }
 
+/* A callback that stops the run at its fourth update, remembering the
+ * loss it was shown last. */
+typedef struct {
+    size_t calls;
+    double last_loss;
+} stopper;
+
+static int stop_at_four(const dsc_step_info *s, void *user)
+{
+    stopper *st = user;
+    st->calls++;
+    st->last_loss = s->loss;
+    return st->calls == 4;
+}
+
+/* A stopped run (Ctrl-C in the CLI) makes no pass over the data before it
+ * returns: its loss is the last batch's, as the callback saw it, which no
+ * pass over all rows would give. Over a large data set that pass took
+ * seconds, and mpirun's kill came first. */
+static void test_stop_is_prompt(void)
+{
+    enum { N = 64 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = (float)i / N, y[i] = (float)(i % 7);
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 4:tanh -> 1:identity", &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 3));
+    CHECK_OK(dsc_dataset_from_arrays(x, y, N, 1, 1, &d));
+    for (int epochs = 0; epochs < 2; epochs++) {
+        dsc_train_params p;
+        dsc_train_params_init(&p);
+        p.loss = DSC_LOSS_MSE;
+        p.batch = 5;
+        p.epochs = epochs ? 10 : 0; /* minibatch epochs, and SGD steps */
+        p.on_step = stop_at_four;
+        p.on_step_light = 1;
+        stopper st = {0, NAN};
+        p.user = &st;
+        dsc_train_result r;
+        CHECK(dsc_train(m, d, &p, &r) == DSC_ECANCELLED);
+        CHECK(r.stop == DSC_STOP_CALLBACK && r.iterations == 4);
+        CHECK(r.loss == st.last_loss);
+        double all;
+        CHECK_OK(dsc_evaluate_loss(m, d, DSC_LOSS_MSE, &all));
+        CHECK(all != r.loss);
+    }
+    dsc_dataset_free(d);
+    dsc_model_free(m);
+}
+
 int main(void)
 {
+    test_stop_is_prompt();
     test_dropout_loss();
     test_large_line();
     test_seed_intercept();

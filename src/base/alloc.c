@@ -28,6 +28,9 @@ void *dsc_realloc(void *p, size_t n)
 
 void dsc_free(void *p) { free(p); }
 
+/* The public name: what the library hands out it allocated with dsc_malloc. */
+void dsc_buffer_free(void *p) { dsc_free(p); }
+
 char *dsc_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -17,6 +17,11 @@ dsc_status
 dsc_fail(dsc_status s, const char *fmt, ...);
 void dsc_clear_error(void);
 
+/* DSC_EINVAL with "WHAT value at row R, column C is NaN" (or "is infinite")
+ * for the first non-finite value of a row-major rows x cols array, rows and
+ * columns counted from 1; DSC_OK when every value is finite. */
+dsc_status dsc_check_finite(const float *v, size_t rows, size_t cols, const char *what);
+
 /* Allocation goes through these so that a test can count allocations (the
  * training loop must make none) and a NULL result becomes DSC_ENOMEM. */
 void *dsc_malloc(size_t n);
@@ -60,6 +65,26 @@ int dsc_format_float(char *buf, size_t size, double v);
 /* Parses a decimal number with '.' whatever the locale. Returns 0 on success
  * with *end after the number; -1 if no number starts at s. */
 int dsc_parse_double(const char *s, const char **end, double *out);
+
+/* Column lists (the syntax of dsc_csv_options in descent.h): items split
+ * at commas, each a name (blanks around it dropped), a quoted name ("a,b",
+ * with "" for a quote) or #N, the N-th column. */
+typedef struct {
+    char *name;   /* the name, or NULL for an index */
+    size_t index; /* #N: N (from 1); 0 for a name */
+} dsc_col_item;
+/* what names the list in messages ("target"). DSC_EINVAL for an empty
+ * item, a quote not closed, a bad #N. Free with dsc_col_list_free. */
+dsc_status dsc_col_list_parse(const char *list, const char *what, dsc_col_item **items, size_t *n);
+void dsc_col_list_free(dsc_col_item *items, size_t n);
+/* The names as a list that dsc_col_list_parse reads back as exactly these
+ * names (quoted where needed); dsc_malloc'd, NULL when out of memory. */
+char *dsc_col_list_join(const char *const *names, size_t n);
+
+/* l, or the defaults written into *store when l is NULL. */
+const dsc_limits *dsc_limits_or_default(const dsc_limits *l, dsc_limits *store);
+/* n bytes as "1 GiB", "3 MiB" or "1000 bytes", for messages. */
+const char *dsc_bytes_text(char *buf, size_t size, uint64_t n);
 
 #define DSC_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 

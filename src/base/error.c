@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -18,6 +19,21 @@ dsc_status dsc_fail(dsc_status s, const char *fmt, ...)
 
 void dsc_clear_error(void) { last_error[0] = '\0'; }
 
+dsc_status dsc_check_finite(const float *v, size_t rows, size_t cols, const char *what)
+{
+    /* One pass that only compares, the common case; the place is looked
+     * for again only when something is wrong. */
+    size_t n = rows * cols;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= !isfinite(v[i]);
+    if (!bad) return DSC_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return dsc_fail(DSC_EINVAL, "%s value at row %zu, column %zu is %s", what, i / cols + 1,
+                            i % cols + 1, isnan(v[i]) ? "NaN" : "infinite");
+    return DSC_OK;
+}
+
 const char *dsc_last_error(void) { return last_error; }
 
 const char *dsc_strerror(dsc_status s)
@@ -33,6 +49,7 @@ const char *dsc_strerror(dsc_status s)
     case DSC_EDIVERGED: return "training diverged (loss is not finite)";
     case DSC_ECANCELLED: return "cancelled";
     case DSC_EUNSUPPORTED: return "not supported by this build";
+    case DSC_ELIMIT: return "larger than a limit allows";
     }
     return "unknown status";
 }

@@ -9,6 +9,7 @@ static const char *const optimizer_names[] = {"gd",   "sgd",   "momentum", "nest
 static const char *const schedule_names[] = {"constant", "step", "exp", "cosine"};
 static const char *const init_names[] = {"default",       "normal",     "xavier_uniform",
                                          "xavier_normal", "he_uniform", "he_normal"};
+static const char *const lbfgs_style_names[] = {"descent", "torch"};
 static const char *const stop_names[] = {"step_size", "max_iter", "gradient", "loss",
                                          "epochs",    "diverged", "callback", "line_search_failed"};
 
@@ -47,6 +48,7 @@ static dsc_status find_name(const char *const *names, size_t n, const char *what
 NAME_FUNCS(dsc_optimizer, dsc_optimizer, optimizer_names, "optimizer")
 NAME_FUNCS(dsc_schedule, dsc_schedule, schedule_names, "schedule")
 NAME_FUNCS(dsc_init, dsc_init, init_names, "initialisation")
+NAME_FUNCS(dsc_lbfgs_style, dsc_lbfgs_style, lbfgs_style_names, "L-BFGS style")
 
 const char *dsc_stop_name(dsc_stop_reason r)
 {

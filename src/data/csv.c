@@ -9,9 +9,10 @@
  *  - A field may be double-quoted ("" is a quote inside); spaces and tabs
  *    around a field are dropped, except inside the quotes. A quote that
  *    does not open a field is an ordinary character.
- *  - Columns are chosen by name or by 1-based index; an item that is all
- *    digits is always an index. Features come out in the order listed (file
- *    order without a list), targets likewise.
+ *  - Columns are chosen by name, "quoted name" or #N (base/collist.c): a
+ *    name is always a name, "2" included. Features come out in the order
+ *    listed (file order without a list), targets likewise. The columns used
+ *    (features and targets) must have names, all different.
  *  - A target column with a value that is not a number makes the column a
  *    class label; it must then be the only target. Its classes are the
  *    distinct texts in order of first appearance (numbers included, as
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 
@@ -83,6 +85,8 @@ typedef struct {
     char *buf;
     size_t cap, pos, len, quote_at;
     int eof;
+    dsc_limits lim;             /* what the reader takes in at most */
+    uint64_t total;             /* bytes read so far */
     size_t line;                /* line number of the record at pos */
     size_t rec_next, rec_lines; /* where the current record ends */
     char *scratch;              /* unescaped quoted fields */
@@ -246,6 +250,15 @@ static void find_quote(csv_parser *P, size_t from)
 
 /* Moves the unread text to the front and appends what the source has,
  * growing the buffer when the unread text already fills it. */
+static dsc_status record_limit(const csv_parser *P)
+{
+    char lim[32];
+    return dsc_fail(DSC_ELIMIT,
+                    "%s:%zu: a record longer than %s, the limit (max_line_bytes; descent "
+                    "--max-line-bytes raises it); is it a CSV file with line ends?",
+                    P->name, P->line, dsc_bytes_text(lim, sizeof lim, P->lim.max_line_bytes));
+}
+
 static dsc_status refill(csv_parser *P)
 {
     if (P->pos > 0) {
@@ -255,6 +268,8 @@ static dsc_status refill(csv_parser *P)
         P->pos = 0;
     }
     if (P->len == P->cap) {
+        /* The record at pos fills the buffer: it is that long at least. */
+        if (P->lim.max_line_bytes && P->len >= P->lim.max_line_bytes) return record_limit(P);
         if (P->cap > (SIZE_MAX - 1) / 2)
             return dsc_fail(DSC_ENOMEM, "%s:%zu: a record is too long", P->name, P->line);
         char *nb = dsc_realloc(P->buf, 2 * P->cap + CSV_PAD);
@@ -283,7 +298,15 @@ static dsc_status refill(csv_parser *P)
     }
     size_t old = P->len;
     P->len += got;
+    P->total += got;
     memset(P->buf + P->len, 0, CSV_PAD);
+    if (P->lim.max_bytes && P->total > P->lim.max_bytes) {
+        char lim[32];
+        return dsc_fail(DSC_ELIMIT,
+                        "%s: more than %s of text, the limit (max_bytes; descent --max-bytes "
+                        "raises it)",
+                        P->name, dsc_bytes_text(lim, sizeof lim, P->lim.max_bytes));
+    }
     if (P->quote_at == old) find_quote(P, old);
     return DSC_OK;
 }
@@ -369,6 +392,8 @@ static dsc_status next_record(csv_parser *P, const char **rs, const char **re, i
         if (P->pos < P->len && find_record(P, &end)) break;
         if ((st = refill(P))) return st;
     }
+    if (P->lim.max_line_bytes && P->rec_next - P->pos > P->lim.max_line_bytes)
+        return record_limit(P);
     if (end > P->pos && P->buf[end - 1] == '\r') end--;
     *rs = P->buf + P->pos;
     *re = P->buf + end;
@@ -578,9 +603,18 @@ static dsc_status bad_target_error(const csv_parser *P)
 }
 
 /* Remembers the text of the lone target in the current row. */
+/* Text is kept as C strings: a NUL byte would silently cut it short. */
+static dsc_status nul_error(const csv_parser *P, size_t line, size_t col, const char *what)
+{
+    return dsc_fail(DSC_EFORMAT,
+                    "%s:%zu:%zu: a NUL byte in %s (column '%s'); text may not hold one", P->name,
+                    line, col + 1, what, col_name(P, col));
+}
+
 static dsc_status note_label(csv_parser *P, const char *s, size_t n, size_t line, size_t col)
 {
     size_t idx = 0;
+    if (n && memchr(s, 0, n)) return nul_error(P, line, col, "a class label");
     dsc_status st =
         labels_find(&P->labels, s, n, P->tmode == T_CLASS ? CLASS_MAX : TRACK_MAX, &idx);
     if (st) return st;
@@ -683,8 +717,9 @@ static dsc_status parse_row(csv_parser *P, const char *p, const char *re, size_t
         if (role == ROLE_SKIP) {
             if ((st = get_field(P, &p, re, line, &lines, c, &f))) return st;
         } else if (role == ROLE_KEEP) {
-            if ((st = get_field(P, &p, re, line, &lines, c, &f)) || (st = keep_text(P, c, &f)))
-                return st;
+            if ((st = get_field(P, &p, re, line, &lines, c, &f))) return st;
+            if (f.n && memchr(f.s, 0, f.n)) return nul_error(P, line + lines, c, "a kept value");
+            if ((st = keep_text(P, c, &f))) return st;
         } else {
             /* The common case, read straight from the buffer: the character
              * after the field (',', '\r', '\n' or the final '\0') ends the
@@ -807,6 +842,11 @@ static dsc_status parse_header(csv_parser *P, const char *p, const char *re)
             if (!nc) return dsc_fail(DSC_ENOMEM, "%s: out of memory for the header", P->name);
             P->cols = nc;
         }
+        if (f.n && memchr(f.s, 0, f.n))
+            return dsc_fail(DSC_EFORMAT,
+                            "%s:%zu:%zu: a NUL byte in the name of column %zu; names may not "
+                            "hold one",
+                            P->name, P->line + lines, P->ncols + 1, P->ncols + 1);
         char *name = dsc_malloc(f.n + 1);
         if (!name) return dsc_fail(DSC_ENOMEM, "%s: out of memory for the header", P->name);
         memcpy(name, f.s, f.n);
@@ -845,68 +885,127 @@ static dsc_status find_named(const csv_parser *P, const char *a, size_t len, con
         if (c != SIZE_MAX)
             return dsc_fail(DSC_EINVAL,
                             "%s:%zu: %s column '%s' is ambiguous: columns %zu and %zu "
-                            "have that name; use an index",
-                            P->name, header_line, what, shown, c + 1, k + 1);
+                            "have that name; choose one by position (#%zu)",
+                            P->name, header_line, what, shown, c + 1, k + 1, c + 1);
         c = k;
     }
     if (c == SIZE_MAX) {
-        char names[256];
-        return dsc_fail(DSC_ENOTFOUND, "%s:%zu: %s column '%s' not found (columns: %s)", P->name,
-                        header_line, what, shown, column_list(P, names, sizeof names));
+        char names[256], hint[96] = "";
+        /* Names are names: "2" is the column named 2. Say how to write the
+         * second column, which is what a number used to mean. */
+        if (len && len < 10 && strspn(a, "0123456789") >= len && strspn(a, "0") < len)
+            snprintf(hint, sizeof hint, "; to choose a column by position write #%.*s", (int)len,
+                     a);
+        return dsc_fail(DSC_ENOTFOUND, "%s:%zu: %s column '%s' not found (columns: %s)%s", P->name,
+                        header_line, what, shown, column_list(P, names, sizeof names), hint);
     }
     *col = c;
     return DSC_OK;
 }
 
-/* Turns the comma-separated list (or, with exact, the n names of names)
- * into column indexes, marking each with role; *chosen records which list
- * took a column, to catch repeats. */
+/* Turns the column list (descent.h: names, "quoted names", #N) or, with
+ * names, those n exact names into column indexes, marking each with role;
+ * *chosen records which list took a column, to catch repeats. */
 static dsc_status select_columns(csv_parser *P, const char *list, const char *const *names,
                                  size_t n_names, const char *what, int role, const char **chosen,
                                  size_t **out, size_t *n_out, size_t header_line)
 {
-    int exact = names != NULL;
-    size_t items = exact ? n_names : 1;
-    for (const char *s = list; !exact && *s; s++) items += *s == ',';
-    size_t *cols = dsc_malloc((items ? items : 1) * sizeof *cols);
-    if (!cols) return dsc_fail(DSC_ENOMEM, "out of memory");
-    *out = cols;
+    dsc_col_item *items = NULL;
+    size_t items_n = n_names;
+    dsc_status st;
+    *out = NULL;
     *n_out = 0;
-    const char *s = exact ? NULL : list;
-    for (size_t item = 0; item < items; item++) {
-        const char *e = exact ? NULL : strchr(s, ',');
-        if (!exact && !e) e = s + strlen(s);
-        const char *a = exact ? names[item] : s, *b = exact ? a + strlen(a) : e;
-        while (!exact && a < b && is_blank(*a)) a++;
-        while (!exact && b > a && is_blank(b[-1])) b--;
-        size_t len = (size_t)(b - a), c = SIZE_MAX;
-        dsc_status st;
-        char shown[48];
-        show(shown, sizeof shown, a, len);
-        if (len == 0 && !exact)
-            return dsc_fail(DSC_EINVAL, "%s:%zu: the %s list '%s' has an empty item", P->name,
-                            header_line, what, list);
-        if (exact || strspn(a, "0123456789") < len) {
-            if ((st = find_named(P, a, len, what, header_line, &c))) return st;
+    if (!names && (st = dsc_col_list_parse(list, what, &items, &items_n))) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dsc_last_error());
+        return dsc_fail(st, "%s:%zu: %s", P->name, header_line, msg);
+    }
+    size_t *cols = dsc_malloc((items_n ? items_n : 1) * sizeof *cols);
+    if (!cols) {
+        dsc_col_list_free(items, items_n);
+        return dsc_fail(DSC_ENOMEM, "out of memory");
+    }
+    *out = cols;
+    st = DSC_OK;
+    for (size_t item = 0; item < items_n && !st; item++) {
+        size_t c = SIZE_MAX;
+        const char *name = names ? names[item] : items[item].name;
+        if (name) {
+            st = find_named(P, name, strlen(name), what, header_line, &c);
+        } else if (items[item].index > P->ncols) {
+            st = dsc_fail(DSC_ENOTFOUND,
+                          "%s:%zu: %s column #%zu is out of range (columns are #1 to #%zu)",
+                          P->name, header_line, what, items[item].index, P->ncols);
         } else {
-            size_t v = 0;
-            for (const char *d = a; d < b && v <= P->ncols; d++) v = v * 10 + (size_t)(*d - '0');
-            if (v == 0 || v > P->ncols)
-                return dsc_fail(DSC_ENOTFOUND,
-                                "%s:%zu: %s column %s is out of range (columns are 1 to %zu)",
-                                P->name, header_line, what, shown, P->ncols);
-            c = v - 1;
+            c = items[item].index - 1;
         }
-        if (chosen[c])
-            return dsc_fail(DSC_EINVAL, "%s:%zu: column %zu ('%s') is chosen as %s and as %s",
-                            P->name, header_line, c + 1, P->cols[c], chosen[c], what);
+        if (st) break;
+        if (chosen[c]) {
+            st = dsc_fail(DSC_EINVAL, "%s:%zu: column %zu ('%s') is chosen as %s and as %s",
+                          P->name, header_line, c + 1, P->cols[c], chosen[c], what);
+            break;
+        }
         chosen[c] = what;
         P->role[c] = (unsigned char)role;
         P->slot[c] = *n_out;
         cols[(*n_out)++] = c;
-        if (!exact) s = e + 1;
     }
-    return DSC_OK;
+    dsc_col_list_free(items, items_n);
+    return st;
+}
+
+typedef struct {
+    const char *name;
+    size_t col;
+} named_col;
+
+static int by_name(const void *a, const void *b)
+{
+    const named_col *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->col > y->col) - (x->col < y->col);
+}
+
+/* The features and targets must have names, each naming one column of
+ * the header only: a model keeps them and reads new data by them, so a
+ * name that is not unique here could not be read back from this very file
+ * (and an empty name could not be asked for at all). */
+static dsc_status check_used_names(csv_parser *P, size_t header_line)
+{
+    size_t n = P->ncols;
+    for (size_t c = 0; c < n; c++)
+        if ((P->role[c] == ROLE_FEATURE || P->role[c] == ROLE_TARGET) && !P->cols[c][0])
+            return dsc_fail(DSC_EFORMAT,
+                            "%s:%zu:%zu: column %zu has no name, and a column used as a %s needs "
+                            "one (leave it out with --ignore '#%zu', or name it)",
+                            P->name, header_line, c + 1, c + 1,
+                            P->role[c] == ROLE_FEATURE ? "feature" : "target", c + 1);
+    named_col *all = dsc_malloc((n ? n : 1) * sizeof *all);
+    if (!all) return dsc_fail(DSC_ENOMEM, "out of memory");
+    for (size_t c = 0; c < n; c++) all[c].col = c, all[c].name = P->cols[c];
+    qsort(all, n, sizeof *all, by_name);
+    dsc_status st = DSC_OK;
+    for (size_t k = 0; k < n && !st;) {
+        size_t end = k + 1, used = SIZE_MAX;
+        while (end < n && strcmp(all[end].name, all[k].name) == 0) end++;
+        for (size_t j = k; j < end && used == SIZE_MAX; j++) {
+            int role = P->role[all[j].col];
+            if (role == ROLE_FEATURE || role == ROLE_TARGET) used = all[j].col;
+        }
+        if (end - k > 1 && used != SIZE_MAX) {
+            /* all[k] and all[k + 1] are the first two of the name, in order. */
+            char shown[48];
+            show(shown, sizeof shown, all[k].name, strlen(all[k].name));
+            st = dsc_fail(DSC_EFORMAT,
+                          "%s:%zu:%zu: columns %zu and %zu are both named '%s', and a column used "
+                          "is read by its name, which must name one column: rename one",
+                          P->name, header_line, all[k + 1].col + 1, all[k].col + 1,
+                          all[k + 1].col + 1, shown);
+        }
+        k = end;
+    }
+    dsc_free(all);
+    return st;
 }
 
 static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, const dsc_csv_names *nm,
@@ -987,6 +1086,7 @@ static dsc_status choose_columns(csv_parser *P, const dsc_csv_options *o, const 
     P->tmode = P->kind == DSC_TARGET_CLASSES && P->n_tgt == 1 ? T_CLASS
                : P->kind == DSC_TARGET_AUTO && P->n_tgt == 1  ? T_TRACK
                                                               : T_NUMERIC;
+    st = check_used_names(P, header_line);
 done:
     dsc_free(chosen);
     return st;
@@ -1016,16 +1116,14 @@ static char **copy_names(char *const *src, const size_t *idx, size_t n)
  * record what it predicts. */
 static char *target_names(const csv_parser *P)
 {
-    size_t len = 0;
-    for (size_t j = 0; j < P->n_tgt; j++) len += strlen(P->cols[P->tgt[j]]) + 1;
-    char *s = dsc_malloc(len), *p = s;
-    if (!s) return NULL;
-    for (size_t j = 0; j < P->n_tgt; j++) {
-        size_t n = strlen(P->cols[P->tgt[j]]);
-        memcpy(p, P->cols[P->tgt[j]], n);
-        p += n;
-        *p++ = j + 1 < P->n_tgt ? ',' : '\0';
-    }
+    /* One target: its name as it is, commas and all. Several: a column
+     * list, names quoted where they need it, which reads back exactly. */
+    if (P->n_tgt == 1) return dsc_strdup(P->cols[P->tgt[0]]);
+    const char **names = dsc_malloc(P->n_tgt * sizeof *names);
+    if (!names) return NULL;
+    for (size_t j = 0; j < P->n_tgt; j++) names[j] = P->cols[P->tgt[j]];
+    char *s = dsc_col_list_join(names, P->n_tgt);
+    dsc_free(names);
     return s;
 }
 
@@ -1165,6 +1263,7 @@ static dsc_status run(csv_parser *P, const dsc_csv_options *o, const dsc_csv_nam
         o = &defaults;
     }
     dsc_status st;
+    P->lim = o->limits;
     P->cap = chunk ? chunk : DSC_CSV_CHUNK;
     P->buf = dsc_malloc(P->cap + CSV_PAD);
     if (!P->buf) return dsc_fail(DSC_ENOMEM, "out of memory for a read buffer");
@@ -1194,6 +1293,11 @@ static dsc_status run(csv_parser *P, const dsc_csv_options *o, const dsc_csv_nam
         if ((st = next_record(P, &rs, &re, &got))) return st;
         if (!got) break;
         if (!is_blank_record(rs, re)) {
+            if (P->lim.max_rows && P->n >= P->lim.max_rows)
+                return dsc_fail(DSC_ELIMIT,
+                                "%s:%zu: more than %llu rows, the limit (max_rows; descent "
+                                "--max-rows raises it)",
+                                P->name, P->line, (unsigned long long)P->lim.max_rows);
             if (P->n == P->cap_rows && (st = grow_rows(P))) return st;
             P->row_line[P->n] = P->line;
             if ((st = parse_row(P, rs, re, P->line))) return st;
@@ -1220,6 +1324,7 @@ void dsc_csv_options_init(dsc_csv_options *o)
     o->features = NULL;
     o->target_kind = DSC_TARGET_AUTO;
     o->keep = NULL;
+    dsc_limits_init(&o->limits);
 }
 
 dsc_status dsc_csv_parse_memory(const char *name, const char *buf, size_t n, size_t chunk,
@@ -1261,6 +1366,11 @@ dsc_status dsc_csv_read(const char *path, const dsc_csv_options *o, const dsc_cs
             char msg[128];
             if (strerror_r(errno, msg, sizeof msg) != 0) snprintf(msg, sizeof msg, "error");
             return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, msg);
+        }
+        struct stat st;
+        if (fstat(fileno(P.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+            fclose(P.fp);
+            return dsc_fail(DSC_EIO, "%s: is a directory, not a CSV file", path);
         }
     }
     dsc_status st = run(&P, o, names, 0, out);

@@ -8,6 +8,9 @@
 
 struct dsc_dataset {
     size_t n, n_in, n_out;
+    /* The shape of one row's inputs when the file says (IDX images: 1 x
+     * rows x columns); in_rank 0: plain features. */
+    size_t in_rank, in_dims[3];
     /* Inputs are n x n_in floats (x), or bytes (x8, each value x8 / x8_div:
      * IDX images, a quarter of the memory). Code that wants floats for a
      * whole byte data set gets them through dsc_dataset_float_x, which
@@ -38,7 +41,8 @@ struct dsc_dataset {
     char **kept_names;
     char *kept_text;
     size_t *kept_off, n_kept;
-    /* DSC_BORROW_* bits: arrays that belong to another data set (a view). */
+    /* DSC_BORROW_* bits: arrays that belong to another data set (a view) or
+     * to the caller (dsc_dataset_wrap): never written, never freed. */
     unsigned borrowed;
 };
 

@@ -33,15 +33,6 @@ dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **
     return DSC_OK;
 }
 
-static dsc_status check_finite(const float *v, size_t n, size_t cols, const char *what)
-{
-    for (size_t i = 0; i < n * cols; i++)
-        if (!isfinite(v[i]))
-            return dsc_fail(DSC_EINVAL, "%s value at row %zu, column %zu is not finite", what,
-                            i / cols + 1, i % cols + 1);
-    return DSC_OK;
-}
-
 dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, size_t n_in,
                                    size_t n_out, dsc_dataset **out)
 {
@@ -50,14 +41,47 @@ dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, siz
     if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
     dsc_status s = dsc_dataset_alloc(n, n_in, n_out, out);
     if (s) return s;
-    if ((s = check_finite(x, n, n_in, "input")) ||
-        (n_out && (s = check_finite(y, n, n_out, "target")))) {
+    if ((s = dsc_check_finite(x, n, n_in, "input")) ||
+        (n_out && (s = dsc_check_finite(y, n, n_out, "target")))) {
         dsc_dataset_free(*out);
         *out = NULL;
         return s;
     }
     memcpy((*out)->x, x, n * n_in * sizeof(float));
     if (n_out) memcpy((*out)->y, y, n * n_out * sizeof(float));
+    return DSC_OK;
+}
+
+dsc_status dsc_dataset_wrap(const float *x, const float *y, size_t n, size_t n_in, size_t n_out,
+                            dsc_dataset **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_wrap: out is NULL");
+    *out = NULL;
+    if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_wrap: x or y is NULL");
+    if (n == 0 || n_in == 0)
+        return dsc_fail(DSC_EINVAL,
+                        "a data set needs at least one row and one input "
+                        "(got %zu rows, %zu inputs)",
+                        n, n_in);
+    if (n > SIZE_MAX / sizeof(float) / (n_in > n_out ? n_in : n_out))
+        return dsc_fail(DSC_EINVAL, "data set of %zu rows is too large", n);
+    dsc_status s;
+    if ((s = dsc_check_finite(x, n, n_in, "input")) ||
+        (n_out && (s = dsc_check_finite(y, n, n_out, "target"))))
+        return s;
+    dsc_dataset *d = dsc_calloc(1, sizeof *d);
+    if (!d) return dsc_fail(DSC_ENOMEM, "out of memory for a data set");
+    d->n = n;
+    d->n_in = n_in;
+    d->n_out = n_out;
+    pthread_mutex_init(&d->x_lock, NULL);
+    /* The library only reads x and y (see data.h): the casts lend them to
+     * fields that owned data sets also use for their own arrays. */
+    d->x = (float *)(uintptr_t)x;
+    static const float no_targets[1];
+    d->y = (float *)(uintptr_t)(n_out ? y : no_targets);
+    d->borrowed = DSC_BORROW_X | DSC_BORROW_Y;
+    *out = d;
     return DSC_OK;
 }
 
@@ -91,6 +115,18 @@ void dsc_dataset_free(dsc_dataset *d)
 size_t dsc_dataset_rows(const dsc_dataset *d) { return d ? d->n : 0; }
 size_t dsc_dataset_inputs(const dsc_dataset *d) { return d ? d->n_in : 0; }
 size_t dsc_dataset_outputs(const dsc_dataset *d) { return d ? d->n_out : 0; }
+
+size_t dsc_dataset_input_shape(const dsc_dataset *d, size_t dims[3])
+{
+    dims[0] = dims[1] = dims[2] = 0;
+    if (!d) return 0;
+    if (d->in_rank == 0) {
+        dims[0] = d->n_in;
+        return 1;
+    }
+    for (size_t k = 0; k < d->in_rank; k++) dims[k] = d->in_dims[k];
+    return d->in_rank;
+}
 const float *dsc_dataset_x(const dsc_dataset *d) { return d ? dsc_dataset_float_x(d) : NULL; }
 
 void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float *out)

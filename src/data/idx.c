@@ -16,7 +16,10 @@
  *    the header of the widespread CSV versions of these data sets, so a
  *    model trained here can predict from such a CSV file.
  *  - Memory grows with the data actually read, not with what the header
- *    claims, so a short or forged file never makes a huge allocation.
+ *    claims, so a short or forged file never makes a huge allocation; and
+ *    what the header claims is held against dsc_limits (rows, bytes)
+ *    before anything is read, so a gzip bomb is refused unread. Counting
+ *    trailing garbage stops after a MiB.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -39,6 +42,12 @@
 /* A little above deflate's largest expansion (258 bytes from one 2-bit
  * code), for sizing buffers only: the data may still be shorter. */
 #define IDX_DEFLATE_RATIO 1040
+/* Real image data rarely compresses better than this: a first buffer of
+ * this many times the .gz size rarely needs to grow, and a bomb's does,
+ * as its data arrives. */
+#define IDX_TYPICAL_RATIO 8
+/* How much trailing garbage is counted before the message says "more". */
+#define IDX_TRAILING_COUNT ((uint64_t)1 << 20)
 
 typedef struct {
     const char *path;
@@ -80,6 +89,8 @@ static dsc_status src_open(idx_src *s, const char *path)
     s->fp = fopen(path, "rb");
     if (!s->fp) return io_error(path, "cannot open");
     struct stat st;
+    if (fstat(fileno(s->fp), &st) == 0 && S_ISDIR(st.st_mode))
+        return dsc_fail(DSC_EIO, "%s: is a directory, not an IDX file", path);
     if (fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode)) s->file_size = st.st_size;
     /* Peeked bytes are kept rather than rewound, so a pipe works too. */
     s->n_peek = fread(s->peek, 1, 2, s->fp);
@@ -128,10 +139,16 @@ static dsc_status gz_read(idx_src *s, unsigned char *dst, size_t want, size_t *g
                 continue;
             }
             if (z->next_in[0] != 0x1f) {
-                /* Count the rest for the message. */
+                /* Count the rest for the message (a MiB at most: the rest
+                 * may be endless). */
                 unsigned long long extra = z->avail_in;
                 size_t n;
-                while ((n = fread(s->in, 1, IDX_CHUNK, s->fp)) > 0) extra += n;
+                while (extra <= IDX_TRAILING_COUNT && (n = fread(s->in, 1, IDX_CHUNK, s->fp)) > 0)
+                    extra += n;
+                if (extra > IDX_TRAILING_COUNT)
+                    return dsc_fail(DSC_EFORMAT,
+                                    "%s: trailing garbage: more than 1 MiB after the gzip data",
+                                    s->path);
                 return dsc_fail(DSC_EFORMAT,
                                 "%s: trailing garbage: %llu byte%s after the gzip data", s->path,
                                 extra, extra == 1 ? "" : "s");
@@ -207,7 +224,12 @@ static dsc_status expect_end(idx_src *s, uint64_t n, const char *unit)
         dsc_status st = src_read(s, buf, sizeof buf, &k);
         if (st) return st;
         extra += k;
-    } while (k == sizeof buf);
+    } while (k == sizeof buf && extra <= IDX_TRAILING_COUNT);
+    if (extra > IDX_TRAILING_COUNT)
+        return dsc_fail(DSC_EFORMAT,
+                        "%s: trailing garbage: more than 1 MiB after the %llu %s the "
+                        "header describes",
+                        s->path, (unsigned long long)n, unit);
     return extra ? trailing_error(s, extra, n, unit) : DSC_OK;
 }
 
@@ -300,11 +322,15 @@ static dsc_status read_body(idx_src *s, uint64_t header_bytes, uint64_t n, const
     }
     size_t cap = sized || n < IDX_FIRST_CAP ? (size_t)n : IDX_FIRST_CAP;
     /* Deflate expands at most about 1032:1, so a compressed regular file
-     * bounds its data: a real file gets its whole buffer at once, without
-     * copies as it grows, and a forged header cannot ask for much. */
+     * bounds its data; a real file compresses far less than that, so its
+     * first buffer is a typical ratio's worth, and only a file that really
+     * delivers more grows it (a forged header asks for nothing). */
     if (s->gz && s->file_size >= 0 && (uint64_t)s->file_size < UINT64_MAX / IDX_DEFLATE_RATIO) {
         uint64_t bound = (uint64_t)s->file_size * IDX_DEFLATE_RATIO;
-        cap = bound < n ? (size_t)bound : (size_t)n;
+        uint64_t first = (uint64_t)s->file_size * IDX_TYPICAL_RATIO;
+        if (first < IDX_FIRST_CAP) first = IDX_FIRST_CAP;
+        if (first > bound) first = bound;
+        cap = first < n ? (size_t)first : (size_t)n;
     }
     unsigned char *buf = dsc_malloc(cap * esz), *stage = NULL;
     if (as_float) stage = dsc_malloc(IDX_CHUNK);
@@ -371,9 +397,10 @@ static char **number_names(const char *prefix, size_t first, size_t n)
 
 /* Builds the data set around the pixel bytes x (taken, also on failure) and
  * the labels. Pixels stay bytes, scaled to [0, 1] as they are read. */
-static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t n_in,
+static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n, size_t h, size_t w,
                         const char *labels_path, dsc_dataset **out)
 {
+    size_t n_in = h * w;
     unsigned max = 1;
     for (size_t i = 0; i < n; i++)
         if (labels[i] > max) max = labels[i];
@@ -386,6 +413,8 @@ static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n,
     d->n = n;
     d->n_in = n_in;
     d->n_out = k;
+    d->in_rank = 3; /* one channel of h x w pixels */
+    d->in_dims[0] = 1, d->in_dims[1] = h, d->in_dims[2] = w;
     pthread_mutex_init(&d->x_lock, NULL);
     d->x8 = x;
     /* The values are the bytes, as a CSV of the same pixels holds them; a
@@ -410,6 +439,14 @@ oom:
 
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out)
 {
+    return dsc_dataset_from_idx_limits(images, labels, NULL, out);
+}
+
+dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, const dsc_limits *l,
+                                       dsc_dataset **out)
+{
+    dsc_limits store;
+    l = dsc_limits_or_default(l, &store);
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_idx: out is NULL");
     *out = NULL;
     if (!images || !labels)
@@ -429,6 +466,23 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
                       (unsigned long long)IDX_MAX_PIXELS);
         goto done;
     }
+    if (l->max_rows && count > l->max_rows) {
+        st = dsc_fail(DSC_ELIMIT,
+                      "%s: the header claims %llu images, more than %llu, the limit (max_rows; "
+                      "descent --max-rows raises it)",
+                      images, (unsigned long long)count, (unsigned long long)l->max_rows);
+        goto done;
+    }
+    if (l->max_bytes && count * pixels > l->max_bytes) {
+        char lim[32];
+        st = dsc_fail(DSC_ELIMIT,
+                      "%s: the header claims %llu images of %llu pixels, %llu bytes, more than "
+                      "%s, the limit (max_bytes; descent --max-bytes raises it)",
+                      images, (unsigned long long)count, (unsigned long long)pixels,
+                      (unsigned long long)(count * pixels),
+                      dsc_bytes_text(lim, sizeof lim, l->max_bytes));
+        goto done;
+    }
     if (ldims[0] != count) {
         st = dsc_fail(DSC_EFORMAT, "%s has %llu images but %s has %lu labels", images,
                       (unsigned long long)count, labels, (unsigned long)ldims[0]);
@@ -439,7 +493,7 @@ dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_data
     if ((st = read_body(&sl, 8, count, "labels", 0, &body))) goto done;
     lab = body;
     if ((st = read_body(&si, 16, count * pixels, "pixel bytes", 0, &body))) goto done;
-    st = build(body, lab, (size_t)count, (size_t)pixels, labels, out);
+    st = build(body, lab, (size_t)count, idims[1], idims[2], labels, out);
 done:
     src_close(&si);
     src_close(&sl);

@@ -91,6 +91,8 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
         (d->target_name && !(p->target_name = dsc_strdup(d->target_name))) ||
         (d->source && !(p->source = dsc_strdup(d->source))))
         goto oom;
+    p->in_rank = d->in_rank;
+    memcpy(p->in_dims, d->in_dims, sizeof p->in_dims);
     if (d->n_kept && (st = take_kept(d, mark, want, rows, p))) {
         dsc_dataset_free(p);
         return st;

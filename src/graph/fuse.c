@@ -13,7 +13,15 @@
  * A dense layer is act(add(matmul(h, W, 0, 1), b)) with W a parameter
  * (out x in) and b a parameter (1 x out), each node used once. The fused op
  * takes over the loss node (its id stays, so the caller's handle still
- * works) and the nodes it replaces are marked dead: no buffers, not run. */
+ * works) and the nodes it replaces are marked dead: no buffers, not run.
+ *
+ * One rewrite changes no op into another: a max pool after a ReLU (or leaky
+ * ReLU) computes the same as the activation after the pool, max(0, max z)
+ * = max(max(0, z)), with the same gradient under the default rule at the
+ * kink (0), so the two swap and the activation runs on a quarter of the
+ * values (a 2 x 2 pool). */
+#include <string.h>
+
 #include "graph_internal.h"
 
 /* linear_ssr on at least this many rows; small_net on at most this many. */
@@ -91,6 +99,31 @@ static void fuse_loss(dsc_graph *g, const unsigned *uses, dsc_node l, size_t max
     dsc_clear_error(); /* a network that does not fit simply stays unfused */
 }
 
+/* maxpool(act(z)) becomes act(maxpool(z)) for a monotonic activation with
+ * a kink (relu, leaky relu) under the default rule: the activation node
+ * takes the pool's op and the pool's node the activation's, each keeping
+ * its id, so the graph stays in creation order. */
+static void swap_pool(dsc_graph *g, const unsigned *uses, dsc_node p)
+{
+    dsc_gnode *pool = &g->nodes[p];
+    dsc_node a = pool->in[0];
+    dsc_gnode *act = &g->nodes[a];
+    if (act->def->kind != DSC_OPK_ACT || !(act->def->flags & DSC_OPF_KINK) || uses[a] != 1 ||
+        g->relu_rule != DSC_RELU_GRAD_ZERO)
+        return;
+    dsc_gnode was_pool = *pool, was_act = *act;
+    act->op = was_pool.op, act->def = was_pool.def;
+    memcpy(act->ip, was_pool.ip, sizeof act->ip);
+    pool->op = was_act.op, pool->def = was_act.def;
+    memset(pool->ip, 0, sizeof pool->ip);
+    pool->in[0] = a; /* the activation now reads the pool (node a) */
+    act->keep = act->keep_row = pool->keep = pool->keep_row = 0;
+    if (act->def->shape(g, act) || pool->def->shape(g, pool)) { /* cannot happen: undo */
+        *pool = was_pool, *act = was_act;
+        dsc_clear_error();
+    }
+}
+
 void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
 {
     unsigned *uses = dsc_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *uses);
@@ -101,6 +134,7 @@ void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
         dsc_op_id op = g->nodes[i].op;
         if ((op == DSC_OP_SSR || op == DSC_OP_MSE) && !g->nodes[i].dead)
             fuse_loss(g, uses, (dsc_node)i, max_batch);
+        if (op == DSC_OP_MAXPOOL) swap_pool(g, uses, (dsc_node)i);
     }
     dsc_free(uses);
 }

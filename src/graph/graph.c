@@ -237,6 +237,103 @@ dsc_node dsc_dropout(dsc_graph *g, dsc_node x, float p)
     return finish_node(g, id);
 }
 
+/* Stride and padding as ip[2..5], kernel as ip[0..1]; a signal's height is
+ * 1 (kernel 1, stride 1, no padding). */
+static dsc_node window_node(dsc_graph *g, dsc_op_id op, dsc_node x, dsc_node w, size_t kh,
+                            size_t kw, size_t sh, size_t sw, size_t ph, size_t pw)
+{
+    if (!g) return -1;
+    const char *name = dsc_ops[op]->name;
+    if (kh == 0 || kw == 0 || sh == 0 || sw == 0 || kh > 65536 || kw > 65536 || sh > 65536 ||
+        sw > 65536 || ph > 65536 || pw > 65536)
+        return build_error(g, dsc_fail(DSC_EINVAL,
+                                       "%s: kernel %zu x %zu, stride %zu x %zu, padding %zu x %zu: "
+                                       "kernel and stride must be 1 to 65536",
+                                       name, kh, kw, sh, sw, ph, pw));
+    dsc_node id = add_node(g, op, x, w, NULL);
+    if (id < 0) return id;
+    dsc_gnode *n = &g->nodes[id];
+    n->ip[0] = (int64_t)kh, n->ip[1] = (int64_t)kw, n->ip[2] = (int64_t)sh;
+    n->ip[3] = (int64_t)sw, n->ip[4] = (int64_t)ph, n->ip[5] = (int64_t)pw;
+    return id;
+}
+
+/* A signal (channels x length) runs as an image of height 1. */
+static int is_signal(const dsc_graph *g, dsc_node x)
+{
+    return g && x >= 0 && (size_t)x < g->n_nodes && g->nodes[x].rank == 2;
+}
+
+/* conv2d and conv1d: the checks a builder makes before adding the node. */
+static dsc_node conv(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kh, size_t kw,
+                     size_t sh, size_t sw, size_t ph, size_t pw, int one_d)
+{
+    if (!g) return -1;
+    if (b < 0 || (size_t)b >= g->n_nodes)
+        return build_error(g, dsc_fail(DSC_EINVAL, "conv: the bias is not a node of this graph"));
+    if (x >= 0 && (size_t)x < g->n_nodes && is_signal(g, x) != one_d)
+        return build_error(
+            g, dsc_fail(DSC_ESHAPE, "conv: the input is %s: use dsc_conv%s",
+                        one_d ? "not a signal (channels x length)" : "a signal (channels x length)",
+                        one_d ? "2d" : "1d"));
+    dsc_node id = window_node(g, DSC_OP_CONV, x, w, kh, kw, sh, sw, ph, pw);
+    if (id < 0) return id;
+    g->nodes[id].in[2] = b;
+    return finish_node(g, id);
+}
+
+dsc_node dsc_conv2d(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kernel_h,
+                    size_t kernel_w, size_t stride, size_t pad)
+{
+    return conv(g, x, w, b, kernel_h, kernel_w, stride, stride, pad, pad, 0);
+}
+
+dsc_node dsc_conv1d(dsc_graph *g, dsc_node x, dsc_node w, dsc_node b, size_t kernel, size_t stride,
+                    size_t pad)
+{
+    return conv(g, x, w, b, 1, kernel, 1, stride, 0, pad, 1);
+}
+
+static dsc_node pool(dsc_graph *g, dsc_op_id op, dsc_node x, size_t kernel, size_t stride,
+                     int one_d)
+{
+    if (!g) return -1;
+    if (stride == 0) stride = kernel;
+    if (x >= 0 && (size_t)x < g->n_nodes && is_signal(g, x) != one_d)
+        return build_error(
+            g, dsc_fail(DSC_ESHAPE, "%s: the input is %s: use the %s pool", dsc_ops[op]->name,
+                        one_d ? "not a signal (channels x length)" : "a signal (channels x length)",
+                        one_d ? "2-D" : "1-D"));
+    dsc_node id = one_d ? window_node(g, op, x, -1, 1, kernel, 1, stride, 0, 0)
+                        : window_node(g, op, x, -1, kernel, kernel, stride, stride, 0, 0);
+    return id < 0 ? id : finish_node(g, id);
+}
+
+dsc_node dsc_maxpool2d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride)
+{
+    return pool(g, DSC_OP_MAXPOOL, x, kernel, stride, 0);
+}
+
+dsc_node dsc_avgpool2d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride)
+{
+    return pool(g, DSC_OP_AVGPOOL, x, kernel, stride, 0);
+}
+
+dsc_node dsc_maxpool1d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride)
+{
+    return pool(g, DSC_OP_MAXPOOL, x, kernel, stride, 1);
+}
+
+dsc_node dsc_avgpool1d(dsc_graph *g, dsc_node x, size_t kernel, size_t stride)
+{
+    return pool(g, DSC_OP_AVGPOOL, x, kernel, stride, 1);
+}
+
+dsc_node dsc_flatten(dsc_graph *g, dsc_node x)
+{
+    return finish_node(g, add_node(g, DSC_OP_FLATTEN, x, -1, NULL));
+}
+
 void dsc_graph_set_seed(dsc_graph *g, uint64_t seed)
 {
     if (g) g->relu_seed = seed;

@@ -111,6 +111,9 @@ dsc_status dsc_shape_scalar(dsc_graph *g, dsc_gnode *n); /* 1 x 1 */
 dsc_status dsc_shape_loss(dsc_graph *g, dsc_gnode *n);   /* inputs equal, out 1 x 1 */
 /* Sets n's row shape to rank 1 (cols). */
 void dsc_shape_flat(dsc_gnode *n);
+/* Positions of a window of k, moved by s over in + 2 pad values: (in + 2
+ * pad - k) / s + 1, or 0 when it does not fit (op_conv.c). */
+size_t dsc_window_out(size_t in, size_t k, size_t s, size_t pad);
 
 /* The random rule for ReLU's derivative at exactly 0 is a hash of (seed,
  * pass, id, element), not a draw from a stream, so it is the same whichever

@@ -39,6 +39,10 @@ const dsc_op_def *const dsc_ops[DSC_OP_COUNT] = {
     DSC_ACTIVATIONS(ENTRY_ACT_) DSC_LOSSES(ENTRY_LOSS_)[DSC_OP_BCE_LOGITS] = &dsc_op_bce_logits,
     [DSC_OP_CE_LOGITS] = &dsc_op_ce_logits,
     [DSC_OP_DROPOUT] = &dsc_op_dropout,
+    [DSC_OP_CONV] = &dsc_op_conv,
+    [DSC_OP_MAXPOOL] = &dsc_op_maxpool,
+    [DSC_OP_AVGPOOL] = &dsc_op_avgpool,
+    [DSC_OP_FLATTEN] = &dsc_op_flatten,
     [DSC_OP_LINEAR_SSR] = &dsc_op_linear_ssr,
     [DSC_OP_SMALL_NET] = &dsc_op_small_net,
 };

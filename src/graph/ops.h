@@ -60,6 +60,11 @@ typedef enum {
     DSC_OP_BCE_LOGITS,
     DSC_OP_CE_LOGITS,
     DSC_OP_DROPOUT,
+    /* layers with a geometry: convolution, pooling, and flatten */
+    DSC_OP_CONV,
+    DSC_OP_MAXPOOL,
+    DSC_OP_AVGPOOL,
+    DSC_OP_FLATTEN,
     /* fused ops: chosen by the fusion pass (fuse.c), never built directly */
     DSC_OP_LINEAR_SSR,
     DSC_OP_SMALL_NET,
@@ -73,7 +78,7 @@ typedef enum {
     DSC_OPK_BASIC, /* arithmetic and linear algebra */
     DSC_OPK_ACT,   /* an activation */
     DSC_OPK_LOSS,  /* a loss: 1 x 1 from a prediction and a target */
-    DSC_OPK_LAYER, /* a network layer with its own geometry (dropout) */
+    DSC_OPK_LAYER, /* a network layer with its own geometry or rule (conv, pools, dropout) */
     DSC_OPK_FUSED  /* several ops in one, picked by the fusion pass */
 } dsc_op_kind;
 
@@ -182,11 +187,13 @@ DSC_LOSSES(DSC_OP_EXTERN_LOSS_)     /* op_loss.c */
 #undef DSC_OP_EXTERN_LOSS_
 extern const dsc_op_def dsc_op_input, dsc_op_param; /* graph.c */
 extern const dsc_op_def dsc_op_matmul, dsc_op_add, dsc_op_sub, dsc_op_mul, dsc_op_scale, dsc_op_sum,
-    dsc_op_mean;                                             /* op_basic.c */
-extern const dsc_op_def dsc_op_bce_logits, dsc_op_ce_logits; /* op_loss.c */
-extern const dsc_op_def dsc_op_dropout;                      /* op_dropout.c */
-extern const dsc_op_def dsc_op_linear_ssr;                   /* op_linear.c */
-extern const dsc_op_def dsc_op_small_net;                    /* op_net.c */
+    dsc_op_mean;                                                        /* op_basic.c */
+extern const dsc_op_def dsc_op_bce_logits, dsc_op_ce_logits;            /* op_loss.c */
+extern const dsc_op_def dsc_op_dropout;                                 /* op_dropout.c */
+extern const dsc_op_def dsc_op_conv;                                    /* op_conv.c */
+extern const dsc_op_def dsc_op_maxpool, dsc_op_avgpool, dsc_op_flatten; /* op_pool.c */
+extern const dsc_op_def dsc_op_linear_ssr;                              /* op_linear.c */
+extern const dsc_op_def dsc_op_small_net;                               /* op_net.c */
 
 /* A macro's arguments as a string, after expanding the macros in them. */
 #define DSC_STR_(...) #__VA_ARGS__

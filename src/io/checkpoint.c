@@ -7,6 +7,7 @@
 
 #include "../nn/nn.h"
 #include "model_file.h"
+#include "outfile.h"
 
 #define TRST_VERSION 1u
 
@@ -41,9 +42,13 @@ static void get_floats(const uint8_t *at, float *v, size_t n)
     }
 }
 
-dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, const char *path)
+dsc_status dsc_checkpoint_encode(const dsc_model *m, const dsc_train_state *st, uint8_t **bytes,
+                                 size_t *size_out)
 {
-    if (!m || !st || !path) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_save: NULL argument");
+    if (!m || !st || !bytes || !size_out)
+        return dsc_fail(DSC_EINVAL, "dsc_checkpoint_encode: NULL argument");
+    *bytes = NULL;
+    *size_out = 0;
     if (st->n_best && st->n_best != m->n_params)
         return dsc_fail(DSC_EINVAL, "checkpoint: %zu best parameters for a model of %zu",
                         st->n_best, m->n_params);
@@ -85,9 +90,20 @@ dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, co
     memcpy(p, "END ", 4);
     put_le(p + 4, 4, 4);
     put_le(p + 8, dsc_crc32(0, out, (size_t)(p - out)), 4);
-    size = (size_t)(p - out) + 12;
-    s = dsc_write_file_atomic(path, out, size);
-    dsc_free(out);
+    *bytes = out;
+    *size_out = (size_t)(p - out) + 12;
+    return DSC_OK;
+}
+
+dsc_status dsc_checkpoint_save(const dsc_model *m, const dsc_train_state *st, const char *path)
+{
+    if (!m || !st || !path) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_save: NULL argument");
+    uint8_t *bytes;
+    size_t size;
+    dsc_status s = dsc_checkpoint_encode(m, st, &bytes, &size);
+    if (s) return s;
+    s = dsc_write_file_atomic(path, bytes, size);
+    dsc_free(bytes);
     return s;
 }
 
@@ -135,31 +151,25 @@ static dsc_status parse_trst(const char *path, const uint8_t *b, size_t len, siz
 
 dsc_status dsc_checkpoint_load(const char *path, dsc_model **m, dsc_train_state *st)
 {
+    return dsc_checkpoint_load_limits(path, NULL, m, st);
+}
+
+dsc_status dsc_checkpoint_load_limits(const char *path, const dsc_limits *l, dsc_model **m,
+                                      dsc_train_state *st)
+{
     if (!path || !m || !st) return dsc_fail(DSC_EINVAL, "dsc_checkpoint_load: NULL argument");
     memset(st, 0, sizeof *st);
-    /* The model part is checked whole (CRC included) by the model loader;
-     * then the state chunk is found by walking the chunk headers. */
-    dsc_status s = dsc_model_load(path, m);
-    if (s) return s;
-    FILE *f = fopen(path, "rb");
+    *m = NULL;
+    /* Read once; the model part is checked whole (CRC included) by the
+     * model loader, then the state chunk is found by walking the chunks. */
     uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    if (!f) s = dsc_fail(DSC_EIO, "%s: cannot open", path);
-    while (!s) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            uint8_t *nb = cap <= DSC_MODEL_FILE_MAX + 1 ? dsc_realloc(buf, cap) : NULL;
-            if (!nb) {
-                s = dsc_fail(DSC_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
+    size_t n = 0;
+    dsc_status s = dsc_model_file_read(path, l, &buf, &n);
+    if (!s) s = dsc_model_load_memory(path, buf, n, m);
+    if (s) {
+        dsc_free(buf);
+        return s;
     }
-    if (f) fclose(f);
     int found = 0;
     for (size_t pos = 12; !s && pos + 8 <= n;) {
         size_t len = (size_t)get_le(buf + pos + 4, 4);

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "model_file.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +173,12 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 
     out_buf o = {0};
     put_bytes(&o, magic, sizeof magic);
-    put_u32(&o, DSC_MODEL_FORMAT_VERSION);
+    /* The lowest version that holds the model: a plain MLP that records no
+     * input divisor (never trained, or loaded from format 1) is the same
+     * file as before format 2, and older readers still load it; format 1
+     * also means exactly that: no divisor recorded. */
+    int mlp = dsc_spec_is_mlp(m->arch);
+    put_u32(&o, mlp && m->x_div == 0 ? 1u : DSC_MODEL_FORMAT_VERSION);
 
     size_t c = begin_chunk(&o, "ARCH");
     put_u32(&o, (uint32_t)m->n_layers);
@@ -180,6 +186,15 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
     for (size_t k = 0; k < m->n_layers; k++) put_u8(&o, (unsigned)dsc_activation_code(m->act[k]));
     put_u8(&o, (unsigned)relu);
     end_chunk(&o, c);
+
+    /* A network that is not a plain MLP: its layers as the canonical spec,
+     * which the reader parses with the spec parser (one grammar, one set of
+     * checks). */
+    if (!mlp) {
+        c = begin_chunk(&o, "LAYR");
+        put_str(&o, m->spec);
+        end_chunk(&o, c);
+    }
 
     c = begin_chunk(&o, "PARM");
     put_u64(&o, m->n_params);
@@ -204,7 +219,8 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
         end_chunk(&o, c);
     }
     /* A divisor of 1 is what a format-2 file without the chunk means; an
-     * unrecorded one (0) is saved as 1 too: raw rows are not divided. */
+     * unrecorded one (0) goes in a format-1 file (above) when it can, and is
+     * saved as 1 otherwise. */
     if (m->x_div > 0 && m->x_div != 1.0f) {
         c = begin_chunk(&o, "XFRM");
         put_floats(&o, &m->x_div, 1);
@@ -252,91 +268,6 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 
 /* --- saving ---------------------------------------------------------------- */
 
-/* Writes all of data to fd through stdio, then forces it to the disk. */
-static int write_all_synced(int fd, const uint8_t *data, size_t n)
-{
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) return -1;
-    errno = e;
-    return ok ? 0 : -1;
-}
-
-/* The folder part of path ("." when there is none), for fsync after the
- * rename, so that the new directory entry itself is durable. */
-static void sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? dsc_malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY);
-    dsc_free(dir);
-    /* Best effort: some file systems refuse fsync on a directory, and the
-     * file's data is already safe by then. */
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-dsc_status dsc_write_file_atomic(const char *path, const uint8_t *data, size_t size)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = dsc_malloc(plen + sizeof suffix);
-    if (!tmp) return dsc_fail(DSC_ENOMEM, "out of memory saving '%s'", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    /* mkstemp makes the file 0600; a replaced model keeps its permissions,
-     * a new one gets the usual 0644. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: cannot create a temporary file next to it: %s", path,
-                        strerror(e));
-    }
-    const char *step = "cannot set the permissions of";
-    int failed = fchmod(fd, mode) != 0;
-    if (failed) {
-        int e = errno;
-        close(fd);
-        errno = e;
-    } else {
-        step = "cannot write";
-        failed = write_all_synced(fd, data, size) != 0;
-    }
-    if (!failed) {
-        step = "cannot rename into place";
-        failed = rename(tmp, path) != 0;
-    }
-    if (failed) {
-        int e = errno;
-        unlink(tmp);
-        dsc_free(tmp);
-        return dsc_fail(DSC_EIO, "%s: %s the temporary file: %s", path, step, strerror(e));
-    }
-    dsc_free(tmp);
-    sync_parent(path);
-    return DSC_OK;
-}
-
 dsc_status dsc_model_save(const dsc_model *m, const char *path)
 {
     if (!m || !path || !*path) return dsc_fail(DSC_EINVAL, "dsc_model_save: NULL argument");
@@ -347,6 +278,18 @@ dsc_status dsc_model_save(const dsc_model *m, const char *path)
     s = dsc_write_file_atomic(path, data, size);
     dsc_free(data);
     return s;
+}
+
+dsc_status dsc_model_save_memory(const dsc_model *m, void **data, size_t *size)
+{
+    if (data) *data = NULL;
+    if (size) *size = 0;
+    if (!m || !data || !size) return dsc_fail(DSC_EINVAL, "dsc_model_save_memory: NULL argument");
+    uint8_t *bytes = NULL;
+    dsc_status s = dsc_model_encode(m, &bytes, size);
+    if (s) return s;
+    *data = bytes;
+    return DSC_OK;
 }
 
 /* --- decoding -------------------------------------------------------------- */
@@ -387,9 +330,9 @@ static int valid_tag(const uint8_t *b)
     return 1;
 }
 
-enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_XFRM, C_NORM, C_SUMM, C_KNOWN };
-static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT",
-                                            "CLSS", "XFRM", "NORM", "SUMM"};
+enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_XFRM, C_NORM, C_SUMM, C_LAYR, C_KNOWN };
+static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT", "CLSS",
+                                            "XFRM", "NORM", "SUMM", "LAYR"};
 
 typedef struct {
     int present;
@@ -611,10 +554,65 @@ static dsc_status parse_summary(reader *r, dsc_model_summary *sm)
     return DSC_OK;
 }
 
+/* A name the model refuses (empty, given twice) is a fault of the file:
+ * said with the file and chunk. */
+static dsc_status bad_names(const reader *r, dsc_status s)
+{
+    if (s != DSC_EINVAL) return s;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", dsc_last_error());
+    return rd_fail_at(r, r->pos, "%s", msg);
+}
+
 static reader chunk_reader(const char *name, const uint8_t *b, const chunk_ref *c, int which)
 {
     reader r = {name, b, c->at + CHUNK_HEAD, c->at + CHUNK_HEAD + c->len, known_tags[which]};
     return r;
+}
+
+/* LAYR (format 2): the network as its canonical spec. Parsed here (without
+ * allocating its parameters) so that ARCH can be checked against it and the
+ * parameter count taken from it; *out is dsc_malloc'd. */
+static dsc_status parse_layers(const char *name, const uint8_t *b, const chunk_ref *c,
+                               uint32_t version, arch *a, dsc_spec **out)
+{
+    reader r = chunk_reader(name, b, c, C_LAYR);
+    if (version < 2)
+        return rd_fail_at(&r, c->at, "a version %u file cannot hold this chunk (format 2 added it)",
+                          version);
+    char *text = NULL;
+    dsc_status s = rd_str(&r, "the layers", 64 * 64, &text);
+    if (!s) s = rd_done(&r);
+    if (s) return s;
+    dsc_spec *sp = dsc_malloc(sizeof *sp);
+    if (!sp) {
+        dsc_free(text);
+        return dsc_fail(DSC_ENOMEM, "%s: out of memory for the layers", name);
+    }
+    if ((s = dsc_spec_parse(text, sp))) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", dsc_last_error());
+        s = rd_fail_at(&r, c->at + CHUNK_HEAD, "%s", why);
+    } else if (sp->n_layers != a->n_layers) {
+        s = rd_fail_at(&r, c->at + CHUNK_HEAD, "%zu layers, but ARCH has %zu", sp->n_layers,
+                       a->n_layers);
+    } else {
+        for (size_t k = 0; k <= sp->n_layers && !s; k++)
+            if (sp->units[k] != a->units[k] || (k && sp->act[k - 1] != a->act[k - 1]))
+                s = rd_fail_at(&r, c->at + CHUNK_HEAD,
+                               "%s %zu has %zu values (%s) in the layers, %zu (%s) in ARCH",
+                               k ? "layer" : "input", k, sp->units[k],
+                               k ? dsc_activation_name(sp->act[k - 1]) : "-", a->units[k],
+                               k ? dsc_activation_name(a->act[k - 1]) : "-");
+    }
+    dsc_free(text);
+    if (s) {
+        dsc_free(sp);
+        return s;
+    }
+    a->n_params = sp->n_params;
+    *out = sp;
+    return DSC_OK;
 }
 
 /* Everything after the architecture: parameters and metadata, read straight
@@ -661,7 +659,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, in, 0, "input names", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_input_names(m, (const char *const *)l.v);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_TRGT].present) {
         r = chunk_reader(name, b, &ch[C_TRGT], C_TRGT);
@@ -669,7 +667,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if (!(s = rd_str(&r, "the target", SIZE_MAX, &t)) && !(s = rd_done(&r)))
             s = dsc_model_set_target(m, t);
         dsc_free(t);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_CLSS].present) {
         r = chunk_reader(name, b, &ch[C_CLSS], C_CLSS);
@@ -677,7 +675,7 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
         if ((s = rd_str_list(&r, outs, outs == 1 ? 2 : 0, "class labels", &l))) return s;
         if (!(s = rd_done(&r))) s = dsc_model_set_classes(m, (const char *const *)l.v, l.n);
         str_list_free(&l);
-        if (s) return s;
+        if (s) return bad_names(&r, s);
     }
     if (ch[C_NORM].present) {
         r = chunk_reader(name, b, &ch[C_NORM], C_NORM);
@@ -814,11 +812,15 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
     arch a = {0};
     reader r = chunk_reader(name, b, &ch[C_ARCH], C_ARCH);
     if ((s = parse_arch(&r, &a))) return s;
+    dsc_spec *layers = NULL; /* the LAYR chunk's network, when there is one */
+    if (ch[C_LAYR].present && (s = parse_layers(name, b, &ch[C_LAYR], version, &a, &layers)))
+        return s;
     /* The parameter count is compared with the PARM chunk's length before
      * the model is allocated: a corrupt architecture cannot ask for more
      * memory than the file itself holds. */
     if (ch[C_PARM].len < 8 || (ch[C_PARM].len - 8) / 4 != a.n_params ||
         (ch[C_PARM].len - 8) % 4 != 0) {
+        dsc_free(layers);
         r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
         return rd_fail_at(&r, r.pos,
                           "%zu bytes, but the architecture needs %llu parameters (%llu bytes)",
@@ -826,11 +828,16 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
                           (unsigned long long)(8 + 4 * a.n_params));
     }
 
-    char spec[MAX_LAYERS * 40 + 16];
-    size_t len = (size_t)snprintf(spec, sizeof spec, "%zu", a.units[0]);
-    for (size_t k = 0; k < a.n_layers; k++)
-        len += (size_t)snprintf(spec + len, sizeof spec - len, " -> %zu:%s", a.units[k + 1],
-                                dsc_activation_name(a.act[k]));
+    char spec[MAX_LAYERS * 64 + 64];
+    if (layers) {
+        dsc_spec_format(layers, spec, sizeof spec);
+        dsc_free(layers);
+    } else {
+        size_t len = (size_t)snprintf(spec, sizeof spec, "%zu", a.units[0]);
+        for (size_t k = 0; k < a.n_layers; k++)
+            len += (size_t)snprintf(spec + len, sizeof spec - len, " -> %zu:%s", a.units[k + 1],
+                                    dsc_activation_name(a.act[k]));
+    }
     dsc_model *m = NULL;
     if ((s = dsc_model_new(spec, &m))) return s;
     if ((s = fill_model(name, b, ch, &a, version, m))) {
@@ -843,33 +850,63 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
 
 /* --- loading from a file --------------------------------------------------- */
 
-dsc_status dsc_model_load(const char *path, dsc_model **out)
+/* Whether the bytes so far can still be a model file: the magic, then
+ * chunk headers with valid tags, and nothing after the END chunk. Reading
+ * stops at the first byte that says no (the parser then says what is
+ * wrong), so /dev/zero or an endless pipe costs a few bytes, not a limit's
+ * worth. */
+static int could_be_model(const uint8_t *b, size_t n, size_t *next)
 {
-    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load: out is NULL");
-    *out = NULL;
-    if (!path) return dsc_fail(DSC_EINVAL, "dsc_model_load: path is NULL");
-    FILE *f = fopen(path, "rb");
+    size_t head = n < sizeof magic ? n : sizeof magic;
+    if (memcmp(b, magic, head) != 0) return 0;
+    while (*next + CHUNK_HEAD <= n) {
+        if (!valid_tag(b + *next)) return 0;
+        size_t end = *next + CHUNK_HEAD + get_u32(b + *next + 4);
+        if (memcmp(b + *next, "END ", 4) == 0) return n <= end;
+        *next = end;
+    }
+    return 1;
+}
+
+static dsc_status too_large(const char *path, uint64_t n, uint64_t limit)
+{
+    char lim[32];
+    if (limit == DSC_MODEL_FILE_MAX)
+        return dsc_fail(DSC_EFORMAT,
+                        "%s: %llu bytes or more, larger than any model file (at most %s)", path,
+                        (unsigned long long)n, dsc_bytes_text(lim, sizeof lim, limit));
+    return dsc_fail(DSC_ELIMIT,
+                    "%s: %llu bytes or more, larger than %s, the limit (max_bytes; descent "
+                    "--max-bytes raises it)",
+                    path, (unsigned long long)n, dsc_bytes_text(lim, sizeof lim, limit));
+}
+
+dsc_status dsc_model_file_read(const char *path, const dsc_limits *l, uint8_t **bytes, size_t *size)
+{
+    *bytes = NULL;
+    *size = 0;
+    dsc_limits store;
+    l = dsc_limits_or_default(l, &store);
+    uint64_t limit =
+        l->max_bytes && l->max_bytes < DSC_MODEL_FILE_MAX ? l->max_bytes : DSC_MODEL_FILE_MAX;
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) return dsc_fail(DSC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    /* Read to the end rather than trusting a size from stat: that works
-     * for pipes too. The limit + 1 tells "too large" from "exactly full". */
-    size_t cap = 0, n = 0;
-    uint8_t *buf = NULL;
+    size_t cap = 1 << 16, n = 0, next = HEADER_SIZE;
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0) {
-        if ((uint64_t)st.st_size > DSC_MODEL_FILE_MAX) {
-            fclose(f);
-            return dsc_fail(DSC_EFORMAT,
-                            "%s: %llu bytes is larger than any model file (at most %zu)", path,
-                            (unsigned long long)st.st_size, DSC_MODEL_FILE_MAX);
-        }
+    dsc_status s = DSC_OK;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+        s = dsc_fail(DSC_EIO, "%s: is a directory, not a model file", path);
+    /* A regular file's size is a good first guess (pipes are read to their
+     * end), and one past the limit is refused unread; the limit + 1 tells
+     * "too large" from "exactly full". */
+    if (!s && S_ISREG(st.st_mode) && st.st_size >= 0) {
+        if ((uint64_t)st.st_size > limit) s = too_large(path, (uint64_t)st.st_size, limit);
         cap = (size_t)st.st_size + 1;
     }
-    if (cap < 4096) cap = 4096;
-    dsc_status s = DSC_OK;
-    for (;;) {
+    uint8_t *buf = NULL;
+    while (!s) {
         if (n == cap || !buf) {
-            size_t ncap =
-                buf ? (cap > DSC_MODEL_FILE_MAX / 2 ? DSC_MODEL_FILE_MAX + 1 : 2 * cap) : cap;
+            size_t ncap = buf ? (cap > limit / 2 ? (size_t)limit + 1 : 2 * cap) : cap;
             uint8_t *nb = dsc_realloc(buf, ncap);
             if (!nb) {
                 s = dsc_fail(DSC_ENOMEM, "%s: out of memory reading %zu bytes", path, ncap);
@@ -878,20 +915,44 @@ dsc_status dsc_model_load(const char *path, dsc_model **out)
             buf = nb;
             cap = ncap;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
+        /* Small pieces from a pipe, so a bad byte is seen early. */
+        size_t want = cap - n < (1 << 16) ? cap - n : (1 << 16);
+        size_t got = fread(buf + n, 1, want, f);
         n += got;
-        if (n > DSC_MODEL_FILE_MAX) {
-            s = dsc_fail(DSC_EFORMAT, "%s: larger than any model file (at most %zu bytes)", path,
-                         DSC_MODEL_FILE_MAX);
+        if (ferror(f)) {
+            s = dsc_fail(DSC_EIO, "%s: cannot read: %s", path, strerror(errno));
             break;
         }
-        if (got == 0 || n < cap) {
-            if (ferror(f)) s = dsc_fail(DSC_EIO, "%s: cannot read: %s", path, strerror(errno));
-            if (ferror(f) || feof(f)) break;
+        if (n > limit) {
+            s = too_large(path, n, limit);
+            break;
         }
+        if (got < want || !could_be_model(buf, n, &next)) break;
     }
-    fclose(f);
+    if (f != stdin) fclose(f);
+    if (s) {
+        dsc_free(buf);
+        return s;
+    }
+    *bytes = buf;
+    *size = n;
+    return DSC_OK;
+}
+
+dsc_status dsc_model_load_limits(const char *path, const dsc_limits *l, dsc_model **out)
+{
+    if (!out) return dsc_fail(DSC_EINVAL, "dsc_model_load: out is NULL");
+    *out = NULL;
+    if (!path) return dsc_fail(DSC_EINVAL, "dsc_model_load: path is NULL");
+    uint8_t *buf;
+    size_t n;
+    dsc_status s = dsc_model_file_read(path, l, &buf, &n);
     if (!s) s = dsc_model_load_memory(path, buf, n, out);
     dsc_free(buf);
     return s;
+}
+
+dsc_status dsc_model_load(const char *path, dsc_model **out)
+{
+    return dsc_model_load_limits(path, NULL, out);
 }

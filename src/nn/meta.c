@@ -52,12 +52,37 @@ static char **copy_strings(const char *const *src, size_t n, dsc_status *s)
     return dst;
 }
 
+static int by_string(const void *a, const void *b);
+
+/* Names a model matches data by: none empty, no two alike. */
+static dsc_status check_names(char **names, size_t n, const char *what)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!names[k][0]) return dsc_fail(DSC_EINVAL, "%s %zu is empty", what, k + 1);
+    char **sorted = dsc_malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted) return dsc_fail(DSC_ENOMEM, "out of memory for names");
+    memcpy(sorted, names, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_string);
+    dsc_status s = DSC_OK;
+    for (size_t k = 1; k < n && !s; k++)
+        if (strcmp(sorted[k - 1], sorted[k]) == 0)
+            s = dsc_fail(DSC_EINVAL, "%s '%s' is given twice", what, sorted[k]);
+    dsc_free(sorted);
+    return s;
+}
+
 dsc_status dsc_model_set_input_names(dsc_model *m, const char *const *names)
 {
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_input_names: model is NULL");
     char **copy = NULL;
     dsc_status s = DSC_OK;
     if (names && !(copy = copy_strings(names, m->units[0], &s))) return s;
+    /* Data is read by these names: an empty one could not be asked for,
+     * two alike could not be told apart. */
+    if (copy && (s = check_names(copy, m->units[0], "input name"))) {
+        free_strings(copy, m->units[0]);
+        return s;
+    }
     free_strings(m->in_names, m->units[0]);
     m->in_names = copy;
     return DSC_OK;
@@ -71,6 +96,7 @@ const char *dsc_model_input_name(const dsc_model *m, size_t j)
 dsc_status dsc_model_set_target(dsc_model *m, const char *targets)
 {
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_target: model is NULL");
+    if (targets && !targets[0]) return dsc_fail(DSC_EINVAL, "the target name is empty");
     char *copy = NULL;
     if (targets && !(copy = dsc_strdup(targets)))
         return dsc_fail(DSC_ENOMEM, "out of memory for a name");
@@ -86,21 +112,6 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Classes are matched by name: two with one name could not be told apart. */
-static dsc_status check_unique(char **labels, size_t n)
-{
-    char **sorted = dsc_malloc(n * sizeof *sorted);
-    if (!sorted) return dsc_fail(DSC_ENOMEM, "out of memory for class labels");
-    memcpy(sorted, labels, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, by_string);
-    dsc_status s = DSC_OK;
-    for (size_t k = 1; k < n && !s; k++)
-        if (strcmp(sorted[k - 1], sorted[k]) == 0)
-            s = dsc_fail(DSC_EINVAL, "class label '%s' is given twice", sorted[k]);
-    dsc_free(sorted);
-    return s;
-}
-
 dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t n)
 {
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_classes: model is NULL");
@@ -113,7 +124,7 @@ dsc_status dsc_model_set_classes(dsc_model *m, const char *const *labels, size_t
     char **copy = NULL;
     dsc_status s = DSC_OK;
     if (labels && n && !(copy = copy_strings(labels, n, &s))) return s;
-    if (copy && (s = check_unique(copy, n))) {
+    if (copy && (s = check_names(copy, n, "class label"))) {
         free_strings(copy, n);
         return s;
     }

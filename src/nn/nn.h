@@ -1,14 +1,57 @@
-/* Models as graphs. Internal. */
+/* Models: a stack of layers, and its graph. Internal. */
 #ifndef DSC_NN_H
 #define DSC_NN_H
 
 #include "../base/base.h"
 #include "descent_graph.h"
 
-struct dsc_model {
+#define DSC_SPEC_MAX_LAYERS 64
+
+typedef enum {
+    DSC_LAYER_DENSE = 0, /* units, an activation; flattens its input */
+    DSC_LAYER_CONV,      /* filters, kernel, stride, padding, an activation */
+    DSC_LAYER_MAXPOOL,   /* window and stride */
+    DSC_LAYER_AVGPOOL,
+    DSC_LAYER_FLATTEN
+} dsc_layer_kind;
+
+/* One layer and the shapes of a sample before and after it (rank 1:
+ * features; 2: channels x length; 3: channels x height x width). On a
+ * signal the kernel, stride and padding along the height are 1, 1, 0. */
+typedef struct {
+    dsc_layer_kind kind;
+    size_t size; /* dense: units; conv: filters */
+    size_t kh, kw, sh, sw, ph, pw;
+    int in_rank, out_rank;
+    size_t in_dims[3], out_dims[3];
+} dsc_layer;
+
+/* A parsed spec string (spec.c): the layers, their flattened widths and
+ * parameter counts, known before anything is allocated. */
+typedef struct {
     size_t n_layers;
-    size_t *units;         /* n_layers + 1 entries: units[0] is the input width */
-    dsc_activation *act;   /* one per layer */
+    int in_rank;
+    size_t in_dims[3];
+    dsc_layer layer[DSC_SPEC_MAX_LAYERS];
+    dsc_activation act[DSC_SPEC_MAX_LAYERS];                   /* identity for pools and flatten */
+    size_t units[DSC_SPEC_MAX_LAYERS + 1];                     /* widths: units[0] the input's */
+    size_t n_w[DSC_SPEC_MAX_LAYERS], n_b[DSC_SPEC_MAX_LAYERS]; /* weights, biases */
+    uint64_t n_params;
+} dsc_spec;
+
+/* Parses a spec (DSC_EFORMAT with the column for a malformed one). */
+dsc_status dsc_spec_parse(const char *spec, dsc_spec *out);
+/* The canonical text of s into buf; returns its length (as snprintf). */
+size_t dsc_spec_format(const dsc_spec *s, char *buf, size_t size);
+/* 1 for a plain multilayer perceptron: features in, dense layers only. */
+int dsc_spec_is_mlp(const dsc_spec *s);
+
+struct dsc_model {
+    dsc_spec *arch;
+    size_t n_layers;
+    size_t *units;         /* arch->units: n_layers + 1 widths, units[0] the input's */
+    dsc_activation *act;   /* arch->act: one per layer */
+    dsc_layer *layer;      /* arch->layer */
     size_t *w_off, *b_off; /* where layer k's weight and bias start in params */
     size_t n_params;
     float *params; /* aligned flat buffer */

@@ -6,31 +6,35 @@
 #include "nn.h"
 
 /* The model's target names: one name for a classifier or a single output
- * (whatever commas it holds), else the comma-separated list it stores. */
-static dsc_status target_names(const dsc_model *m, char ***names, size_t *n, char **buf)
+ * (whatever commas it holds), else the column list it stores (names quoted
+ * where they need it, as the CSV reader joins them). */
+static dsc_status target_names(const dsc_model *m, dsc_col_item **items, size_t *n)
 {
-    *names = NULL;
+    *items = NULL;
     *n = 0;
-    *buf = NULL;
     if (!m->target) return DSC_OK;
-    size_t out = m->units[m->n_layers], parts = 1;
-    int split = !m->n_classes && out > 1;
-    for (const char *p = m->target; split && *p; p++) parts += *p == ',';
-    if (split && parts != out) split = 0, parts = 1;
-    *buf = dsc_strdup(m->target);
-    *names = dsc_malloc(parts * sizeof **names);
-    if (!*buf || !*names) {
-        dsc_free(*buf);
-        dsc_free(*names);
+    size_t out = m->units[m->n_layers];
+    if (!m->n_classes && out > 1) {
+        dsc_col_item *v;
+        size_t k;
+        if (dsc_col_list_parse(m->target, "target", &v, &k) == DSC_OK) {
+            int names_only = k == out;
+            for (size_t j = 0; j < k && names_only; j++) names_only = v[j].name != NULL;
+            if (names_only) {
+                *items = v;
+                *n = k;
+                return DSC_OK;
+            }
+            dsc_col_list_free(v, k);
+        }
+    }
+    *items = dsc_calloc(1, sizeof **items);
+    if (!*items || !((*items)[0].name = dsc_strdup(m->target))) {
+        dsc_free(*items);
+        *items = NULL;
         return dsc_fail(DSC_ENOMEM, "out of memory for column names");
     }
-    char *p = *buf;
-    for (size_t k = 0; k < parts; k++) {
-        (*names)[k] = p;
-        char *comma = split ? strchr(p, ',') : NULL;
-        if (comma) *comma = '\0', p = comma + 1;
-    }
-    *n = parts;
+    *n = 1;
     return DSC_OK;
 }
 
@@ -50,10 +54,16 @@ dsc_status dsc_model_read_csv(const dsc_model *m, const char *path, const dsc_cs
         nm.features = (const char *const *)m->in_names;
         nm.n_features = m->units[0];
     }
-    char **targets, *buf;
-    dsc_status s = target_names(m, &targets, &nm.n_targets, &buf);
+    dsc_col_item *items;
+    dsc_status s = target_names(m, &items, &nm.n_targets);
     if (s) return s;
-    nm.targets = (const char *const *)targets;
+    const char **targets = nm.n_targets ? dsc_malloc(nm.n_targets * sizeof *targets) : NULL;
+    if (nm.n_targets && !targets) {
+        dsc_col_list_free(items, nm.n_targets);
+        return dsc_fail(DSC_ENOMEM, "out of memory for column names");
+    }
+    for (size_t j = 0; j < nm.n_targets; j++) targets[j] = items[j].name;
+    nm.targets = targets;
     int has_target = !(co.target && !co.target[0]);
     if (co.target_kind == DSC_TARGET_AUTO && has_target)
         co.target_kind = m->n_classes ? DSC_TARGET_CLASSES : DSC_TARGET_VALUES;
@@ -62,7 +72,7 @@ dsc_status dsc_model_read_csv(const dsc_model *m, const char *path, const dsc_cs
     if (m->in_names) co.features = NULL;
     s = dsc_csv_read(path, &co, &nm, out);
     dsc_free(targets);
-    dsc_free(buf);
+    dsc_col_list_free(items, nm.n_targets);
     if (!s && has_target) {
         /* Every label must be one of the model's, found here rather than
          * when the data is first used. */

@@ -1,8 +1,9 @@
 /* Single-precision matrix multiply: a reference triple loop, a packed and
- * register-blocked kernel (AVX2+FMA or portable C), and optional CBLAS.
+ * register-blocked kernel (its micro-kernels, AVX-512F, AVX2+FMA or
+ * portable C, are in gemm_kernels.c), and optional CBLAS.
  *
  * How the built-in kernel is organised, and why:
- *  - The micro-kernel keeps an MR x NR tile of C in registers over a block
+ *  - The micro-kernel keeps an mr x nr tile of C in registers over a block
  *    of at most KC_MAX steps of k, reading operands that were copied
  *    ("packed") into aligned scratch in exactly the order it needs them.
  *    Packing is where the four transpose cases and the leading dimensions
@@ -23,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -44,17 +46,15 @@
 #define DSC_GEMM_X86 0
 #endif
 
-/* Register tile: 6 rows x 16 columns is 12 ymm accumulators, leaving room
- * for two B vectors and an A broadcast within AVX2's 16 registers. */
-enum { MR = 6, NR = 16 };
-
-/* KC_MAX keeps a packed B micro-panel (KC x NR) in L1 and an A tile block
+/* KC_MAX keeps a packed B micro-panel (KC x nr) in L1 and an A tile block
  * (MB x KC) in L2. MB_MAX x NB_MAX is the largest C tile one thread takes:
  * small enough that two threads balance on minibatch shapes (m = 128),
  * large enough that the micro-kernel loops amortise. The super-block caps
  * bound the shared packing buffers (a few MB, so they stay in L3). */
 enum { KC_MAX = 256, MB_MAX = 96, NB_MAX = 192, MC_CAP = 1024, NC_CAP = 1024 };
 #define PACK_BUDGET ((size_t)1 << 20)
+/* Floats in the largest register tile (mr x nr) of any kernel. */
+#define TILE_MAX 512
 
 /* Below this many multiply-adds, waking threads costs more than it saves. */
 #define PARALLEL_MIN_WORK 65536.0
@@ -89,267 +89,6 @@ void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float 
 }
 
 /* ------------------------------------------------------------------ */
-/* Packing                                                            */
-/* ------------------------------------------------------------------ */
-
-/* Rows i0..i0+rows (rows <= MR) of op(A), columns p0..p0+kc, as kc groups
- * of MR values; rows past the end are zero so the kernel needs no tail. */
-static void pack_a_panel(int trans_a, const float *A, size_t lda, size_t i0, size_t rows, size_t p0,
-                         size_t kc, float *dst)
-{
-    if (rows < MR) memset(dst, 0, sizeof(float) * MR * kc);
-    if (!trans_a) {
-        const float *src = A + i0 * lda + p0;
-        for (size_t p = 0; p < kc; p++)
-            for (size_t r = 0; r < rows; r++) dst[p * MR + r] = src[r * lda + p];
-    } else {
-        const float *src = A + p0 * lda + i0;
-        for (size_t p = 0; p < kc; p++)
-            for (size_t r = 0; r < rows; r++) dst[p * MR + r] = src[p * lda + r];
-    }
-}
-
-/* Columns j0..j0+cols (cols <= NR) of op(B), rows p0..p0+kc, as kc groups
- * of NR values, zero-padded like the A panels. */
-static void pack_b_panel(int trans_b, const float *B, size_t ldb, size_t j0, size_t cols, size_t p0,
-                         size_t kc, float *dst)
-{
-    if (cols < NR) memset(dst, 0, sizeof(float) * NR * kc);
-    if (!trans_b) {
-        const float *src = B + p0 * ldb + j0;
-        if (cols == NR) { /* a constant size lets the compiler inline the copy */
-            for (size_t p = 0; p < kc; p++) memcpy(dst + p * NR, src + p * ldb, sizeof(float) * NR);
-        } else {
-            for (size_t p = 0; p < kc; p++)
-                memcpy(dst + p * NR, src + p * ldb, sizeof(float) * cols);
-        }
-    } else {
-        for (size_t c = 0; c < cols; c++) {
-            const float *src = B + (j0 + c) * ldb + p0;
-            for (size_t p = 0; p < kc; p++) dst[p * NR + c] = src[p];
-        }
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* Micro-kernels                                                      */
-/* ------------------------------------------------------------------ */
-
-/* c (MR x NR, row stride ldc) = alpha * a*b + beta * c over kc steps of the
- * packed panels a and b. beta == 0 writes c without reading it. */
-typedef void (*gemm_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                            float alpha, float beta);
-
-static void kernel_portable(size_t kc, const float *restrict a, const float *restrict b,
-                            float *restrict c, size_t ldc, float alpha, float beta)
-{
-    float acc[MR][NR];
-    memset(acc, 0, sizeof acc);
-    for (size_t p = 0; p < kc; p++) {
-        for (int r = 0; r < MR; r++) {
-            float ar = a[p * MR + (size_t)r];
-            for (int j = 0; j < NR; j++) acc[r][j] += ar * b[p * NR + (size_t)j];
-        }
-    }
-    for (int r = 0; r < MR; r++) {
-        float *cr = c + (size_t)r * ldc;
-        if (beta == 0.0f) {
-            for (int j = 0; j < NR; j++) cr[j] = alpha * acc[r][j];
-        } else {
-            for (int j = 0; j < NR; j++) cr[j] = alpha * acc[r][j] + beta * cr[j];
-        }
-    }
-}
-
-#if DSC_GEMM_X86
-__attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const float *restrict a,
-                                                            const float *restrict b,
-                                                            float *restrict c, size_t ldc,
-                                                            float alpha, float beta)
-{
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-
-    /* Warm the C rows the epilogue will touch while the k loop runs. */
-    for (int r = 0; r < MR; r++) {
-        _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + (size_t)r * ldc + NR - 1), _MM_HINT_T0);
-    }
-
-#define DSC_GEMM_STEP(off)                                                                         \
-    do {                                                                                           \
-        __m256 b0 = _mm256_load_ps(b + (off)*NR);                                                  \
-        __m256 b1 = _mm256_load_ps(b + (off)*NR + 8);                                              \
-        __m256 av = _mm256_broadcast_ss(a + (off)*MR + 0);                                         \
-        c00 = _mm256_fmadd_ps(av, b0, c00);                                                        \
-        c01 = _mm256_fmadd_ps(av, b1, c01);                                                        \
-        av = _mm256_broadcast_ss(a + (off)*MR + 1);                                                \
-        c10 = _mm256_fmadd_ps(av, b0, c10);                                                        \
-        c11 = _mm256_fmadd_ps(av, b1, c11);                                                        \
-        av = _mm256_broadcast_ss(a + (off)*MR + 2);                                                \
-        c20 = _mm256_fmadd_ps(av, b0, c20);                                                        \
-        c21 = _mm256_fmadd_ps(av, b1, c21);                                                        \
-        av = _mm256_broadcast_ss(a + (off)*MR + 3);                                                \
-        c30 = _mm256_fmadd_ps(av, b0, c30);                                                        \
-        c31 = _mm256_fmadd_ps(av, b1, c31);                                                        \
-        av = _mm256_broadcast_ss(a + (off)*MR + 4);                                                \
-        c40 = _mm256_fmadd_ps(av, b0, c40);                                                        \
-        c41 = _mm256_fmadd_ps(av, b1, c41);                                                        \
-        av = _mm256_broadcast_ss(a + (off)*MR + 5);                                                \
-        c50 = _mm256_fmadd_ps(av, b0, c50);                                                        \
-        c51 = _mm256_fmadd_ps(av, b1, c51);                                                        \
-    } while (0)
-
-    size_t p = 0;
-    for (; p + 4 <= kc; p += 4) {
-        _mm_prefetch((const char *)(b + 16 * NR), _MM_HINT_T0);
-        DSC_GEMM_STEP(0);
-        DSC_GEMM_STEP(1);
-        DSC_GEMM_STEP(2);
-        DSC_GEMM_STEP(3);
-        a += 4 * MR;
-        b += 4 * NR;
-    }
-    for (; p < kc; p++) {
-        DSC_GEMM_STEP(0);
-        a += MR;
-        b += NR;
-    }
-#undef DSC_GEMM_STEP
-
-    /* Row by row without an array of accumulators, which would make the
-     * compiler spill them all to the stack first. */
-    const __m256 va = _mm256_set1_ps(alpha);
-    if (beta == 0.0f) {
-#define DSC_GEMM_PUT(r, lo, hi)                                                                    \
-    do {                                                                                           \
-        _mm256_storeu_ps(c + (r)*ldc, _mm256_mul_ps(va, lo));                                      \
-        _mm256_storeu_ps(c + (r)*ldc + 8, _mm256_mul_ps(va, hi));                                  \
-    } while (0)
-        DSC_GEMM_PUT(0, c00, c01);
-        DSC_GEMM_PUT(1, c10, c11);
-        DSC_GEMM_PUT(2, c20, c21);
-        DSC_GEMM_PUT(3, c30, c31);
-        DSC_GEMM_PUT(4, c40, c41);
-        DSC_GEMM_PUT(5, c50, c51);
-#undef DSC_GEMM_PUT
-    } else {
-        const __m256 vb = _mm256_set1_ps(beta);
-#define DSC_GEMM_PUT(r, lo, hi)                                                                    \
-    do {                                                                                           \
-        float *cr = c + (r)*ldc;                                                                   \
-        __m256 o0 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr));                                        \
-        __m256 o1 = _mm256_mul_ps(vb, _mm256_loadu_ps(cr + 8));                                    \
-        _mm256_storeu_ps(cr, _mm256_fmadd_ps(va, lo, o0));                                         \
-        _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(va, hi, o1));                                     \
-    } while (0)
-        DSC_GEMM_PUT(0, c00, c01);
-        DSC_GEMM_PUT(1, c10, c11);
-        DSC_GEMM_PUT(2, c20, c21);
-        DSC_GEMM_PUT(3, c30, c31);
-        DSC_GEMM_PUT(4, c40, c41);
-        DSC_GEMM_PUT(5, c50, c51);
-#undef DSC_GEMM_PUT
-    }
-}
-
-/* Packing for the two cases that are a transpose in memory (rows of A,
- * columns of B^T): 8x8 blocks go through registers instead of element by
- * element, which otherwise costs as much as the multiply on small k. */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 v[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
-    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
-    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
-    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
-/* A full panel of MR rows of an untransposed A: as pack_a_panel. */
-__attribute__((target("avx2,fma"))) static void
-pack_a_rows_avx2(const float *A, size_t lda, size_t i0, size_t p0, size_t kc, float *dst)
-{
-    const float *src = A + i0 * lda + p0;
-    size_t p = 0;
-    for (; p + 8 <= kc; p += 8) {
-        __m256 v[8];
-        for (int r = 0; r < MR; r++) v[r] = _mm256_loadu_ps(src + (size_t)r * lda + p);
-        v[6] = v[7] = _mm256_setzero_ps();
-        transpose8(v);
-        /* Six floats per k step: 4 + 2, so nothing lands past the panel. */
-        for (int q = 0; q < 8; q++) {
-            float *d = dst + (p + (size_t)q) * MR;
-            _mm_storeu_ps(d, _mm256_castps256_ps128(v[q]));
-            _mm_store_sd((double *)(void *)(d + 4), _mm_castps_pd(_mm256_extractf128_ps(v[q], 1)));
-        }
-    }
-    for (; p < kc; p++)
-        for (size_t r = 0; r < MR; r++) dst[p * MR + r] = src[r * lda + p];
-}
-
-/* A full panel of NR columns of op(B) = B^T: as pack_b_panel. */
-__attribute__((target("avx2,fma"))) static void
-pack_b_cols_avx2(const float *B, size_t ldb, size_t j0, size_t p0, size_t kc, float *dst)
-{
-    const float *src = B + j0 * ldb + p0;
-    size_t p = 0;
-    for (; p + 8 <= kc; p += 8) {
-        for (size_t h = 0; h < NR; h += 8) {
-            __m256 v[8];
-            for (size_t c = 0; c < 8; c++) v[c] = _mm256_loadu_ps(src + (h + c) * ldb + p);
-            transpose8(v);
-            for (size_t q = 0; q < 8; q++) _mm256_store_ps(dst + (p + q) * NR + h, v[q]);
-        }
-    }
-    for (; p < kc; p++)
-        for (size_t c = 0; c < NR; c++) dst[p * NR + c] = src[c * ldb + p];
-}
-
-static int cpu_has_avx2_fma(void)
-{
-    /* Reads flags the runtime filled in at start-up: cheap enough per call,
-     * and no shared state of ours to initialise. */
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-#else
-static int cpu_has_avx2_fma(void) { return 0; }
-#endif
-
-static _Atomic int force_portable;
-
-int dsc_gemm_force_portable(int on)
-{
-    int old = force_portable;
-    force_portable = on ? 1 : 0;
-    return old;
-}
-
-static int use_avx2(void) { return !force_portable && cpu_has_avx2_fma(); }
-
-static gemm_kernel pick_kernel(void)
-{
-#if DSC_GEMM_X86
-    if (use_avx2()) return kernel_avx2;
-#endif
-    return kernel_portable;
-}
-
-/* ------------------------------------------------------------------ */
 /* Blocked driver                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -364,8 +103,8 @@ typedef struct {
      * kcs, and super-blocks of mco x nco x kco whose packed operands fit
      * the scratch budget. */
     size_t mb, nb, kcs, mco, nco, kco;
-    gemm_kernel kernel;
-    int avx2; /* the kernel is kernel_avx2, so the AVX2 packers may be used */
+    const dsc_gemm_kernel *kd;
+    size_t mr, nr; /* its register tile */
 } gemm_job;
 
 /* Splits len into the fewest pieces of at most max, of nearly equal size
@@ -376,16 +115,46 @@ static size_t even_block(size_t len, size_t max, size_t unit)
     return round_up(ceil_div(len, pieces), unit);
 }
 
-static void plan(gemm_job *g)
+/* With several threads, C is cut into at least TILES_PER_THREAD tiles per
+ * thread where the shape allows, so that the last tiles even out the
+ * threads' shares (a 128 x 128 product in two 72- and 56-row tiles kept
+ * one thread idle a fifth of the time). Tile sizes do not change what is
+ * computed: only the k blocks do. */
+#define TILES_PER_THREAD 4
+
+/* The next smaller block for len than b (> unit): one more piece, of
+ * nearly equal size rounded up to a multiple of unit, or at least one
+ * unit less. */
+static size_t smaller_block(size_t len, size_t b, size_t unit)
 {
-    g->mb = even_block(g->m, MB_MAX, MR);
-    g->nb = even_block(g->n, NB_MAX, NR);
+    size_t next = round_up(ceil_div(len, ceil_div(len, b) + 1), unit);
+    return next < b ? next : b - unit;
+}
+
+static void plan(gemm_job *g, int nthreads)
+{
+    g->mb = even_block(g->m, MB_MAX, g->mr);
+    g->nb = even_block(g->n, NB_MAX, g->nr);
+    while (nthreads > 1 &&
+           ceil_div(g->m, g->mb) * ceil_div(g->n, g->nb) < (size_t)nthreads * TILES_PER_THREAD) {
+        /* Split the side whose tiles hold more register tiles. */
+        int rows = g->mb / g->mr >= g->nb / g->nr;
+        if (!rows && g->nb == g->nr) rows = 1;
+        if (rows && g->mb == g->mr) rows = 0;
+        if (rows && g->mb > g->mr) {
+            g->mb = smaller_block(g->m, g->mb, g->mr);
+        } else if (!rows && g->nb > g->nr) {
+            g->nb = smaller_block(g->n, g->nb, g->nr);
+        } else {
+            break;
+        }
+    }
     g->kcs = ceil_div(g->k, ceil_div(g->k, KC_MAX));
     /* Super-blocks hold whole tiles and whole k blocks, so boundaries stay
      * where the shape put them. */
     g->mco = g->mb * ceil_div(ceil_div(g->m, g->mb), ceil_div(g->m, MC_CAP));
     g->nco = g->nb * ceil_div(ceil_div(g->n, g->nb), ceil_div(g->n, NC_CAP));
-    size_t width = round_up(min_sz(g->mco, g->m), MR) + round_up(min_sz(g->nco, g->n), NR);
+    size_t width = round_up(min_sz(g->mco, g->m), g->mr) + round_up(min_sz(g->nco, g->n), g->nr);
     size_t kblocks = PACK_BUDGET / (width * g->kcs);
     g->kco = g->kcs * (kblocks > 0 ? kblocks : 1);
 }
@@ -396,8 +165,8 @@ static void plan(gemm_job *g)
 static size_t scratch_floats(const gemm_job *g, size_t *a_floats)
 {
     size_t kc = min_sz(g->kco, g->k);
-    *a_floats = round_up(round_up(min_sz(g->mco, g->m), MR) * kc, 16);
-    return *a_floats + round_up(min_sz(g->nco, g->n), NR) * kc;
+    *a_floats = round_up(round_up(min_sz(g->mco, g->m), g->mr) * kc, 16);
+    return *a_floats + round_up(min_sz(g->nco, g->n), g->nr) * kc;
 }
 
 static _Thread_local float *scratch_buf;
@@ -451,31 +220,26 @@ typedef struct {
  * offset; likewise for B. */
 static void pack_item(const gemm_job *g, const super_block *sb, size_t t)
 {
-    size_t na = sb->mc_pad / MR, nbp = sb->nc_pad / NR;
+    size_t mr = g->mr, nr = g->nr;
+    size_t na = sb->mc_pad / mr, nbp = sb->nc_pad / nr;
     size_t blk = t / (na + nbp), idx = t % (na + nbp);
     size_t p = blk * g->kcs, kc = min_sz(g->kcs, sb->kc - p);
-#if DSC_GEMM_X86
-    if (g->avx2 && idx < na && !g->trans_a && sb->mc - idx * MR >= MR) {
-        size_t i = idx * MR;
-        pack_a_rows_avx2(g->A, g->lda, sb->ci + i, sb->pk + p, kc,
-                         sb->pa + sb->mc_pad * p + i * kc);
-        return;
-    }
-    if (g->avx2 && idx >= na && g->trans_b && sb->nc - (idx - na) * NR >= NR) {
-        size_t j = (idx - na) * NR;
-        pack_b_cols_avx2(g->B, g->ldb, sb->cj + j, sb->pk + p, kc,
-                         sb->pb + sb->nc_pad * p + j * kc);
-        return;
-    }
-#endif
     if (idx < na) {
-        size_t i = idx * MR;
-        pack_a_panel(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(MR, sb->mc - i), sb->pk + p, kc,
-                     sb->pa + sb->mc_pad * p + i * kc);
+        size_t i = idx * mr;
+        float *dst = sb->pa + sb->mc_pad * p + i * kc;
+        if (g->kd->pack_a_rows && !g->trans_a && sb->mc - i >= mr)
+            g->kd->pack_a_rows(g->A, g->lda, sb->ci + i, sb->pk + p, kc, dst);
+        else
+            dsc_gemm_pack_a(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(mr, sb->mc - i),
+                            sb->pk + p, kc, mr, dst);
     } else {
-        size_t j = (idx - na) * NR;
-        pack_b_panel(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(NR, sb->nc - j), sb->pk + p, kc,
-                     sb->pb + sb->nc_pad * p + j * kc);
+        size_t j = (idx - na) * nr;
+        float *dst = sb->pb + sb->nc_pad * p + j * kc;
+        if (g->kd->pack_b_cols && g->trans_b && sb->nc - j >= nr)
+            g->kd->pack_b_cols(g->B, g->ldb, sb->cj + j, sb->pk + p, kc, dst);
+        else
+            dsc_gemm_pack_b(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(nr, sb->nc - j),
+                            sb->pk + p, kc, nr, dst);
     }
 }
 
@@ -486,30 +250,30 @@ static void pack_item(const gemm_job *g, const super_block *sb, size_t t)
 static void compute_tile(const gemm_job *g, const super_block *sb, size_t ti, size_t tj)
 {
     size_t rows = min_sz(g->mb, sb->mc - ti), cols = min_sz(g->nb, sb->nc - tj);
-    size_t ldc = g->ldc;
+    size_t ldc = g->ldc, tm = g->mr, tn = g->nr;
     float *C = g->C + (sb->ci + ti) * ldc + sb->cj + tj;
     for (size_t p = 0; p < sb->kc; p += g->kcs) {
         size_t kc = min_sz(g->kcs, sb->kc - p);
         float beta = sb->pk + p == 0 ? g->beta : 1.0f;
         const float *pa = sb->pa + sb->mc_pad * p + ti * kc;
         const float *pb = sb->pb + sb->nc_pad * p + tj * kc;
-        for (size_t jr = 0; jr < cols; jr += NR) {
-            size_t nr = min_sz(NR, cols - jr);
-            for (size_t ir = 0; ir < rows; ir += MR) {
-                size_t mr = min_sz(MR, rows - ir);
+        for (size_t jr = 0; jr < cols; jr += tn) {
+            size_t nr = min_sz(tn, cols - jr);
+            for (size_t ir = 0; ir < rows; ir += tm) {
+                size_t mr = min_sz(tm, rows - ir);
                 float *c = C + ir * ldc + jr;
-                if (mr == MR && nr == NR) {
-                    g->kernel(kc, pa + ir * kc, pb + jr * kc, c, ldc, g->alpha, beta);
+                if (mr == tm && nr == tn) {
+                    g->kd->kernel(kc, pa + ir * kc, pb + jr * kc, c, ldc, g->alpha, beta);
                     continue;
                 }
-                _Alignas(64) float tmp[MR * NR];
+                _Alignas(64) float tmp[TILE_MAX];
                 if (beta != 0.0f) {
                     for (size_t r = 0; r < mr; r++)
-                        memcpy(tmp + r * NR, c + r * ldc, nr * sizeof(float));
+                        memcpy(tmp + r * tn, c + r * ldc, nr * sizeof(float));
                 }
-                g->kernel(kc, pa + ir * kc, pb + jr * kc, tmp, NR, g->alpha, beta);
+                g->kd->kernel(kc, pa + ir * kc, pb + jr * kc, tmp, tn, g->alpha, beta);
                 for (size_t r = 0; r < mr; r++)
-                    memcpy(c + r * ldc, tmp + r * NR, nr * sizeof(float));
+                    memcpy(c + r * ldc, tmp + r * tn, nr * sizeof(float));
             }
         }
     }
@@ -552,9 +316,9 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
                                   .kc = min_sz(g->kco, g->k - pk),
                                   .pa = pa,
                                   .pb = pb};
-                sb.mc_pad = round_up(sb.mc, MR);
-                sb.nc_pad = round_up(sb.nc, NR);
-                size_t n_pack = ceil_div(sb.kc, g->kcs) * (sb.mc_pad / MR + sb.nc_pad / NR);
+                sb.mc_pad = round_up(sb.mc, g->mr);
+                sb.nc_pad = round_up(sb.nc, g->nr);
+                size_t n_pack = ceil_div(sb.kc, g->kcs) * (sb.mc_pad / g->mr + sb.nc_pad / g->nr);
                 sb_job job = {g, &sb, ceil_div(sb.nc, g->nb)};
                 size_t n_tiles = ceil_div(sb.mc, g->mb) * job.n_tcols;
                 dsc_parallel_for(nthreads, par, n_pack, 4, pack_range, &job);
@@ -581,6 +345,66 @@ static void gemm_unpacked(const gemm_job *g)
             *c = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *c;
         }
     }
+}
+
+/* --- narrow products (n <= 16) ---------------------------------------
+ * A network's output layer (10 classes) makes products 10 columns wide.
+ * Packing A for them costs as much as the multiply, so a kernel with a
+ * narrow tile reads A where it lies and only B is packed (k x 16 floats,
+ * k block after k block). The k blocks, and so each element's chain of
+ * operations, are those of the blocked path. */
+#define NARROW 16
+
+typedef struct {
+    const gemm_job *g;
+    const float *pb; /* B packed: k block after k block, kcs x 16 each */
+} narrow_job;
+
+/* Row panels [lo, hi) of 16 rows. A short last panel is packed, since
+ * the kernel would read rows past it. */
+static void narrow_panels(void *job_, size_t lo, size_t hi)
+{
+    const narrow_job *j = job_;
+    const gemm_job *g = j->g;
+    _Alignas(64) float tmp[NARROW * NARROW];
+    for (size_t q = lo; q < hi; q++) {
+        size_t i0 = q * NARROW, rows = min_sz(NARROW, g->m - i0);
+        float *c = g->C + i0 * g->ldc;
+        for (size_t p = 0; p < g->k; p += g->kcs) {
+            size_t kc = min_sz(g->kcs, g->k - p);
+            float beta = p == 0 ? g->beta : 1.0f;
+            const float *pb = j->pb + p * NARROW;
+            const float *a = g->trans_a ? g->A + p * g->lda + i0 : g->A + i0 * g->lda + p;
+            size_t rs = g->trans_a ? 1 : g->lda, ks = g->trans_a ? g->lda : 1;
+            _Alignas(64) float pa[NARROW * KC_MAX];
+            if (rows < NARROW) {
+                dsc_gemm_pack_a(g->trans_a, g->A, g->lda, i0, rows, p, kc, NARROW, pa);
+                a = pa, rs = 1, ks = NARROW;
+            }
+            if (beta != 0.0f)
+                for (size_t r = 0; r < rows; r++)
+                    memcpy(tmp + r * NARROW, c + r * g->ldc, g->n * sizeof(float));
+            g->kd->narrow(kc, a, rs, ks, pb, tmp, NARROW, g->alpha, beta);
+            for (size_t r = 0; r < rows; r++)
+                memcpy(c + r * g->ldc, tmp + r * NARROW, g->n * sizeof(float));
+        }
+    }
+}
+
+static void gemm_narrow(const gemm_job *g, int threads)
+{
+    float *pb = scratch(round_up(g->k, g->kcs) * NARROW);
+    if (!pb) {
+        gemm_unpacked(g);
+        return;
+    }
+    for (size_t p = 0; p < g->k; p += g->kcs)
+        dsc_gemm_pack_b(g->trans_b, g->B, g->ldb, 0, g->n, p, min_sz(g->kcs, g->k - p), NARROW,
+                        pb + p * NARROW);
+    narrow_job job = {g, pb};
+    size_t panels = ceil_div(g->m, NARROW);
+    int par = (double)g->m * (double)g->n * (double)g->k >= PARALLEL_MIN_WORK;
+    dsc_parallel_for(dsc_threads(threads), par, panels, 1, narrow_panels, &job);
 }
 
 /* C = beta * C, for k == 0 or alpha == 0 (A and B are then not read). */
@@ -623,7 +447,10 @@ const char *dsc_gemm_name(void)
 #if DSC_HAVE_CBLAS_GEMM
     if (use_cblas) return "cblas";
 #endif
-    return use_avx2() ? "built-in (avx2+fma)" : "built-in (portable)";
+    static _Thread_local char buf[64];
+    const dsc_gemm_kernel *k = dsc_gemm_kernel_now();
+    snprintf(buf, sizeof buf, "built-in (%s, %zux%zu)", k->name, k->mr, k->nr);
+    return buf;
 }
 
 #if DSC_HAVE_CBLAS_GEMM
@@ -683,7 +510,8 @@ __attribute__((target("avx2"))) static double dot32_avx2(const float *x, const f
 static double dot32(const float *x, const float *y, size_t n)
 {
 #if DSC_GEMM_X86
-    if (use_avx2()) return dot32_avx2(x, y, n);
+    if (__builtin_cpu_supports("avx2") && strcmp(dsc_gemm_kernel_now()->name, "portable") != 0)
+        return dot32_avx2(x, y, n);
 #endif
     return dot32_plain(x, y, n);
 }
@@ -873,6 +701,18 @@ static int gemm_thin(int ta, int tb, size_t m, size_t n, size_t k, float alpha, 
     return 0;
 }
 
+/* Tied to the path choice below: thin products with k == 1 or n == 1 are
+ * the same per row for every m (except one long dot, m = n = 1); others are
+ * packed from 2 rows on once past the tiny limit, and the packed kernel runs
+ * edge tiles like interior ones. */
+size_t dsc_gemm_invariant_rows(size_t n, size_t k)
+{
+    if (k <= 1) return 1;
+    if (n == 1) return k >= 2 * THIN_CHUNK ? 2 : 1;
+    size_t m = (size_t)(TINY_WORK / ((double)n * (double)k)) + 1;
+    return m < 2 ? 2 : m;
+}
+
 void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
               size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int threads)
 {
@@ -920,9 +760,12 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
                   .ldb = ldb,
                   .ldc = ldc,
                   .C = C,
-                  .kernel = pick_kernel()};
-    g.avx2 = g.kernel != kernel_portable;
-    plan(&g);
+                  .kd = dsc_gemm_kernel_now()};
+    g.mr = g.kd->mr;
+    g.nr = g.kd->nr;
+    int nthreads = dsc_threads(threads);
+    if ((double)m * (double)n * (double)k < PARALLEL_MIN_WORK) nthreads = 1;
+    plan(&g, nthreads);
 
     /* Tiny products (the seed's 1-2-1 network) cost more to pack than to
      * compute. The choice depends on the shape only, like everything else. */
@@ -937,7 +780,10 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
         return;
     }
 
-    int nthreads = dsc_threads(threads);
+    if (n <= NARROW && g.kd->narrow) {
+        gemm_narrow(&g, threads);
+        return;
+    }
     size_t tiles = ceil_div(min_sz(g.mco, m), g.mb) * ceil_div(min_sz(g.nco, n), g.nb);
     if ((size_t)nthreads > tiles) nthreads = (int)tiles;
     int par = nthreads > 1 && (double)m * (double)n * (double)k >= PARALLEL_MIN_WORK;

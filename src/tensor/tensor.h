@@ -30,6 +30,14 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
               size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc,
               int threads);
 
+/* The fewest rows m from which dsc_gemm(ta, tb, m, n, k, ...) computes every
+ * row of C by the same operations whatever m is: from there on a row's
+ * result does not depend on the rows multiplied with it. Below it a product
+ * may take another path (one row: a dot product per column; tiny products:
+ * a plain loop) that rounds differently in the last bits. Prediction pads
+ * short batches to this many rows when asked for invariant rows. */
+size_t dsc_gemm_invariant_rows(size_t n, size_t k);
+
 /* The plain triple loop, in double accumulation: the reference the tests
  * compare the fast kernel against. */
 void dsc_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -44,8 +52,9 @@ int dsc_gemm_use_cblas(int on);
  * threads do not spin beside a graph that never multiplies through it (the
  * fused small-network op). Otherwise the first product does it. */
 void dsc_gemm_prepare(void);
-/* What dsc_gemm uses now on this CPU: "built-in (avx2+fma)",
- * "built-in (portable)" or "cblas". */
+/* What dsc_gemm uses now on this CPU: "built-in (KERNEL, MRxNR)" with the
+ * micro-kernel and its register tile ("avx512f, 12x32", "avx2+fma, 6x16",
+ * "portable, 6x16"; gemm_internal.h), or "cblas". */
 const char *dsc_gemm_name(void);
 
 #endif

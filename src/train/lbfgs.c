@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "optim.h"
+#include "lbfgs_internal.h"
 
 void dsc_lbfgs_params_init(dsc_lbfgs_params *p)
 {
@@ -18,6 +18,7 @@ void dsc_lbfgs_params_init(dsc_lbfgs_params *p)
     p->c1 = 1e-4;
     p->c2 = 0.9;
     p->max_linesearch = 20;
+    p->style = DSC_LBFGS_DESCENT;
 }
 
 /* Relative size of a change in f that counts as rounding noise: f is
@@ -25,30 +26,16 @@ void dsc_lbfgs_params_init(dsc_lbfgs_params *p)
  * |f| is about the smallest change it can resolve. */
 #define ROUNDING_LEVEL 1e-7
 
-typedef struct {
-    size_t n;
-    const uint8_t *mask;
-    dsc_lbfgs_eval eval;
-    void *user;
-    const dsc_lbfgs_params *p;
-    /* Curvature pairs in a ring: slot j holds s_j = x_{k+1} - x_k and
-     * y_j = g_{k+1} - g_k, rho_j = 1 / (s_j . y_j), yy_j = y_j . y_j. */
-    double *s, *y, *rho, *yy, *alpha;
-    size_t pairs, head; /* pairs stored; head is the slot written next */
-    double *d;          /* search direction */
-    float *g;           /* gradient at the current point */
-    float *xt, *gt;     /* line search: the trial point */
-    float *xl, *gl;     /* line search: the best point so far (lo) */
-} lbfgs_work;
+typedef dsc_lbfgs_work lbfgs_work;
 
-static double dot_ff(const float *a, const float *b, size_t n)
+double dsc_lbfgs_dot_ff(const float *a, const float *b, size_t n)
 {
     double r = 0.0;
     for (size_t i = 0; i < n; i++) r += (double)a[i] * b[i];
     return r;
 }
 
-static double dot_fd(const float *a, const double *b, size_t n)
+double dsc_lbfgs_dot_fd(const float *a, const double *b, size_t n)
 {
     double r = 0.0;
     for (size_t i = 0; i < n; i++) r += (double)a[i] * b[i];
@@ -62,9 +49,12 @@ static double dot_dd(const double *a, const double *b, size_t n)
     return r;
 }
 
-/* Evaluates f and g at x; frozen parameters get gradient 0 so that no
- * direction ever moves them. *finite is 0 when f or a free g[i] is NaN/Inf. */
-static double evaluate(lbfgs_work *w, const float *x, float *g, int *finite)
+#define dot_ff    dsc_lbfgs_dot_ff
+#define dot_fd    dsc_lbfgs_dot_fd
+#define evaluate  dsc_lbfgs_evaluate
+#define direction dsc_lbfgs_direction
+
+double dsc_lbfgs_evaluate(lbfgs_work *w, const float *x, float *g, int *finite)
 {
     double f = w->eval(w->user, x, g);
     int ok = isfinite(f) != 0;
@@ -78,9 +68,7 @@ static double evaluate(lbfgs_work *w, const float *x, float *g, int *finite)
     return f;
 }
 
-/* d = -H g by the two-loop recursion, with H0 = (s.y / y.y) I from the
- * newest pair (plain steepest descent when there is none). */
-static void direction(lbfgs_work *w)
+void dsc_lbfgs_direction(lbfgs_work *w)
 {
     const size_t n = w->n, m = w->p->m;
     double *q = w->d;
@@ -105,6 +93,14 @@ static void direction(lbfgs_work *w)
         for (size_t i = 0; i < n; i++) q[i] += c * sk[i];
     }
     for (size_t i = 0; i < n; i++) q[i] = -q[i];
+}
+
+void dsc_lbfgs_push_pair(lbfgs_work *w, double sy, double yy)
+{
+    w->rho[w->head] = 1.0 / sy;
+    w->yy[w->head] = yy;
+    w->head = (w->head + 1) % w->p->m;
+    if (w->pairs < w->p->m) w->pairs++;
 }
 
 typedef struct {
@@ -220,6 +216,8 @@ static ls_result line_search(lbfgs_work *w, const float *x, double f0, double dg
 static dsc_status check_params(const dsc_lbfgs_params *p)
 {
     if (p->m == 0) return dsc_fail(DSC_EINVAL, "lbfgs: m (stored pairs) must be at least 1");
+    if ((unsigned)p->style > DSC_LBFGS_TORCH)
+        return dsc_fail(DSC_EINVAL, "lbfgs: unknown style %d", (int)p->style);
     if (!(p->c1 > 0 && p->c1 < p->c2 && p->c2 < 1))
         return dsc_fail(DSC_EINVAL, "lbfgs: need 0 < c1 < c2 < 1, got c1 %g, c2 %g", p->c1, p->c2);
     if (p->max_linesearch == 0)
@@ -245,11 +243,11 @@ dsc_status dsc_lbfgs_minimize(size_t n, float *x, const uint8_t *mask, dsc_lbfgs
     if (st != DSC_OK) return st;
     const size_t m = p->m;
     if (m > (SIZE_MAX / sizeof(double) - 3) / 2 - 1 ||
-        n > (SIZE_MAX / sizeof(double) - 3 * m) / (2 * m + 1) || n > SIZE_MAX / sizeof(float) / 5)
+        n > (SIZE_MAX / sizeof(double) - 3 * m) / (2 * m + 1) || n > SIZE_MAX / sizeof(float) / 6)
         return dsc_fail(DSC_ENOMEM, "lbfgs: workspace for n = %zu, m = %zu is too large", n, m);
 
     double *dbuf = dsc_malloc(((2 * m + 1) * n + 3 * m) * sizeof(double));
-    float *fbuf = dsc_malloc(5 * n * sizeof(float));
+    float *fbuf = dsc_malloc(6 * n * sizeof(float));
     if (!dbuf || !fbuf) {
         dsc_free(dbuf);
         dsc_free(fbuf);
@@ -272,6 +270,7 @@ dsc_status dsc_lbfgs_minimize(size_t n, float *x, const uint8_t *mask, dsc_lbfgs
     w.gt = fbuf + 2 * n;
     w.xl = fbuf + 3 * n;
     w.gl = fbuf + 4 * n;
+    w.gp = fbuf + 5 * n;
 
     dsc_lbfgs_stop why = DSC_LBFGS_MAX_ITER;
     size_t iter = 0;
@@ -285,6 +284,10 @@ dsc_status dsc_lbfgs_minimize(size_t n, float *x, const uint8_t *mask, dsc_lbfgs
     double gnorm = sqrt(dot_ff(w.g, w.g, n));
     if (gnorm <= p->grad_tol || gnorm == 0) {
         why = DSC_LBFGS_GRADIENT;
+        goto done;
+    }
+    if (p->style == DSC_LBFGS_TORCH) {
+        why = dsc_lbfgs_run_torch(&w, x, progress, user, &iter, &f, &st);
         goto done;
     }
 
@@ -349,12 +352,7 @@ dsc_status dsc_lbfgs_minimize(size_t n, float *x, const uint8_t *mask, dsc_lbfgs
             x[i] = xr[i];
             w.g[i] = gr[i];
         }
-        if (keep) {
-            w.rho[w.head] = 1.0 / sy;
-            w.yy[w.head] = yy;
-            w.head = (w.head + 1) % m;
-            if (w.pairs < m) w.pairs++;
-        }
+        if (keep) dsc_lbfgs_push_pair(&w, sy, yy);
         f = fr;
         iter++;
         gnorm = sqrt(dot_ff(w.g, w.g, n));

@@ -241,6 +241,9 @@ dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc
     dsc_dist_slice(dist, d->n, &c.lo, &c.hi);
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
     s = dsc_workspace_new(m, batch, &c.ws);
+    /* Each row scored as dsc_model_predict (and `descent predict`) computes
+     * it, whatever chunk it falls in: the counts follow the printed labels. */
+    if (!s) s = dsc_workspace_set_row_invariant(c.ws, 1);
     if (!s && (!(c.pred = dsc_malloc(batch * dsc_model_outputs(m) * sizeof(float))) ||
                (d->x8 && !(c.stage = dsc_malloc(batch * d->n_in * sizeof(float))))))
         s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");

@@ -106,6 +106,13 @@ typedef struct {
     double step_tol; /* stop when max |x_new - x_old| < step_tol: 1e-3 (the seed's rule); 0: off */
     double c1, c2;   /* strong Wolfe constants: 1e-4, 0.9 */
     size_t max_linesearch; /* function evaluations per line search: 20 */
+    /* DSC_LBFGS_DESCENT (default) or DSC_LBFGS_TORCH: PyTorch's iteration
+     * and strong Wolfe search (lbfgs_torch.c), which takes c1, c2 and m
+     * from here, allows 25 evaluations per search (max_linesearch is
+     * descent's), and adds PyTorch's fixed tests: stop when max |g| <=
+     * 1e-7, when the slope along the direction is above -1e-9, or when the
+     * step (max |t d|) or the change of f falls to 1e-9 or below. */
+    dsc_lbfgs_style style;
 } dsc_lbfgs_params;
 
 void dsc_lbfgs_params_init(dsc_lbfgs_params *p);

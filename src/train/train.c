@@ -48,6 +48,7 @@ typedef struct {
      * sent with the next sum. */
     dsc_dist *dist;
     int want_stop, stop_agreed;
+    double last_loss; /* of the last batch stepped on, before its update */
 } run;
 
 static void run_free(run *r)
@@ -111,6 +112,8 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         (p->epochs || (p->batch && p->batch < d->n)))
         return dsc_fail(DSC_EINVAL, "%s works on the full batch only (no --epochs or --batch)",
                         dsc_optimizer_name(p->optimizer));
+    if ((unsigned)p->lbfgs_style > DSC_LBFGS_TORCH)
+        return dsc_fail(DSC_EINVAL, "unknown L-BFGS style %d", (int)p->lbfgs_style);
     if (!(p->dropout >= 0 && p->dropout < 1))
         return dsc_fail(DSC_EINVAL, "the dropout rate must be in [0, 1), not %g", p->dropout);
     if (p->patience && !p->val)
@@ -171,6 +174,7 @@ static dsc_status run_init(run *r, dsc_model *m, const dsc_dataset *d, const dsc
                            dsc_dist *dist)
 {
     memset(r, 0, sizeof *r);
+    r->last_loss = NAN;
     r->dist = dist;
     r->m = m;
     r->d = d;
@@ -374,6 +378,14 @@ static double grad_norm(const float *g, const uint8_t *mask, size_t n, int threa
 /* Outcome of one step: keep going, or the rule that stopped the run. */
 enum { GO_ON = -1 };
 
+/* The caller's stop flag (dsc_train_params.stop), written by a signal
+ * handler or another thread: read atomically, so the read is never torn
+ * or hoisted out of the loop. */
+static int stop_asked(const dsc_train_params *p)
+{
+    return p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /* One parameter update on the bound batch; returns GO_ON or a stop reason. */
 static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, long max_iter,
                 double step_tol, dsc_train_result *res)
@@ -384,6 +396,11 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
     /* A stop asked for on any rank during the last step lands here, before
      * the update, on every rank alike. */
     if (r->stop_agreed) return DSC_STOP_CALLBACK;
+    if (stop_asked(p)) {
+        if (!r->dist) return DSC_STOP_CALLBACK;
+        r->want_stop = 1; /* sent with the next sum, so every rank stops together */
+    }
+    r->last_loss = loss;
     double gn = grad_norm(grads, r->mask, n, p->threads);
     if (!isfinite(loss) || !isfinite(gn)) return DSC_STOP_DIVERGED;
     if (p->loss_tol > 0 && loss < p->loss_tol) return DSC_STOP_LOSS;
@@ -579,11 +596,12 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     c->res->iterations = iter + 1;
     c->res->max_step = step_size;
     c->res->grad_norm = grad_norm(g, c->r->mask, n, p->threads);
+    c->r->last_loss = f;
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
-    if (!p->on_step) return 0;
+    if (!p->on_step) return agree_stop(c->r, stop_asked(p));
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
     dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n};
-    int stop = agree_stop(c->r, p->on_step(&info, p->user));
+    int stop = agree_stop(c->r, p->on_step(&info, p->user) || stop_asked(p));
     memcpy(c->prev, x, n * sizeof(float));
     return stop;
 }
@@ -598,6 +616,8 @@ static int run_lbfgs(run *r, dsc_train_result *res, dsc_status *err)
     lp.max_iter = p->max_iter < 0 ? 1000 : (size_t)p->max_iter;
     lp.step_tol = p->step_tol < 0 ? 1e-3 : p->step_tol;
     lp.grad_tol = p->grad_tol;
+    lp.style = p->lbfgs_style;
+    lp.m = p->lbfgs_history ? p->lbfgs_history : p->lbfgs_style == DSC_LBFGS_TORCH ? 100 : 8;
     float *x = dsc_malloc(n * sizeof(float));
     lbfgs_ctx ctx = {r, res, r->before};
     if (!x) {
@@ -673,7 +693,9 @@ static void fingerprint(const dsc_dataset *d, const dsc_train_params *p, size_t 
                       !!p->on_step,
                       !!p->on_epoch,
                       !!p->on_checkpoint,
-                      p->resume ? p->resume->epoch : 0};
+                      p->resume ? p->resume->epoch : 0,
+                      (uint64_t)p->lbfgs_style,
+                      p->lbfgs_history};
     uint32_t c = dsc_crc32(0, num, sizeof num);
     c = dsc_crc32(c, cnt, sizeof cnt);
     fp[FP_OPTIONS] = p->only ? dsc_crc32(c, p->only, strlen(p->only)) : c;
@@ -775,13 +797,17 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
     if (isnan(res->max_step) && res->iterations && p->optimizer != DSC_OPT_LBFGS)
         res->max_step = dsc_optim_max_step_size(r.opt, dsc_graph_grads(r.mg.g), r.mask, m->n_params,
                                                 p->learning_rate);
-    if (!err) {
+    if (!err && stop == DSC_STOP_CALLBACK) {
+        /* Stopped (Ctrl-C, a callback): no pass over the data, which for
+         * a large set takes seconds the caller wants for saving. */
+        res->loss = r.last_loss;
+    } else if (!err) {
         err = data_loss(&r, r.eval.g ? &r.eval : &r.mg, d, &res->loss);
         if (!err && !isfinite(res->loss)) res->stop = DSC_STOP_DIVERGED;
+        /* The validation loss of the final parameters (the best ones when
+         * early stopping restored them), whatever the kind of run. */
+        if (!err && p->val) err = val_loss(&r, &res->val_loss);
     }
-    /* The validation loss of the final parameters (the best ones when early
-     * stopping restored them), whatever the kind of run. */
-    if (!err && p->val) err = val_loss(&r, &res->val_loss);
     run_free(&r);
     dsc_dataset_free(d_copy);
     dsc_dataset_free(val_copy);

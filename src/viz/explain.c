@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../graph/graph_internal.h"
+#include "../io/json.h"
 #include "../nn/nn.h"
 #include "explain.h"
 
@@ -171,6 +172,17 @@ static numtxt num_json(double v)
     return num_sig(v, 10);
 }
 #define NJ(v) (num_json(v).s)
+
+/* s as a JSON string. */
+static void sb_json(sbuf *b, const char *s)
+{
+    char *q = dsc_json_quote(s);
+    if (q)
+        sb_add(b, "%s", q);
+    else
+        b->failed = 1;
+    dsc_free(q);
+}
 
 /* "a - b" written so that a negative b reads "a + |b|", for forward sums. */
 static void sb_signed_term(sbuf *b, double v, const char *rest)
@@ -883,7 +895,14 @@ dsc_status dsc_explain_model(const dsc_model *m, const dsc_dataset *d, dsc_loss 
     if ((unsigned)loss >= DSC_LOSS_COUNT)
         return dsc_fail(DSC_EINVAL, "dsc_explain_model: unknown loss %d", (int)loss);
     size_t np = dsc_model_param_count(m), rows = dsc_dataset_rows(d);
-    if (np > DSC_EXPLAIN_MAX_PARAMS)
+    /* Convolutions and pools have their own explanation; data that does not
+     * fit is refused below, as for every network. */
+    int data_fits = rows && rows <= DSC_EXPLAIN_MAX_ROWS &&
+                    dsc_dataset_inputs(d) == dsc_model_inputs(m) &&
+                    dsc_dataset_outputs(d) == dsc_model_outputs(m);
+    if (data_fits && !dsc_spec_is_mlp(m->arch))
+        return dsc_explain_layers(m, d, loss, params, json, text, max_diff);
+    if (np > DSC_EXPLAIN_MAX_PARAMS && dsc_spec_is_mlp(m->arch))
         return dsc_fail(DSC_EINVAL,
                         "explain: the network %s has %zu parameters; explain writes out at most "
                         "%d (DSC_EXPLAIN_MAX_PARAMS), beyond that the text is unreadable",
@@ -963,11 +982,17 @@ dsc_status dsc_explain_model(const dsc_model *m, const dsc_dataset *d, dsc_loss 
 
     sbuf b = {NULL, 0, 0, 0};
     if (json) {
-        sb_add(&b, "{\"loss\": \"%s\", \"network\": \"%s\", \"max_diff\": %s, \"params\": {",
-               dsc_loss_name(loss), m->spec, NJ(worst));
+        /* Strings through the one JSON writer's escaping (io/json.h). */
+        sb_add(&b, "{\"loss\": ");
+        sb_json(&b, dsc_loss_name(loss));
+        sb_add(&b, ", \"network\": ");
+        sb_json(&b, m->spec);
+        sb_add(&b, ", \"max_diff\": %s, \"params\": {", NJ(worst));
         for (size_t q = 0; q < n_sel; q++) {
-            sb_add(&b, "%s\"%s\": {\"total\": %s, \"backprop\": %s, \"points\": [", q ? ", " : "",
-                   c.pname[sel[q]], NJ(totals[q]), NJ(c.bp[sel[q]]));
+            sb_add(&b, "%s", q ? ", " : "");
+            sb_json(&b, c.pname[sel[q]]);
+            sb_add(&b, ": {\"total\": %s, \"backprop\": %s, \"points\": [", NJ(totals[q]),
+                   NJ(c.bp[sel[q]]));
             for (size_t r = 0; r < rows; r++)
                 sb_add(&b, "%s%s", r ? ", " : "", NJ(terms[q * rows + r]));
             sb_add(&b, "]}");
@@ -1114,4 +1139,11 @@ dsc_status dsc_explain_line(const float *x, const float *y, size_t n, double int
     }
     dsc_free(di);
     return sb_finish(&b, text);
+}
+
+/* The public entry (descent.h); the internal name stays for the CLI. */
+dsc_status dsc_model_explain(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                             const char *params, int json, char **text, double *max_diff)
+{
+    return dsc_explain_model(m, d, loss, params, json, text, max_diff);
 }

@@ -48,6 +48,17 @@
 dsc_status dsc_explain_model(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                              const char *params, int json, char **text, double *max_diff);
 
+/* The same for a network with convolutions or pools (explain_layers.c),
+ * which dsc_explain_model hands over to: for each scalar parameter named
+ * in params (required, at most 8), dLoss/dparam as the sum over points and
+ * over the positions its filter visited of (the gradient backpropagation
+ * brings to the filter's output there) x (the input under the weight), each
+ * number read from the engine's passes on the model's graph, the total
+ * compared with backpropagation's. JSON: {"loss", "network", "params":
+ * {"w5": {"total", "backprop", "positions", "points": [...]}}, "max_diff"}. */
+dsc_status dsc_explain_layers(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                              const char *params, int json, char **text, double *max_diff);
+
 /* The line fit, point by point, as the seed writes it: for the point
  * (5, 1.3) with slope 0.64,
  *   d/d intercept (1.3 - (intercept + 0.64 x 5))^2

@@ -63,6 +63,12 @@ dsc_status dsc_plot_line(const char *path, const float *x, const float *y, size_
  * sweep_param was trained (the picture's subtitle says which). On failure
  * *n_written is 0 and there is nothing to free; the files already written
  * are whole (each is written to a temporary name, then renamed). */
+/* The first convolution's filters and, when d is not NULL, row `row` of d
+ * and the feature maps the layer makes of it, as an SVG at path (written
+ * atomically). DSC_EINVAL for a network without a convolution, a row past
+ * the end or data that does not fit the model. */
+dsc_status dsc_plot_filters(const char *path, const dsc_model *m, const dsc_dataset *d, size_t row);
+
 dsc_status dsc_plot_network(const char *dir, const dsc_model *m, const dsc_dataset *d,
                             dsc_loss loss, const dsc_run_trace *t, const char *sweep_param,
                             char **written, size_t *n_written);

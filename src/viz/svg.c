@@ -11,6 +11,8 @@
 
 #include "svg.h"
 
+#include "../io/outfile.h"
+
 #define DEFAULT_PANEL_W 480
 #define DEFAULT_PANEL_H 360
 #define FIG_TITLE_H     34
@@ -1508,42 +1510,7 @@ dsc_status dsc_figure_write(const dsc_figure *f, const char *path)
     char *svg;
     dsc_status s = dsc_figure_to_string(f, &svg);
     if (s) return s;
-    size_t plen = strlen(path);
-    char *tmp = dsc_malloc(plen + 5);
-    if (!tmp) {
-        dsc_free(svg);
-        return dsc_fail(DSC_ENOMEM, "out of memory for a file name");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        s = dsc_fail(DSC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto done;
-    }
-    size_t len = strlen(svg);
-    int bad = 0, err = 0;
-    if (fwrite(svg, 1, len, fp) != len || fflush(fp) != 0) {
-        bad = 1;
-        err = errno;
-    }
-    if (fclose(fp) != 0 && !bad) {
-        bad = 1;
-        err = errno;
-    }
-    if (bad) {
-        remove(tmp);
-        /* A short write need not set errno (a full disk usually does). */
-        s = dsc_fail(DSC_EIO, "%s: cannot write: %s", tmp, err ? strerror(err) : "short write");
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        s = dsc_fail(DSC_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(err));
-    }
-done:
-    dsc_free(tmp);
+    s = dsc_write_file_atomic(path, svg, strlen(svg));
     dsc_free(svg);
     return s;
 }

@@ -1,0 +1,231 @@
+"""DescentClassifier and DescentRegressor: scikit-learn's own checks, round
+trips, pipelines and searches, frames, partial_fit, errors, threads."""
+
+import io
+import pickle
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_iris, make_regression  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks  # noqa: E402
+
+import descent  # noqa: E402
+from descent import DescentClassifier, DescentRegressor  # noqa: E402
+
+
+# Every check of scikit-learn's check_estimator, one test each; none skipped.
+@parametrize_with_checks([DescentClassifier(), DescentRegressor()])
+def test_sklearn_check(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        check(estimator)
+
+
+def test_check_estimator_runs_the_checks_we_expect():
+    # The list above is scikit-learn's: make sure it is not empty or tiny.
+    names = [c.func.__name__ if hasattr(c, "func") else c.__name__
+             for _, c in check_estimator(DescentClassifier(), generate_only=True)]
+    assert len(names) > 40 and "check_methods_subset_invariance" in names
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(iris):
+    X, y = iris
+    return DescentClassifier("16:relu", lr=0.01, random_state=0).fit(X, y)
+
+
+def test_iris_is_learned(fitted, iris):
+    X, y = iris
+    assert fitted.score(X, y) > 0.95
+    assert list(fitted.classes_) == [0, 1, 2] and fitted.n_features_in_ == 4
+    assert fitted.model_.classes == ["0", "1", "2"]
+    assert fitted.n_iter_ == len(fitted.loss_curve_) >= 10
+    p = fitted.predict_proba(X)
+    assert p.shape == (150, 3) and np.allclose(p.sum(axis=1), 1, rtol=0, atol=1e-12)
+
+
+def test_pickle_and_save_load_give_the_same_predictions(fitted, iris, tmp_path):
+    X, _ = iris
+    want = fitted.predict_proba(X)
+    blob = pickle.dumps(fitted)
+    back = pickle.loads(blob)
+    assert np.array_equal(back.predict_proba(X), want)
+    assert np.array_equal(back.predict(X), fitted.predict(X))
+    # The model travels as descent's model file.
+    assert fitted.model_.to_bytes() in blob
+    path = tmp_path / "iris.model"
+    fitted.model_.save(path)
+    m = descent.Model.load(path)
+    assert np.array_equal(m.predict(X.astype(np.float32)), fitted.model_.predict(X))
+
+
+def test_partial_fit_goes_on_from_fit(iris):
+    X, y = iris
+    a = DescentClassifier("8:relu", epochs=5, tol=None, random_state=1).fit(X, y)
+    before = a.model_.params
+    a.partial_fit(X, y)
+    assert a.n_iter_ == 6 and not np.array_equal(a.model_.params, before)
+    b = DescentClassifier("8:relu", random_state=1)
+    b.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
+    b.partial_fit(X[50:], y[50:])
+    assert list(b.classes_) == [0, 1, 2] and b.n_iter_ == 2
+    with pytest.raises(ValueError, match="classes must be given"):
+        DescentClassifier().partial_fit(X, y)
+
+
+def test_partial_fit_keeps_the_optimizer_state(iris):
+    # Two partial_fits on the same data are two epochs of one run: Adam's
+    # moments and step count carry over.
+    X, y = iris
+    Xs = StandardScaler().fit_transform(X)
+    kw = dict(layers="8:relu", batch=150, standardize=False, random_state=4)
+    one = DescentClassifier(epochs=2, tol=None, **kw).fit(Xs, y)
+    two = DescentClassifier(epochs=1, tol=None, **kw).fit(Xs, y)
+    two.random_state = None  # partial_fit's own seed only shuffles, batch = all rows
+    two.partial_fit(Xs, y)
+    assert np.allclose(one.model_.params, two.model_.params, rtol=0, atol=1e-6)
+
+
+def test_string_labels_unseen_in_fit_raise_descents_message(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = DescentClassifier("4:relu", epochs=2, random_state=0)
+    clf.partial_fit(X, names, classes=["setosa", "versicolor", "virginica"])
+    bad = names.copy()
+    bad[7] = "daisy"
+    with pytest.raises(descent.NotFoundError, match="label 'daisy' at row 8 is not one of the 3 classes") as e:
+        clf.partial_fit(X, bad)
+    assert isinstance(e.value, LookupError)
+
+
+def test_nan_and_wrong_shapes_raise(fitted, iris):
+    X, y = iris
+    Xn = X.copy()
+    Xn[4, 2] = np.nan
+    with pytest.raises(descent.InvalidArgumentError, match="input value at row 5, column 3 is NaN"):
+        clone(fitted).fit(Xn, y)
+    with pytest.raises(descent.InvalidArgumentError, match="row 5, column 3 is NaN"):
+        fitted.predict(Xn)
+    with pytest.raises(ValueError, match="X has 3 features, but DescentClassifier is expecting 4"):
+        fitted.predict(X[:, :3])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clone(fitted).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clone(fitted).fit(X, np.zeros(150))
+    yn = np.asarray(X[:, 0]).copy()
+    yn[3] = np.inf
+    with pytest.raises(descent.InvalidArgumentError, match="target value at row 4, column 1 is infinite"):
+        DescentRegressor().fit(X, yn)
+    with pytest.raises(descent.InvalidArgumentError, match="spec string"):
+        DescentClassifier(layers=(100,)).fit(X, y)
+
+
+def test_pipeline_grid_search_and_cross_validation(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), DescentClassifier("8:relu", standardize=False, lr=0.01, random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.85
+    grid = GridSearchCV(
+        DescentClassifier(random_state=0, lr=0.01),
+        {"layers": ["", "8:relu"], "epochs": [20, 60]},
+        cv=3,
+    ).fit(X, y)
+    assert grid.best_score_ > 0.85 and set(grid.best_params_) == {"layers", "epochs"}
+    assert grid.best_estimator_.get_params()["layers"] in ("", "8:relu")
+
+
+def test_feature_names_from_a_frame_reach_the_model(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    cols = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    df = pd.DataFrame(X, columns=cols)
+    target = pd.Series(np.array(["a", "b", "c"])[y], name="species")
+    clf = DescentClassifier("8:relu", epochs=20, random_state=0).fit(df, target)
+    assert list(clf.feature_names_in_) == cols
+    assert clf.model_.input_names == cols and clf.model_.target == "species"
+    assert clf.predict(df).dtype == object and set(clf.predict(df)) <= {"a", "b", "c"}
+    reg = DescentRegressor("4:tanh", epochs=5, random_state=0).fit(df, pd.Series(X[:, 0], name="len"))
+    assert reg.model_.target == "len" and list(reg.feature_names_in_) == cols
+
+
+def test_regressor_learns_several_outputs():
+    X, Y = make_regression(n_samples=400, n_features=6, n_targets=2, noise=1.0, random_state=0)
+    reg = DescentRegressor("32:relu", lr=0.01, random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == (400, 2)
+    assert reg.score(X, Y) > 0.95
+    one = DescentRegressor("32:relu", lr=0.01, random_state=0).fit(X, Y[:, 0])
+    assert one.predict(X).shape == (400,)
+
+
+def test_random_state_gives_the_same_model_bit_for_bit(iris):
+    X, y = iris
+    a = DescentClassifier("8:relu", epochs=15, random_state=42).fit(X, y)
+    b = DescentClassifier("8:relu", epochs=15, random_state=42).fit(X, y)
+    c = DescentClassifier("8:relu", epochs=15, random_state=43).fit(X, y)
+    assert np.array_equal(a.model_.params, b.model_.params)
+    assert not np.array_equal(a.model_.params, c.model_.params)
+
+
+def test_predicting_from_many_threads_at_once(fitted):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3000, 4)) * 2 + 4
+    want = fitted.predict_proba(X)
+    errors, results = [], {}
+
+    def work(i):
+        try:
+            for k in range(10):
+                part = slice((i * 97 + k * 13) % 2000, (i * 97 + k * 13) % 2000 + 1000)
+                got = fitted.predict_proba(X[part])
+                if not np.array_equal(got, want[part]):
+                    errors.append(f"thread {i}: different predictions")
+            results[i] = True
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 8
+
+
+def test_fit_releases_the_gil():
+    # While one thread trains (inside the library), another runs Python.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(4000, 20))
+    y = (X[:, 0] > 0).astype(int)
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+
+    t = threading.Thread(target=count)
+    t.start()
+    DescentClassifier("32:relu", epochs=4, tol=None, random_state=0).fit(X, y)
+    stop.set()
+    t.join()
+    assert len(ticks) > 100
+
+
+def test_verbose_prints_the_loss(iris, capsys):
+    X, y = iris
+    DescentClassifier("4:relu", epochs=3, verbose=True, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("loss = ") == 3

@@ -1,0 +1,352 @@
+/* Convolution (2-D, and 1-D as a height of 1), forward beside backward,
+ * through the packed matrix multiply.
+ *
+ * x is batch x C x H x W (or batch x C x L), w is F x (C KH KW): one row
+ * per filter, each row-major over (c, ky, kx), as PyTorch's Conv2d weight;
+ * b is 1 x F. Output y[n][f][oy][ox] = b[f] + sum over c, ky, kx of
+ * w[f][c][ky][kx] x[n][c][oy SH + ky - PH][ox SW + kx - PW], with x 0
+ * outside the image (zero padding); OH = (H + 2 PH - KH) / SH + 1.
+ *
+ * im2col: the patches of the whole batch become one matrix `cols`, K = C KH
+ * KW rows by B P columns (P = OH OW positions, sample after sample), so the
+ * forward pass is one product yt = w cols (F x B P), and backward two more:
+ * dw += dyt cols^T and dcols = w^T dyt, which col2im adds back onto the
+ * image. One large product per step (not one per sample) keeps the kernel
+ * busy and its fixed blocking makes the result the same for any thread
+ * count; the gathers and scatters split by rows, filters or (sample,
+ * channel) planes, each computed in a fixed order.
+ *
+ * With stride 1 and no padding the patch matrix is "extended": output (oy,
+ * ox) is column oy W + ox of its sample, so that every row of cols is one
+ * contiguous run of the input, x[c][ky][kx + i] for i < PE = (OH - 1) W +
+ * OW. The W - OW columns past each output row are computed and dropped
+ * (their gradient is 0), which costs (PE - P) / P more multiply work and
+ * saves copying the patches a few floats at a time.
+ *
+ * The op keeps, after its value: cols (K x B PE), yt (F x B PE, also dyt in
+ * backward) and, when x is not data, dcols (K x B PE), all sized for the
+ * largest batch at compile time, so running allocates nothing.
+ *
+ * Filters with few weights (a first layer on images) skip all this and are
+ * computed directly (conv_direct.c).
+ *
+ * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW; ip[6] = 1 when computed
+ * directly (chosen by the shape alone). */
+#include <string.h>
+
+#include "../tensor/tensor.h"
+#include "conv_internal.h"
+
+#define PAR_MIN 16384 /* operations below which threads cost more than they save */
+
+typedef dsc_conv_geom geom;
+
+/* The input's channels x height x width (a signal: height 1). */
+static void in_chw(const dsc_gnode *x, size_t *c, size_t *h, size_t *w)
+{
+    *c = x->dims[0];
+    *h = x->rank == 3 ? x->dims[1] : 1;
+    *w = x->rank == 3 ? x->dims[2] : x->dims[1];
+}
+
+static geom geom_of(const dsc_graph *g, const dsc_gnode *n)
+{
+    const dsc_gnode *x = &g->nodes[n->in[0]];
+    geom q;
+    in_chw(x, &q.C, &q.H, &q.W);
+    q.B = g->batch;
+    q.F = n->dims[0];
+    q.KH = (size_t)n->ip[0], q.KW = (size_t)n->ip[1];
+    q.SH = (size_t)n->ip[2], q.SW = (size_t)n->ip[3];
+    q.PH = (size_t)n->ip[4], q.PW = (size_t)n->ip[5];
+    q.OH = (q.H + 2 * q.PH - q.KH) / q.SH + 1;
+    q.OW = (q.W + 2 * q.PW - q.KW) / q.SW + 1;
+    q.P = q.OH * q.OW;
+    q.K = q.C * q.KH * q.KW;
+    q.E = q.SH == 1 && q.SW == 1 && !q.PH && !q.PW && q.OH > 1;
+    q.PE = q.E ? (q.OH - 1) * q.W + q.OW : q.P;
+    return q;
+}
+
+/* Output size of a window sweep, 0 when the window does not fit. */
+size_t dsc_window_out(size_t in, size_t k, size_t s, size_t pad)
+{
+    if (k == 0 || s == 0 || in + 2 * pad < k) return 0;
+    return (in + 2 * pad - k) / s + 1;
+}
+
+static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
+{
+    const dsc_gnode *x = dsc_in(g, n, 0), *w = dsc_in(g, n, 1), *b = dsc_in(g, n, 2);
+    if (!x->batch_rows || (x->rank != 2 && x->rank != 3))
+        return dsc_fail(DSC_ESHAPE,
+                        "conv: the input needs one sample per row shaped channels x height x "
+                        "width (or channels x length), not rank %d",
+                        x->rank);
+    size_t C, H, W;
+    in_chw(x, &C, &H, &W);
+    size_t KH = (size_t)n->ip[0], KW = (size_t)n->ip[1], SH = (size_t)n->ip[2],
+           SW = (size_t)n->ip[3], PH = (size_t)n->ip[4], PW = (size_t)n->ip[5];
+    size_t OH = dsc_window_out(H, KH, SH, PH), OW = dsc_window_out(W, KW, SW, PW);
+    if (!OH || !OW)
+        return dsc_fail(DSC_ESHAPE,
+                        "conv: a %zu x %zu kernel (stride %zu x %zu, padding %zu x %zu) does "
+                        "not fit a %zu x %zu input",
+                        KH, KW, SH, SW, PH, PW, H, W);
+    size_t K = C * KH * KW, F = w->rows;
+    if (w->batch_rows || w->cols != K || b->batch_rows || b->rows != 1 || b->cols != F)
+        return dsc_fail(DSC_ESHAPE,
+                        "conv: needs weights F x %zu (C x KH x KW = %zu x %zu x %zu) and a "
+                        "bias 1 x F; got %zu x %zu and %zu x %zu",
+                        K, C, KH, KW, w->rows, w->cols, b->rows, b->cols);
+    n->batch_rows = 1;
+    n->rows = 0;
+    n->rank = x->rank;
+    n->dims[0] = F;
+    n->dims[1] = x->rank == 3 ? OH : OW;
+    n->dims[2] = x->rank == 3 ? OW : 0;
+    n->cols = F * OH * OW;
+    n->ip[6] = K <= DSC_CONV_DIRECT_K && OW <= DSC_CONV_DIRECT_ROW;
+    /* im2col: cols and yt; dcols unless the input is data (no gradient to
+     * pass). The direct way keeps nothing. */
+    size_t PE = SH == 1 && SW == 1 && !PH && !PW && OH > 1 ? (OH - 1) * W + OW : OH * OW;
+    n->keep_row = n->ip[6] ? 0 : (K + F) * PE + (x->op == DSC_OP_INPUT ? 0 : K * PE);
+    return DSC_OK;
+}
+
+/* Where the kept buffers start, for the largest batch. */
+static float *kept(const dsc_graph *g, const dsc_gnode *n)
+{
+    return n->val.data + g->max_batch * n->cols;
+}
+
+static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float **cols, float **yt,
+                    float **dcols)
+{
+    size_t room = g->max_batch * q->PE;
+    *cols = kept(g, n);
+    *yt = *cols + q->K * room;
+    *dcols = *yt + q->F * room;
+}
+
+typedef dsc_conv_job conv_job;
+
+void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_job *job)
+{
+    size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
+    dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
+}
+#define conv_run dsc_conv_run
+
+/* cols[k][n P + oy OW + ox] = x[n][c][oy SH + ky - PH][ox SW + kx - PW] (0
+ * outside), k = (c KH + ky) KW + kx: one (k, sample) slab per task. */
+static void im2col_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    const float *x = job->src;
+    float *cols = job->dst;
+    size_t BP = q->B * q->PE;
+    for (size_t t = lo; t < hi; t++) {
+        size_t k = t / q->B, s = t % q->B;
+        if (q->E) { /* one run of the sample */
+            size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
+            const float *src = x + ((s * q->C + c) * q->H + ky) * q->W + kx;
+            float *dst = cols + k * BP + s * q->PE;
+            for (size_t i = 0; i < q->PE; i++) dst[i] = src[i];
+            continue;
+        }
+        size_t c = k / (q->KH * q->KW), ky = k / q->KW % q->KH, kx = k % q->KW;
+        const float *xc = x + (s * q->C + c) * q->H * q->W;
+        float *out = cols + k * BP + s * q->PE;
+        for (size_t oy = 0; oy < q->OH; oy++, out += q->OW) {
+            size_t iy = oy * q->SH + ky; /* + PH */
+            if (iy < q->PH || iy - q->PH >= q->H) {
+                memset(out, 0, q->OW * sizeof(float));
+                continue;
+            }
+            const float *row = xc + (iy - q->PH) * q->W;
+            if (q->SW == 1) { /* a run of the row, zeros where it is padding */
+                size_t in0 = kx < q->PW ? q->PW - kx : 0;               /* first ox inside */
+                size_t in1 = kx < q->W + q->PW ? q->W + q->PW - kx : 0; /* one past the last */
+                if (in1 > q->OW) in1 = q->OW;
+                if (in0 > in1) in0 = in1;
+                /* plain loops: the rows are short (11 floats in a second
+                 * layer on 28 x 28 images), where a call to memcpy costs
+                 * more than the copy */
+                const float *src = row + in0 + kx - q->PW;
+                for (size_t i = 0; i < in0; i++) out[i] = 0.0f;
+                for (size_t i = in0; i < in1; i++) out[i] = src[i - in0];
+                for (size_t i = in1; i < q->OW; i++) out[i] = 0.0f;
+                continue;
+            }
+            for (size_t ox = 0; ox < q->OW; ox++) {
+                size_t ix = ox * q->SW + kx;
+                out[ox] = ix < q->PW || ix - q->PW >= q->W ? 0.0f : row[ix - q->PW];
+            }
+        }
+    }
+}
+
+/* dx[n][c][iy][ix] += dcols at every position that read it: one (sample,
+ * channel) plane per task, its kernel offsets and positions in a fixed
+ * order. */
+static void col2im_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    const float *dcols = job->src;
+    float *dx = job->dst;
+    size_t BP = q->B * q->PE;
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->C, c = t % q->C;
+        float *plane = dx + (s * q->C + c) * q->H * q->W;
+        if (q->E) { /* each tap adds one run back (the dropped columns carry 0) */
+            for (size_t ky = 0; ky < q->KH; ky++)
+                for (size_t kx = 0; kx < q->KW; kx++) {
+                    const float *in = dcols + ((c * q->KH + ky) * q->KW + kx) * BP + s * q->PE;
+                    float *out = plane + ky * q->W + kx;
+                    for (size_t i = 0; i < q->PE; i++) out[i] += in[i];
+                }
+            continue;
+        }
+        for (size_t ky = 0; ky < q->KH; ky++)
+            for (size_t kx = 0; kx < q->KW; kx++) {
+                const float *in = dcols + ((c * q->KH + ky) * q->KW + kx) * BP + s * q->PE;
+                for (size_t oy = 0; oy < q->OH; oy++, in += q->OW) {
+                    size_t iy = oy * q->SH + ky;
+                    if (iy < q->PH || iy - q->PH >= q->H) continue;
+                    float *row = plane + (iy - q->PH) * q->W;
+                    for (size_t ox = 0; ox < q->OW; ox++) {
+                        size_t ix = ox * q->SW + kx;
+                        if (ix >= q->PW && ix - q->PW < q->W) row[ix - q->PW] += in[ox];
+                    }
+                }
+            }
+    }
+}
+
+/* y[n][f][p] = yt[f][n P + p] + b[f]: one (sample, filter) row per task. */
+static void bias_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    size_t BP = q->B * q->PE, stride = q->E ? q->W : q->OW;
+    for (size_t t = lo; t < hi; t++) {
+        size_t s = t / q->F, f = t % q->F;
+        const float *src = job->src + f * BP + s * q->PE;
+        float *dst = job->dst + (s * q->F + f) * q->P, bf = job->bias[f];
+        for (size_t oy = 0; oy < q->OH; oy++)
+            for (size_t ox = 0; ox < q->OW; ox++) dst[oy * q->OW + ox] = src[oy * stride + ox] + bf;
+    }
+}
+
+/* dyt[f][n P + p] = dy[n][f][p]: one (filter, sample) row per task. */
+static void gather_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    const geom *q = job->q;
+    size_t BP = q->B * q->PE;
+    for (size_t t = lo; t < hi; t++) {
+        size_t f = t / q->B, s = t % q->B;
+        float *dst = job->dst + f * BP + s * q->PE;
+        const float *src = job->src + (s * q->F + f) * q->P;
+        if (!q->E) {
+            memcpy(dst, src, q->P * sizeof(float));
+            continue;
+        }
+        for (size_t oy = 0; oy < q->OH; oy++) { /* zeros in the dropped columns */
+            for (size_t ox = 0; ox < q->OW; ox++) dst[oy * q->W + ox] = src[oy * q->OW + ox];
+            for (size_t ox = q->OW; ox < q->W && oy + 1 < q->OH; ox++) dst[oy * q->W + ox] = 0.0f;
+        }
+    }
+}
+
+/* db[f] += the sum of dyt's row f, in double, in order. */
+static void bias_grad_range(void *job_, size_t lo, size_t hi)
+{
+    const conv_job *job = job_;
+    size_t BP = job->q->B * job->q->PE;
+    for (size_t f = lo; f < hi; f++) {
+        double s = 0.0;
+        const float *r = job->src + f * BP;
+        for (size_t i = 0; i < BP; i++) s += r[i];
+        job->dst[f] += (float)s;
+    }
+}
+
+static void conv_forward(dsc_graph *g, dsc_gnode *n)
+{
+    geom q = geom_of(g, n);
+    float *cols, *yt, *dcols;
+    buffers(g, n, &q, &cols, &yt, &dcols);
+    int th = dsc_threads(g->threads);
+    const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
+                *b = dsc_in(g, n, 2)->val.data;
+    size_t BP = q.B * q.PE;
+    if (n->ip[6]) {
+        conv_job d = {.q = &q, .src = x, .bias = b, .w = w, .dst = n->val.data};
+        dsc_conv_direct_forward(th, &d);
+        return;
+    }
+    conv_job im = {.q = &q, .src = x, .dst = cols};
+    conv_run(th, q.K * q.B, q.PE, im2col_range, &im);
+    dsc_gemm(0, 0, q.F, BP, q.K, 1.0f, w, q.K, cols, BP, 0.0f, yt, BP, g->threads);
+    conv_job out = {.q = &q, .src = yt, .bias = b, .dst = n->val.data};
+    conv_run(th, q.B * q.F, q.P, bias_range, &out);
+}
+
+static void conv_backward(dsc_graph *g, dsc_gnode *n)
+{
+    geom q = geom_of(g, n);
+    float *cols, *dyt, *dcols;
+    buffers(g, n, &q, &cols, &dyt, &dcols);
+    int th = dsc_threads(g->threads);
+    dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
+    size_t BP = q.B * q.PE;
+    if (n->ip[6]) {
+        conv_job d = {.q = &q,
+                      .src = xn->val.data,
+                      .w = wn->val.data,
+                      .dy = n->grad.data,
+                      .dw = wn->requires_grad ? wn->grad.data : NULL,
+                      .db = bn->requires_grad ? bn->grad.data : NULL};
+        dsc_conv_direct_backward(th, &d, xn->requires_grad ? xn->grad.data : NULL);
+        return;
+    }
+    conv_job gather = {.q = &q, .src = n->grad.data, .dst = dyt};
+    conv_run(th, q.F * q.B, q.P, gather_range, &gather);
+    if (wn->requires_grad)
+        dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K, g->threads);
+    if (bn->requires_grad) {
+        conv_job bias = {.q = &q, .src = dyt, .dst = bn->grad.data};
+        conv_run(th, q.F, BP, bias_grad_range, &bias);
+    }
+    if (xn->requires_grad && xn->op != DSC_OP_INPUT) {
+        dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP, g->threads);
+        conv_job back = {.q = &q, .src = dcols, .dst = xn->grad.data};
+        conv_run(th, q.B * q.C, q.H * q.W * q.KH * q.KW, col2im_range, &back);
+    }
+}
+
+const dsc_op_def dsc_op_conv = {
+    .name = "conv",
+    .formula = "y[f][o] = b[f] + sum over c, ky, kx of w[f][c][ky][kx] x[c][o S + k - P] (the "
+               "filter slid over the input, stride S, zero padding P)",
+    .derivative = "dy/dw[f][c][ky][kx] = the input under that weight, summed over every position "
+                  "o the filter visited; dy/db[f] = 1 at each position; dy/dx = the weights "
+                  "that touched x",
+    .n_in = 3,
+    .kind = DSC_OPK_LAYER,
+    .shape = conv_shape,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .out = {"Conv", "kernel_shape=[KH,KW] strides=[SH,SW] pads=[PH,PW,PH,PW]", DSC_C_LAYER,
+            /* One sample: x C x H x W, w F x C x KH x KW, b F, y F x OH x OW. */
+            "for (size_t f = 0; f < F; f++) for (size_t oy = 0; oy < OH; oy++) for (size_t ox = "
+            "0; ox < OW; ox++) { float s = 0.0f; for (size_t c = 0; c < C; c++) for (size_t ky = "
+            "0; ky < KH; ky++) for (size_t kx = 0; kx < KW; kx++) { long iy = (long)(oy * SH + "
+            "ky) - (long)PH, ix = (long)(ox * SW + kx) - (long)PW; if (iy >= 0 && iy < (long)H "
+            "&& ix >= 0 && ix < (long)W) s += w[((f * C + c) * KH + ky) * KW + kx] * x[(c * H + "
+            "iy) * W + ix]; } y[(f * OH + oy) * OW + ox] = s + b[f]; }"},
+};
