@@ -492,9 +492,13 @@ const dsc_model_summary *dsc_model_get_summary(const dsc_model *m);
 
 /**
  * Saves m to path: binary, little-endian, versioned, with a CRC32 (see
- * docs/FORMAT.md). The file is written to a temporary file in the same
- * folder, flushed and renamed into place, so a crash or a full disk never
- * leaves a broken model where a good one was. DSC_EIO on failure.
+ * docs/FORMAT.md). The file is written to a temporary file with a unique
+ * name in the same folder, flushed and renamed into place, so a crash or a
+ * full disk never leaves a broken model where a good one was; a symbolic
+ * link is followed to the file it names; a FIFO or /dev/null is written
+ * through (docs/GUARANTEES.md). DSC_EIO when the file cannot be written,
+ * DSC_EINVAL for a path that never can be (a directory, a block device)
+ * and for a model no file can hold (a parameter that is not finite).
  */
 dsc_status dsc_model_save(const dsc_model *m, const char *path);
 /** Loads a model saved by dsc_model_save. Every length and value is
