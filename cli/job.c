@@ -14,6 +14,7 @@
 #include "io/json.h"
 #include "io/model_file.h"
 #include "ranks.h"
+#include "report.h"
 
 void job_opts_init(job_opts *o)
 {
@@ -610,12 +611,7 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
         if (x && x->test) {
             dsc_json_key(&j, "test");
             dsc_json_object(&j);
-            dsc_json_kuint(&j, "n", x->test->n);
-            dsc_json_knumber(&j, "loss", x->test->loss);
-            dsc_json_knumber(&j, "accuracy", x->test->accuracy);
-            dsc_json_knumber(&j, "mse", x->test->mse);
-            dsc_json_knumber(&j, "mae", x->test->mae);
-            dsc_json_knumber(&j, "r2", x->test->r2);
+            report_metrics_json(&j, m, loss, x->test);
             dsc_json_end(&j);
         }
         if (small) {

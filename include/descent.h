@@ -804,12 +804,16 @@ dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss 
 /** What a model scores on a data set (dsc_model_evaluate). */
 typedef struct {
     size_t n;    /**< rows */
-    double loss; /**< the loss, as training computes it */
+    double loss; /**< the loss, as training computes it (on standardised targets
+                      when the model standardises them) */
     /* classification (the model has class labels), else NaN / 0 / NULL */
     double accuracy; /**< fraction of rows whose most likely class is right */
     size_t n_classes;
-    size_t *confusion;               /**< n_classes x n_classes: row = true, column = predicted */
-    double *precision, *recall, *f1; /**< per class (NaN where undefined) */
+    size_t *confusion; /**< n_classes x n_classes: row = true, column = predicted */
+    /** per class: precision NaN for a class never predicted, recall NaN for
+     *  one absent; F1 = 2TP/(2TP+FP+FN) (scikit-learn's), NaN for a class
+     *  neither present nor predicted */
+    double *precision, *recall, *f1;
     /* regression, in the targets' original units, else NaN */
     double mse, mae, r2; /**< over all outputs */
 } dsc_metrics;

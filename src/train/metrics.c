@@ -8,9 +8,12 @@
  *    model scores badly instead of failing.
  *  - A single output with two class labels is a sigmoid: class 1 when the
  *    output (or the target) is >= 0.5.
- *  - Precision, recall and F1 are NaN when undefined: precision for a class
- *    never predicted, recall for a class that never occurs, F1 when either
- *    is NaN or both are 0 (2PR/(P+R) has denominator 0).
+ *  - Precision and recall are NaN when undefined: precision for a class
+ *    never predicted, recall for a class that never occurs. F1 is
+ *    2TP / (2TP + FP + FN), which is 2PR/(P+R) where both are defined and
+ *    is also defined (0) where one is not but the class occurs or is
+ *    predicted, as scikit-learn's f1_score counts it; NaN only for a class
+ *    neither present nor predicted.
  *  - R^2 uses each output's own mean for SS_tot, summed over outputs. With
  *    SS_tot = 0 (constant targets) R^2 is 1 if the fit is exact, else NaN:
  *    no fraction of zero variance is explained or unexplained.
@@ -161,8 +164,8 @@ static dsc_status classify(scoring *c, dsc_metrics *out)
         double r = actual ? (double)tp / (double)actual : NAN;
         out->precision[cl] = p;
         out->recall[cl] = r;
-        /* NaN in P or R carries through; P + R == 0 needs its own case. */
-        out->f1[cl] = p + r > 0 ? 2.0 * p * r / (p + r) : NAN;
+        /* 2TP + FP + FN = predicted + actual. */
+        out->f1[cl] = predicted + actual ? 2.0 * (double)tp / (double)(predicted + actual) : NAN;
     }
     return DSC_OK;
 }
