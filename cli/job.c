@@ -191,31 +191,35 @@ int job_load_init(dsc_model *m, const char *path)
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') continue;
+        /* Columns (1-based) say where on the line the trouble starts. */
+        size_t name_col = (size_t)(p - line) + 1;
         char name[64];
         size_t n = 0;
         while (*p && !strchr(" \t\r\n=", *p) && n + 1 < sizeof name) name[n++] = *p++;
         name[n] = '\0';
         while (*p == ' ' || *p == '\t' || *p == '=') p++;
+        size_t value_col = (size_t)(p - line) + 1;
         double v;
         const char *end;
         if (dsc_parse_double(p, &end, &v) != 0) {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: expected `name value`, e.g. `w1 2.74`", path,
-                               lineno);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: expected `name value`, e.g. `w1 2.74`",
+                               path, lineno, value_col);
             break;
         }
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
         if (*end != '\0' && *end != '#') {
-            status =
-                cli_error(EXIT_RUNTIME, "%s:%zu: unexpected text after the value", path, lineno);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: unexpected text after the value", path,
+                               lineno, (size_t)(end - line) + 1);
             break;
         }
         if (!isfinite(v) || fabs(v) > 3.4e38) {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: the value of %s is not a finite float", path,
-                               lineno, name);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: the value of %s is not a finite float",
+                               path, lineno, value_col, name);
             break;
         }
         if (dsc_model_set(m, name, (float)v) != DSC_OK)
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno, dsc_last_error());
+            status =
+                cli_error(EXIT_RUNTIME, "%s:%zu:%zu: %s", path, lineno, name_col, dsc_last_error());
     }
     if (status < 0 && ferror(f)) status = cli_error(EXIT_RUNTIME, "cannot read %s", path);
     if (f != stdin) fclose(f);
