@@ -48,8 +48,8 @@ except ImportError as e:  # pragma: no cover - depends on the machine
 
 # The README's recipes (docs: "A real table"), one for classifiers, one for
 # regression; not tuned per table.
-CLASSIFY = ["--layers", "64:relu", "--standardize", "--optimizer", "adam", "--lr", "0.005",
-            "--batch", "32", "--epochs", "60"]
+CLASSIFY = ["--layers", "64:relu", "--standardize", "--optimizer", "adam", "--lr", "0.001",
+            "--batch", "32", "--epochs", "200", "--weight-decay", "0.01"]
 REGRESS = ["--layers", "16:relu", "--standardize", "--optimizer", "adam", "--lr", "0.005",
            "--batch", "32", "--epochs", "100", "--weight-decay", "0.1"]
 
@@ -61,6 +61,12 @@ TABLES = {
     "digits": (datasets.load_digits, "digit", True, ("accuracy", 0.95)),
     "diabetes": (lambda: datasets.load_diabetes(scaled=False), "progression", None, ("r2", 0.45)),
 }
+
+# Splits judged by `make test` (make bench-sklearn: ten each). Diabetes's
+# R^2 moves from 0.42 to 0.53 between splits even for least squares, so its
+# floor is on eight; digits is the slowest to train (and the furthest above
+# its floor), so one.
+DEFAULT_SEEDS = {"diabetes": "1,2,3,4,5,6,7,8", "digits": "1"}
 
 failures = []
 checks = 0
@@ -307,8 +313,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cli")
     ap.add_argument("--seeds", default="",
-                    help="split seeds (default: 1,2; diabetes 1-8, whose R^2 moves from 0.42 "
-                         "to 0.53 between splits even for least squares)")
+                    help="split seeds (default: DEFAULT_SEEDS, else 1,2)")
     ap.add_argument("--tables", default=",".join(TABLES))
     ap.add_argument("--mpiexec", default="")
     ap.add_argument("--mlp", action="store_true")
@@ -317,7 +322,7 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="dsc-sklearn-")
     try:
         for name in a.tables.split(","):
-            given = a.seeds or ("1,2,3,4,5,6,7,8" if name == "diabetes" else "1,2")
+            given = a.seeds or DEFAULT_SEEDS.get(name, "1,2")
             seeds = [int(s) for s in given.split(",")]
             # mpiexec on the first split only: it is slow to start.
             scores = [judge_table(a.cli, name, seed, work, a.mpiexec if k == 0 else "", a.mlp)
