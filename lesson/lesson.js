@@ -639,12 +639,13 @@
   }
 
   function setupSgd() {
-    const settings = (batch) => ({ fit: 'both', slope: '1', icpt0: '0', slope0: '1', lr: lr(), tol: '0.001', max_iter: '300',
+    const settings = (batch) => ({ fit: 'both', slope: slope0(), icpt0: icpt0(), slope0: slope0(), lr: lr(), tol: '0.001', max_iter: '300',
       batch, seed: seed(), opt: 'gd' });
     const pl = new Player('sgd', () => lineReq(settings(batch())), render);
     const lr = slider(pl, 'lr', ['0.005', '0.01', '0.02', '0.05'], '0.02', () => pl.run());
     const batch = slider(pl, 'batch', ['1', '2'], '1', () => pl.run());
     const seed = numberInput(pl, 'seed', () => pl.run());
+    const icpt0 = numberInput(pl, 'icpt0', () => pl.run()), slope0 = numberInput(pl, 'slope0', () => pl.run());
     function render(pl, k, last) {
       /* The full-batch run from the same start, for comparison. */
       const full = Engine.call(lineReq(Object.assign(settings('0'), { seed: '42' })));
@@ -656,6 +657,10 @@
       drawLineData(pl, k, { batch: rows });
       const p = contourPlot(pl, k, [[full, k, '#0072b2', 'full batch'], [pl.ans, k, '#d55e00', 'stochastic']]);
       p.legend([['stochastic', '#d55e00'], ['full batch', '#0072b2']]);
+      draggable(p, toNum(pl.col('intercept', 0)), toNum(pl.col('slope', 0)), { label: 'starting point (intercept, slope)',
+        valuetext: `intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}`,
+        tip: `start: intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}\n(drag, or arrow keys)` },
+        (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
       const at = pl.at(k);
       formula(pl.out('formula'), at.error ? '' : at.explain, { note: at.error || recordedNote(at, k), more: "Each point's derivatives, by the chain rule" });
     }
@@ -677,7 +682,7 @@
 
   /* The seed's picture of the network: input, weights, units, sum, b3. */
   function drawNetwork(pl, k, act) {
-    const p = new Plot(pl.plot('network'), { w: 450, h: 300, label: `the network at step ${k}` });
+    const p = new Plot(pl.plot('network'), { w: 500, h: 300, label: `the network at step ${k}` });
     const s = p.svg, v = (n) => show(param(pl, n, k));
     const node = (x, y, label, sub, tipText) => {
       const g = el('g', { 'data-tip': tipText, tabindex: 0, role: 'img', 'aria-label': tipText.replace(/\n/g, '; ') }, s);
@@ -685,16 +690,18 @@
       el('text', { x, y: y + 4, 'text-anchor': 'middle', 'font-size': 12 }, g, label);
       if (sub) el('text', { x, y: y + 42, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, g, sub);
     };
-    /* The weight's label sits on the outer side of its edge. */
-    const edge = (x0, y0, x1, y1, label, color, above) => {
+    /* The weight's label runs along its edge, just above it, on a white
+     * halo, so it never sits on a line. */
+    const edge = (x0, y0, x1, y1, label, color) => {
       el('line', { x1: x0, y1: y0, x2: x1, y2: y1, stroke: color, 'stroke-width': 2 }, s);
-      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2 + (above ? -10 : 20);
-      el('text', { x: mx, y: my, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600 }, s, label);
+      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2, deg = Math.atan2(y1 - y0, x1 - x0) * 180 / Math.PI;
+      el('text', { x: mx, y: my - 6, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600,
+        stroke: '#fff', 'stroke-width': 4, 'paint-order': 'stroke', transform: `rotate(${deg.toFixed(2)} ${mx} ${my})` }, s, label);
     };
-    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2', true);
-    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00', false);
-    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2', true);
-    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00', false);
+    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2');
+    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00');
+    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2');
+    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00');
     el('line', { x1: 384, y1: 150, x2: 412, y2: 150, stroke: '#1b1f24', 'stroke-width': 2 }, s);
     el('path', { d: 'M412,150l-7,-4v8z', fill: '#1b1f24' }, s);
     node(46, 150, pl.ans.xname, 'input', `input: ${pl.ans.xname}`);
@@ -813,8 +820,12 @@
         for (let i = 0; i < sw.values.length; i += 5)
           p.dot(sw.values[i], sw.ssr[i], { r: 6, cls: 'hit', color: 'transparent', tip: `${sw.param} ${show(sw.values[i])}\nSSR ${show(sw.ssr[i])}` });
         p.path(bs, ls, { color: '#0072b2' });
-        for (let j = 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
+        for (let j = a.sweep ? 1 : 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
           tip: `step ${from + j}: ${sw.param} ${a.rows[from + j][bi]}\nSSR ${a.rows[from + j][a.cols.length - 1]}` });
+        /* b3 alone: its start is a point on the curve, to drag along it. */
+        if (a.sweep) draggable(p, bs[0], ls[0], { horizontal: true, label: 'starting b3', valuetext: show(a.rows[0][bi]),
+          tip: `start: b3 ${a.rows[0][bi]}\nSSR ${a.rows[0][a.cols.length - 1]}\n(drag, or arrow keys)` },
+          (nx) => { pl.ctl('b3').value = roundStart(nx); pl.run(); });
         p.legend([[a.sweep ? 'SSR (only b3 trains)' : 'SSR, the others at this step', '#cc79a7'], [a.sweep ? 'steps' : 'this step', '#0072b2']]);
       }
       const f = new Plot(pl.plot('fit'), { label: 'the data and the curve' });

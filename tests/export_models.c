@@ -147,6 +147,22 @@ int main(int argc, char **argv)
     /* A linear model with standardised targets: one output, no hidden layer. */
     save(make("3 -> 1:identity", DSC_INIT_XAVIER_UNIFORM, 1, 1), "linear");
 
+    /* Convolutions and pools: 2-D with padding, both pools and an explicit
+     * flatten; a strided 2-D convolution read by a dense layer directly;
+     * a 1-D signal. */
+    m = make("1x8x8 -> conv4@3x3p1:relu -> maxpool2 -> conv3@3x3:tanh -> avgpool2s1 -> flatten "
+             "-> 5:softmax",
+             DSC_INIT_HE_NORMAL, 1, 0);
+    const char *five[] = {"v", "w", "x", "y", "z"};
+    dsc_model_set_classes(m, five, 5);
+    dsc_model_set_target(m, "label");
+    save(m, "conv2d");
+    save(make("2x9x9 -> conv3@3s2p1:sigmoid -> 4:identity", DSC_INIT_XAVIER_NORMAL, 1, 1),
+         "conv_stride");
+    save(make("2x20 -> conv3@5s2:softplus -> avgpool2 -> maxpool2 -> 2:leaky_relu",
+              DSC_INIT_HE_NORMAL, 0, 1),
+         "conv1d");
+
     /* Only ReLU-family activations: an export that needs no library. */
     save(make("7 -> 12:relu -> 5:leaky_relu -> 2:identity", DSC_INIT_HE_UNIFORM, 1, 1),
          "relu_only");

@@ -3,9 +3,9 @@
  * quantization by hand, names, statuses, and that a failed export writes
  * nothing. tests/cli_export.sh compiles and runs the exports themselves. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +180,54 @@ static void test_quantize(void)
     dsc_model_free(m);
 }
 
+/* A convolutional model whose weights int8 holds exactly (integers, each
+ * filter's and unit's largest 127: every scale is 1), on integer inputs:
+ * with float rows every sum is exact in any order, so the int8 model gives
+ * the float model's bits, per filter or per layer; and the bytes reported
+ * count the conv layer's own weights. */
+static void test_quantize_conv(void)
+{
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("1x4x4 -> conv2@3x3p1:relu -> maxpool2 -> 3:identity", &m));
+    float *p = dsc_model_params(m);
+    const dsc_model *mm = m;
+    CHECK(mm->arch->n_w[0] == 18 && mm->arch->n_b[0] == 2 && mm->arch->n_w[2] == 24);
+    for (size_t k = 0; k < mm->n_layers; k++) {
+        size_t nw = mm->arch->n_w[k], nb = mm->arch->n_b[k];
+        float *w = p + mm->w_off[k], *b = p + mm->b_off[k];
+        for (size_t i = 0; i < nw; i++) w[i] = (float)((int)((i * 37 + k) % 11) - 5);
+        for (size_t j = 0; j < nb; j++) w[j * (nw / (nb ? nb : 1))] = 127.0f, b[j] = (float)j - 1;
+    }
+    float x[3 * 16], want[3 * 3], got[3 * 3];
+    for (size_t i = 0; i < DSC_COUNT_OF(x); i++) x[i] = (float)((int)(i * 7 % 9) - 4);
+    CHECK_OK(dsc_model_predict(m, x, 3, want));
+    for (int per_layer = 0; per_layer < 2; per_layer++) {
+        dsc_qmodel q;
+        CHECK_OK(dsc_quantize(m, per_layer, 1, &q));
+        CHECK(dsc_qmodel_scales(m, &q, 0) == (per_layer ? 1u : 2u));
+        CHECK(dsc_qmodel_scales(m, &q, 1) == 0);
+        CHECK(q.scale[0] == 1.0f && q.q[0] == 127 && q.q[1] == (int8_t)p[1]);
+        CHECK_OK(dsc_qmodel_predict(m, &q, x, 3, got));
+        CHECK(memcmp(got, want, sizeof want) == 0);
+        dsc_qmodel_free(&q);
+    }
+    dsc_export_options o;
+    dsc_export_options_init(&o);
+    o.name = "qconv";
+    o.weights = DSC_EXPORT_INT8;
+    dsc_export_report r;
+    CHECK_OK(dsc_model_export_c(m, dir, &o, &r));
+    /* 42 weights, 5 biases and 5 scales (2 filters, 3 units) */
+    CHECK(r.float_weight_bytes == 4 * 42 && r.weight_bytes == 42);
+    CHECK(r.float_param_bytes == 4 * 47 && r.param_bytes == 42 + 4 * (5 + 5));
+    char path[160];
+    snprintf(path, sizeof path, "%s/qconv.h", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/qconv.c", dir);
+    unlink(path);
+    dsc_model_free(m);
+}
+
 static int exists(const char *name)
 {
     char path[160];
@@ -257,8 +305,7 @@ static void test_statuses(void)
     if (hf) fclose(hf);
     DIR *dd = opendir(dir);
     int others = 0;
-    for (struct dirent *e; dd && (e = readdir(dd));)
-        others += strstr(e->d_name, ".tmp") != NULL;
+    for (struct dirent *e; dd && (e = readdir(dd));) others += strstr(e->d_name, ".tmp") != NULL;
     if (dd) closedir(dd);
     CHECK(others == 0);
     rmdir(path);
@@ -280,6 +327,7 @@ int main(void)
     test_names();
     test_op_table_export();
     test_quantize();
+    test_quantize_conv();
     test_statuses();
     rmdir(dir);
     return check_report();

@@ -18,6 +18,9 @@ void dsc_export_options_init(dsc_export_options *o)
     o->scale = DSC_SCALE_PER_UNIT;
 }
 
+const char *const dsc_geom_names[DSC_GEOM_COUNT] = {"C",  "H",  "W",  "F",  "KH", "KW",
+                                                    "SH", "SW", "PH", "PW", "OH", "OW"};
+
 int dsc_export_c_calls(const char *text)
 {
     static const char *const keywords[] = {"return", "if", "for", "while", "switch", "sizeof"};

@@ -5,6 +5,7 @@
 
 #include "../base/base.h"
 #include "../graph/ops.h"
+#include "../nn/nn.h"
 
 /* Each activation's export text is in its op table entry
  * (dsc_activation_op(a)->out, src/graph/ops.h): the ONNX operator and its
@@ -15,14 +16,15 @@
 int dsc_export_c_calls(const char *text);
 
 /* --- int8 weights (quant.c) -----------------------------------------------
- * Every weight matrix as int8 with a float scale per output unit (or one
- * per layer): w ~ q * scale, q in [-127, 127], scale = max |w| / 127 over
+ * Every weight matrix as int8 with a float scale per output unit or
+ * filter (or one per layer): w ~ q * scale, q in [-127, 127], scale = max |w| / 127 over
  * the unit's (layer's) weights. Biases stay float. At run time each
  * layer's input row is quantized the same way (one scale for the row,
  * max |x| / 127), the products are summed exactly in int32, and the sum is
  * scaled back: y_j = acc_j * (s_x * s_j) + b_j, then the activation in
  * float. With float_act the row stays float and only the weights are
- * int8: y_j = (sum x_i q_ji) * s_j + b_j. */
+ * int8: y_j = (sum x_i q_ji) * s_j + b_j. Convolutions always keep the
+ * sample in float (a filter reads a window, not the whole row). */
 typedef struct {
     size_t n_layers;
     const size_t *units; /* the model's */
@@ -41,6 +43,30 @@ typedef struct {
  * the float dot product the C export uses, compiled (for tests). */
 const char *dsc_qdense_source(void);
 const char *dsc_qdense_f_source(void);
+const char *dsc_qconv_f_source(void);
+
+/* A conv or pool layer's geometry, in the names the op table's C text and
+ * the kernels use (C H W F KH KW SH SW PH PW OH OW); a signal (C x L) is an
+ * image of height 1. */
+enum {
+    DSC_G_C,
+    DSC_G_H,
+    DSC_G_W,
+    DSC_G_F,
+    DSC_G_KH,
+    DSC_G_KW,
+    DSC_G_SH,
+    DSC_G_SW,
+    DSC_G_PH,
+    DSC_G_PW,
+    DSC_G_OH,
+    DSC_G_OW,
+    DSC_GEOM_COUNT
+};
+extern const char *const dsc_geom_names[DSC_GEOM_COUNT];
+void dsc_layer_geometry(const dsc_layer *l, size_t g[DSC_GEOM_COUNT]);
+/* How many scales layer k's weights have (0: no weights). */
+size_t dsc_qmodel_scales(const dsc_model *m, const dsc_qmodel *q, size_t k);
 float dsc_export_dot_ref(const float *x, const float *w, size_t n);
 
 dsc_status dsc_quantize(const dsc_model *m, int per_layer, int float_act, dsc_qmodel *q);

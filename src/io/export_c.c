@@ -18,6 +18,7 @@
  *  - Names come from the model (input columns, classes) as escaped string
  *    literals; anything quoted in a comment is made comment-safe. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -182,8 +183,21 @@ typedef struct {
     size_t hidden_max; /* widest hidden layer (0 with one layer) */
     size_t in_max;     /* widest layer input (int8's quantized row) */
     int needs_libm;
-    unsigned used_acts; /* bit per activation */
+    unsigned used_acts;  /* bit per activation */
+    unsigned used_kinds; /* bit per layer kind */
 } export_c;
+
+/* The op whose C text runs a layer kind without weights of its own (the
+ * op table, src/graph/ops.h); conv's float text too. */
+static const dsc_op_def *layer_op(dsc_layer_kind kind)
+{
+    switch (kind) {
+    case DSC_LAYER_CONV: return dsc_ops[DSC_OP_CONV];
+    case DSC_LAYER_MAXPOOL: return dsc_ops[DSC_OP_MAXPOOL];
+    case DSC_LAYER_AVGPOOL: return dsc_ops[DSC_OP_AVGPOOL];
+    default: return NULL;
+    }
+}
 
 static void describe(export_c *e)
 {
@@ -193,7 +207,8 @@ static void describe(export_c *e)
     e->classifier = m->n_classes > 0;
     for (size_t k = 0; k < m->n_layers; k++) {
         if (k + 1 < m->n_layers && m->units[k + 1] > e->hidden_max) e->hidden_max = m->units[k + 1];
-        if (m->units[k] > e->in_max) e->in_max = m->units[k];
+        e->used_kinds |= 1u << m->layer[k].kind;
+        if (m->layer[k].kind == DSC_LAYER_DENSE && m->units[k] > e->in_max) e->in_max = m->units[k];
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (m->act[k] == DSC_ACT_IDENTITY) continue;
         e->used_acts |= 1u << m->act[k];
@@ -324,6 +339,101 @@ static const char *layer_dst(const export_c *e, size_t k)
     return k + 1 == e->m->n_layers ? "output" : h[k % 2];
 }
 
+/* The functions of the layer kinds without a dot product: conv (float:
+ * the op table's text; int8: the kernel quant.c runs) and the pools (the
+ * op table's text), each taking the layer's geometry by name. */
+/* Whether C text uses the identifier word. */
+static int uses_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after) return 1;
+    }
+    return 0;
+}
+
+static void put_geometry_params(dsc_text *t)
+{
+    for (int g = 0; g < DSC_GEOM_COUNT; g++)
+        dsc_text_printf(t, ",%s size_t %s", g % 6 ? "" : "\n   ", dsc_geom_names[g]);
+}
+
+static void put_layer_functions(dsc_text *t, const export_c *e)
+{
+    static const struct {
+        dsc_layer_kind kind;
+        const char *fn, *ptrs;
+        const char *vars[4];
+    } kinds[] = {
+        {DSC_LAYER_CONV,
+         "conv",
+         "const float *x, const float *w, const float *b, float *y",
+         {"x", "w", "b", "y"}},
+        {DSC_LAYER_MAXPOOL, "maxpool", "const float *x, float *y", {"x", "y", NULL, NULL}},
+        {DSC_LAYER_AVGPOOL, "avgpool", "const float *x, float *y", {"x", "y", NULL, NULL}},
+    };
+    for (size_t i = 0; i < DSC_COUNT_OF(kinds); i++) {
+        if (!((e->used_kinds >> kinds[i].kind) & 1)) continue;
+        if (kinds[i].kind == DSC_LAYER_CONV && e->q) {
+            dsc_text_put(t, "/* A convolution on one sample: float inputs, int8 weights, each "
+                            "filter's sum scaled back. */\n");
+            put_function(t, "void", e->name, "qconv", dsc_qconv_f_source());
+            continue;
+        }
+        const dsc_op_def *op = layer_op(kinds[i].kind);
+        dsc_text_printf(t, "/* %s: ", op->name);
+        put_comment_text(t, op->formula);
+        dsc_text_printf(t, " (descent's op table). */\nstatic void %s_%s(%s", e->name, kinds[i].fn,
+                        kinds[i].ptrs);
+        put_geometry_params(t);
+        dsc_text_put(t, ")\n");
+        /* Every kind takes the whole geometry: (void) the parameters its
+         * text leaves unused, to keep -Wextra quiet. */
+        dsc_text body = {0};
+        dsc_text_put(&body, "{ ");
+        for (int v = 0; v < 4 && kinds[i].vars[v]; v++)
+            if (!uses_word(op->out.c, kinds[i].vars[v]))
+                dsc_text_printf(&body, "(void)%s; ", kinds[i].vars[v]);
+        for (int g = 0; g < DSC_GEOM_COUNT; g++)
+            if (!uses_word(op->out.c, dsc_geom_names[g]))
+                dsc_text_printf(&body, "(void)%s; ", dsc_geom_names[g]);
+        dsc_text_printf(&body, "%s }", op->out.c);
+        if (body.failed)
+            t->failed = 1;
+        else
+            put_code(t, body.p);
+        dsc_text_free(&body);
+        dsc_text_put(t, "\n");
+    }
+}
+
+/* The call that runs layer k (not dense) from src into dst. */
+static void put_layer_call(dsc_text *t, const export_c *e, size_t k, const char *src,
+                           const char *dst)
+{
+    const dsc_layer *l = &e->m->layer[k];
+    const char *n = e->name;
+    if (l->kind == DSC_LAYER_FLATTEN) {
+        dsc_text_printf(t, "    for (j = 0; j < %zu; j++) %s[j] = %s[j];\n", e->m->units[k + 1],
+                        dst, src);
+        return;
+    }
+    size_t g[DSC_GEOM_COUNT];
+    dsc_layer_geometry(l, g);
+    if (l->kind == DSC_LAYER_CONV && e->q)
+        dsc_text_printf(t, "    %s_qconv(%s, %s_q%zu, %s_s%zu, %d, %s_b%zu, %s", n, src, n, k + 1,
+                        n, k + 1, e->per_layer ? 0 : 1, n, k + 1, dst);
+    else if (l->kind == DSC_LAYER_CONV)
+        dsc_text_printf(t, "    %s_conv(%s, %s_w%zu, %s_b%zu, %s", n, src, n, k + 1, n, k + 1, dst);
+    else
+        dsc_text_printf(t, "    %s_%s(%s, %s", n,
+                        l->kind == DSC_LAYER_MAXPOOL ? "maxpool" : "avgpool", src, dst);
+    for (int i = 0; i < DSC_GEOM_COUNT; i++) dsc_text_printf(t, ", %zu", g[i]);
+    dsc_text_put(t, ");\n");
+}
+
 static void put_source(dsc_text *t, const export_c *e, const char *source)
 {
     const dsc_model *m = e->m;
@@ -355,18 +465,26 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
         put_float_array(t, n, "x_std", 0, m->x_std, e->n_in, "and std");
     }
     for (size_t k = 0; k < m->n_layers; k++) {
-        size_t in = m->units[k], out = m->units[k + 1];
-        snprintf(comment, sizeof comment,
-                 "Layer %zu: %zu -> %zu, %s. Weights [%zu][%zu], row by row", k + 1, in, out,
-                 dsc_activation_name(m->act[k]), out, in);
+        const dsc_layer *l = &m->layer[k];
+        size_t nw = m->arch->n_w[k], nb = m->arch->n_b[k];
+        if (!nw) continue;
+        if (l->kind == DSC_LAYER_CONV)
+            snprintf(comment, sizeof comment,
+                     "Layer %zu: %zu filters of %zu x %zu x %zu, %s. Weights [F][C][KH][KW]", k + 1,
+                     nb, l->in_dims[0], l->kh, l->kw, dsc_activation_name(m->act[k]));
+        else
+            snprintf(comment, sizeof comment,
+                     "Layer %zu: %zu -> %zu, %s. Weights [%zu][%zu], row by row", k + 1,
+                     m->units[k], nb, dsc_activation_name(m->act[k]), nb, m->units[k]);
         if (e->q) {
-            put_int8_array(t, n, k + 1, e->q->q + e->q->q_off[k], in * out, comment);
-            put_float_array(t, n, "s", k + 1, e->q->scale + e->q->s_off[k], e->per_layer ? 1 : out,
-                            e->per_layer ? "its weights' scale" : "its weights' scale per unit");
+            put_int8_array(t, n, k + 1, e->q->q + e->q->q_off[k], nw, comment);
+            put_float_array(
+                t, n, "s", k + 1, e->q->scale + e->q->s_off[k], dsc_qmodel_scales(m, e->q, k),
+                e->per_layer ? "its weights' scale" : "its weights' scale per unit (filter)");
         } else {
-            put_float_array(t, n, "w", k + 1, m->params + m->w_off[k], in * out, comment);
+            put_float_array(t, n, "w", k + 1, m->params + m->w_off[k], nw, comment);
         }
-        put_float_array(t, n, "b", k + 1, m->params + m->b_off[k], out, "its biases");
+        put_float_array(t, n, "b", k + 1, m->params + m->b_off[k], nb, "its biases");
     }
     if (m->y_mean) {
         put_float_array(t, n, "y_mean", 0, m->y_mean, e->n_out,
@@ -385,7 +503,9 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
         put_code(t, x->out.c);
         dsc_text_put(t, "\n");
     }
-    if (e->q) {
+    put_layer_functions(t, e);
+    int dense = (e->used_kinds >> DSC_LAYER_DENSE) & 1;
+    if (e->q && dense) {
         if (e->q->float_act) {
             dsc_text_put(t, "/* One layer on one row: float inputs, int8 weights, the sum scaled "
                             "back. */\n");
@@ -396,7 +516,7 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
                             "back. */\n");
             put_function(t, "void", n, "qdense", dsc_qdense_source());
         }
-    } else {
+    } else if (dense) {
         dsc_text_put(t, "/* x . w in the order descent sums it for one row on its own, so the\n"
                         " * results are those bits. */\n");
         put_function(t, "float", n, "dot", dsc_export_dot_text);
@@ -414,12 +534,14 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
     if (transforms_inputs(m)) dsc_text_printf(t, "    float x[%zu];\n", e->n_in);
     if (e->hidden_max) dsc_text_printf(t, "    float h0[%zu];\n", e->hidden_max);
     if (m->n_layers > 2) dsc_text_printf(t, "    float h1[%zu];\n", e->hidden_max);
-    if (e->q && !e->q->float_act) dsc_text_printf(t, "    int8_t q[%zu];\n", e->in_max);
+    if (e->q && !e->q->float_act && e->in_max)
+        dsc_text_printf(t, "    int8_t q[%zu];\n", e->in_max);
     int loops = transforms_inputs(m) || m->y_mean;
     for (size_t k = 0; k < m->n_layers; k++)
         if (dsc_activation_op(m->act[k])->out.c_form == DSC_C_ELEMENT &&
             m->act[k] != DSC_ACT_IDENTITY)
             loops = 1;
+    if ((e->used_kinds >> DSC_LAYER_FLATTEN) & 1) loops = 1;
     if (loops) dsc_text_put(t, "    size_t j;\n");
     /* The engine's order and rounding (dsc_model_transform_inputs): x / div
      * in float, then (x - mean) / std. */
@@ -439,7 +561,9 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
     for (size_t k = 0; k < m->n_layers; k++) {
         size_t in = m->units[k], out = m->units[k + 1];
         const char *src = layer_src(e, k), *dst = layer_dst(e, k);
-        if (e->q)
+        if (m->layer[k].kind != DSC_LAYER_DENSE) {
+            put_layer_call(t, e, k, src, dst);
+        } else if (e->q)
             dsc_text_printf(t,
                             "    %s_qdense(%s, %zu, %s_q%zu, %s_s%zu, %d, %s_b%zu, %zu, %s%s);\n",
                             n, src, in, n, k + 1, n, k + 1, e->per_layer ? 0 : 1, n, k + 1, out,
@@ -541,9 +665,9 @@ static void count_bytes(const dsc_model *m, const dsc_qmodel *q, int per_layer,
 {
     size_t w = 0, b = 0, s = 0;
     for (size_t k = 0; k < m->n_layers; k++) {
-        w += m->units[k] * m->units[k + 1];
-        b += m->units[k + 1];
-        s += per_layer ? 1 : m->units[k + 1];
+        w += m->arch->n_w[k];
+        b += m->arch->n_b[k];
+        s += !m->arch->n_w[k] ? 0 : per_layer ? 1 : m->arch->n_b[k];
     }
     r->float_weight_bytes = w * sizeof(float);
     r->float_param_bytes = (w + b) * sizeof(float);
@@ -577,10 +701,12 @@ dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_exp
                         o->name ? o->name : "(null)");
     if ((unsigned)o->weights > DSC_EXPORT_INT8 || (unsigned)o->scale > DSC_SCALE_PER_LAYER)
         return dsc_fail(DSC_EINVAL, "dsc_model_export_c: unknown weights or scale option");
-    if (!dsc_spec_is_mlp(m->arch))
-        return dsc_fail(DSC_EUNSUPPORTED,
-                        "%s: only dense layers are exported to C yet (not convolution or pooling)",
-                        m->spec);
+    for (size_t k = 0; k < m->n_layers; k++) {
+        const dsc_op_def *op = layer_op(m->layer[k].kind);
+        if (op && (op->out.c_form != DSC_C_LAYER || !op->out.c))
+            return dsc_fail(DSC_EUNSUPPORTED, "layer %zu: the op %s has no C text to export", k + 1,
+                            op->name);
+    }
     for (size_t k = 0; k < m->n_layers; k++) {
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (!a || !a->out.c || (a->out.c_form != DSC_C_ELEMENT && a->out.c_form != DSC_C_ROW))

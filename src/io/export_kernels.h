@@ -103,4 +103,34 @@
             }                                                                                      \
         })
 
+/* A convolution layer on one sample with int8 weights and the sample kept
+ * in float: y[f][o] = (sum over c, ky, kx of x * q) * s[f * s_step] + b[f],
+ * the sum in float in (c, ky, kx) order, zero padding outside the input.
+ * x is C x H x W, q F x C x KH x KW, y F x OH x OW (a signal: H = KH = SH
+ * = OH = 1, PH = 0). */
+#define DSC_QCONV_F_FN(name)                                                                       \
+    DSC_KERNEL_FN_(                                                                                \
+        void, name,                                                                                \
+        (const float *x, const int8_t *w, const float *s, size_t s_step, const float *b, float *y, \
+         size_t C, size_t H, size_t W, size_t F, size_t KH, size_t KW, size_t SH, size_t SW,       \
+         size_t PH, size_t PW, size_t OH, size_t OW) {                                             \
+            size_t f, oy, ox, c, ky, kx;                                                           \
+            for (f = 0; f < F; f++)                                                                \
+                for (oy = 0; oy < OH; oy++)                                                        \
+                    for (ox = 0; ox < OW; ox++) {                                                  \
+                        float acc = 0.0f, t;                                                       \
+                        for (c = 0; c < C; c++)                                                    \
+                            for (ky = 0; ky < KH; ky++)                                            \
+                                for (kx = 0; kx < KW; kx++) {                                      \
+                                    size_t iy = oy * SH + ky, ix = ox * SW + kx;                   \
+                                    if (iy < PH || iy - PH >= H || ix < PW || ix - PW >= W)        \
+                                        continue;                                                  \
+                                    acc += x[(c * H + iy - PH) * W + ix - PW] *                    \
+                                           (float)w[((f * C + c) * KH + ky) * KW + kx];            \
+                                }                                                                  \
+                        t = acc * s[f * s_step];                                                   \
+                        y[(f * OH + oy) * OW + ox] = t + b[f];                                     \
+                    }                                                                              \
+        })
+
 #endif

@@ -54,6 +54,8 @@ enum {
     ATTR_TYPE = 20,
     ATTR_FLOAT = 1,
     ATTR_INT = 2,
+    ATTR_INTS = 7,
+    ATTR_INTS_FIELD = 8,
     TENSOR_DIMS = 1,
     TENSOR_DATA_TYPE = 2,
     TENSOR_STRING_DATA = 6,
@@ -78,14 +80,41 @@ enum {
 
 /* --- pieces of a graph ------------------------------------------------------- */
 
-static void float_tensor(pb_buf *b, const char *name, const float *v, size_t rows, size_t cols)
+/* A float initializer of nd dims (row-major, as descent stores it). */
+static void float_tensor_dims(pb_buf *b, const char *name, const float *v, const size_t *dims,
+                              int nd)
 {
-    size_t t = pb_begin(b, GRAPH_INITIALIZER);
-    if (rows) pb_varint(b, TENSOR_DIMS, (int64_t)rows);
-    pb_varint(b, TENSOR_DIMS, (int64_t)cols);
+    size_t t = pb_begin(b, GRAPH_INITIALIZER), count = 1;
+    for (int i = 0; i < nd; i++) {
+        pb_varint(b, TENSOR_DIMS, (int64_t)dims[i]);
+        count *= dims[i];
+    }
     pb_varint(b, TENSOR_DATA_TYPE, DT_FLOAT);
     pb_string(b, TENSOR_NAME, name);
-    pb_floats_raw(b, TENSOR_RAW_DATA, v, rows ? rows * cols : cols);
+    pb_floats_raw(b, TENSOR_RAW_DATA, v, count);
+    pb_end(b, t);
+}
+
+static void float_tensor(pb_buf *b, const char *name, const float *v, size_t rows, size_t cols)
+{
+    size_t dims[2] = {rows, cols};
+    if (rows)
+        float_tensor_dims(b, name, v, dims, 2);
+    else
+        float_tensor_dims(b, name, v, dims + 1, 1);
+}
+
+/* An int64 vector initializer (a shape for Reshape). */
+static void int64_tensor(pb_buf *b, const char *name, const int64_t *v, size_t n)
+{
+    size_t t = pb_begin(b, GRAPH_INITIALIZER);
+    pb_varint(b, TENSOR_DIMS, (int64_t)n);
+    pb_varint(b, TENSOR_DATA_TYPE, DT_INT64);
+    pb_string(b, TENSOR_NAME, name);
+    uint8_t raw[8 * 4];
+    for (size_t i = 0; i < n && i < 4; i++)
+        for (int k = 0; k < 8; k++) raw[8 * i + k] = (uint8_t)((uint64_t)v[i] >> (8 * k));
+    pb_bytes(b, TENSOR_RAW_DATA, raw, 8 * (n < 4 ? n : 4));
     pb_end(b, t);
 }
 
@@ -132,28 +161,64 @@ static void attr_float(pb_buf *b, const char *name, float v)
 
 /* Attributes written as text in the op table, "name=value[,name=value]":
  * a value with '.' or an exponent is a float, otherwise an int. */
-static void attrs_from_text(pb_buf *b, const char *text)
+static void attr_ints(pb_buf *b, const char *name, const int64_t *v, size_t n)
 {
-    for (const char *p = text; p && *p;) {
-        const char *eq = strchr(p, '='), *end = strchr(p, ',');
-        if (!end) end = p + strlen(p);
-        if (!eq || eq > end) break;
-        char name[32], value[32];
-        size_t nl = (size_t)(eq - p), vl = (size_t)(end - eq - 1);
-        if (nl >= sizeof name || vl >= sizeof value) break;
-        memcpy(name, p, nl);
-        name[nl] = '\0';
-        memcpy(value, eq + 1, vl);
-        value[vl] = '\0';
+    size_t a = pb_begin(b, NODE_ATTRIBUTE);
+    pb_string(b, ATTR_NAME, name);
+    pb_varint(b, ATTR_TYPE, ATTR_INTS);
+    for (size_t i = 0; i < n; i++) pb_varint(b, ATTR_INTS_FIELD, v[i]);
+    pb_end(b, a);
+}
+
+/* Attributes written as text in the op table: "name=value" or
+ * "name=[A,B,...]" separated by spaces, where a list holds numbers or the
+ * names of the layer's geometry (dsc_geom_names; g NULL: none), and a
+ * value with '.' or an exponent is a float. On a signal (C x L) the
+ * height's entries (KH, SH, PH, ...) are left out of lists. */
+static void attrs_from_text(pb_buf *b, const char *text, const size_t *g, int signal)
+{
+    char buf[256];
+    if (!text || strlen(text) >= sizeof buf) return;
+    strcpy(buf, text);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        char *eq = strchr(tok, '=');
+        if (!eq) continue;
+        *eq = '\0';
+        const char *value = eq + 1;
+        if (*value == '[') {
+            int64_t list[8];
+            size_t n = 0;
+            char *item = (char *)value + 1;
+            while (*item && *item != ']' && n < DSC_COUNT_OF(list)) {
+                size_t len = strcspn(item, ",]");
+                char word[16];
+                if (len >= sizeof word) break;
+                memcpy(word, item, len);
+                word[len] = '\0';
+                item += len + (item[len] == ',');
+                int known = 0;
+                for (int i = 0; g && i < DSC_GEOM_COUNT; i++)
+                    if (strcmp(word, dsc_geom_names[i]) == 0) {
+                        known = 1;
+                        if (!(signal && word[len - 1] == 'H')) list[n++] = (int64_t)g[i];
+                    }
+                if (!known) {
+                    double v;
+                    const char *stop;
+                    if (dsc_parse_double(word, &stop, &v) == 0) list[n++] = (int64_t)v;
+                }
+            }
+            attr_ints(b, tok, list, n);
+            continue;
+        }
         double v = 0;
         const char *stop;
         if (dsc_parse_double(value, &stop, &v) == 0) {
             if (strpbrk(value, ".eE"))
-                attr_float(b, name, (float)v);
+                attr_float(b, tok, (float)v);
             else
-                attr_int(b, name, (int64_t)v);
+                attr_int(b, tok, (int64_t)v);
         }
-        p = *end ? end + 1 : end;
     }
 }
 
@@ -236,10 +301,29 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
         float_tensor(b, "x_std", m->x_std, 0, n_in);
     }
     for (size_t k = 0; k < L; k++) {
+        const dsc_layer *l = &m->layer[k];
+        size_t nb = m->arch->n_b[k];
+        if (!m->arch->n_w[k]) continue;
         snprintf(name, sizeof name, "layer%zu.weight", k + 1);
-        float_tensor(b, name, m->params + m->w_off[k], m->units[k + 1], m->units[k]);
+        if (l->kind == DSC_LAYER_CONV) {
+            /* F x C x KH x KW (a signal: F x C x K), descent's own layout */
+            size_t dims[4] = {nb, l->in_dims[0], l->kh, l->kw};
+            if (l->in_rank == 3)
+                float_tensor_dims(b, name, m->params + m->w_off[k], dims, 4);
+            else
+                dims[2] = l->kw, float_tensor_dims(b, name, m->params + m->w_off[k], dims, 3);
+        } else {
+            float_tensor(b, name, m->params + m->w_off[k], nb, m->units[k]);
+        }
         snprintf(name, sizeof name, "layer%zu.bias", k + 1);
-        float_tensor(b, name, m->params + m->b_off[k], 0, m->units[k + 1]);
+        float_tensor(b, name, m->params + m->b_off[k], 0, nb);
+    }
+    if (m->layer[0].in_rank > 1) {
+        /* Rows of features become samples C x H x W (or C x L). */
+        int64_t shape[4] = {-1, 0, 0, 0};
+        for (int i = 0; i < m->layer[0].in_rank; i++)
+            shape[i + 1] = (int64_t)m->layer[0].in_dims[i];
+        int64_tensor(b, "input_shape", shape, (size_t)m->layer[0].in_rank + 1);
     }
     if (m->y_mean) {
         float_tensor(b, "y_std", m->y_std, 0, n_out);
@@ -265,32 +349,66 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
         node(b, "Div", "standardize.div", "standardize.centered", "x_std", NULL, "standardize.out");
         strcpy(cur, "standardize.out");
     }
+    if (m->layer[0].in_rank > 1) {
+        node(b, "Reshape", "input.reshape", cur, "input_shape", NULL, "input.shaped");
+        strcpy(cur, "input.shaped");
+    }
     for (size_t k = 0; k < L; k++) {
-        /* The activation's operator from its op table entry; identity needs
-         * no node. */
+        const dsc_layer *l = &m->layer[k];
+        /* The activation's operator from its op table entry; identity (and
+         * a pool or flatten, which have none) needs no node. */
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
-        const char *op = m->act[k] == DSC_ACT_IDENTITY ? NULL : a->out.onnx;
+        const char *act = m->act[k] == DSC_ACT_IDENTITY ? NULL : a->out.onnx;
         int last = k + 1 == L && !m->y_mean;
         char w[64], bias[64];
+        size_t geom[DSC_GEOM_COUNT];
+        dsc_layer_geometry(l, geom);
+        int signal = l->in_rank == 2;
         snprintf(w, sizeof w, "layer%zu.weight", k + 1);
         snprintf(bias, sizeof bias, "layer%zu.bias", k + 1);
-        snprintf(name, sizeof name, "layer%zu.gemm", k + 1);
-        if (last && !op)
+        if (last && !act)
             strcpy(out, "output");
         else
             snprintf(out, sizeof out, "layer%zu.linear", k + 1);
-        size_t nd = node_begin(b, "Gemm", name, cur, w, bias, out);
-        attr_int(b, "transB", 1);
-        pb_end(b, nd);
+        size_t nd;
+        const dsc_op_def *op = NULL;
+        switch (l->kind) {
+        case DSC_LAYER_DENSE:
+            if (l->in_rank > 1) { /* a dense layer reads its samples flat */
+                snprintf(name, sizeof name, "layer%zu.flatten", k + 1);
+                char flat[64];
+                snprintf(flat, sizeof flat, "layer%zu.flat", k + 1);
+                nd = node_begin(b, "Flatten", name, cur, NULL, NULL, flat);
+                attr_int(b, "axis", 1);
+                pb_end(b, nd);
+                strcpy(cur, flat);
+            }
+            snprintf(name, sizeof name, "layer%zu.gemm", k + 1);
+            nd = node_begin(b, "Gemm", name, cur, w, bias, out);
+            attr_int(b, "transB", 1);
+            pb_end(b, nd);
+            break;
+        case DSC_LAYER_CONV: op = dsc_ops[DSC_OP_CONV]; break;
+        case DSC_LAYER_MAXPOOL: op = dsc_ops[DSC_OP_MAXPOOL]; break;
+        case DSC_LAYER_AVGPOOL: op = dsc_ops[DSC_OP_AVGPOOL]; break;
+        case DSC_LAYER_FLATTEN: op = dsc_ops[DSC_OP_FLATTEN]; break;
+        }
+        if (op) {
+            snprintf(name, sizeof name, "layer%zu.%s", k + 1, op->name);
+            int conv = l->kind == DSC_LAYER_CONV;
+            nd = node_begin(b, op->out.onnx, name, cur, conv ? w : NULL, conv ? bias : NULL, out);
+            attrs_from_text(b, op->out.onnx_attrs, geom, signal);
+            pb_end(b, nd);
+        }
         strcpy(cur, out);
-        if (!op) continue;
+        if (!act) continue;
         snprintf(name, sizeof name, "layer%zu.%s", k + 1, a->name);
         if (last)
             strcpy(out, "output");
         else
             snprintf(out, sizeof out, "layer%zu.out", k + 1);
-        nd = node_begin(b, op, name, cur, NULL, NULL, out);
-        attrs_from_text(b, a->out.onnx_attrs);
+        nd = node_begin(b, act, name, cur, NULL, NULL, out);
+        attrs_from_text(b, a->out.onnx_attrs, NULL, 0);
         pb_end(b, nd);
         strcpy(cur, out);
     }
@@ -351,11 +469,12 @@ dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc
     if (o && o->weights != DSC_EXPORT_FLOAT)
         return dsc_fail(DSC_EUNSUPPORTED, "an ONNX export has float weights only (int8 is for C)");
     const char *source = o ? o->source : NULL;
-    if (!dsc_spec_is_mlp(m->arch))
-        return dsc_fail(DSC_EUNSUPPORTED,
-                        "%s: only dense layers are exported to ONNX yet (not convolution or "
-                        "pooling)",
-                        m->spec);
+    static const dsc_op_id layer_ops[] = {DSC_OP_CONV, DSC_OP_MAXPOOL, DSC_OP_AVGPOOL,
+                                          DSC_OP_FLATTEN};
+    for (size_t i = 0; i < DSC_COUNT_OF(layer_ops); i++)
+        if (!dsc_ops[layer_ops[i]]->out.onnx)
+            return dsc_fail(DSC_EUNSUPPORTED, "the op %s has no ONNX operator",
+                            dsc_ops[layer_ops[i]]->name);
     for (size_t k = 0; k < m->n_layers; k++) {
         const dsc_op_def *a = dsc_activation_op(m->act[k]);
         if (!a || (m->act[k] != DSC_ACT_IDENTITY && !a->out.onnx))
@@ -402,8 +521,8 @@ dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc
     if (!s) {
         size_t w = 0, bias = 0;
         for (size_t k = 0; k < m->n_layers; k++) {
-            w += m->units[k] * m->units[k + 1];
-            bias += m->units[k + 1];
+            w += m->arch->n_w[k];
+            bias += m->arch->n_b[k];
         }
         r->weight_bytes = r->float_weight_bytes = w * sizeof(float);
         r->param_bytes = r->float_param_bytes = (w + bias) * sizeof(float);

@@ -47,6 +47,81 @@ def elementwise(f):
     return op
 
 
+def windows(x, kh, kw, sh, sw, ph, pw):
+    """The windows of samples x [N, C, H, W] (zero padded) as an array
+    [N, C, KH, KW, OH, OW]."""
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh = (x.shape[2] - kh) // sh + 1
+    ow = (x.shape[3] - kw) // sw + 1
+    out = np.empty(x.shape[:2] + (kh, kw, oh, ow))
+    for ky in range(kh):
+        for kx in range(kw):
+            out[:, :, ky, kx] = x[:, :, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw]
+    return out
+
+
+def image(x):
+    """Samples as images: a signal [N, C, L] is an image of height 1."""
+    return (x, False) if x.ndim == 4 else (x[:, :, None, :], True)
+
+
+def geometry(n, signal):
+    at = attrs(n)
+    k = list(at.get('kernel_shape', []))
+    s = list(at.get('strides', [1] * len(k)))
+    p = list(at.get('pads', [0] * 2 * len(k)))
+    if signal:
+        return 1, k[0], 1, s[0], 0, p[0]
+    return k[0], k[1], s[0], s[1], p[0], p[1]
+
+
+def conv(a, n):
+    (x, ex), (w, _), (b, _) = a
+    xi, signal = image(x)
+    ei, _ = image(ex)
+    wi = w[:, :, None, :] if signal else w
+    kh, kw, sh, sw, ph, pw = geometry(n, signal)
+    win, ewin = windows(xi, kh, kw, sh, sw, ph, pw), windows(ei, kh, kw, sh, sw, ph, pw)
+    v = np.einsum('ncabij,fcab->nfij', win, wi) + b[None, :, None, None]
+    k = wi.shape[1] * kh * kw
+    gamma = k * U / (1 - k * U)
+    e = np.einsum('ncabij,fcab->nfij', ewin, np.abs(wi)) + \
+        gamma * np.einsum('ncabij,fcab->nfij', np.abs(win), np.abs(wi)) + U * np.abs(v)
+    if signal:
+        v, e = v[:, :, 0, :], e[:, :, 0, :]
+    return v, e
+
+
+def pool(kind):
+    def op(a, n):
+        (x, ex), = a
+        xi, signal = image(x)
+        ei, _ = image(ex)
+        kh, kw, sh, sw, _, _ = geometry(n, signal)
+        win, ewin = windows(xi, kh, kw, sh, sw, 0, 0), windows(ei, kh, kw, sh, sw, 0, 0)
+        if kind == 'max':  # the largest moves no more than the largest error
+            v, e = win.max(axis=(2, 3)), ewin.max(axis=(2, 3))
+        else:
+            k = kh * kw
+            v = win.mean(axis=(2, 3))
+            e = ewin.mean(axis=(2, 3)) + (k + 1) * U * np.abs(win).mean(axis=(2, 3))
+        if signal:
+            v, e = v[:, :, 0, :], e[:, :, 0, :]
+        return v, e
+    return op
+
+
+def reshape(a, n):
+    (x, ex), (shape, _) = a
+    shape = [int(d) for d in shape]
+    return x.reshape(shape), ex.reshape(shape)
+
+
+def flatten(a, n):
+    (x, ex), = a
+    return x.reshape(x.shape[0], -1), ex.reshape(ex.shape[0], -1)
+
+
 def softmax(a, n):
     x, ex = a[0]
     e = np.exp(x - x.max(axis=1, keepdims=True))
@@ -74,6 +149,11 @@ OPS = {
     'Tanh': elementwise(lambda x, at: np.tanh(x)),
     'Softplus': elementwise(lambda x, at: np.logaddexp(0.0, x)),
     'Softmax': softmax,
+    'Conv': conv,
+    'MaxPool': pool('max'),
+    'AveragePool': pool('avg'),
+    'Reshape': reshape,
+    'Flatten': flatten,
 }
 
 m = onnx.load(sys.argv[1])
@@ -82,7 +162,7 @@ rows = [l.split(',') for l in sys.stdin.read().split('\n') if l.strip()]
 x = np.array(rows, dtype=np.float32).astype(np.float64)
 values = {'input': (x, np.zeros_like(x))}
 for t in m.graph.initializer:
-    if t.data_type == onnx.TensorProto.FLOAT:
+    if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.INT64):
         c = numpy_helper.to_array(t).astype(np.float64)
         values[t.name] = (c, np.zeros_like(c))
 for node in m.graph.node:
