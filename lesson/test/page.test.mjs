@@ -273,6 +273,42 @@ async function liveOnly(p, trace) {
     await bp.locator('[data-ctl=b3]').dispatchEvent('change');
   }
 
+  // When to stop: a start typed in runs from there, as descent line --intercept0/--slope0.
+  {
+    const st = page.locator('#stopping');
+    await st.locator('[data-ctl=icpt0]').fill('0.5');
+    await st.locator('[data-ctl=slope0]').fill('0.5');
+    await st.locator('[data-ctl=slope0]').dispatchEvent('change');
+    eq(descent(['line', '--data', 'seed-line.csv', '--lr', '0.01', '--intercept0', '0.5', '--slope0', '0.5', '--trace', 'stop-start.csv']).status, 0,
+      'descent line from (0.5, 0.5)');
+    const tr = readTrace('stop-start.csv');
+    eq(await text(page, '#stopping [data-out=ssr]'), tr[0].ssr, 'when to stop: the SSR at the typed start');
+    eq((await text(page, '#stopping [data-out=iter]')).split(' of ')[1], String(tr.length), 'when to stop: as many iterations as the command line');
+    await st.locator('[data-ctl=icpt0]').fill('0');
+    await st.locator('[data-ctl=slope0]').fill('1');
+    await st.locator('[data-ctl=slope0]').dispatchEvent('change');
+  }
+  // The squiggle and ReLU: step 0's fit has a handle that moves the curve
+  // up or down, and the run then starts from that b3.
+  for (const [id, b3Default] of [['squiggle', '0'], ['relu', '-16']]) {
+    const sec = page.locator('#' + id);
+    await sec.locator('[data-act=reset]').click();
+    eq(await sec.locator('[data-ctl=b3]').inputValue(), b3Default, `${id}: b3 starts at the seed's value`);
+    const h = sec.locator('.drag');
+    await h.scrollIntoViewIfNeeded();
+    const b = await h.boundingBox();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2 - 40, { steps: 5 });
+    await page.mouse.up();
+    const v = await sec.locator('[data-ctl=b3]').inputValue();
+    ok(Number(v) > Number(b3Default), `${id}: dragging the curve up raised b3's start (to ${v})`);
+    const shown = id === 'squiggle' ? await text(page, '#squiggle [data-out=params]') : '';
+    if (id === 'squiggle') ok(shown.includes(`b3 ${Number(v)}`), `squiggle: the run starts at b3 ${v}: ${shown}`);
+    await sec.locator('[data-ctl=b3]').fill(b3Default);
+    await sec.locator('[data-ctl=b3]').dispatchEvent('change');
+  }
+
   // A bad file: the command line's message, line and column.
   const lineMsg = cliMessage(['line', '--data', 'bad.csv']);
   ok(/bad\.csv:3:1:/.test(lineMsg), `the CLI names the line and column: ${lineMsg}`);
