@@ -45,7 +45,7 @@ have_time=0
 # runs: started before a measurement, stopped after it, and on exit.
 SPIN_PID=""
 spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
-spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null || true; SPIN_PID=""; }
 trap 'spin_stop; rm -rf "$TMP"' EXIT INT TERM
 
 w1_run() { # ENV THREADS REP [LOAD]

@@ -45,7 +45,7 @@ emit_busy() { emit "$1" "$2" "$3" "$(echo "$4" | sed 's/^{/{"load": "busy", /')"
 # rounds: started before them, stopped after, and on exit.
 SPIN_PID=""
 spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
-spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null || true; SPIN_PID=""; }
 num() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
