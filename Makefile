@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-python
+.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-cnn bench-python
 
 all: build
 
@@ -45,6 +45,15 @@ bench: $(BENCH_BUILD)/Makefile
 bench-peers: $(BENCH_BUILD)/Makefile
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	sh bench/run_peers.sh $(BENCH_BUILD)
+
+# The convolutional network of issue 15 against PyTorch, interleaved
+# (docs/PERFORMANCE.md): samples/s and peak memory; CNN_ROUNDS, CNN_BATCHES.
+# `python3 bench/run_cnn.py accuracy` runs the 10-epoch accuracy comparison.
+CNN_ROUNDS ?= 3
+CNN_BATCHES ?= 150
+bench-cnn: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	/usr/bin/python3 bench/run_cnn.py speed $(BENCH_BUILD) $(CNN_ROUNDS) $(CNN_BATCHES)
 
 # Data-parallel scaling over MPI ranks (docs/SCALING.md); needs openmpi-bin.
 bench-mpi: $(BENCH_BUILD)/Makefile

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "data/data.h"
 #include "io/json.h"
 #include "network.h"
 #include "ranks.h"
@@ -74,6 +75,13 @@ int cmd_eval(int argc, char **argv)
     if ((st = cli_agree(st)) < 0) {
         s = cli_evaluate(m, d, loss, &mt);
         st = s ? cli_fail(s) : EXIT_OK;
+        /* A loss that is not a number means outputs that are not (inputs
+         * too large for the model's arithmetic): no figures to report. */
+        if (st == EXIT_OK && isnan(mt.loss))
+            st = cli_error(EXIT_RUNTIME,
+                           "%s: the model's outputs are not numbers for some rows (inputs too "
+                           "large for its arithmetic?); descent predict names the first",
+                           data ? data : images);
     }
     int speak = st == EXIT_OK && cli_rank() == 0;
     size_t K = mt.n_classes;
@@ -155,6 +163,28 @@ static void put_field(FILE *f, const char *s)
         fputc(*c, f);
     }
     fputc('"', f);
+}
+
+/* A prediction that is not a number (a row whose finite inputs overflow
+ * the model's arithmetic, as 3e38 does) is refused with its row, rather
+ * than written as NaN. */
+static int check_outputs(const dsc_model *m, const dsc_dataset *d, const float *y)
+{
+    size_t n = dsc_dataset_rows(d), nout = dsc_model_outputs(m), nin = dsc_dataset_inputs(d);
+    const float *x = dsc_dataset_x(d);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < nout; j++) {
+            if (isfinite(y[i * nout + j])) continue;
+            double big = 0;
+            for (size_t k = 0; k < nin; k++)
+                if (fabs(x[i * nin + k]) > big) big = fabs(x[i * nin + k]);
+            char where[512];
+            return cli_error(EXIT_RUNTIME,
+                             "%s: the model's output for this row is not a number (its inputs, "
+                             "up to |%g|, are too large for the model's arithmetic)",
+                             dsc_dataset_row_where(d, i, where, sizeof where), big);
+        }
+    return EXIT_OK;
 }
 
 static void write_header(FILE *f, const dsc_model *m, const dsc_dataset *d, int proba)
@@ -279,6 +309,8 @@ int cmd_predict(int argc, char **argv)
             st = cli_fail(DSC_ENOMEM);
         else if ((s = dsc_model_predict(m, dsc_dataset_x(d), n, y)))
             st = cli_fail(s);
+        else
+            st = check_outputs(m, d, y);
         if (st == EXIT_OK) {
             /* --out is put in place when the command ends well. */
             FILE *f = out ? cli_out_open(out, 0) : stdout;

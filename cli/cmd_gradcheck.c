@@ -73,6 +73,7 @@ int cmd_gradcheck(int argc, char **argv)
                 digits = 1;
             } else if (*p == 'x' && digits && v) {
                 total *= v, v = 0, digits = 0;
+                ok = total <= 100000000u;
             } else {
                 ok = 0;
             }
@@ -80,6 +81,7 @@ int cmd_gradcheck(int argc, char **argv)
         if (!ok || !digits || !v)
             return cli_error(EXIT_USAGE, "--input-shape '%s': expected CxHxW or CxL, e.g. 1x9x9",
                              shape);
+        if (ok && total * v > 100000000u) ok = 0;
         inputs = total * v;
         if (cli_seen(&c, "inputs"))
             return cli_error(EXIT_USAGE, "--inputs or --input-shape, not both");
@@ -89,6 +91,14 @@ int cmd_gradcheck(int argc, char **argv)
     }
     if (inputs == 0 || outputs == 0 || batch == 0)
         return cli_error(EXIT_USAGE, "gradcheck: --inputs, --outputs and --batch must be >= 1");
+    /* Random data of batch x inputs: small networks are what a gradient
+     * check is for, and the sizes must not overflow. */
+    if (inputs > 1000000 || outputs > 1000000 || batch > 100000 || inputs * batch > 10000000 ||
+        outputs * batch > 10000000)
+        return cli_error(EXIT_USAGE,
+                         "gradcheck: --inputs and --outputs at most 1000000, --batch at most "
+                         "100000, and at most 10000000 values of data");
+    if (!(tol >= 0)) return cli_error(EXIT_USAGE, "gradcheck: --tol must be >= 0, not %g", tol);
     dsc_loss loss;
     dsc_activation out_act;
     if (dsc_loss_from_name(loss_name, &loss) || dsc_activation_from_name(output, &out_act))
@@ -101,9 +111,13 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_error(EXIT_USAGE, "gradcheck: --layers is too long");
     dsc_model *m = NULL;
     dsc_dataset *d = NULL;
-    float *x = malloc(batch * inputs * sizeof(float)), *y = malloc(batch * outputs * sizeof(float));
+    float *x = NULL, *y = NULL;
     int status = EXIT_RUNTIME;
     dsc_status s = dsc_model_new(spec, &m);
+    if (!s) {
+        x = malloc(batch * inputs * sizeof(float));
+        y = malloc(batch * outputs * sizeof(float));
+    }
     if (s) {
         status = cli_error(EXIT_USAGE, "gradcheck: %s", dsc_last_error());
         goto done;
@@ -111,6 +125,18 @@ int cmd_gradcheck(int argc, char **argv)
     if (!x || !y) {
         status = cli_error(EXIT_RUNTIME, "out of memory");
         goto done;
+    }
+    {
+        /* Each parameter's central differences are several passes over the
+         * batch: about params^2 x batch operations. */
+        double p = (double)dsc_model_param_count(m);
+        if (p * p * (double)batch > 2e9) {
+            status = cli_error(EXIT_USAGE,
+                               "gradcheck: %zu parameters on %zu rows is too much work for central "
+                               "differences (parameters^2 x rows at most 2e9); a smaller network",
+                               dsc_model_param_count(m), batch);
+            goto done;
+        }
     }
     dsc_rng rng;
     dsc_rng_seed(&rng, seed, 7);

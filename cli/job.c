@@ -330,7 +330,7 @@ static int on_epoch(const dsc_epoch_info *e, void *user)
         fputc('\n', s->log);
         /* Each line reaches the file when its epoch ends: a FIFO or a
          * terminal shows the run as it goes. */
-        fflush(s->log);
+        cli_out_flush(s->log);
     }
     return cli_interrupted;
 }

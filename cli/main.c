@@ -24,6 +24,7 @@ static const subcommand commands[] = {
     {"eval", cmd_eval, ALL_RANKS, "score a saved model on data: loss, accuracy or R^2, ..."},
     {"predict", cmd_predict, RANK0, "predict every row of a CSV file with a saved model"},
     {"info", cmd_info, RANK0, "show a saved model"},
+    {"export", cmd_export, RANK0, "write a saved model as dependency-free C (float or int8) or ONNX"},
     {"explain", cmd_explain, RANK0, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, RANK0, "compare backpropagation with numerical gradients"},
 };

@@ -159,6 +159,15 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
 {
     *m = NULL;
     int classes = dsc_dataset_classes(d) > 0;
+    if (dsc_dataset_classes(d) == 1) {
+        /* A classifier with one class learns nothing and predicts it. */
+        const char *t = dsc_dataset_target_name(d);
+        return cli_error(EXIT_RUNTIME,
+                         "%s: the target%s%s%s holds one class only ('%s'); a classifier needs "
+                         "two or more",
+                         o->data ? o->data : o->idx_labels, t ? " '" : "", t ? t : "", t ? "'" : "",
+                         dsc_dataset_class_label(d, 0));
+    }
     const char *output = o->output ? o->output : classes ? "softmax" : "identity";
     const char *layers = o->layers ? o->layers : "";
     dsc_activation act;

@@ -2,8 +2,11 @@
 #include "output.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -25,6 +28,14 @@ static pending outs[MAX_OUTPUTS];
  * set only once a name is complete. */
 static const char *volatile temps[MAX_OUTPUTS];
 
+/* How many holds the main thread has open (cli_signals_hold). The main
+ * thread blocks the signals while it holds, but a process-directed signal
+ * may then go to another thread (OpenBLAS starts its own before main):
+ * that thread's handler waits for the hold to end, so a temporary file
+ * being made or renamed is registered, or gone, before anything is
+ * removed. */
+static atomic_int holding;
+
 static void on_signal(int sig)
 {
     if (cli_graceful && (sig == SIGINT || sig == SIGTERM)) {
@@ -32,6 +43,10 @@ static void on_signal(int sig)
         return;
     }
     int e = errno;
+    while (atomic_load(&holding) > 0) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
     for (int i = 0; i < MAX_OUTPUTS; i++)
         if (temps[i]) unlink(temps[i]);
     errno = e;
@@ -65,10 +80,16 @@ void cli_signals_hold(int hold)
 {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    for (size_t i = 0; i < DSC_COUNT_OF(handled); i++) sigaddset(&set, handled[i]);
+    /* Blocked before counted, uncounted before unblocked: this thread never
+     * runs the handler while it holds (the handler would wait for itself). */
+    if (hold) {
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        atomic_fetch_add(&holding, 1);
+    } else {
+        atomic_fetch_sub(&holding, 1);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    }
 }
 
 static int is_dash(const char *p) { return strcmp(p, "-") == 0; }
@@ -143,14 +164,20 @@ FILE *cli_out_open(const char *path, int announce)
         return NULL;
     }
     pending *p = &outs[slot];
+    /* Signals wait while the temporary file is made and registered: one
+     * in between would leave it behind. */
+    cli_signals_hold(1);
     dsc_status s = dsc_outfile_open(&p->o, path);
+    if (!s) {
+        p->open = 1;
+        p->announce = announce && cli_rank() == 0 ? dsc_strdup(path) : NULL;
+        temps[slot] = p->o.tmp;
+    }
+    cli_signals_hold(0);
     if (s) {
         cli_fail(s);
         return NULL;
     }
-    p->open = 1;
-    p->announce = announce && cli_rank() == 0 ? dsc_strdup(path) : NULL;
-    temps[slot] = p->o.tmp;
     return p->o.f;
 }
 
@@ -175,6 +202,14 @@ static int settle(pending *p, int keep)
     if (st == EXIT_OK && announce) fprintf(stderr, "saved %s\n", announce);
     dsc_free(announce);
     return st;
+}
+
+int cli_out_flush(FILE *f)
+{
+    pending *p = find(f);
+    if (fflush(f) == 0) return 0;
+    if (p && !p->o.err) p->o.err = errno;
+    return -1;
 }
 
 int cli_out_commit_now(FILE *f)

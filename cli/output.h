@@ -36,6 +36,10 @@ int cli_check_dir(const char *option, const char *path);
  * until cli_outputs_finish; a device or FIFO is written as it comes.
  * announce: print "saved PATH" once the file is in place. */
 FILE *cli_out_open(const char *path, int announce);
+/* Flushes what was written so far (a log line, for a FIFO or terminal to
+ * show at once); a failure is remembered for the message at the end.
+ * Returns 0 or -1. */
+int cli_out_flush(FILE *f);
 /* Puts one output in place now (checkpoints, which a run keeps as it
  * goes). Returns an exit status, with a message on failure. */
 int cli_out_commit_now(FILE *f);

@@ -36,14 +36,14 @@ extern "C" {
 /** Status codes. DSC_OK is 0; every other value is a failure. */
 typedef enum {
     DSC_OK = 0,
-    DSC_EINVAL,      /**< an argument or option is invalid */
-    DSC_ENOMEM,      /**< an allocation failed */
-    DSC_EIO,         /**< a file could not be read or written */
-    DSC_EFORMAT,     /**< a file or string is malformed */
-    DSC_ESHAPE,      /**< tensor shapes do not fit together */
-    DSC_ENOTFOUND,   /**< a named thing (parameter, column) does not exist */
-    DSC_EDIVERGED,   /**< the loss became NaN or infinite */
-    DSC_ECANCELLED,  /**< a callback asked to stop */
+    DSC_EINVAL,       /**< an argument or option is invalid */
+    DSC_ENOMEM,       /**< an allocation failed */
+    DSC_EIO,          /**< a file could not be read or written */
+    DSC_EFORMAT,      /**< a file or string is malformed */
+    DSC_ESHAPE,       /**< tensor shapes do not fit together */
+    DSC_ENOTFOUND,    /**< a named thing (parameter, column) does not exist */
+    DSC_EDIVERGED,    /**< the loss became NaN or infinite */
+    DSC_ECANCELLED,   /**< a callback asked to stop */
     DSC_EUNSUPPORTED, /**< valid, but not supported by this build */
     DSC_ELIMIT        /**< an input is larger than a limit of dsc_limits allows */
 } dsc_status;
@@ -468,9 +468,13 @@ const dsc_model_summary *dsc_model_get_summary(const dsc_model *m);
 
 /**
  * Saves m to path: binary, little-endian, versioned, with a CRC32 (see
- * docs/FORMAT.md). The file is written to a temporary file in the same
- * folder, flushed and renamed into place, so a crash or a full disk never
- * leaves a broken model where a good one was. DSC_EIO on failure.
+ * docs/FORMAT.md). The file is written to a temporary file with a unique
+ * name in the same folder, flushed and renamed into place, so a crash or a
+ * full disk never leaves a broken model where a good one was; a symbolic
+ * link is followed to the file it names; a FIFO or /dev/null is written
+ * through (docs/GUARANTEES.md). DSC_EIO when the file cannot be written,
+ * DSC_EINVAL for a path that never can be (a directory, a block device)
+ * and for a model no file can hold (a parameter that is not finite).
  */
 dsc_status dsc_model_save(const dsc_model *m, const char *path);
 /** Loads a model saved by dsc_model_save. Every length and value is
@@ -527,6 +531,87 @@ dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on);
  *  workspace. DSC_EINVAL, naming the row and column, when an input is NaN
  *  or infinite (nothing is written to y then). */
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y);
+
+/* ------------------------------------------------------------------ */
+/* Export: the model as C source or as an ONNX file                   */
+/* ------------------------------------------------------------------ */
+
+/** How an exported C model stores its weights. */
+typedef enum {
+    DSC_EXPORT_FLOAT = 0, /**< float32, as trained: the bits of dsc_predict one row at a time */
+    DSC_EXPORT_INT8 /**< int8 with float scales, a quarter of the bytes (see docs/EXPORT.md) */
+} dsc_export_weights;
+
+/** Where an int8 export's weight scales apply. */
+typedef enum {
+    DSC_SCALE_PER_UNIT = 0, /**< one scale per output unit (row of a weight matrix) */
+    DSC_SCALE_PER_LAYER     /**< one scale per layer */
+} dsc_export_scale;
+
+/** Export options. Fill with dsc_export_options_init(), then change fields. */
+typedef struct {
+    /** C: the prefix of every name the export defines and the base of its
+     *  file names: a C identifier of at most 63 characters, not starting
+     *  with '_'. Default "model". */
+    const char *name;
+    dsc_export_weights weights; /**< C: float (default) or int8 */
+    dsc_export_scale scale;     /**< int8: per output unit (default) or per layer */
+    /** int8: 0 (default) quantizes each layer's input row to int8 as well
+     *  (one scale per row), so the products are integers summed exactly;
+     *  1 keeps the rows in float and only the weights in int8, closer to
+     *  the float model when inputs of very different scales share a layer
+     *  (unstandardised data). */
+    int float_activations;
+    /** Optional rows to measure the export on (borrowed): fills the
+     *  report's accuracy or MSE of the export and of the float model. */
+    const dsc_dataset *data;
+    /** Optional: where the model came from (a file name), quoted in the
+     *  exported files' comments and the ONNX doc string. */
+    const char *source;
+} dsc_export_options;
+
+/** Fills o with the defaults documented on each field. */
+void dsc_export_options_init(dsc_export_options *o);
+
+/** What an export holds and, with options.data, how it scores. */
+typedef struct {
+    size_t weight_bytes;       /**< bytes of the weight matrices in the export */
+    size_t param_bytes;        /**< weights, biases and scales together */
+    size_t float_weight_bytes; /**< the same two for a float export of the model */
+    size_t float_param_bytes;
+    size_t rows;           /**< rows of options.data measured (0 without) */
+    double accuracy;       /**< classifier: share of rows the export classifies right, else NaN */
+    double float_accuracy; /**< the same for the float model (dsc_model_predict) */
+    double mse;            /**< regression: mean squared error of the export, else NaN */
+    double float_mse;      /**< the same for the float model */
+    double max_abs_diff;   /**< largest |export output - float model output| */
+    double mean_abs_diff;  /**< mean |export output - float model output| */
+    size_t class_changes;  /**< classifier: rows whose class differs from the float model's */
+} dsc_export_report;
+
+/**
+ * Writes m as dependency-free C99: `DIR/NAME.h` and `DIR/NAME.c` (NAME from
+ * o->name), with `NAME_predict` (one row of raw inputs in, the model's
+ * outputs out: standardisation applied and undone inside), `NAME_class`
+ * and `NAME_CLASSES` for a classifier, `NAME_INPUTS`, `NAME_OUTPUTS` and
+ * `NAME_INPUT_NAMES`. Both files are complete before either replaces
+ * anything: on failure no file is created or changed. r may be NULL.
+ * DSC_EINVAL for a bad name or option, DSC_EIO when a file cannot be
+ * written, DSC_EUNSUPPORTED for an int8 layer too wide for int32 sums.
+ */
+dsc_status dsc_model_export_c(const dsc_model *m, const char *dir, const dsc_export_options *o,
+                              dsc_export_report *r);
+
+/**
+ * Writes m as an ONNX model (IR version 8, opset 13) to path, atomically:
+ * input "input" [N x inputs], output "output" [N x outputs] (the output
+ * activation and the target's scale included), for a classifier also
+ * "label" [N x 1] (the class name) and the class names in the metadata
+ * ("classes", a JSON array); standardisation is done by Sub and Div nodes.
+ * o may be NULL (float weights; int8 is refused with DSC_EUNSUPPORTED).
+ */
+dsc_status dsc_model_export_onnx(const dsc_model *m, const char *path, const dsc_export_options *o,
+                                 dsc_export_report *r);
 
 /* ------------------------------------------------------------------ */
 /* Training                                                           */

@@ -272,6 +272,67 @@ static void test_threads_and_allocation(void)
     free(grads1);
 }
 
+/* A batch larger than the chunks im2col works in (16 channels of 12 x 12:
+ * 15 samples a chunk): values and the gradients of weights, bias and
+ * input as the sum of one-sample runs. */
+static void test_chunks(void)
+{
+    enum { B = 40, D = 16 * 12 * 12 };
+    static float x[B * D], gw_batch[8 * 144 + 8], gw_sum[8 * 144 + 8], gx_batch[D], gx_sum[D];
+    for (size_t i = 0; i < B * D; i++) x[i] = val(i, 41);
+    float y_batch[8 * 100], loss_sum = 0, loss_batch = 0;
+    memset(gw_sum, 0, sizeof gw_sum);
+    memset(gx_sum, 0, sizeof gx_sum);
+    for (int one = 0; one < 2; one++) {
+        dsc_graph *g;
+        CHECK_OK(dsc_graph_new(&g));
+        size_t dims[3] = {16, 12, 12};
+        dsc_node xin = dsc_input_shaped(g, "x", 3, dims);
+        dsc_node scale = dsc_param(g, "scale", 1, D); /* makes the input need a gradient */
+        dsc_node xs = dsc_mul(g, xin, scale);
+        g->nodes[xs].rank = 3, memcpy(g->nodes[xs].dims, dims, sizeof dims);
+        dsc_node w = dsc_param(g, "w", 8, 144), b = dsc_param(g, "b", 1, 8);
+        dsc_node c = dsc_conv2d(g, xs, w, b, 3, 3, 1, 0);
+        dsc_node t = dsc_activate(g, DSC_ACT_TANH, c);
+        dsc_node l = dsc_sum(g, dsc_mul(g, t, t));
+        CHECK_OK(dsc_graph_compile(g, one ? 1 : B, NULL, 0));
+        CHECK(g->nodes[c].ip[6] == 0 && g->nodes[c].ip[7] == 15);
+        float *p = dsc_graph_params(g);
+        for (size_t i = 0; i < D; i++) p[i] = 1.0f + 0.1f * val(i, 42);
+        for (size_t i = D; i < dsc_graph_param_count(g); i++) p[i] = 0.05f * val(i, 43);
+        size_t wo = dsc_graph_param_offset(g, w), so = dsc_graph_param_offset(g, scale);
+        for (size_t s0 = 0; s0 < B; s0 += one ? 1 : B) {
+            CHECK_OK(dsc_graph_bind(g, xin, x + s0 * D));
+            CHECK_OK(dsc_graph_forward(g));
+            CHECK_OK(dsc_graph_backward(g, l));
+            const float *gr = dsc_graph_grads(g);
+            if (one) {
+                loss_sum += dsc_graph_value(g, l).data[0];
+                for (size_t i = 0; i < 8 * 144 + 8; i++) gw_sum[i] += gr[wo + i];
+                /* d loss / d scale_j: sums x_j dx_j, the input's gradient (col2im) */
+                for (size_t i = 0; i < D; i++) gx_sum[i] += gr[so + i];
+                if (s0 == 3) memcpy(y_batch + 400, dsc_graph_value(g, c).data, 400 * 4);
+            } else {
+                loss_batch = dsc_graph_value(g, l).data[0];
+                memcpy(gw_batch, gr + wo, sizeof gw_batch);
+                memcpy(y_batch, dsc_graph_value(g, c).data + 3 * 800, 400 * 4);
+                memcpy(gx_batch, gr + so, sizeof gx_batch);
+            }
+        }
+        dsc_graph_free(g);
+    }
+    CHECK_NEAR(loss_batch, loss_sum, 1e-4 * fabs(loss_sum));
+    double worst = 0;
+    for (size_t i = 0; i < 8 * 144 + 8; i++)
+        worst = fmax(worst, fabs(gw_batch[i] - gw_sum[i]) / (1 + fabs(gw_sum[i])));
+    CHECK(worst < 1e-4);
+    worst = 0;
+    for (size_t i = 0; i < D; i++)
+        worst = fmax(worst, fabs(gx_batch[i] - gx_sum[i]) / (1 + fabs(gx_sum[i])));
+    CHECK(worst < 1e-4);
+    for (size_t i = 0; i < 400; i++) CHECK_NEAR(y_batch[i], y_batch[400 + i], 1e-5);
+}
+
 /* The fusion pass swaps maxpool(relu(z)) into relu(maxpool(z)) in training
  * graphs: the same loss and gradients, bit for bit; not under another rule
  * at ReLU's kink. */
@@ -368,6 +429,7 @@ int main(void)
     test_input_gradient();
     test_threads_and_allocation();
     test_pool_swap();
+    test_chunks();
     test_refused();
     return check_report();
 }

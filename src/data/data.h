@@ -53,6 +53,9 @@ dsc_status dsc_dataset_borrow(const dsc_dataset *d, dsc_dataset **out);
 /* Where target j of row i was read, into buf: "FILE:LINE:COLUMN" for a CSV
  * data set, "FILE: item N" for IDX, "row N, target J" for arrays. */
 const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *buf, size_t size);
+/* Where row i was read: "FILE:LINE" for a CSV data set, "FILE: item N"
+ * for IDX, "row N" for arrays. */
+const char *dsc_dataset_row_where(const dsc_dataset *d, size_t i, char *buf, size_t size);
 /* The name of target column j ("?" when unknown). */
 const char *dsc_dataset_target_column(const dsc_dataset *d, size_t j);
 

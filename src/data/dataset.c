@@ -37,7 +37,12 @@ dsc_status dsc_dataset_from_arrays(const float *x, const float *y, size_t n, siz
 {
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: out is NULL");
     *out = NULL;
-    if (!x || (!y && n_out)) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    if (!x || !y) return dsc_fail(DSC_EINVAL, "dsc_dataset_from_arrays: x or y is NULL");
+    /* As descent.h says: a data set from arrays is for training and
+     * scoring, which need targets. */
+    if (n_out == 0)
+        return dsc_fail(DSC_EINVAL,
+                        "dsc_dataset_from_arrays: n_out is 0 (a data set needs targets)");
     dsc_status s = dsc_dataset_alloc(n, n_in, n_out, out);
     if (s) return s;
     if ((s = dsc_check_finite(x, n, n_in, "input")) ||
@@ -177,6 +182,17 @@ const char *dsc_dataset_where(const dsc_dataset *d, size_t i, size_t j, char *bu
         snprintf(buf, size, "%s: item %zu", d->source, i + 1);
     else
         snprintf(buf, size, "row %zu, target %zu", i + 1, j + 1);
+    return buf;
+}
+
+const char *dsc_dataset_row_where(const dsc_dataset *d, size_t i, char *buf, size_t size)
+{
+    if (d->source && d->row_line && i < d->n)
+        snprintf(buf, size, "%s:%zu", d->source, d->row_line[i]);
+    else if (d->source)
+        snprintf(buf, size, "%s: item %zu", d->source, i + 1);
+    else
+        snprintf(buf, size, "row %zu", i + 1);
     return buf;
 }
 

@@ -23,21 +23,32 @@
  * (their gradient is 0), which costs (PE - P) / P more multiply work and
  * saves copying the patches a few floats at a time.
  *
- * The op keeps, after its value: cols (K x B PE), yt (F x B PE, also dyt in
- * backward) and, when x is not data, dcols (K x B PE), all sized for the
- * largest batch at compile time, so running allocates nothing.
+ * The batch goes through in chunks of a few samples, sized so that a
+ * chunk's patch matrix stays in the core's cache (about 1 MB) between
+ * being written and being multiplied: for the whole batch it would be tens
+ * of MB, written to memory and read back, which cost more than the
+ * multiplications. Backward builds each chunk's patches again rather than
+ * keeping the batch's. The chunk size comes from the shapes alone, so the
+ * results do not depend on the thread count.
+ *
+ * The op keeps, after its value: cols (K x CH PE), yt (F x CH PE, also dyt
+ * in backward) and dcols (K x CH PE), CH samples a chunk, so running
+ * allocates nothing.
  *
  * Filters with few weights (a first layer on images) skip all this and are
  * computed directly (conv_direct.c).
  *
  * Parameters: ip[0..5] = KH, KW, SH, SW, PH, PW; ip[6] = 1 when computed
- * directly (chosen by the shape alone). */
+ * directly (chosen by the shape alone); ip[7] = CH, samples per chunk. */
 #include <string.h>
 
 #include "../tensor/tensor.h"
 #include "conv_internal.h"
 
 #define PAR_MIN 16384 /* operations below which threads cost more than they save */
+/* A chunk's patch matrix holds about this many floats (1 MB): it stays in
+ * cache between im2col and the product. */
+#define CHUNK_FLOATS (1u << 18)
 
 typedef dsc_conv_geom geom;
 
@@ -110,7 +121,9 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
     /* im2col: cols and yt; dcols unless the input is data (no gradient to
      * pass). The direct way keeps nothing. */
     size_t PE = SH == 1 && SW == 1 && !PH && !PW && OH > 1 ? (OH - 1) * W + OW : OH * OW;
-    n->keep_row = n->ip[6] ? 0 : (K + F) * PE + (x->op == DSC_OP_INPUT ? 0 : K * PE);
+    size_t CH = CHUNK_FLOATS / (K * PE);
+    n->ip[7] = (int64_t)(CH ? CH : 1);
+    n->keep = n->ip[6] ? 0 : (2 * K + F) * PE * (size_t)n->ip[7];
     return DSC_OK;
 }
 
@@ -123,7 +136,7 @@ static float *kept(const dsc_graph *g, const dsc_gnode *n)
 static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float **cols, float **yt,
                     float **dcols)
 {
-    size_t room = g->max_batch * q->PE;
+    size_t room = (size_t)n->ip[7] * q->PE;
     *cols = kept(g, n);
     *yt = *cols + q->K * room;
     *dcols = *yt + q->F * room;
@@ -275,6 +288,14 @@ static void bias_grad_range(void *job_, size_t lo, size_t hi)
     }
 }
 
+/* The geometry of the chunk of samples [s0, s0 + CH) (fewer at the end). */
+static geom chunk_of(const geom *q, size_t s0, size_t ch)
+{
+    geom c = *q;
+    c.B = q->B - s0 < ch ? q->B - s0 : ch;
+    return c;
+}
+
 static void conv_forward(dsc_graph *g, dsc_gnode *n)
 {
     geom q = geom_of(g, n);
@@ -283,17 +304,21 @@ static void conv_forward(dsc_graph *g, dsc_gnode *n)
     int th = dsc_threads(g->threads);
     const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
                 *b = dsc_in(g, n, 2)->val.data;
-    size_t BP = q.B * q.PE;
     if (n->ip[6]) {
         conv_job d = {.q = &q, .src = x, .bias = b, .w = w, .dst = n->val.data};
         dsc_conv_direct_forward(th, &d);
         return;
     }
-    conv_job im = {.q = &q, .src = x, .dst = cols};
-    conv_run(th, q.K * q.B, q.PE, im2col_range, &im);
-    dsc_gemm(0, 0, q.F, BP, q.K, 1.0f, w, q.K, cols, BP, 0.0f, yt, BP, g->threads);
-    conv_job out = {.q = &q, .src = yt, .bias = b, .dst = n->val.data};
-    conv_run(th, q.B * q.F, q.P, bias_range, &out);
+    size_t ch = (size_t)n->ip[7];
+    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
+        geom c = chunk_of(&q, s0, ch);
+        size_t BP = c.B * c.PE;
+        conv_job im = {.q = &c, .src = x + s0 * c.C * c.H * c.W, .dst = cols};
+        conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
+        dsc_gemm(0, 0, c.F, BP, c.K, 1.0f, w, c.K, cols, BP, 0.0f, yt, BP, g->threads);
+        conv_job out = {.q = &c, .src = yt, .bias = b, .dst = n->val.data + s0 * c.F * c.P};
+        conv_run(th, c.B * c.F, c.P, bias_range, &out);
+    }
 }
 
 static void conv_backward(dsc_graph *g, dsc_gnode *n)
@@ -303,7 +328,6 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
     buffers(g, n, &q, &cols, &dyt, &dcols);
     int th = dsc_threads(g->threads);
     dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
-    size_t BP = q.B * q.PE;
     if (n->ip[6]) {
         conv_job d = {.q = &q,
                       .src = xn->val.data,
@@ -314,18 +338,29 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
         dsc_conv_direct_backward(th, &d, xn->requires_grad ? xn->grad.data : NULL);
         return;
     }
-    conv_job gather = {.q = &q, .src = n->grad.data, .dst = dyt};
-    conv_run(th, q.F * q.B, q.P, gather_range, &gather);
-    if (wn->requires_grad)
-        dsc_gemm(0, 1, q.F, q.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, q.K, g->threads);
-    if (bn->requires_grad) {
-        conv_job bias = {.q = &q, .src = dyt, .dst = bn->grad.data};
-        conv_run(th, q.F, BP, bias_grad_range, &bias);
-    }
-    if (xn->requires_grad && xn->op != DSC_OP_INPUT) {
-        dsc_gemm(1, 0, q.K, BP, q.F, 1.0f, wn->val.data, q.K, dyt, BP, 0.0f, dcols, BP, g->threads);
-        conv_job back = {.q = &q, .src = dcols, .dst = xn->grad.data};
-        conv_run(th, q.B * q.C, q.H * q.W * q.KH * q.KW, col2im_range, &back);
+    size_t ch = (size_t)n->ip[7];
+    int dx = xn->requires_grad && xn->op != DSC_OP_INPUT;
+    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
+        geom c = chunk_of(&q, s0, ch);
+        size_t BP = c.B * c.PE;
+        conv_job gather = {.q = &c, .src = n->grad.data + s0 * c.F * c.P, .dst = dyt};
+        conv_run(th, c.F * c.B, c.P, gather_range, &gather);
+        if (wn->requires_grad) { /* the chunk's patches again: they are not kept */
+            conv_job im = {.q = &c, .src = xn->val.data + s0 * c.C * c.H * c.W, .dst = cols};
+            conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
+            dsc_gemm(0, 1, c.F, c.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, c.K,
+                     g->threads);
+        }
+        if (bn->requires_grad) {
+            conv_job bias = {.q = &c, .src = dyt, .dst = bn->grad.data};
+            conv_run(th, c.F, BP, bias_grad_range, &bias);
+        }
+        if (dx) {
+            dsc_gemm(1, 0, c.K, BP, c.F, 1.0f, wn->val.data, c.K, dyt, BP, 0.0f, dcols, BP,
+                     g->threads);
+            conv_job back = {.q = &c, .src = dcols, .dst = xn->grad.data + s0 * c.C * c.H * c.W};
+            conv_run(th, c.B * c.C, c.H * c.W * c.KH * c.KW, col2im_range, &back);
+        }
     }
 }
 

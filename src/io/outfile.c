@@ -359,6 +359,7 @@ dsc_status dsc_outfile_commit(dsc_outfile *o)
     if (fclose(o->f) != 0 && !bad) bad = 1, e = errno;
     o->f = NULL;
     dsc_status s = DSC_OK;
+    if (bad && !e) e = o->err;
     if (bad) {
         s = dsc_fail(DSC_EIO, "%s: cannot write: %s", o->path, e ? strerror(e) : "a write failed");
     } else if (o->tmp && rename(o->tmp, o->path) != 0) {

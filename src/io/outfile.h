@@ -32,6 +32,7 @@ typedef struct {
     FILE *f;       /* where the bytes go */
     int through;   /* 1: written straight into a device, FIFO or descriptor */
     unsigned mode; /* the permissions a replaced file had (tmp only; 0: new file) */
+    int err;       /* errno of a write that failed earlier, for the message */
 } dsc_outfile;
 
 /* What dsc_outfile_open would do with path, without creating anything:

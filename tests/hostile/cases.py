@@ -1,0 +1,728 @@
+"""The hostile cases, by what they attack. Each `case(...)` states the exit
+status and message expected; run.py checks the rest (no file harmed, no
+temporary file left, no sanitizer, no hang) for every one of them."""
+import os
+import signal
+import stat
+import struct
+import subprocess
+import time
+import zlib
+
+from run import (ROOT, Result, all_of, case, chunks, file_json, gzip_bytes, idx_images,
+                 idx_labels, is_model, is_type, mknod_or_skip, recrc, replace_chunk, run_cmd,
+                 stdout_json, strs, with_chunk, write)
+
+TRAIN = ["train", "--data", "d.csv", "--max-iter", "5", "--quiet"]
+LINE = ["line", "--data", "d.csv", "--max-iter", "5", "--quiet"]
+EVAL = ["eval", "--model", "m.model", "--data", "d.csv"]
+PREDICT = ["predict", "--model", "m.model", "--data", "new.csv"]
+CLS = ["train", "--data", "cls.csv", "--target", "label", "--max-iter", "5", "--quiet"]
+
+
+def files(**content):
+    """A setup that writes the named files (names with dots as __)."""
+    def setup(d):
+        for name, data in content.items():
+            write(os.path.join(d, name.replace("__", ".")), data)
+    return setup
+
+
+ZLIB = True  # the build reads .gz (descent --version says)
+
+
+def define(descent, mpiexec):
+    global ZLIB
+    ZLIB = b"zlib: yes" in subprocess.run([descent, "--version"], capture_output=True).stdout
+    options()
+    csv_files()
+    columns()
+    idx_files()
+    model_files()
+    outputs()
+    numerics()
+    signals(descent)
+    concurrency(descent)
+    json_everywhere()
+    if mpiexec:
+        mpi(mpiexec)
+
+
+# --------------------------------------------------------------------------
+# Options of every subcommand
+
+def options():
+    subs = {"train": TRAIN, "line": LINE, "eval": EVAL, "predict": PREDICT,
+            "info": ["info", "--model", "m.model"], "demo": ["demo", "softplus", "--dir", "dd"],
+            "explain": ["explain", "--demo", "softplus"], "gradcheck": ["gradcheck"]}
+    for name, argv in subs.items():
+        case("opt/%s/unknown option" % name, argv + ["--frobnicate"], 2, r"unknown option '--frobnicate'")
+        case("opt/%s/short option" % name, argv + ["-x"], 2, r"unknown option '-x'")
+        flag = "--proba=1" if name == "predict" else "--json=1"
+        case("opt/%s/a flag with a value" % name, argv + [flag], 2, r"--(json|proba) takes no value")
+        case("opt/%s/option without its value" % name, argv + ["--seed" if name in ("demo", "explain", "gradcheck", "line") else "--max-bytes"],
+             2, r"needs a value")
+        case("opt/%s/help" % name, argv[:1] + ["--help"], 0, out=r"usage: descent %s" % name)
+        case("opt/%s/stray argument" % name, argv + ["stray"], 2, r"unexpected argument 'stray'")
+    case("opt/no subcommand", [], 2, r"usage")
+    case("opt/unknown subcommand", ["fly"], 2, r"unknown subcommand 'fly'")
+    case("opt/version", ["--version"], 0, out=r"descent \d")
+    case("opt/empty subcommand", [""], 2, r"unknown subcommand ''")
+    # Numbers: not numbers, not finite, negative, overflowing, out of range.
+    bad_numbers = [
+        ("lr", "fast", r"--lr expects a number"), ("lr", "nan", r"--lr expects a number"),
+        ("lr", "inf", r"--lr expects a number"), ("lr", "1e999", r"--lr expects a number"),
+        ("lr", "0", r"--lr must be in"), ("lr", "-1", r"--lr must be in"),
+        ("lr", "", r"--lr expects a number"), ("lr", "0x10", r"--lr expects a number"),
+        ("lr", "1,5", r"--lr expects a number"), ("momentum", "5", r"--momentum must be in \[0, 1\)"),
+        ("momentum", "1", r"--momentum must be in"), ("momentum", "-0.1", r"--momentum must be in"),
+        ("beta1", "1", r"--beta1 must be in"), ("beta2", "1.5", r"--beta2 must be in"),
+        ("eps", "0", r"--eps must be in"), ("eps", "-1e-8", r"--eps must be in"),
+        ("lr-gamma", "-0.5", r"--lr-gamma must be in \(0, 1\]"), ("lr-gamma", "0", r"--lr-gamma"),
+        ("lr-gamma", "2", r"--lr-gamma must be in"), ("lr-min", "-1", r"--lr-min must be in"),
+        ("lr-min", "5", r"--lr-min must be in"), ("weight-decay", "-1", r"--weight-decay"),
+        ("rms-alpha", "2", r"--rms-alpha"), ("tol", "-0.5", r"--tol must be in"),
+        ("grad-tol", "-1", r"--grad-tol"), ("loss-tol", "-1", r"--loss-tol"),
+        ("dropout", "1", r"--dropout must be in"), ("dropout", "-0.2", r"--dropout"),
+        ("val", "0", r"--val must be a fraction"), ("val", "1", r"--val"), ("val", "7", r"--val"),
+        ("threads", "100000", r"--threads"), ("threads", "-1", r"--threads expects a whole"),
+        ("lbfgs-history", "0", r"--lbfgs-history"), ("batch", "-5", r"--batch expects a whole"),
+        ("batch", "99999999999999999999", r"--batch expects a whole"),
+        ("batch", "1.5", r"--batch expects a whole"), ("batch", " 4", r"--batch expects"),
+        ("epochs", "1e3", r"--epochs expects a whole"), ("epochs", "+3", r"--epochs expects"),
+        ("max-iter", "9223372036854775808", r"--max-iter expects a whole"),
+        ("seed", "-1", r"--seed expects a whole"), ("max-rows", "-1", r"--max-rows expects"),
+        ("max-bytes", "12Q", r"--max-bytes expects"), ("max-bytes", "99999999999T", r"--max-bytes"),
+        ("lr-step", "x", r"--lr-step expects"), ("patience", "2", r"--patience needs --val"),
+        ("checkpoint-every", "1", r"checkpoint"),
+    ]
+    for opt, value, msg in bad_numbers:
+        case("opt/train/--%s %r" % (opt, value), TRAIN + ["--%s" % opt, value], 2, msg)
+    names = [("optimizer", "adagrad", r"unknown optimizer 'adagrad'"),
+             ("loss", "l3", r"unknown loss 'l3'"), ("schedule", "linear", r"unknown schedule"),
+             ("output", "swish", r"--output: unknown activation"),
+             ("weight-init", "zeros", r"--weight-init"), ("relu-grad-at-zero", "2", r"must be 0, 1"),
+             ("gemm", "gpu", r"--gemm must be builtin or cblas"),
+             ("layers", "4:swish", r"--layers"), ("layers", "0:relu", r"--layers"),
+             ("layers", "99999999999:relu", r"--layers"), ("layers", ",,,", r"--layers"),
+             ("layers", "4:relu," * 100, r"--layers"), ("lbfgs-style", "scipy", r"L-BFGS style 'scipy'")]
+    for opt, value, msg in names:
+        case("opt/train/--%s %s" % (opt, value[:20]), TRAIN + ["--%s" % opt, value], 2, msg)
+    for opt, value, msg in [("momentum", "3", r"--momentum"), ("lr", "-2", r"--lr"),
+                            ("optimizer", "nope", r"optimizer")]:
+        case("opt/line/--%s %s" % (opt, value), LINE + ["--%s" % opt, value], 2, msg)
+        case("opt/demo/--%s %s" % (opt, value), ["demo", "softplus", "--dir", "dd", "--%s" % opt,
+                                                  value], 2, msg)
+    for opt, value, msg in [("inputs", "0", r"--inputs"), ("batch", "4611686018427387904", r"--batch"),
+                            ("tol", "-1", r"--tol"), ("inputs", "300", r"too much work"),
+                            ("input-shape", "9x0x9", r"--input-shape"),
+                            ("input-shape", "99999999x99999999x99999999", r"--input-shape"),
+                            ("loss", "bce2", r"unknown loss"), ("layers", "3:tanh,", r"gradcheck")]:
+        extra = ["--layers", "300:tanh"] if value == "300" else []
+        case("opt/gradcheck/--%s %s" % (opt, value[:12]), ["gradcheck", "--%s" % opt, value] + extra, 2, msg)
+    case("opt/demo/no such demo", ["demo", "nope"], 2, r"no demo 'nope'")
+    case("opt/demo/epochs", ["demo", "softplus", "--dir", "dd", "--epochs", "3"], 2, r"--epochs")
+    case("opt/train/--model with --layers", TRAIN + ["--model", "m.model", "--layers", "3:relu"], 2,
+         r"--model brings its own network")
+    case("opt/train/--resume without --epochs", TRAIN + ["--resume", "ck.model.ckpt"], 2, r"--epochs")
+    case("opt/train/--data and --idx", TRAIN + ["--idx-images", "i.idx", "--idx-labels", "l.idx"], 2,
+         r"--data or --idx-images")
+    case("opt/train/--idx-images alone", ["train", "--idx-images", "i.idx"], 2, r"go together")
+    case("opt/train/no data", ["train"], 2, r"--data")
+    case("opt/eval/no model", ["eval", "--data", "d.csv"], 2, r"--model FILE is required")
+    case("opt/predict/no data", ["predict", "--model", "m.model"], 2, r"--model and --data")
+    case("opt/info/no model", ["info"], 2, r"--model FILE is required")
+    case("opt/eval/--loss unknown", EVAL + ["--loss", "hinge"], 2, r"unknown loss")
+    case("opt/predict/--proba on a regression", PREDICT + ["--proba"], 2, r"not a classifier")
+    case("opt/--lr=value form", TRAIN + ["--lr=0.5"], 0)
+    case("opt/-- ends options", ["train", "--", "--data"], 2, r"unexpected argument '--data'")
+    case("opt/an option twice (last wins)", TRAIN + ["--lr", "0.1", "--lr", "0.2"], 0)
+    case("opt/very long value", TRAIN + ["--optimizer", "a" * 100000], 2, r"unknown optimizer")
+    case("opt/huge --epochs on 20 rows with --max-iter", TRAIN + ["--epochs", "18446744073709551615"], 0)
+    case("opt/--threads 1", TRAIN + ["--threads", "1"], 0)
+
+
+# --------------------------------------------------------------------------
+# CSV files
+
+def csv_files():
+    bad = [
+        ("empty", "", r"bad\.csv:1:1: the file is empty"),
+        ("header only", "a,b,y\n", r"bad\.csv:2:1: no data rows"),
+        ("blank only", "\n\n  \n", r"bad\.csv.*empty"),
+        ("ragged short", "a,b,y\n1,2,3\n4,5\n", r"bad\.csv:3:\d+: expected 3 fields, got 2"),
+        ("ragged long", "a,b,y\n1,2,3\n4,5,6,7\n", r"bad\.csv:3:\d+: expected 3 fields, got 4"),
+        ("text feature", "a,b,y\n1,2,3\n4,x,6\n", r"bad\.csv:3:2: 'x' is not a number"),
+        ("empty feature", "a,b,y\n1,,3\n", r"bad\.csv:2:2: empty field"),
+        ("nan feature", "a,b,y\n1,nan,3\n", r"bad\.csv:2:2: 'nan' is not a finite number"),
+        ("inf target", "a,b,y\n1,2,inf\n2,3,4\n", r"bad\.csv:2:3"),
+        ("-inf feature", "a,b,y\n-inf,2,3\n", r"bad\.csv:2:1"),
+        ("1e39 (past float)", "a,b,y\n1e39,2,3\n", r"bad\.csv:2:1: '1e39' is out of range for float"),
+        ("hex number", "a,b,y\n0x10,2,3\n", r"bad\.csv:2:1: '0x10' is not a number"),
+        ("comma decimal", "a,b,y\n\"1,5\",2,3\n", r"bad\.csv:2:1"),
+        ("lone exponent", "a,b,y\n1e,2,3\n", r"bad\.csv:2:1"),
+        ("unclosed quote", "a,b,y\n\"1,2,3\n4,5,6\n", r"bad\.csv:2"),
+        ("quote then text", "a,b,y\n\"1\"x,2,3\n", r"bad\.csv:2:1"),
+        ("NUL in a number", b"a,b,y\n1\x002,2,3\n", r"bad\.csv:2:1"),
+        ("NUL in the header", b"a,b\x00x,y\n1,2,3\n", r"bad\.csv:1:2: a NUL byte in the name"),
+        ("NUL in a label", b"a,y\n1,c\x00t\n2,dog\n", r"bad\.csv:2:2: a NUL byte in a class label"),
+        ("binary junk", bytes(range(256)) * 4, r"bad\.csv"),
+        ("one column", "y\n1\n2\n", r"bad\.csv:1: no feature columns left"),
+        ("duplicate names", "a,a,y\n1,2,3\n", r"bad\.csv:1:2: columns 1 and 2 are both named 'a'"),
+        ("unnamed column", "a,,y\n1,2,3\n", r"bad\.csv:1:2: column 2 has no name"),
+        ("one class", "a,y\n1,cat\n2,cat\n", r"bad\.csv: the target 'y' holds one class only"),
+        ("65537 classes", "a,y\n" + "".join("%d,c%d\n" % (i, i) for i in range(65537)),
+         r"more than 65536 distinct labels"),
+        ("carriage return only", "a,b,y\r1,2,3\r", r"bad\.csv"),
+        ("utf-16", "a,b,y\n1,2,3\n".encode("utf-16"), r"bad\.csv"),
+        ("tab separated", "a\tb\ty\n1\t2\t3\n", r"bad\.csv"),
+    ]
+    for name, text, msg in bad:
+        case("csv/train/%s" % name, ["train", "--data", "bad.csv", "--max-iter", "3", "--quiet"],
+             1, msg, setup=files(bad__csv=text), timeout=60)
+    for name, text, msg in bad[:12]:
+        case("csv/eval/%s" % name, ["eval", "--model", "m.model", "--data", "bad.csv"], 1, r"bad\.csv:\d",
+             setup=files(bad__csv=text.replace("a,b,y", "a,b,c,y") if isinstance(text, str) else text))
+        case("csv/predict/%s" % name, ["predict", "--model", "m.model", "--data", "bad.csv"], 1,
+             r"bad\.csv", setup=files(bad__csv=text.replace("a,b,y", "a,b,c") if isinstance(text, str) else text))
+    good = [
+        ("BOM", "\ufeffa,b,y\n1,2,3\n2,3,5\n"), ("CRLF", "a,b,y\r\n1,2,3\r\n2,3,5\r\n"),
+        ("no final newline", "a,b,y\n1,2,3\n2,3,5"), ("blank lines", "\n\na,b,y\n\n1,2,3\n  \n2,3,5\n\n"),
+        ("quoted numbers", "a,b,y\n\"1\",\" 2 \",3\n2,3,5\n"),
+        ("quoted newline in an ignored column", "a,b,note,y\n1,2,\"x\ny\",3\n2,3,z,5\n"),
+        ("spaces around", "a , b , y\n 1 , 2 , 3 \n2,3,5\n"),
+        ("-0 and +1", "a,b,y\n-0,+1,3\n2,3,5\n"), ("exponents", "a,b,y\n1e-3,2E+2,3\n2,3,5\n"),
+        ("denormal", "a,b,y\n1e-40,2,3\n2,3,5\n"),
+        ("invalid UTF-8 name", b"a\xff,b,y\n1,2,3\n2,3,5\n"),
+        ("unicode names", "größe,β,y\n1,2,3\n2,3,5\n"),
+        ("1000 columns", ",".join("c%d" % i for i in range(1000)) + ",y\n" +
+         ",".join("1" for _ in range(1001)) + "\n" + ",".join("2" for _ in range(1001)) + "\n"),
+    ]
+    for name, text in good:
+        ign = ["--ignore", "note"] if "note" in str(text) else []
+        case("csv/accepted/%s" % name, ["train", "--data", "ok.csv", "--max-iter", "3", "--quiet"] + ign,
+             0, setup=files(ok__csv=text))
+    case("csv/directory", ["train", "--data", "."], 1, r"\.: is a directory")
+    case("csv/missing file", ["train", "--data", "nope.csv"], 1, r"nope\.csv: cannot open")
+    case("csv/symlink loop", ["train", "--data", "loop.csv"], 1, r"loop\.csv",
+         setup=lambda d: os.symlink("loop.csv", os.path.join(d, "loop.csv")))
+    case("csv/dev zero", ["train", "--data", "/dev/zero"], 1, r"/dev/zero:1: a record longer than")
+    case("csv/dev null", ["train", "--data", "/dev/null"], 1, r"/dev/null:1:1: the file is empty")
+    case("csv/dev urandom", ["train", "--data", "/dev/urandom"], 1, r"/dev/urandom")
+    case("csv/stdin", "$D train --data - --max-iter 3 --quiet < d.csv", 0, shell=True)
+    case("csv/stdin closed", "$D train --data - <&-", 1, r"<stdin>", shell=True)
+    case("csv/stdin empty", ["train", "--data", "-"], 1, r"<stdin>:1:1: the file is empty")
+    case("csv/stdin from a FIFO with a writer",
+         "mkfifo p; (cat d.csv > p &); $D train --data p --max-iter 3 --quiet", 0, shell=True,
+         creates=["p"])
+    case("csv/endless rows", "yes 1,2,3 | $D train --data - --max-rows 100000", 1,
+         r"more than 100000 rows", shell=True)
+    case("csv/endless text", "yes 1,2,3 | $D train --data - --max-bytes 256K", 1,
+         r"more than 256 KiB", shell=True)
+    case("csv/long line", ["train", "--data", "long.csv", "--max-line-bytes", "64K"], 1,
+         r"long\.csv:2: a record longer than 64 KiB",
+         setup=files(long__csv="a,y\n" + "1" * 200000 + ",2\n"))
+    if not ROOT:
+        case("csv/unreadable", ["train", "--data", "secret.csv"], 1, r"secret\.csv: cannot open",
+             setup=lambda d: (write(os.path.join(d, "secret.csv"), "a,y\n1,2\n"),
+                              os.chmod(os.path.join(d, "secret.csv"), 0)))
+
+
+# --------------------------------------------------------------------------
+# Column lists
+
+def columns():
+    num = "2,1,y\n1,2,3\n2,3,5\n3,1,4\n"
+    case("col/a number is a name", ["train", "--data", "n.csv", "--target", "y", "--features", "1",
+                                    "--max-iter", "3", "--quiet"], 0, setup=files(n__csv=num))
+    case("col/#2 is a position", ["train", "--data", "n.csv", "--target", "#3", "--max-iter", "3",
+                                  "--quiet"], 0, setup=files(n__csv=num))
+    case("col/a missing number", ["train", "--data", "n.csv", "--target", "3"], 1,
+         r"target column '3' not found.*write #3", setup=files(n__csv=num))
+    for bad, msg in [("#0", "counted from #1"), ("#x", "not a column number"), ("#", "not a column"),
+                     ("#99", r"#99 is out of range"), ("\"y", "not closed"), ("y,,", "empty item"),
+                     ("\"y\"z", "text after a quoted name"), ("y,y", "chosen as target and as target"),
+                     (",", "empty item"), ("#-1", "not a column number")]:
+        case("col/--target %s" % bad, ["train", "--data", "d.csv", "--target", bad], 1 if "99" in bad or "chosen" in msg else 1,
+             r"d\.csv:1: .*" + msg)
+    case("col/--ignore every feature", ["train", "--data", "d.csv", "--ignore", "a,b,c"], 1,
+         r"no feature columns left")
+    case("col/--features and --ignore overlap", ["train", "--data", "d.csv", "--features", "a",
+                                                 "--ignore", "a"], 1, r"chosen as ignore and as features")
+    comma = '"a,b",c,"y,z"\n1,2,3\n2,3,5\n4,1,6\n'
+    case("col/target with a comma", ["train", "--data", "c.csv", "--target", '"y,z"', "--max-iter",
+                                     "3", "--save", "c.model", "--quiet"], 0,
+         setup=files(c__csv=comma), creates=["c.model"], check=is_model("c.model"))
+    case("col/predict reads names with commas",
+         "$D train --data c.csv --target '\"y,z\"' --max-iter 3 --save c.model --quiet > /dev/null 2>&1"
+         " && $D predict --model c.model --data c.csv", 0, out=r'^"y,z"', shell=True,
+         setup=files(c__csv=comma), creates=["c.model"])
+    case("col/eval with names that look like numbers",
+         "$D train --data n.csv --target y --save n.model --max-iter 3 --quiet > /dev/null 2>&1 && "
+         "printf '1,2,y\\n2,1,3\\n' > m.csv && $D eval --model n.model --data m.csv --json", 0,
+         out=r'"n": 1', shell=True, setup=files(n__csv=num), creates=["n.model", "m.csv"])
+    case("col/--keep a missing column", PREDICT + ["--keep", "id"], 1, r"keep column 'id' not found")
+
+
+# --------------------------------------------------------------------------
+# IDX files
+
+def idx_files():
+    good_l = idx_labels([0, 1, 2, 1])
+    cases_ = [
+        ("wrong magic", idx_images(4, 2, 2)[:2] + b"\x09\x03" + idx_images(4, 2, 2)[4:], good_l,
+         r"img: magic number 0x00000903 is IDX of type 0x09"),
+        ("labels as images", good_l, good_l, r"img: magic number .*looks like a label file"),
+        ("empty images", b"", good_l, r"img: the images file is empty"),
+        ("truncated header", idx_images(4, 2, 2)[:10], good_l, r"img: truncated header"),
+        ("truncated data", idx_images(4, 2, 2)[:-3], good_l, r"img: truncated: expected 16 pixel bytes"),
+        ("trailing garbage", idx_images(4, 2, 2) + b"xyz", good_l, r"img: trailing garbage: 3 bytes"),
+        ("zero count", struct.pack(">IIII", 0x803, 0, 2, 2), idx_labels([]), r"img: images count is 0"),
+        ("zero rows", struct.pack(">IIII", 0x803, 4, 0, 2), good_l, r"img: images rows is 0"),
+        ("huge images", struct.pack(">IIII", 0x803, 1, 65536, 65536), good_l, r"img: images of 65536 x 65536"),
+        ("count mismatch", idx_images(3, 2, 2), good_l, r"img has 3 images but lab has 4 labels"),
+        ("claims 12M images", struct.pack(">IIII", 0x803, 12000000, 28, 28) + bytes(100),
+         idx_labels([1]), r"claims 12000000 images, more than 10000000"),
+        ("claims 1.2 GB", struct.pack(">IIII", 0x803, 1500000, 28, 28) + bytes(100),
+         idx_labels([1]), r"more than 1 GiB, the limit"),
+        ("gzip truncated", gzip_bytes(idx_images(4, 2, 2))[:-9], good_l, r"img: corrupt gzip data|img: truncated"),
+        ("gzip corrupt", gzip_bytes(idx_images(4, 2, 2))[:12] + b"\xff" * 20, good_l, r"img: "),
+        ("gzip then garbage", gzip_bytes(idx_images(4, 2, 2)) + b"junk", good_l,
+         r"img: trailing garbage: 4 bytes after the gzip data"),
+        ("zlib not gzip", b"\x1f\x8b" + zlib_raw(idx_images(4, 2, 2)), good_l, r"img"),
+        ("one label too high for none", idx_images(4, 2, 2), idx_labels([0, 0, 0, 0]), None),
+    ]
+    for name, img, lab, msg in cases_:
+        if img[:2] == b"\x1f\x8b" and not ZLIB:
+            msg = r"img: the file is gzip-compressed, but this build of descent has no zlib"
+        st = 0 if msg is None else 1
+        case("idx/%s" % name, ["train", "--idx-images", "img", "--idx-labels", "lab", "--epochs", "1",
+                               "--quiet"], st, msg, setup=files(img=img, lab=lab), timeout=60)
+    bomb = zlib_bomb()
+    case("idx/gzip bomb", ["train", "--idx-images", "bomb.gz", "--idx-labels", "l.idx"], 1,
+         r"bomb\.gz: trailing garbage: more than 1 MiB|no zlib", setup=files(bomb__gz=bomb))
+    case("idx/dev zero", ["train", "--idx-images", "/dev/zero", "--idx-labels", "l.idx"], 1, r"/dev/zero")
+    case("idx/directory", ["train", "--idx-images", ".", "--idx-labels", "l.idx"], 1, r"is a directory")
+    case("idx/eval minibatch of bytes", ["eval", "--model", "im.model", "--idx-images", "i.idx",
+                                         "--idx-labels", "l.idx"], 0,
+         setup=lambda d: subprocess.run([os.environ["D_BIN"], "train", "--idx-images", "i.idx",
+                                         "--idx-labels", "l.idx", "--epochs", "2", "--batch", "2",
+                                         "--save", "im.model", "--quiet"], cwd=d, capture_output=True))
+    case("idx/train minibatches of bytes", ["train", "--idx-images", "i.idx.gz" if ZLIB else "i.idx",
+                                            "--idx-labels", "l.idx", "--epochs", "2", "--batch", "3",
+                                            "--quiet"], 0)
+
+
+def zlib_raw(data):
+    return zlib.compress(data)
+
+
+def zlib_bomb():
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [c.compress(idx_images(4, 2, 2))]
+    block = bytes(1 << 20)
+    for _ in range(64):
+        out.append(c.compress(block))
+    out.append(c.flush())
+    return b"".join(out)
+
+
+# --------------------------------------------------------------------------
+# Model files
+
+def model_files():
+    def damaged(fn):
+        def setup(d):
+            with open(os.path.join(d, "m.model"), "rb") as f:
+                b = f.read()
+            write(os.path.join(d, "x.model"), fn(b))
+        return setup
+
+    info = ["info", "--model", "x.model"]
+    for cut in (0, 1, 7, 8, 11, 12, 16, 20, 40, -13, -12, -5, -1):
+        case("model/truncated at %d" % cut, info, 1, r"x\.model: (truncated|not a descent model)",
+             setup=damaged(lambda b, cut=cut: b[:cut] if cut >= 0 else b[:len(b) + cut]))
+    for k in range(12):
+        def flip(b, k=k):
+            b = bytearray(b)
+            pos = 12 + (k * 997) % (len(b) - 12)
+            b[pos] ^= 1 << (k % 8)
+            return bytes(b)
+        case("model/bit flip %d" % k, info, 1, r"x\.model", setup=damaged(flip))
+    case("model/future version", info, 1, r"x\.model: format version 99 is newer",
+         setup=damaged(lambda b: b[:8] + struct.pack("<I", 99) + b[12:]))
+    case("model/version 0", info, 1, r"x\.model: format version 0",
+         setup=damaged(lambda b: b[:8] + struct.pack("<I", 0) + b[12:]))
+    case("model/trailing bytes", info, 1, r"x\.model: 3 unexpected bytes after the END chunk",
+         setup=damaged(lambda b: b + b"abc"))
+    case("model/a second PARM", info, 1, r"a second PARM chunk",
+         setup=damaged(lambda b: with_chunk(b, b"PARM", b"\0" * 8)))
+    case("model/an unknown critical chunk", info, 1, r"chunk ZZZZ .*needs a newer descent",
+         setup=damaged(lambda b: with_chunk(b, b"ZZZZ", b"x")))
+    case("model/an unknown optional chunk", info, 0,
+         setup=damaged(lambda b: with_chunk(b, b"zzzz", b"anything")))
+    case("model/a bad tag", info, 1, r"is not a chunk tag",
+         setup=damaged(lambda b: recrc(b[:12] + b"\x01RCH" + b[16:])))
+    case("model/a chunk length past the end", info, 1, r"truncated in chunk",
+         setup=damaged(lambda b: b[:16] + struct.pack("<I", 0x7fffffff) + b[20:]))
+    case("model/empty input name", info, 1, r"input name \d is empty",
+         setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 3) + strs("a", "", "c"))))
+    case("model/duplicate input names", info, 1, r"input name 'a' is given twice",
+         setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 3) + strs("a", "b", "a"))))
+    case("model/NUL in an input name", info, 1, r"contains a NUL byte",
+         setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 3) + strs("a", b"b\0x", "c"))))
+    case("model/wrong name count", info, 1, r"2 input names, the architecture needs 3",
+         setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 2) + strs("a", "b"))))
+    case("model/empty target", info, 1, r"the target name is empty",
+         setup=damaged(lambda b: replace_chunk(b, b"TRGT", strs(""))))
+    case("model/NaN parameter", info, 1, r"is NaN",
+         setup=damaged(lambda b: replace_chunk(b, b"PARM", struct.pack("<Q", 4) + struct.pack("<f", float("nan")) * 4)))
+    case("model/invalid UTF-8 names (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 3) + strs(b"\xff", b"\"q\"", b"\\\x01"))),
+         check=stdout_json)
+    case("model/dev zero", ["info", "--model", "/dev/zero"], 1, r"not a descent model file", timeout=5)
+    case("model/dev null", ["info", "--model", "/dev/null"], 1, r"it is empty")
+    case("model/a directory", ["info", "--model", "."], 1, r"is a directory")
+    case("model/a CSV", ["info", "--model", "d.csv"], 1, r"d\.csv: not a descent model file")
+    case("model/a model then zeros from a pipe", "cat m.model /dev/zero | $D info --model -", 1,
+         r"unexpected bytes after the END chunk", shell=True, timeout=10)
+    case("model/larger than --max-bytes", ["info", "--model", "m.model", "--max-bytes", "64"], 1,
+         r"the limit \(max_bytes")
+    case("model/a checkpoint is a model", ["info", "--model", "ck.model.ckpt"], 0)
+    case("model/a model is not a checkpoint", ["train", "--data", "cls.csv", "--target", "label",
+                                                "--epochs", "3", "--resume", "cls.model"], 1,
+         r"not a checkpoint")
+    case("model/predict with a model for other data", ["predict", "--model", "cls.model", "--data",
+                                                       "d.csv"], 1, r"d\.csv.*(x1|not found|columns)")
+    case("model/eval with a missing target", ["eval", "--model", "m.model", "--data", "new.csv"], 1,
+         r"new\.csv.*'y' not found")
+    case("model/--init with a bad line", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:2:",
+         setup=files(bad__txt="w1 1\nw2 x\n"))
+    case("model/--init /dev/zero", TRAIN + ["--init", "/dev/zero"], 1, r"/dev/zero:1: a NUL byte")
+    case("model/--init endless", "yes '# c' | $D train --data d.csv --init -", 1,
+         r"more lines than", shell=True)
+    case("model/--init unknown parameter", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:1:.*w99",
+         setup=files(bad__txt="w99 1\n"))
+    case("model/--init infinite value", TRAIN + ["--init", "bad.txt"], 1, r"not a finite float",
+         setup=files(bad__txt="w1 1e39\n"))
+    case("model/--init long line", TRAIN + ["--init", "bad.txt"], 1, r"line too long",
+         setup=files(bad__txt="w1 " + "1" * 600 + "\n"))
+
+
+# --------------------------------------------------------------------------
+# Outputs: devices, FIFOs, links, inputs as outputs, failed runs
+
+def outputs():
+    save = ["train", "--data", "d.csv", "--max-iter", "5", "--quiet", "--save"]
+    case("out/--save onto a full device", save + ["full"], 1, r"full: cannot write: No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7), check=is_type("full", "char" if ROOT else "link"))
+    case("out/--save onto /dev/null", save + ["null"], 0,
+         setup=lambda d: mknod_or_skip(d, "null", 3), check=is_type("null", "char" if ROOT else "link"))
+    case("out/predict --out onto a full device", PREDICT + ["--out", "full"], 1, r"No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("out/--log onto a full device", TRAIN + ["--epochs", "2", "--log", "full"], 1, r"No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("out/--trace onto a full device", LINE + ["--trace", "full"], 1, r"No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("out/standard output full", "$D predict --model m.model --data new.csv > full", 1,
+         r"No space left", shell=True, setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("out/a FIFO nobody reads", PREDICT + ["--out", "p"], 1, r"p: no process reads this FIFO",
+         setup=lambda d: os.mkfifo(os.path.join(d, "p")), check=is_type("p", "fifo"))
+    case("out/a FIFO with a reader",
+         "(cat p > got.csv &); sleep 0.2; $D predict --model m.model --data new.csv --out p; sleep 0.3",
+         0, shell=True, setup=lambda d: os.mkfifo(os.path.join(d, "p")), creates=["got.csv"],
+         check=is_type("p", "fifo"))
+    case("out/a FIFO whose reader quits", "(head -c1 p > /dev/null &); sleep 0.2; "
+         "$D predict --model m.model --data big.csv --out p; echo status $?", 0, out=r"status (141|1)\b",
+         shell=True, setup=lambda d: (os.mkfifo(os.path.join(d, "p")),
+                                      write(os.path.join(d, "big.csv"), "a,b,c\n" + "1,2,3\n" * 200000)),
+         timeout=60)
+    for path, msg in [(".", r"is a directory"), ("sub/", r"is a directory"),
+                      ("no/such/dir/m.model", r"cannot create: No such file"),
+                      ("", r"empty"), ("x" * 300, r"File name too long|cannot")]:
+        st = 1 if "such" in msg or "long" in msg else 2
+        case("out/--save %r" % path[:20], save + [path], st, msg,
+             setup=lambda d: os.mkdir(os.path.join(d, "sub")))
+    # Devices of our own (as root): a regression must not be able to
+    # replace the machine's.
+    if ROOT:
+        case("out/--save onto a block device", save + ["blk"], 2, r"blk is a block device",
+             setup=lambda d: os.mknod(os.path.join(d, "blk"), 0o600 | stat.S_IFBLK, os.makedev(7, 0)),
+             check=is_type("blk", "block"))
+        case("out/--save onto another char device", save + ["mem"], 2,
+             r"mem is a character device other than",
+             setup=lambda d: os.mknod(os.path.join(d, "mem"), 0o600 | stat.S_IFCHR, os.makedev(1, 1)),
+             check=is_type("mem", "char"))
+    # An output that is an input, however it is named.
+    same = [("train --save = --data", save + ["d.csv"], r"--save d\.csv is the --data file"),
+            ("predict --out = --data", PREDICT + ["--out", "new.csv"], r"is the --data file"),
+            ("predict --out = --model", PREDICT + ["--out", "m.model"], r"is the --model file"),
+            ("predict --out = --data by ./", PREDICT + ["--out", "./new.csv"], r"--data"),
+            ("predict --out = --data by a link", PREDICT + ["--out", "ln.csv"], r"--data"),
+            ("predict --out = --data by a hard link", PREDICT + ["--out", "hard.csv"], r"--data"),
+            ("train --save = --model", TRAIN + ["--model", "m.model", "--save", "m.model"], r"--model"),
+            ("train --log = --data", TRAIN + ["--epochs", "1", "--log", "d.csv"], r"--data"),
+            ("train --trace = --init", TRAIN + ["--init", "init.txt", "--trace", "init.txt"], r"--init"),
+            ("train --save = --test", TRAIN + ["--test", "d.csv", "--save", "d.csv"], r"--data|--test"),
+            ("train --save = --resume", ["train", "--data", "cls.csv", "--target", "label", "--epochs", "3",
+                                         "--resume", "ck.model.ckpt", "--save", "ck.model.ckpt"], r"--resume"),
+            ("train checkpoint = --data", ["train", "--data", "x.ckpt", "--epochs", "2",
+                                           "--checkpoint-every", "1", "--save", "x"], r"checkpoint"),
+            ("line --plot = --data", LINE + ["--plot", "d.csv"], r"--data"),
+            ("two outputs, one file", TRAIN + ["--epochs", "1", "--save", "o", "--log", "o"], r"name the same file"),
+            ("two outputs via a link", TRAIN + ["--epochs", "1", "--save", "o", "--trace", "lo"],
+             r"name the same file"),
+            ("stdin twice", ["predict", "--model", "-", "--data", "-"], r"standard input can be read only once"),
+            ("train --save -", TRAIN + ["--save", "-"], r"standard output carries")]
+
+    def links(d):
+        os.symlink("new.csv", os.path.join(d, "ln.csv"))
+        os.link(os.path.join(d, "new.csv"), os.path.join(d, "hard.csv"))
+        os.symlink("o", os.path.join(d, "lo"))
+        write(os.path.join(d, "x.ckpt"), open(os.path.join(d, "d.csv")).read())
+    for name, argv, msg in same:
+        case("out/%s" % name, argv, 2, msg, setup=links)
+    # A run that fails changes nothing.
+    case("out/a diverged run keeps the old model", TRAIN + ["--lr", "1e30", "--save", "m.model",
+                                                           "--log", "l.jsonl", "--trace", "t.csv"],
+         1, r"diverged")
+    case("out/a bad --test keeps the old model", TRAIN + ["--test", "bad.csv", "--save", "m.model"], 1,
+         r"bad\.csv:2", setup=files(bad__csv="a,b,c,y\n1,x,3,4\n"))
+    case("out/a diverged line writes no plot", LINE + ["--lr", "1e30", "--plot", "p.svg", "--trace", "t.csv"],
+         1, r"diverged")
+    case("out/a demo that fails leaves no folder", ["demo", "softplus", "--dir", "newdir", "--lr", "1e30"],
+         1, r"diverged")
+    # Links are followed; the link stays.
+    case("out/--save through a link", save + ["cur.model"], 0, changes=["m.model"],
+         setup=lambda d: os.symlink("m.model", os.path.join(d, "cur.model")),
+         check=all_of(is_type("cur.model", "link"), is_model("m.model")))
+    case("out/--save through a dangling link", save + ["next.model"], 0, creates=["v3.model"],
+         setup=lambda d: os.symlink("v3.model", os.path.join(d, "next.model")),
+         check=all_of(is_type("next.model", "link"), is_model("v3.model")))
+    case("out/--save through a link chain", save + ["a.model"], 0, changes=["m.model"],
+         setup=lambda d: (os.symlink("b.model", os.path.join(d, "a.model")),
+                          os.symlink("m.model", os.path.join(d, "b.model"))), check=is_model("m.model"))
+    case("out/--save through a link loop", save + ["a.model"], 1, r"a\.model: cannot write",
+         setup=lambda d: (os.symlink("b.model", os.path.join(d, "a.model")),
+                          os.symlink("a.model", os.path.join(d, "b.model"))))
+    case("out/--out - is standard output", PREDICT + ["--out", "-"], 0, out=r"^y\n")
+    # /proc/self/fd/1 is /dev/stdout's target, and cannot be renamed over
+    # even by a regression.
+    case("out/--out /proc/self/fd/1 appends", "echo first > app.csv; $D predict --model m.model "
+         "--data new.csv --out /proc/self/fd/1 >> app.csv; grep -c . app.csv", 0, out=r"^4$",
+         shell=True, creates=["app.csv"])
+    case("out/--plot-dir is a file", ["train", "--data", "one.csv", "--max-iter", "3", "--plot-dir",
+                                      "d.csv"], 2, r"--plot-dir d\.csv: not a folder",
+         setup=files(one__csv="x,y\n0,0\n0.5,1\n1,0\n"))
+    case("out/demo --dir is a file", ["demo", "softplus", "--dir", "d.csv"], 2, r"--dir d\.csv: not a folder")
+    case("out/a replaced model keeps its mode", "chmod 600 m.model; $D train --data d.csv --max-iter 3 "
+         "--save m.model --quiet 2>/dev/null; stat -c %a m.model", 0, out=r"^600$", shell=True,
+         changes=["m.model"])
+    case("out/saved outputs", TRAIN + ["--epochs", "2", "--save", "s.model", "--log", "s.jsonl",
+                                       "--trace", "s.csv"], 0, creates=["s.model", "s.jsonl", "s.csv"],
+         check=all_of(is_model("s.model"), file_json("s.jsonl")))
+    if not ROOT:
+        case("out/a read-only model", save + ["ro.model"], 1, r"ro\.model: cannot write",
+             setup=lambda d: (write(os.path.join(d, "ro.model"), b"x"),
+                              os.chmod(os.path.join(d, "ro.model"), 0o444)))
+
+
+# --------------------------------------------------------------------------
+# Numbers that break arithmetic
+
+def numerics():
+    case("num/softmax on 3e38,-3e38,0", "$D train --data cls.csv --target label --standardize "
+         "--max-iter 20 --save s.model --quiet > /dev/null 2>&1 && printf 'x1,x2\\n3e38,-3e38\\n' > big.csv && "
+         "$D predict --model s.model --data big.csv", 1, r"big\.csv:2: the model's output for this row "
+         r"is not a number", shell=True, creates=["s.model", "big.csv"])
+    case("num/eval of overflowing rows", "printf 'x1,x2,label\\n3e38,-3e38,cat\\n1,1,dog\\n' > big.csv"
+         " && $D eval --model cls.model --data big.csv --json", None, shell=True, creates=["big.csv"],
+         check=lambda d, r: None if r.status == 1 or b"NaN" not in r.out else "NaN in the output")
+    case("num/huge targets", ["train", "--data", "h.csv", "--max-iter", "20"], 1, r"diverged|overflow",
+         setup=files(h__csv="a,y\n1,3e38\n2,-3e38\n3,3e38\n"))
+    case("num/constant feature, standardised", ["train", "--data", "c.csv", "--standardize",
+                                                "--max-iter", "5", "--quiet"], 0,
+         setup=files(c__csv="a,b,y\n1,5,1\n2,5,2\n3,5,3\n"))
+    case("num/one row", ["train", "--data", "o.csv", "--val", "0.5", "--max-iter", "3"], 1,
+         r"o\.csv|split|row", setup=files(o__csv="a,y\n1,2\n"))
+    case("num/one row trains", ["train", "--data", "o.csv", "--max-iter", "3", "--quiet"], 0,
+         setup=files(o__csv="a,y\n1,2\n"))
+    case("num/tiny learning rate", TRAIN + ["--lr", "1e-45"], 0)
+    case("num/denormal data", ["train", "--data", "z.csv", "--max-iter", "5", "--quiet", "--standardize"],
+         0, setup=files(z__csv="a,y\n1e-40,1e-40\n2e-40,3e-40\n3e-40,1e-41\n"))
+    case("num/bce on targets outside [0,1]", TRAIN + ["--loss", "bce", "--output", "sigmoid"], None,
+         check=lambda d, r: None if r.status in (1, 2) else "bce on y in R accepted")
+    case("num/ce on a regression", TRAIN + ["--loss", "ce"], None,
+         check=lambda d, r: None if r.status in (1, 2) else "ce on numbers accepted")
+    case("num/a model of 2000 units on 20 rows", TRAIN + ["--layers", "2000:relu"], 0, timeout=60)
+
+
+# --------------------------------------------------------------------------
+# Signals at every phase
+
+def signal_run(sig, delay, argv_text, stdin_text=None):
+    """Starts descent through the shell, sends sig after delay seconds."""
+    def run(descent, d, c):
+        e = dict(os.environ)
+        e["D"] = descent
+        t0 = time.time()
+        p = subprocess.Popen(["/bin/sh", "-c", "exec " + argv_text], cwd=d, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                             start_new_session=True)
+        if stdin_text is not None:
+            p.stdin.write(stdin_text)
+            p.stdin.flush()
+        time.sleep(delay)
+        try:
+            p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        timed_out = False
+        try:
+            out, err = p.communicate(timeout=c.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+        return Result(p.returncode, out, err, time.time() - t0, timed_out)
+    return run
+
+
+def signals(descent):
+    long_train = ("$D train --data cls.csv --target label --layers 32:relu --epochs 100000000 "
+                  "--batch 2 --save sig.model --log sig.jsonl --quiet")
+    for sig, name in [(signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")]:
+        case("sig/%s while training saves" % name, None, 130, r"interrupted after \d+ updates; the "
+             r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=30,
+             run=signal_run(sig, 1.5, long_train), check=is_model("sig.model"))
+    case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=30,
+         run=signal_run(signal.SIGHUP, 1.5, long_train))
+    case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=30,
+         run=signal_run(signal.SIGINT, 0.5, "$D train --data - --save r.model --log r.jsonl",
+                        stdin_text=b"a,y\n1,2\n"))
+    case("sig/SIGTERM while reading the data", None, -signal.SIGTERM, timeout=30,
+         run=signal_run(signal.SIGTERM, 0.5, "$D predict --model m.model --data - --out r.csv",
+                        stdin_text=b"a,b,c\n1,2,3\n"))
+    case("sig/SIGINT while training a line", None, 130, r"interrupted|", timeout=30,
+         run=signal_run(signal.SIGINT, 1.0, "$D line --data big.csv --max-iter 1000000000 --tol 0 "
+                        "--lr 1e-7 --trace t.csv --quiet"), creates=["t.csv"],
+         setup=lambda d: write(os.path.join(d, "big.csv"), "x,y\n" + "".join(
+             "%g,%g\n" % (i / 2e5, 2 * i / 2e5) for i in range(200000))))
+    case("sig/SIGPIPE on standard output", "$D predict --model m.model --data big.csv | head -1", 0,
+         out=r"^y\n$", shell=True, setup=lambda d: write(os.path.join(d, "big.csv"),
+                                                          "a,b,c\n" + "1,2,3\n" * 300000))
+    case("sig/interrupted twice", None, None, timeout=30, creates=["sig.model", "sig.jsonl"],
+         run=double_interrupt(long_train), signals_ok=(-signal.SIGINT,),
+         check=lambda d, r: None if r.status in (130, -2) else "status %s" % r.status)
+
+
+def double_interrupt(cmd):
+    def run(descent, d, c):
+        e = dict(os.environ)
+        e["D"] = descent
+        t0 = time.time()
+        p = subprocess.Popen(["/bin/sh", "-c", "exec " + cmd], cwd=d, env=e, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+        try:
+            p.send_signal(signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate(timeout=c.timeout)
+        return Result(p.returncode, out, err, time.time() - t0, False)
+    return run
+
+
+# --------------------------------------------------------------------------
+# Two writers at once
+
+def concurrency(descent):
+    case("conc/4 predicts, one --out", "for i in 1 2 3 4; do $D predict --model m.model --data new.csv "
+         "--out same.csv & done; wait; wc -l < same.csv", 0, out=r"^3$", shell=True, creates=["same.csv"])
+    case("conc/4 trains, one --save", "for i in 1 2 3 4; do $D train --data d.csv --max-iter 20 --save "
+         "same.model --quiet 2>/dev/null & done; wait; $D info --model same.model", 0, out=r"network",
+         shell=True, creates=["same.model"])
+    case("conc/4 trains, one --log", "for i in 1 2 3 4; do $D train --data d.csv --epochs 3 --batch 5 "
+         "--log same.jsonl --quiet & done; wait", 0, shell=True, creates=["same.jsonl"],
+         check=file_json("same.jsonl"))
+    case("conc/reading a model while it is rewritten",
+         "(for i in 1 2 3 4 5 6; do $D train --data d.csv --max-iter 10 --save m.model --quiet 2>/dev/null; done) & "
+         "ok=0; for i in 1 2 3 4 5 6 7 8 9 10; do $D info --model m.model > /dev/null && ok=$((ok+1)); done; "
+         "wait; echo ok $ok", 0, out=r"ok 10", shell=True, changes=["m.model"], timeout=60)
+
+
+# --------------------------------------------------------------------------
+# JSON from every command, with hostile names
+
+def json_everywhere():
+    weird = b'"q""x",b\\s\x01,\xff\xfe,label\n' + b"".join(
+        b"%d,%d,%d,%s\n" % (i % 3, i % 5, i % 7, [b'c"t', b"d\xffg", b"e\tm"][i % 3]) for i in range(30))
+    setup = files(w__csv=weird)
+    case("json/train", ["train", "--data", "w.csv", "--target", "label", "--epochs", "2", "--batch", "8",
+                        "--json", "--log", "w.jsonl", "--save", "w.model"], 0, setup=setup,
+         creates=["w.model", "w.jsonl"], check=all_of(stdout_json, file_json("w.jsonl")))
+    for what, cmd in [("info", "$D info --model w.model --json"),
+                      ("eval", "$D eval --model w.model --data w.csv --json"),
+                      ("explain", "head -8 w.csv > w8.csv && $D explain --model w.model --data w8.csv --json")]:
+        case("json/%s" % what, "$D train --data w.csv --target label --max-iter 3 --save w.model "
+             "--quiet > /dev/null 2>&1 && " + cmd, 0, shell=True, setup=setup,
+             creates=["w.model", "w8.csv"] if what == "explain" else ["w.model"], check=stdout_json)
+    case("json/diverged", TRAIN[:-1] + ["--lr", "1e30", "--json"], 1, check=stdout_json)
+    case("json/line", LINE[:-1] + ["--json"], 0, check=stdout_json)
+    case("json/gradcheck", ["gradcheck", "--json"], 0, check=stdout_json)
+    case("json/demo", ["demo", "relu", "--dir", "dd", "--json"], 0, creates=["dd", "dd/dosage.csv",
+                                                                             "dd/relu.init"], check=stdout_json)
+
+
+# --------------------------------------------------------------------------
+# MPI
+
+def mpi(mpiexec):
+    env = {"OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMP_NUM_THREADS": "1"}
+    # Open MPI's own allocations are not ours: the suppressions the other
+    # MPI tests use, with full stacks to tell them apart.
+    supp = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lsan-mpi.supp")
+    env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
+    env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":fast_unwind_on_malloc=0"
+    m = mpiexec
+    case("mpi/bad data on rank 1", "%s -n 1 $D train --data cls.csv --target label --epochs 2 --save x.model "
+         ": -n 1 $D train --data bad.csv --target label --epochs 2 --save x.model" % m, 1,
+         r"rank 1: bad\.csv:3", shell=True, env=env, timeout=90,
+         setup=files(bad__csv="x1,x2,label\n1,2,cat\n1,oops,dog\n"))
+    case("mpi/a full device on rank 0", "%s -n 2 $D train --data d.csv --epochs 2 --save full --quiet" % m,
+         1, r"No space left", shell=True, env=env, timeout=90, setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("mpi/output = input", "%s -n 2 $D train --data d.csv --epochs 2 --save d.csv" % m, 2,
+         r"is the --data file", shell=True, env=env, timeout=90)
+    case("mpi/a bad model on every rank", "%s -n 2 $D eval --model d.csv --data d.csv" % m, 1,
+         r"not a descent model file", shell=True, env=env, timeout=90)
+    for np_ in (1, 2, 3):
+        case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=90, env=env,
+             creates=["sig.model"],
+             run=mpi_interrupt(m, np_, env),
+             check=lambda d, r: None if b"the model so far is saved" in r.err else "no saving message")
+
+
+def mpi_interrupt(mpiexec, np_, env):
+    def run(descent, d, c):
+        e = dict(os.environ)
+        e.update(env)
+        t0 = time.time()
+        p = subprocess.Popen([mpiexec, "-n", str(np_), descent, "train", "--data", "cls.csv", "--target",
+                              "label", "--layers", "64:relu", "--epochs", "100000000", "--batch", "4",
+                              "--save", "sig.model", "--quiet"], cwd=d, env=e, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        time.sleep(4)
+        p.send_signal(signal.SIGINT)
+        timed_out = False
+        try:
+            out, err = p.communicate(timeout=c.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            p.kill()
+            out, err = p.communicate()
+        return Result(p.returncode, out, err, time.time() - t0, timed_out)
+    return run
