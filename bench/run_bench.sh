@@ -110,7 +110,7 @@ for e in as_set unset; do
         spin_stop
     done
     log "W2: dosage network, 10000 iterations"
-    emit $e "$(in_env $e "$DSCBENCH" w2 10000 5)"
+    emit $e "$(in_env $e "$DSCBENCH" w2 10000 21)"
     log "W3: line on 1,000,000 points, 100 iterations, STREAM"
     for t in 1 2; do emit $e "$(in_env $e "$DSCBENCH" w3 $t 100 $W3_REPS)"; done
     log "CSV: 100 MB file"
