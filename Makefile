@@ -3,6 +3,9 @@
 #   make test CMAKE_FLAGS="-DDSC_WERROR=ON"   BUILD=build-werror
 BUILD ?= build
 CMAKE_FLAGS ?=
+# Extra ctest arguments, e.g. CTEST_ARGS="-LE browser" leaves out the tests
+# labelled browser (the lesson page in Chromium).
+CTEST_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all build test demo install clean format bench bench-peers bench-threads bench-mpi bench-cnn bench-python
@@ -16,7 +19,7 @@ build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: build
 	./scripts/demo.sh $(BUILD)/descent

@@ -136,6 +136,7 @@ def compare(name, X, y, repeats, threads):
     for who in ("mlp", "descent"):
         out[who] = {
             "accuracy_mean": statistics.mean(x[who]["accuracy"] for x in rows),
+            "accuracy_sd": statistics.stdev([x[who]["accuracy"] for x in rows]) if len(rows) > 1 else 0.0,
             "accuracy_each": [x[who]["accuracy"] for x in rows],
             "fit_seconds_median": statistics.median(x[who]["seconds"] for x in rows),
             "epochs_each": [x[who]["epochs"] for x in rows],
@@ -152,7 +153,16 @@ def compare(name, X, y, repeats, threads):
         / (x["descent"]["seconds"] / max(1, x["descent"]["epochs"]))
         for x in rows
     )
-    out["accuracy_diff"] = out["descent"]["accuracy_mean"] - out["mlp"]["accuracy_mean"]
+    diffs = [x["descent"]["accuracy"] - x["mlp"]["accuracy"] for x in rows]
+    out["accuracy_diff"] = statistics.mean(diffs)
+    # The difference within each split (same rows for both), and its
+    # standard error: how far from zero the mean difference really is.
+    out["accuracy_diff_se"] = (
+        statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+    )
+    out["splits_descent_ahead_tied_behind"] = [
+        sum(d > 0 for d in diffs), sum(d == 0 for d in diffs), sum(d < 0 for d in diffs)
+    ]
     return out
 
 
@@ -194,8 +204,8 @@ def conversion(X, y, repeats, threads):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeats", type=int, default=5, help="splits per data set (5)")
-    ap.add_argument("--big-repeats", type=int, default=3, help="splits of the large table (3)")
+    ap.add_argument("--repeats", type=int, default=10, help="splits per small data set (10)")
+    ap.add_argument("--big-repeats", type=int, default=5, help="splits of the large table (5)")
     ap.add_argument("--rows", type=int, default=100_000, help="rows of the synthetic table")
     ap.add_argument(
         "--threads",
@@ -232,7 +242,7 @@ def main():
     results = {"machine": info, "datasets": {}}
     print(f"# {info['cpu']}, {info['cores']} cores, {args.threads or 'all'} thread(s) each; descent {info['descent']} ({info['descent_build']}); "
           f"scikit-learn {info['sklearn']}, numpy {info['numpy']}")
-    print(f"{'data':<16}{'rows':>8}  {'MLP acc':>8} {'descent':>8} {'diff':>7}  "
+    print(f"{'data':<16}{'rows':>8}  {'MLP acc':>8} {'descent':>8} {'diff (se)':>16}  "
           f"{'MLP fit s':>9} {'descent':>8} {'speedup':>8}  {'epochs MLP/dsc':>15} {'per epoch':>9}")
     data = datasets(args.rows)
     for name, X, y in data:
@@ -241,7 +251,7 @@ def main():
         results["datasets"][name] = r
         print(
             f"{name:<16}{r['rows']:>8}  {r['mlp']['accuracy_mean']:>8.4f} {r['descent']['accuracy_mean']:>8.4f} "
-            f"{r['accuracy_diff']:>+7.4f}  {r['mlp']['fit_seconds_median']:>9.3f} "
+            f"{r['accuracy_diff']:>+7.4f} ({r['accuracy_diff_se']:.4f})  {r['mlp']['fit_seconds_median']:>9.3f} "
             f"{r['descent']['fit_seconds_median']:>8.3f} {r['fit_speedup_median']:>7.1f}x  "
             f"{statistics.median(r['mlp']['epochs_each']):>7.0f}/{statistics.median(r['descent']['epochs_each']):<7.0f} "
             f"{r['epoch_speedup_median']:>8.1f}x",

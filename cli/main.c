@@ -27,6 +27,7 @@ static const subcommand commands[] = {
     {"export", cmd_export, RANK0, "write a saved model as dependency-free C (float or int8) or ONNX"},
     {"explain", cmd_explain, RANK0, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, RANK0, "compare backpropagation with numerical gradients"},
+    {"lesson", cmd_lesson, RANK0, "write the seed's lesson as a web page that runs descent itself"},
 };
 
 static void usage(FILE *f)

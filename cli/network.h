@@ -4,6 +4,7 @@
 #define DSC_CLI_NETWORK_H
 
 #include "job.h"
+#include "seed.h"
 
 typedef struct {
     const char *data, *target, *ignore, *features, *layers, *output;
@@ -43,29 +44,9 @@ int net_check_loss(const dsc_dataset *d, dsc_activation output, dsc_loss loss);
 /* Copies the data's column names, target and classes into the model. */
 int net_describe_model(dsc_model *m, const dsc_dataset *d);
 
-/* The seed's network demos. */
-typedef struct {
-    const char *name;
-    const char *title;
-    const char *layers; /* for `train --layers` */
-    const char *output;
-    const char *spec;
-    const char *names[7];
-    float values[7];
-    const char *only;
-    double lr;
-    double loss_tol;
-    int train_by_default; /* 0: evaluate the given weights unless --max-iter */
-    const char *sweep;
-} seed_demo;
-
-extern const seed_demo seed_demos[];
-extern const size_t seed_n_demos;
-const seed_demo *seed_find_demo(const char *name);
-
-/* The dosage data: 0, 0.5, 1 -> 0, 1, 0. */
+/* seed.h's constructors, with errors reported as the command line does:
+ * -1 on success, else an exit status. */
 int seed_dosage_data(dsc_dataset **d);
-/* A model with the demo's weights. */
 int seed_demo_model(const seed_demo *demo, dsc_model **m);
 
 #endif

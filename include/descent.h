@@ -647,6 +647,12 @@ typedef struct {
     const float *steps;   /**< the update applied: params_after = params - steps
                                (NULL with on_step_light) */
     size_t n_params;
+    /** The rows of the data set this update's gradient was taken on, as
+     *  indexes in the order used: the random batch of a stochastic or
+     *  minibatch run. NULL when the batch is every row in order (a
+     *  full-batch run). Over MPI ranks: the whole batch, all ranks' rows. */
+    const uint32_t *rows;
+    size_t n_rows; /**< rows in this update's batch */
 } dsc_step_info;
 
 /** Called at the end of each epoch of a minibatch run (epochs > 0). */

@@ -27,6 +27,10 @@ say "Intercept and slope together (the seed's defaults: lr 0.01, tol 0.001)" \
 say "The same fit, letting L-BFGS choose the steps" "descent line --data seed-line.csv --optimizer lbfgs"
 "$cli" line --data seed-line.csv --optimizer lbfgs
 
+say "Stochastic gradient descent: one random point per step (seeded)" \
+    "descent line --data seed-line.csv --batch 1 --lr 0.02 --seed 42 --max-iter 300"
+"$cli" line --data seed-line.csv --batch 1 --lr 0.02 --seed 42 --max-iter 300 --trace line-sgd.csv --plot line-sgd.svg
+
 for demo in softplus-b3 softplus relu; do
   say "The seed's network: $demo" "descent demo $demo --plot-dir $demo"
   "$cli" demo "$demo" --dir files --plot-dir "$demo" --trace "$demo.csv"
@@ -39,5 +43,10 @@ say "Backpropagation checked against numerical gradients" \
     "descent gradcheck --layers 4:softplus,3:relu --output softmax --loss ce --outputs 3"
 "$cli" gradcheck --layers 4:softplus,3:relu --output softmax --loss ce --outputs 3
 
+say "The lesson, live: the seed as a web page that runs descent itself" "descent lesson --out ."
+"$cli" lesson --out .
+
 printf '\nThe pictures and traces are in %s/:\n' "$(pwd)"
 find . -name '*.svg' | sort | sed 's|^\./|  |'
+printf '\n%sThe lesson page:%s open file://%s/index.html in a browser (no network, no server).\n' \
+  "$bold" "$plain" "$(pwd)"

@@ -33,6 +33,7 @@ int main(void)
     FIELD(dsc_step_info, iter), FIELD(dsc_step_info, epoch), FIELD(dsc_step_info, loss);
     FIELD(dsc_step_info, learning_rate), FIELD(dsc_step_info, params);
     FIELD(dsc_step_info, grads), FIELD(dsc_step_info, steps), FIELD(dsc_step_info, n_params);
+    FIELD(dsc_step_info, rows), FIELD(dsc_step_info, n_rows);
     close_struct();
 
     STRUCT(dsc_epoch_info);

@@ -439,8 +439,89 @@ static void test_stop_is_prompt(void)
     dsc_model_free(m);
 }
 
+/* Stochastic gradient descent says which rows each step used: the
+ * gradient of a step is the full-batch gradient of those rows alone, in the
+ * order given, and the full-batch run names none. */
+typedef struct {
+    uint32_t rows[8][2];
+    float grads[8][2], params[8][2];
+    size_t n, n_rows;
+    int null_rows;
+} batch_log;
+
+static int log_batch(const dsc_step_info *s, void *user)
+{
+    batch_log *b = user;
+    if (!s->rows) b->null_rows++;
+    b->n_rows = s->n_rows;
+    if (b->n < 8 && s->rows && s->n_rows == 2) {
+        memcpy(b->rows[b->n], s->rows, 2 * sizeof(uint32_t));
+        memcpy(b->grads[b->n], s->grads, 2 * sizeof(float));
+        memcpy(b->params[b->n], s->params, 2 * sizeof(float));
+    }
+    b->n++;
+    return 0;
+}
+
+static int keep_grads(const dsc_step_info *s, void *user)
+{
+    memcpy(user, s->grads, 2 * sizeof(float));
+    return 1;
+}
+
+static void test_batch_rows(void)
+{
+    static const float x[] = {0.5f, 2.3f, 2.9f, 1.0f, 4.0f}, y[] = {1.4f, 1.9f, 3.2f, 1.1f, 3.5f};
+    dsc_model *m;
+    dsc_dataset *d;
+    CHECK_OK(dsc_model_new("1 -> 1:identity", &m));
+    CHECK_OK(dsc_dataset_from_arrays(x, y, 5, 1, 1, &d));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.batch = 2;
+    p.max_iter = 8;
+    p.step_tol = 0;
+    p.on_step = log_batch;
+    batch_log b = {0};
+    p.user = &b;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(b.n == 8 && b.null_rows == 0 && b.n_rows == 2);
+    int seen[5] = {0};
+    for (size_t i = 0; i < 8; i++) {
+        CHECK(b.rows[i][0] < 5 && b.rows[i][1] < 5 && b.rows[i][0] != b.rows[i][1]);
+        seen[b.rows[i][0]] = seen[b.rows[i][1]] = 1;
+        /* The same gradient from a full-batch step on those two rows. */
+        float bx[2] = {x[b.rows[i][0]], x[b.rows[i][1]]},
+              by[2] = {y[b.rows[i][0]], y[b.rows[i][1]]};
+        dsc_dataset *two;
+        dsc_model *c;
+        CHECK_OK(dsc_dataset_from_arrays(bx, by, 2, 1, 1, &two));
+        CHECK_OK(dsc_model_clone(m, &c));
+        memcpy(dsc_model_params(c), b.params[i], 2 * sizeof(float));
+        dsc_train_params q;
+        dsc_train_params_init(&q);
+        float g[2] = {0};
+        q.on_step = keep_grads;
+        q.user = g;
+        CHECK(dsc_train(c, two, &q, &r) == DSC_ECANCELLED);
+        CHECK(g[0] == b.grads[i][0] && g[1] == b.grads[i][1]);
+        dsc_model_free(c);
+        dsc_dataset_free(two);
+    }
+    CHECK(seen[0] + seen[1] + seen[2] + seen[3] + seen[4] == 5);
+    /* A full batch: no rows named, all of them counted. */
+    p.batch = 0;
+    b = (batch_log){0};
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(b.null_rows == 8 && b.n_rows == 5);
+    dsc_model_free(m);
+    dsc_dataset_free(d);
+}
+
 int main(void)
 {
+    test_batch_rows();
     test_stop_is_prompt();
     test_dropout_loss();
     test_large_line();

@@ -110,6 +110,8 @@ class StepInfo(Structure):
         ("grads", POINTER(c_float)),
         ("steps", POINTER(c_float)),
         ("n_params", c_size_t),
+        ("rows", POINTER(ctypes.c_uint32)),
+        ("n_rows", c_size_t),
     ]
 
 

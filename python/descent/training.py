@@ -26,6 +26,7 @@ from .errors import (
     Error,
     InvalidArgumentError,
     TrainingInterrupted,
+    check,
     error_for,
 )
 from .model import RELU_RULES, Model, _enum
@@ -401,8 +402,6 @@ def train(
     try:
         if resume is not None:
             h = ctypes.c_void_p()
-            from .errors import check
-
             check(_capi.checkpoint_load(os.fsencode(resume), ctypes.byref(h), ctypes.byref(state)))
             have_state = True
             m = Model._from_handle(h.value)
@@ -438,7 +437,7 @@ def train(
             loss_name = loss or ("ce" if has_classes else "mse")
             _check_loss(d, output or ("softmax" if has_classes else "identity"), loss_name)
             m = _make_model(d, layers, output, weight_init, seed, input_shape=input_shape)
-        loss_id = _enum("loss", loss_name)
+        _enum("loss", loss_name)  # an unknown name fails here, before any work
         if init is not None:
             _load_init(m, init)
 
@@ -647,8 +646,6 @@ class _Run:
 
     def on_checkpoint(self, st_p, user) -> int:
         try:
-            from .errors import check
-
             if self.keep_state:
                 st = st_p.contents
                 n = int(st.n_state)

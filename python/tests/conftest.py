@@ -8,7 +8,6 @@ import subprocess
 import numpy as np
 import pytest
 
-import descent
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """DescentClassifier and DescentRegressor: scikit-learn's own checks, round
 trips, pipelines and searches, frames, partial_fit, errors, threads."""
 
-import io
 import pickle
 import threading
 import warnings

@@ -69,6 +69,7 @@
 #define HELPER_NAP_S 20e-3
 #define NAP_S        50e-6
 
+#ifndef DSC_NO_THREADS
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -78,7 +79,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-#ifndef DSC_NO_THREADS
 /* ---- sleeping on a 32-bit word ------------------------------------- */
 
 #if POOL_FUTEX

@@ -388,7 +388,7 @@ static int stop_asked(const dsc_train_params *p)
 
 /* One parameter update on the bound batch; returns GO_ON or a stop reason. */
 static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, long max_iter,
-                double step_tol, dsc_train_result *res)
+                double step_tol, const uint32_t *rows, size_t n_rows, dsc_train_result *res)
 {
     const dsc_train_params *p = r->p;
     size_t n = r->m->n_params;
@@ -427,7 +427,9 @@ static int step(run *r, double loss, size_t iter, size_t epoch, size_t total, lo
                               keep_before ? r->before : NULL,
                               grads,
                               keep_before ? r->steps : NULL,
-                              n};
+                              n,
+                              rows,
+                              n_rows};
         if (p->on_step(&info, p->user)) {
             if (!r->dist) return DSC_STOP_CALLBACK;
             r->want_stop = 1;
@@ -459,7 +461,8 @@ static int run_iterations(run *r, dsc_train_result *res, dsc_status *err)
         }
         double loss;
         if ((*err = forward_backward(r, start, r->batch, &loss))) return DSC_STOP_DIVERGED;
-        int stop = step(r, loss, iter, 0, (size_t)max_iter, max_iter, step_tol, res);
+        int stop = step(r, loss, iter, 0, (size_t)max_iter, max_iter, step_tol,
+                        r->order ? r->order + start : NULL, r->batch, res);
         if (stop != GO_ON) return stop;
     }
 }
@@ -532,7 +535,8 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
             size_t start = b * r->batch, rows = n - start < r->batch ? n - start : r->batch;
             double loss;
             if ((*err = forward_backward(r, start, rows, &loss))) return DSC_STOP_DIVERGED;
-            int stop = step(r, loss, iter++, epoch, per_epoch * p->epochs, max_iter, step_tol, res);
+            int stop = step(r, loss, iter++, epoch, per_epoch * p->epochs, max_iter, step_tol,
+                            r->order ? r->order + start : NULL, rows, res);
             if (stop != GO_ON) return stop;
             sum += loss;
         }
@@ -600,7 +604,7 @@ static int lbfgs_progress(void *user, size_t iter, const float *x, const float *
     if (p->loss_tol > 0 && f < p->loss_tol) return 2;
     if (!p->on_step) return agree_stop(c->r, stop_asked(p));
     for (size_t i = 0; i < n; i++) c->r->steps[i] = c->prev[i] - x[i];
-    dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n};
+    dsc_step_info info = {iter, 0, f, NAN, c->prev, g, c->r->steps, n, NULL, c->r->d->n};
     int stop = agree_stop(c->r, p->on_step(&info, p->user) || stop_asked(p));
     memcpy(c->prev, x, n * sizeof(float));
     return stop;

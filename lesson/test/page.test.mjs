@@ -1,0 +1,280 @@
+// The lesson page (`descent lesson`) in headless Chromium: Debian's
+// /usr/bin/chromium driven by playwright-core, never a downloaded browser.
+//
+//   node lesson/test/page.test.mjs DESCENT SHOTS_DIR
+//
+// Writes the live page (when this descent has the WebAssembly engine) and
+// the recorded page, opens each from file:// and checks: no network request
+// at all, no console error; Step N times in the intercept section shows the
+// intercept, derivative and SSR of `descent line --trace` for the same run,
+// digit for digit, and Reset returns to them; the arrow keys step too;
+// dragging the start point runs what `descent line --intercept0` runs; the
+// CSV picker takes a real table (sklearn's Linnerud data, from Debian) and
+// the page's run on it is the command line's, and a bad file gets the
+// command line's own message (line and column); every section renders and
+// steps; a phone-sized viewport does not scroll sideways. A screenshot of
+// each section at 1280x800 goes to SHOTS_DIR (not committed).
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [cli, shotsArg] = process.argv.slice(2);
+if (!cli) {
+  console.error('usage: node page.test.mjs DESCENT [SHOTS_DIR]');
+  process.exit(2);
+}
+const shots = path.resolve(shotsArg || 'lesson-shots');
+const chromiumPath = process.env.DSC_CHROMIUM || '/usr/bin/chromium';
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'descent-lesson-'));
+fs.mkdirSync(shots, { recursive: true });
+const SECTIONS = ['intercept', 'both', 'stopping', 'sgd', 'squiggle', 'backprop', 'relu'];
+let checks = 0;
+const ok = (cond, msg) => { assert.ok(cond, msg); checks++; };
+const eq = (a, b, msg) => { assert.deepEqual(a, b, msg); checks++; };
+
+function descent(args) {
+  const r = spawnSync(path.resolve(cli), args, { cwd: work, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return r;
+}
+function readTrace(file) {
+  const [head, ...lines] = fs.readFileSync(path.join(work, file), 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+}
+function write(name, text) { fs.writeFileSync(path.join(work, name), text); return path.join(work, name); }
+
+// ---- the data ----
+write('seed-line.csv', 'weight,height\n0.5,1.4\n2.3,1.9\n2.9,3.2\n');
+// A real table: sklearn's Linnerud data (Debian's python3-sklearn), weight and waist of 20 men.
+const linnerudSrc = '/usr/lib/python3/dist-packages/sklearn/datasets/data/linnerud_physiological.csv';
+let linnerud = null;
+if (fs.existsSync(linnerudSrc)) {
+  const rows = fs.readFileSync(linnerudSrc, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  linnerud = write('linnerud.csv', 'weight,waist\n' + rows.map((r) => `${r[0]},${r[1]}`).join('\n') + '\n');
+} else {
+  console.log(`note: ${linnerudSrc} is missing (python3-sklearn): the own-data run is checked on the seed's points only`);
+}
+const badText = 'weight,height\n0.5,1.4\nabc,1.9\n2.9,3.2\n';
+write('bad.csv', badText);
+write('ragged.csv', 'weight,height\n0.5,1.4\n2.3,1.9,7\n');
+write('pasted.csv', badText);
+const cliMessage = (args) => {
+  const r = descent(args);
+  ok(r.status === 1, `descent ${args.join(' ')} should fail with status 1, got ${r.status}`);
+  return r.stderr.trim();
+};
+
+// ---- the pages ----
+const liveRun = descent(['lesson', '--out', 'live']);
+eq(liveRun.status, 0, `descent lesson failed: ${liveRun.stderr}`);
+const hasLive = /: live,/.test(liveRun.stdout);
+const recRun = descent(['lesson', '--out', 'recorded', '--recorded']);
+eq(recRun.status, 0, `descent lesson --recorded failed: ${recRun.stderr}`);
+for (const dir of ['live', 'recorded']) {
+  const html = fs.readFileSync(path.join(work, dir, 'index.html'), 'utf8');
+  // Self-contained: nothing is loaded from anywhere.
+  ok(!/<script[^>]+src=|<link[^>]+href=|@import|url\(http|src="http/i.test(html), `${dir}: the page refers to an outside file`);
+}
+if (!hasLive) console.log('note: this descent was built without emscripten: only the recorded page is tested (live page: apt-get install emscripten, rebuild)');
+// CI's gcc build (DSC_REQUIRE_LESSON=live) must test the live page, not fall back quietly.
+if (process.env.DSC_REQUIRE_LESSON === 'live') ok(hasLive, 'DSC_REQUIRE_LESSON=live: this descent writes the live page (built with emscripten)');
+
+async function open(dir, viewport = { width: 1280, height: 800 }) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'descent-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath, headless: true, viewport,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+  const url = 'file://' + path.join(work, dir, 'index.html');
+  const seen = { requests: [], errors: [] };
+  // Anything that is not the page itself is refused, and counted.
+  await ctx.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  page.on('request', (r) => seen.requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') seen.errors.push(`console ${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => seen.errors.push(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+  return { ctx, page, seen, url, close: async () => { await ctx.close(); fs.rmSync(profile, { recursive: true, force: true }); } };
+}
+const text = (page, sel) => page.locator(sel).textContent();
+async function interceptNow(page) {
+  return {
+    iter: (await text(page, '#intercept-iter')).split(' ')[0],
+    intercept: await text(page, '#intercept-value'),
+    d_intercept: await text(page, '#intercept-derivative'),
+    ssr: await text(page, '#intercept-ssr'),
+  };
+}
+const expectRow = (row, k) => ({ iter: String(k), intercept: row.intercept, d_intercept: row.d_intercept, ssr: row.ssr });
+// The same numbers as the trace: the same text, hence the same float.
+async function checkSteps(page, trace, label) {
+  const sec = page.locator('#intercept');
+  eq(await interceptNow(page), expectRow(trace[0], 0), `${label}: step 0`);
+  for (let k = 1; k < trace.length; k++) {
+    await sec.locator('[data-act=step]').click();
+    const now = await interceptNow(page);
+    eq(now, expectRow(trace[k], k), `${label}: after ${k} steps`);
+    eq(Math.fround(Number(now.ssr)), Math.fround(Number(trace[k].ssr)), `${label}: SSR at step ${k} as a float`);
+  }
+}
+
+async function checkCommon(p, dir) {
+  const { page, seen, url } = p;
+  // Every section drew its pictures, and steps without an error.
+  for (const id of SECTIONS) {
+    const sec = page.locator('#' + id);
+    ok(await sec.locator('.plot svg').count() >= 2, `${dir}: section ${id} has its pictures`);
+    const stop = (await sec.locator('[data-out=stop]').textContent()) || '';
+    ok(!/holds the runs descent computed/.test(stop), `${dir}: section ${id} did not find its run: ${stop}`);
+    const note = await sec.locator('.formula .note').count();
+    eq(note, 0, `${dir}: section ${id} lacks its formula at step 0`);
+    for (let i = 0; i < 3; i++) if (await sec.locator('[data-act=step]').isEnabled()) await sec.locator('[data-act=step]').click();
+    await sec.locator('[data-act=reset]').click();
+    await sec.scrollIntoViewIfNeeded();
+    await sec.screenshot({ path: path.join(shots, `${dir}-${id}.png`) });
+  }
+  // Each control has a label a screen reader can read.
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+    .map((e) => e.outerHTML.slice(0, 80)));
+  eq(unlabelled, [], `${dir}: controls without a label`);
+  // The keyboard steps a section.
+  await page.locator('#intercept [data-act=reset]').click();
+  await page.locator('#intercept').focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  eq((await interceptNow(page)).iter, '2', `${dir}: two presses of → are two steps`);
+  await page.keyboard.press('ArrowLeft');
+  eq((await interceptNow(page)).iter, '1', `${dir}: ← steps back`);
+  await page.keyboard.press('r');
+  eq((await interceptNow(page)).iter, '0', `${dir}: R resets`);
+  // Play runs to the end and stops.
+  await page.locator('#intercept [data-act=play]').click();
+  await page.waitForFunction(() => /^(\d+) of \1$/.test(document.getElementById('intercept-iter').textContent), null, { timeout: 15000 });
+  ok(/Stopped: step_size after 8 iterations/.test(await text(page, '#intercept [data-out=stop]')), `${dir}: play ends where the run stopped`);
+  eq(seen.requests.filter((u) => u !== url), [], `${dir}: requests other than the page itself`);
+  eq(seen.errors, [], `${dir}: console errors`);
+}
+
+async function phone(dir) {
+  const p = await open(dir, { width: 390, height: 844 });
+  const over = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  ok(over <= 0, `${dir}: at 390 px wide the page scrolls sideways by ${over} px`);
+  await p.page.locator('#intercept').screenshot({ path: path.join(shots, `${dir}-phone-intercept.png`) });
+  eq(p.seen.errors, [], `${dir} (phone): console errors`);
+  await p.close();
+}
+
+const browserTest = async () => {
+  // The run of the intercept section, from the command line.
+  eq(descent(['line', '--data', 'seed-line.csv', '--slope', '0.64', '--lr', '0.1', '--trace', 'intercept.csv']).status, 0, 'descent line');
+  const trace = readTrace('intercept.csv');
+  eq(trace.length, 8, 'the seed run has 8 updates');
+
+  for (const dir of hasLive ? ['live', 'recorded'] : ['recorded']) {
+    const p = await open(dir);
+    const { page } = p;
+    eq(await page.getAttribute('body', 'data-engine'), dir, `${dir}: the engine the page says it runs`);
+    await checkSteps(page, trace, dir);
+    await page.locator('#intercept [data-act=reset]').click();
+    eq(await interceptNow(page), expectRow(trace[0], 0), `${dir}: reset returns to step 0`);
+    for (let k = 1; k <= 3; k++) await page.locator('#intercept [data-act=step]').click();
+    eq(await interceptNow(page), expectRow(trace[3], 3), `${dir}: after reset, the same run again`);
+
+    if (dir === 'live') await liveOnly(p, trace);
+    else {
+      // The recorded page says it cannot run a file, and how to get the live page.
+      await page.setInputFiles('#line-file', path.join(work, 'bad.csv'));
+      await page.waitForFunction(() => document.getElementById('line-data-error').textContent.length > 0);
+      ok(/apt-get install emscripten/.test(await text(page, '#line-data-error')), 'recorded: the CSV picker says how to get the live page');
+    }
+    await checkCommon(p, dir);
+    await p.close();
+    await phone(dir);
+  }
+};
+
+async function liveOnly(p, trace) {
+  const { page } = p;
+  // Dragging the start point starts the run there: the command line's run.
+  await page.locator('#intercept [data-act=reset]').click();
+  const handle = page.locator('#intercept .drag');
+  await handle.scrollIntoViewIfNeeded();
+  const box = await handle.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const start = await page.locator('#intercept [data-ctl=icpt0]').inputValue();
+  ok(Number(start) > 0, `the drag moved the start right (to ${start})`);
+  eq(descent(['line', '--data', 'seed-line.csv', '--slope', '0.64', '--lr', '0.1', '--intercept0', start, '--trace', 'dragged.csv']).status, 0, 'descent line --intercept0');
+  const dragged = readTrace('dragged.csv');
+  for (let k = 0; k < Math.min(4, dragged.length); k++) {
+    eq(await interceptNow(page), expectRow(dragged[k], k), `after the drag to ${start}: step ${k}`);
+    await page.locator('#intercept [data-act=step]').click();
+  }
+  await page.locator('#intercept [data-ctl=icpt0]').fill('0');
+  await page.locator('#intercept [data-ctl=icpt0]').dispatchEvent('change');
+
+  // A bad file: the command line's message, line and column.
+  const lineMsg = cliMessage(['line', '--data', 'bad.csv']);
+  ok(/bad\.csv:3:1:/.test(lineMsg), `the CLI names the line and column: ${lineMsg}`);
+  await page.setInputFiles('#line-file', path.join(work, 'bad.csv'));
+  await page.waitForFunction(() => document.getElementById('line-data-error').textContent.length > 0);
+  eq(await text(page, '#line-data-error'), lineMsg, 'the page shows the CLI message for bad.csv');
+  await page.setInputFiles('#line-file', path.join(work, 'ragged.csv'));
+  await page.waitForFunction(() => /ragged/.test(document.getElementById('line-data-error').textContent));
+  eq(await text(page, '#line-data-error'), cliMessage(['line', '--data', 'ragged.csv']), 'the CLI message for ragged.csv');
+  await page.fill('#line-paste', badText);
+  await page.click('#line-use-paste');
+  await page.waitForFunction(() => /pasted\.csv/.test(document.getElementById('line-data-error').textContent));
+  eq(await text(page, '#line-data-error'), cliMessage(['line', '--data', 'pasted.csv']), 'pasted text: the CLI message');
+  eq(await interceptNow(page), expectRow(trace[0], 0), 'after a bad file the seed data stays');
+  await page.setInputFiles('#net-file', path.join(work, 'bad.csv'));
+  await page.waitForFunction(() => document.getElementById('net-data-error').textContent.length > 0);
+  eq(await text(page, '#net-data-error'), cliMessage(['train', '--data', 'bad.csv', '--layers', '2:softplus']),
+    'the network sections: the CLI message for bad.csv');
+
+  // A good file: a real table, and the page's run is the command line's.
+  if (linnerud) {
+    await page.locator('#intercept [data-ctl=lr]').focus();
+    await page.keyboard.press('Home'); // 0.01: the SSR of 20 rows is steep
+    eq(await text(page, '#intercept [data-out=lr]'), '0.01', 'the learning-rate slider by keyboard');
+    await page.setInputFiles('#line-file', linnerud);
+    await page.waitForFunction(() => /Using linnerud\.csv/.test(document.getElementById('line-data-status').textContent));
+    eq(await text(page, '#line-data-error'), '', 'linnerud.csv is accepted');
+    ok(/20 rows, weight and waist/.test(await text(page, '#line-data-status')), 'the status names the file and columns');
+    eq(descent(['line', '--data', 'linnerud.csv', '--slope', '0.64', '--lr', '0.01', '--trace', 'linnerud-trace.csv']).status, 0, 'descent line on linnerud.csv');
+    const lt = readTrace('linnerud-trace.csv');
+    for (let k = 0; k < Math.min(6, lt.length); k++) {
+      eq(await interceptNow(page), expectRow(lt[k], k), `linnerud.csv: step ${k}`);
+      await page.locator('#intercept [data-act=step]').click();
+    }
+    await page.setInputFiles('#net-file', linnerud);
+    await page.waitForFunction(() => /Using linnerud\.csv/.test(document.getElementById('net-data-status').textContent));
+    eq(await text(page, '#net-data-error'), '', 'linnerud.csv is accepted by the network sections');
+    ok(await page.locator('#squiggle .plot svg').count() >= 2, 'the squiggle of linnerud.csv is drawn');
+    await page.click('#line-use-seed');
+    await page.click('#net-use-seed');
+    await page.locator('#intercept [data-ctl=lr]').focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight'); // back to 0.1
+  }
+  eq(await text(page, '#intercept [data-out=lr]'), '0.1', 'the learning rate is back at 0.1');
+}
+
+let failed = false;
+try {
+  await browserTest();
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+}
+fs.rmSync(work, { recursive: true, force: true });
+console.log(`${failed ? 'FAILED' : 'ok'}: ${checks} checks; screenshots in ${shots}`);
+process.exit(failed ? 1 : 0);
