@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-cnn bench-python bench-sklearn
+.PHONY: all build test demo install clean format bench bench-peers bench-threads bench-mpi bench-cnn bench-python bench-sklearn
 
 all: build
 
@@ -48,6 +48,12 @@ bench: $(BENCH_BUILD)/Makefile
 bench-peers: $(BENCH_BUILD)/Makefile
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	sh bench/run_peers.sh $(BENCH_BUILD)
+
+# descent alone on W1: 1 and 2 threads idle, 1 and the default beside a
+# busy loop, interleaved (THREAD_ROUNDS, QUIET_WAIT: bench/run_threads.sh).
+bench-threads: $(BENCH_BUILD)/Makefile
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	sh bench/run_threads.sh $(BENCH_BUILD)
 
 # The convolutional network of issue 15 against PyTorch, interleaved
 # (docs/PERFORMANCE.md): samples/s and peak memory; CNN_ROUNDS, CNN_BATCHES.

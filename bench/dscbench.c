@@ -11,6 +11,10 @@
  *   dscbench infer  [THREADS] [ROWS]        W1-shaped model: latency and throughput
  *   dscbench w1synth [THREADS] [ROWS]       W1 on random data (smoke test / profiling)
  *   dscbench refgemm                        hand-written GEMM loop at a W1 shape
+ *   dscbench softplus [STRIDE]              the engine's softplus against log1p in double
+ *                                           over every STRIDE-th float (1: all 2^32), and
+ *                                           its speed against log1pf(expf()) of the C library
+ *                                           (thread CPU time, 1 thread)
  *
  * Times are medians of REPS runs. All numbers are float32, as in the library.
  * Build: cc -std=c11 -O3 -march=native -fopenmp -Iinclude bench/dscbench.c
@@ -18,6 +22,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <descent.h>
+#include <descent_graph.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -558,10 +563,77 @@ static int cmd_infer(int argc, char **argv)
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* softplus: accuracy over the float range, speed against libm          */
+/* ------------------------------------------------------------------ */
+
+/* The form softplus had before descent's own: the C library's log1pf. */
+static float softplus_libm(float x) { return (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
+
+/* |y - v| in units of the spacing of floats at |v| (subnormals included). */
+static double ulp_error(float y, double v)
+{
+    if (isinf(v)) return y == (float)v ? 0.0 : INFINITY;
+    float r = fabsf((float)v), up = nextafterf(r, INFINITY);
+    double spacing = isinf(up) ? ldexp(1.0, 104) : (double)up - (double)r;
+    return fabs((double)y - v) / spacing;
+}
+
+static int cmd_softplus(int argc, char **argv)
+{
+    long stride = argc > 0 ? atol(argv[0]) : 1;
+    if (stride < 1) return 2;
+    enum { CHUNK = 1 << 22 };
+    dsc_graph *g;
+    if (dsc_graph_new(&g)) die("graph");
+    dsc_node xn = dsc_param(g, "x", 1, CHUNK), yn = dsc_activate(g, DSC_ACT_SOFTPLUS, xn);
+    if (dsc_graph_compile(g, 1, NULL, 0)) die("compile");
+    float *x = dsc_graph_params(g), *ylib = malloc(CHUNK * sizeof(float));
+    if (!ylib) die("memory");
+    double worst = 0, worst_lib = 0, worst_x = 0, t_eng = 0, t_lib = 0;
+    unsigned long long n = 0, chunks = 0, over_half = 0, over_half_lib = 0, over_one_lib = 0,
+                       over_one = 0;
+    for (uint64_t b = 0; b < (1ull << 32);) {
+        size_t k = 0;
+        for (; k < CHUNK && b < (1ull << 32); b += (uint64_t)stride) {
+            uint32_t u = (uint32_t)b;
+            memcpy(&x[k], &u, sizeof u);
+            if (!isnan(x[k])) k++;
+        }
+        for (size_t i = k; i < CHUNK; i++) x[i] = 0.0f;
+        double t0 = thread_cpu();
+        if (dsc_graph_forward(g)) die("forward");
+        double t1 = thread_cpu();
+        for (size_t i = 0; i < k; i++) ylib[i] = softplus_libm(x[i]);
+        double t2 = thread_cpu();
+        t_eng += t1 - t0, t_lib += t2 - t1;
+        const float *y = dsc_graph_value(g, yn).data;
+        for (size_t i = 0; i < k; i++) {
+            double a = fabs((double)x[i]);
+            double v = fmax((double)x[i], 0.0) + log1p(exp(-a));
+            double e = ulp_error(y[i], v), el = ulp_error(ylib[i], v);
+            if (e > worst) worst = e, worst_x = x[i];
+            if (el > worst_lib) worst_lib = el;
+            over_half += e > 0.5, over_half_lib += el > 0.5;
+            over_one += e > 1.0, over_one_lib += el > 1.0;
+        }
+        n += k, chunks++;
+    }
+    printf("{\"workload\": \"softplus\", \"stride\": %ld, \"inputs\": %llu, \"worst_ulp\": %.4f, "
+           "\"worst_at\": %a, \"over_half_ulp\": %llu, \"over_1_ulp\": %llu, "
+           "\"libm_worst_ulp\": %.4f, \"libm_over_half_ulp\": %llu, \"libm_over_1_ulp\": %llu, "
+           "\"ns_per_value\": %.3f, \"libm_ns_per_value\": %.3f}\n",
+           stride, n, worst, worst_x, over_half, over_one, worst_lib, over_half_lib, over_one_lib,
+           t_eng * 1e9 / ((double)chunks * CHUNK), t_lib / (double)n * 1e9);
+    free(ylib);
+    dsc_graph_free(g);
+    return over_one ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: dscbench w2|w3|stream|csv|infer|w1synth|refgemm [args]\n");
+        fprintf(stderr, "usage: dscbench w2|w3|stream|csv|infer|w1synth|refgemm|softplus [args]\n");
         return 2;
     }
     const char *c = argv[1];
@@ -580,6 +652,8 @@ int main(int argc, char **argv)
         rc = cmd_w1synth(argc - 2, argv + 2);
     else if (!strcmp(c, "refgemm"))
         rc = cmd_refgemm();
+    else if (!strcmp(c, "softplus"))
+        rc = cmd_softplus(argc - 2, argv + 2);
     if (rc == 2) fprintf(stderr, "dscbench: bad arguments for %s\n", c);
     return rc;
 }

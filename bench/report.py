@@ -120,6 +120,10 @@ def main():
     if os.path.exists(ppath):
         print()
         peers_table(load(ppath))
+    tpath = os.path.join(os.path.dirname(os.path.abspath(path)), "results-threads.json")
+    if os.path.exists(tpath):
+        print()
+        threads_table(load(tpath))
 
 
 def peers_table(data):
@@ -166,6 +170,84 @@ def peers_table(data):
                 t, e, fmt(d, "{:.3f}"), fmt(npb, "{:.3f}"), fmt(tb, "{:.3f}"), fmt(tf, "{:.3f}"),
                 fmt(npb / d if d and npb else None), fmt(tb / d if d and tb else None),
                 fmt(tf / d if d and tf else None)))
+
+    peers_rounds_table(data)
+
+
+def peers_rounds_table(data):
+    """Issue 12's ratios, each taken within one round (the runs it divides
+    ran minutes apart, interleaved), then their median over the rounds."""
+    runs = data["runs"]
+    rounds = sorted({r["round"] for r in runs})
+    print("\nW1 per round (ratios within a round; load average when the round's runs ended)\n")
+    print("| env | round | load | idle: 2 thr / 1 thr speed | idle: descent 2 thr / PyTorch best | "
+          "busy: default / 1 thr time | busy: descent default / PyTorch better of 2-core, 1-core | "
+          "busy: samples/s descent 1 thr, default; PyTorch best, single |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+    for e in ("as_set", "unset"):
+        cols = [[], [], [], []]
+        for rd in rounds:
+            def one(who, load="idle", **kw):
+                for r in runs:
+                    if (r["env"] == e and r["round"] == rd and r["who"] == who
+                            and r["result"].get("load", "idle") == load and r["result"].get("workload") == "w1"
+                            and all(r["result"].get(k) == v for k, v in kw.items())):
+                        return r
+                return None
+            v = {}
+            for key, who, load, kw in (("d1", "descent", "idle", {"threads": 1}),
+                                       ("d2", "descent", "idle", {"threads": 2}),
+                                       ("tb", "torch", "idle", {"setting": "best"}),
+                                       ("b1", "descent", "busy", {"threads": 1}),
+                                       ("b0", "descent", "busy", {"threads": 0}),
+                                       ("bb", "torch", "busy", {"setting": "best"}),
+                                       ("bs", "torch", "busy", {"setting": "single"})):
+                r = one(who, load, **kw)
+                v[key] = r["result"]["samples_per_second"] if r else None
+                if key == "b0" and r:
+                    v["load"] = r.get("loadavg", "?")
+            if not v.get("d1"):
+                continue
+            ratios = [
+                v["d2"] / v["d1"] if v.get("d2") else None,
+                v["d2"] / v["tb"] if v.get("d2") and v.get("tb") else None,
+                v["b1"] / v["b0"] if v.get("b1") and v.get("b0") else None,
+                v["b0"] / max(v["bb"], v["bs"]) if v.get("b0") and v.get("bb") and v.get("bs") else None,
+            ]
+            for c, x in zip(cols, ratios):
+                if x is not None:
+                    c.append(x)
+            print("| %s | %d | %s | %s | %s | %s | %s | %s, %s; %s, %s |" % (
+                e, rd, v.get("load", "?"), *[fmt(x) for x in ratios],
+                *[fmt(v.get(k), "{:.0f}") for k in ("b1", "b0", "bb", "bs")]))
+        if cols[0]:
+            print("| %s | median | | %s | %s | %s | %s | |" % (e, *[fmt(med(c)) for c in cols]))
+
+
+def threads_table(data):
+    """bench/run_threads.sh: W1 with 1 and 2 threads idle, 1 and the default
+    beside a busy loop, per round, and the medians of the ratios."""
+    runs = data["runs"]
+    print("W1 threads, per round (%s, %s)\n" % (data.get("cpu", "?"), data.get("date", "")))
+    print("| round | load average | runnable before | idle 1 thr | idle 2 thr | 2 thr / 1 thr speed | "
+          "busy 1 thr | busy default | busy default / 1 thr time |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ra, rb = [], []
+    for rd in sorted({r["round"] for r in runs}):
+        v = {}
+        for r in runs:
+            if r["round"] == rd:
+                v[(r["load"], r["threads"])] = r
+        try:
+            s1, s2 = (v[("idle", t)]["result"]["samples_per_second"] for t in (1, 2))
+            b1, b0 = (v[("busy", t)]["result"]["samples_per_second"] for t in (1, 0))
+        except KeyError:
+            continue
+        ra.append(s2 / s1), rb.append(b1 / b0)
+        print("| %d | %s | %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |" % (
+            rd, v[("idle", 1)]["loadavg"], v[("idle", 1)]["running_before"], s1, s2, s2 / s1, b1, b0, b1 / b0))
+    if ra:
+        print("| median | | | | | %.2f | | | %.2f |" % (med(ra), med(rb)))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ have_time=0
 # runs: started before a measurement, stopped after it, and on exit.
 SPIN_PID=""
 spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
-spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null || true; SPIN_PID=""; }
 trap 'spin_stop; rm -rf "$TMP"' EXIT INT TERM
 
 w1_run() { # ENV THREADS REP [LOAD]
@@ -110,7 +110,7 @@ for e in as_set unset; do
         spin_stop
     done
     log "W2: dosage network, 10000 iterations"
-    emit $e "$(in_env $e "$DSCBENCH" w2 10000 5)"
+    emit $e "$(in_env $e "$DSCBENCH" w2 10000 21)"
     log "W3: line on 1,000,000 points, 100 iterations, STREAM"
     for t in 1 2; do emit $e "$(in_env $e "$DSCBENCH" w3 $t 100 $W3_REPS)"; done
     log "CSV: 100 MB file"

@@ -38,14 +38,19 @@ in_env() {
     e=$1; shift
     if [ "$e" = unset ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; else "$@"; fi
 }
-emit() { printf '{"env": "%s", "who": "%s", "round": %s, "result": %s}\n' "$1" "$2" "$3" "$4" >> "$LINES"; }
+# Each line also records the load average when the run ended: the machine
+# is rarely idle, and the figures mean little without it.
+emit() {
+    printf '{"env": "%s", "who": "%s", "round": %s, "loadavg": "%s", "result": %s}\n' "$1" "$2" "$3" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "$4" >> "$LINES"
+}
 # The same, for a run made beside the busy loop.
 emit_busy() { emit "$1" "$2" "$3" "$(echo "$4" | sed 's/^{/{"load": "busy", /')"; }
 # A competing CPU-bound process (a shell busy loop) for the busy-machine
 # rounds: started before them, stopped after, and on exit.
 SPIN_PID=""
 spin_start() { sh -c 'while :; do :; done' & SPIN_PID=$!; sleep 0.2; }
-spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null; SPIN_PID=""; }
+spin_stop() { [ -n "$SPIN_PID" ] && kill "$SPIN_PID" 2>/dev/null; wait "$SPIN_PID" 2>/dev/null || true; SPIN_PID=""; }
 num() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
@@ -67,7 +72,7 @@ torch_run() { # ENV WORKLOAD SETTING
 
 for e in as_set unset; do
     for r in $(seq 1 "$ROUNDS"); do
-        echo "== env $e, round $r ==" >&2
+        echo "== env $e, round $r, load average $(cut -d' ' -f1-3 /proc/loadavg) ==" >&2
         d1=$(descent_w1 $e 1); emit $e descent $r "$d1"
         tb=$(torch_run $e w1 best); emit $e torch $r "$tb"
         d2=$(descent_w1 $e 2); emit $e descent $r "$d2"
@@ -92,7 +97,7 @@ for e in as_set unset; do
             "default/1thr time $(ratio "$s1" "$s0"), descent(default)/torch-best-of-two" \
             "$(ratio "$s0" "$(awk -v a="$sb" -v b="$ss" 'BEGIN{print (a>b?a:b)}')")"
 
-        dw2=$(in_env $e "$DSCBENCH" w2 10000 3); emit $e descent $r "$dw2"
+        dw2=$(in_env $e "$DSCBENCH" w2 10000 21); emit $e descent $r "$dw2"
         tw2b=$(torch_run $e w2 best); emit $e torch $r "$tw2b"
         tw2f=$(torch_run $e w2 default); emit $e torch $r "$tw2f"
         u=$(echo "$dw2" | num us_per_iter); ub=$(echo "$tw2b" | num us_per_iter)

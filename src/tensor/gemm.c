@@ -481,9 +481,10 @@ static int cblas_can_take(int trans_a, int trans_b, size_t m, size_t n, size_t k
 /* Contiguous x . y over [0, n), n a multiple of 32: four vectors of eight
  * lanes (independent chains, so the adds overlap), added in double in a
  * fixed order (as a loop over a float array it ran 7x slower). The body is
- * compiled twice, for AVX2 and for the build's target, and picked at run
- * time; both compute the same sums (no multiply-add is fused: the build
- * says -ffp-contract=off, and the AVX2 copy is not given FMA). */
+ * compiled for AVX2 and for the build's target, and written once more for
+ * AVX-512 below; the kernel in use picks one at run time, and all compute
+ * the same sums (no multiply-add is fused: the build says
+ * -ffp-contract=off, and no copy is given FMA). */
 #define DOT32_BODY                                                                                 \
     dsc_f32x8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                              \
     for (size_t i = 0; i < n; i += 32) {                                                           \
@@ -505,13 +506,38 @@ __attribute__((target("avx2"))) static double dot32_avx2(const float *x, const f
 {
     DOT32_BODY
 }
+
+/* The same four eight-lane sums, two to a 16-lane register: lanes 0-7 of
+ * a01 are a0's, 8-15 a1's, and so on, each lane adding the same products
+ * in the same order, then the same fixed sum; so the same bits. Half the
+ * loads and adds of the AVX2 copy, which on a one-row prediction's
+ * products (weights in L2) waits on loads. */
+typedef float f32x16 __attribute__((vector_size(64)));
+__attribute__((target("avx512f"))) static double dot32_avx512(const float *x, const float *y,
+                                                              size_t n)
+{
+    f32x16 a01 = {0}, a23 = {0};
+    for (size_t i = 0; i < n; i += 32) {
+        f32x16 x01, x23, y01, y23;
+        memcpy(&x01, x + i, 64), memcpy(&x23, x + i + 16, 64);
+        memcpy(&y01, y + i, 64), memcpy(&y23, y + i + 16, 64);
+        a01 += x01 * y01, a23 += x23 * y23;
+    }
+    double s = 0.0;
+    for (int l = 0; l < 8; l++)
+        s += (double)a01[l] + (double)a01[l + 8] + (double)a23[l] + a23[l + 8];
+    return s;
+}
 #endif
 
+/* The copy for the kernel in use: pinning a kernel (tests, DSC_GEMM_KERNEL)
+ * pins this too. */
 static double dot32(const float *x, const float *y, size_t n)
 {
 #if DSC_GEMM_X86
-    if (__builtin_cpu_supports("avx2") && strcmp(dsc_gemm_kernel_now()->name, "portable") != 0)
-        return dot32_avx2(x, y, n);
+    const char *k = dsc_gemm_kernel_now()->name;
+    if (!strcmp(k, "avx512f")) return dot32_avx512(x, y, n);
+    if (__builtin_cpu_supports("avx2") && strcmp(k, "portable") != 0) return dot32_avx2(x, y, n);
 #endif
     return dot32_plain(x, y, n);
 }
