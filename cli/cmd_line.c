@@ -153,7 +153,8 @@ int cmd_line(int argc, char **argv)
     int have_ls = least_squares(x, y, n, fit_slope, slope0, &ls_icpt, &ls_slope);
     if (st == EXIT_OK && plot && !failed) {
         cli_signals_hold(1);
-        s = dsc_plot_line(plot, x, y, n, &res.trace, fit_slope, ls_icpt, ls_slope);
+        s = dsc_plot_line(plot, x, y, n, dsc_dataset_input_name(d, 0),
+                          dsc_dataset_output_name(d, 0), &res.trace, fit_slope, ls_icpt, ls_slope);
         cli_signals_hold(0);
         if (s)
             st = cli_fail(s);

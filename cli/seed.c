@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "data/data.h"
+
 const seed_demo seed_demos[] = {
     {"softplus-b3",
      "Backpropagation of b3 alone: softplus hidden units with trained weights, b3 from 0",
@@ -49,10 +51,26 @@ const seed_demo *seed_find_demo(const char *name)
     return NULL;
 }
 
+/* The seed's own words for its columns, so plots and models say "dosage"
+ * and "efficacy" rather than x and y. */
+static dsc_status name_columns(dsc_dataset *d, const char *in, const char *out)
+{
+    if (!(d->in_names = dsc_calloc(1, sizeof(char *))) ||
+        !(d->out_names = dsc_calloc(1, sizeof(char *))) || !(d->in_names[0] = dsc_strdup(in)) ||
+        !(d->out_names[0] = dsc_strdup(out)) || !(d->target_name = dsc_strdup(out)))
+        return dsc_fail(DSC_ENOMEM, "out of memory for column names");
+    return DSC_OK;
+}
+
 dsc_status seed_dosage_new(dsc_dataset **d)
 {
     static const float dosage[] = {0.0f, 0.5f, 1.0f}, efficacy[] = {0.0f, 1.0f, 0.0f};
-    return dsc_dataset_from_arrays(dosage, efficacy, 3, 1, 1, d);
+    dsc_status s = dsc_dataset_from_arrays(dosage, efficacy, 3, 1, 1, d);
+    if (!s && (s = name_columns(*d, "dosage", "efficacy"))) {
+        dsc_dataset_free(*d);
+        *d = NULL;
+    }
+    return s;
 }
 
 dsc_status seed_demo_new(const seed_demo *demo, dsc_model **m)

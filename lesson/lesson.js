@@ -299,7 +299,7 @@
     let dragging = false, nx = x, ny = y;
     const at = (e) => {
       const r = p.svg.getBoundingClientRect(), sc = p.o.w / r.width;
-      nx = p.ix((e.clientX - r.left) * sc);
+      nx = a.vertical ? x : p.ix((e.clientX - r.left) * sc);
       ny = a.horizontal ? y : p.iy((e.clientY - r.top) * sc);
       c.setAttribute('cx', p.sx(nx));
       c.setAttribute('cy', p.sy(ny));
@@ -311,7 +311,7 @@
       const dx = (p.x1 - p.x0) / 40, dy = (p.y1 - p.y0) / 40;
       const moves = { ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy] };
       const m = moves[e.key];
-      if (!m || (a.horizontal && m[1])) return;
+      if (!m || (a.horizontal && m[1]) || (a.vertical && m[0])) return;
       e.preventDefault();
       e.stopPropagation();
       commit(x + m[0], y + m[1]);
@@ -597,11 +597,12 @@
   }
 
   function setupStopping() {
-    const pl = new Player('stopping', () => lineReq({ fit: 'both', slope: '1', icpt0: '0', slope0: '1', lr: lr(),
+    const pl = new Player('stopping', () => lineReq({ fit: 'both', slope: slope0(), icpt0: icpt0(), slope0: slope0(), lr: lr(),
       tol: tol(), max_iter: maxIter(), batch: '0', seed: '42', opt: 'gd' }), render);
     const lr = slider(pl, 'lr', ['0.001', '0.002', '0.005', '0.01', '0.02', '0.05', '0.1', '0.15'], '0.01', () => pl.run());
     const tol = slider(pl, 'tol', ['0.1', '0.01', '0.001', '0.0001', '1e-05', '1e-06', '0'], '0.001', () => pl.run());
     const maxIter = slider(pl, 'max_iter', ['10', '50', '100', '200', '500', '1000', '5000', '20000'], '1000', () => pl.run());
+    const icpt0 = numberInput(pl, 'icpt0', () => pl.run()), slope0 = numberInput(pl, 'slope0', () => pl.run());
     function render(pl, k, last) {
       const a = pl.ans, n = pl.rows;
       pl.setOut('iter', `${k} of ${n - 1}`);
@@ -639,12 +640,13 @@
   }
 
   function setupSgd() {
-    const settings = (batch) => ({ fit: 'both', slope: '1', icpt0: '0', slope0: '1', lr: lr(), tol: '0.001', max_iter: '300',
+    const settings = (batch) => ({ fit: 'both', slope: slope0(), icpt0: icpt0(), slope0: slope0(), lr: lr(), tol: '0.001', max_iter: '300',
       batch, seed: seed(), opt: 'gd' });
     const pl = new Player('sgd', () => lineReq(settings(batch())), render);
     const lr = slider(pl, 'lr', ['0.005', '0.01', '0.02', '0.05'], '0.02', () => pl.run());
     const batch = slider(pl, 'batch', ['1', '2'], '1', () => pl.run());
     const seed = numberInput(pl, 'seed', () => pl.run());
+    const icpt0 = numberInput(pl, 'icpt0', () => pl.run()), slope0 = numberInput(pl, 'slope0', () => pl.run());
     function render(pl, k, last) {
       /* The full-batch run from the same start, for comparison. */
       const full = Engine.call(lineReq(Object.assign(settings('0'), { seed: '42' })));
@@ -656,6 +658,10 @@
       drawLineData(pl, k, { batch: rows });
       const p = contourPlot(pl, k, [[full, k, '#0072b2', 'full batch'], [pl.ans, k, '#d55e00', 'stochastic']]);
       p.legend([['stochastic', '#d55e00'], ['full batch', '#0072b2']]);
+      draggable(p, toNum(pl.col('intercept', 0)), toNum(pl.col('slope', 0)), { label: 'starting point (intercept, slope)',
+        valuetext: `intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}`,
+        tip: `start: intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}\n(drag, or arrow keys)` },
+        (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
       const at = pl.at(k);
       formula(pl.out('formula'), at.error ? '' : at.explain, { note: at.error || recordedNote(at, k), more: "Each point's derivatives, by the chain rule" });
     }
@@ -677,7 +683,7 @@
 
   /* The seed's picture of the network: input, weights, units, sum, b3. */
   function drawNetwork(pl, k, act) {
-    const p = new Plot(pl.plot('network'), { w: 450, h: 300, label: `the network at step ${k}` });
+    const p = new Plot(pl.plot('network'), { w: 500, h: 300, label: `the network at step ${k}` });
     const s = p.svg, v = (n) => show(param(pl, n, k));
     const node = (x, y, label, sub, tipText) => {
       const g = el('g', { 'data-tip': tipText, tabindex: 0, role: 'img', 'aria-label': tipText.replace(/\n/g, '; ') }, s);
@@ -685,16 +691,18 @@
       el('text', { x, y: y + 4, 'text-anchor': 'middle', 'font-size': 12 }, g, label);
       if (sub) el('text', { x, y: y + 42, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, g, sub);
     };
-    /* The weight's label sits on the outer side of its edge. */
-    const edge = (x0, y0, x1, y1, label, color, above) => {
+    /* The weight's label runs along its edge, just above it, on a white
+     * halo, so it never sits on a line. */
+    const edge = (x0, y0, x1, y1, label, color) => {
       el('line', { x1: x0, y1: y0, x2: x1, y2: y1, stroke: color, 'stroke-width': 2 }, s);
-      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2 + (above ? -10 : 20);
-      el('text', { x: mx, y: my, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600 }, s, label);
+      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2, deg = Math.atan2(y1 - y0, x1 - x0) * 180 / Math.PI;
+      el('text', { x: mx, y: my - 6, 'text-anchor': 'middle', 'font-size': 12, fill: color, 'font-weight': 600,
+        stroke: '#fff', 'stroke-width': 4, 'paint-order': 'stroke', transform: `rotate(${deg.toFixed(2)} ${mx} ${my})` }, s, label);
     };
-    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2', true);
-    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00', false);
-    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2', true);
-    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00', false);
+    edge(72, 150, 186, 70, `× w1 = ${v('w1')}`, '#0072b2');
+    edge(72, 150, 186, 230, `× w2 = ${v('w2')}`, '#d55e00');
+    edge(236, 70, 332, 150, `× w3 = ${v('w3')}`, '#0072b2');
+    edge(236, 230, 332, 150, `× w4 = ${v('w4')}`, '#d55e00');
     el('line', { x1: 384, y1: 150, x2: 412, y2: 150, stroke: '#1b1f24', 'stroke-width': 2 }, s);
     el('path', { d: 'M412,150l-7,-4v8z', fill: '#1b1f24' }, s);
     node(46, 150, pl.ans.xname, 'input', `input: ${pl.ans.xname}`);
@@ -706,7 +714,9 @@
   }
 
   /* The seed's "Trained Weights" picture in four panels. */
-  function drawUnits(pl, k, at, act) {
+  /* onB3(b3): when given, step 0's fit has a handle on the curve that moves
+   * it up and down: the run starts from b3 + the shift. */
+  function drawUnits(pl, k, at, act, onB3) {
     const box = pl.plot('units');
     if (!at.curves) { box.textContent = ''; return; }
     const c = at.curves, a = pl.ans, colors = ['#0072b2', '#d55e00'];
@@ -715,11 +725,13 @@
     box.appendChild(wrap);
     wrap.style.display = 'grid';
     wrap.style.gridTemplateColumns = '1fr 1fr';
+    let last = null;
     const panel = (title, series, withData, ylabel) => {
       const d = html('div', {}, wrap);
       const p = new Plot(d, { w: 300, h: 210, l: 46, b: 34, t: 24, label: title });
       const ys = series.flatMap((s) => s[1]).concat(withData ? a.y : []);
       p.fit(c.x, ys, 0.06).axes(a.xname, ylabel);
+      last = p;
       el('text', { x: 150, y: 15, 'text-anchor': 'middle', 'font-size': 12, 'font-weight': 600 }, p.svg, title);
       for (const [label, y, color, dash] of series) {
         p.line(c.x, y, { color, dash });
@@ -733,6 +745,12 @@
     panel('3. added together', [['the sum', c.sum, '#009e73']], false, 'sum');
     const out = a.spec.endsWith('relu') ? 'relu(sum + b3)' : 'sum + b3';
     panel(`4. ${out}: the fit`, [[out, c.final, '#cc79a7']], true, a.yname);
+    if (onB3 && k === 0 && last) {
+      const i = c.x.length >> 1, b3 = toNum(param(pl, 'b3', 0));
+      draggable(last, c.x[i], c.final[i], { vertical: true, label: 'starting b3 (moves the curve up or down)', valuetext: show(param(pl, 'b3', 0)),
+        tip: `start: b3 ${param(pl, 'b3', 0)}\n(drag up or down, or arrow keys)` },
+        (nx, ny) => onB3(roundStart(b3 + (ny - c.final[i]))));
+    }
   }
 
   function paramsText(pl, k) {
@@ -755,11 +773,13 @@
   }
 
   function setupSquiggle() {
-    const pl = new Player('squiggle', () => netReq({ demo: 'softplus', init: 'demo', only: 'demo', lr: lr(), opt: optSel.value,
+    const pl = new Player('squiggle', () => netReq({ demo: 'softplus', init: initFor('softplus', { b3: b3() }), only: 'demo', lr: lr(), opt: optSel.value,
       tol: '0.001', max_iter: '1000', loss_tol: demo('softplus').loss_tol, relu0: '0', seed: '42' }), render);
     const lr = slider(pl, 'lr', ['0.01', '0.05', '0.1', '0.2'], demo('softplus').lr, () => pl.run());
     const optSel = pl.ctl('opt');
     optSel.addEventListener('change', () => pl.run());
+    pl.ctl('b3').defaultValue = String(demo('softplus').values[6]);
+    const b3 = numberInput(pl, 'b3', () => pl.run());
     function render(pl, k, last) {
       pl.setOut('stop', stopText(pl, last));
       pl.setOut('iter', `${k} of ${pl.rows - 1}`);
@@ -767,7 +787,7 @@
       pl.setOut('params', paramsText(pl, k));
       drawNetwork(pl, k, 'softplus');
       const at = pl.at(k);
-      drawUnits(pl, k, at, 'softplus');
+      drawUnits(pl, k, at, 'softplus', (v) => { pl.ctl('b3').value = v; pl.run(); });
       /* The explainer's text: its opening, the loss and units (as the op
        * table writes them), the forward pass; the forward pass first. */
       const blocks = at.explain && at.explain.blocks ? at.explain.blocks.filter((b) => !b.param).map((b) => b.text) : [];
@@ -813,8 +833,12 @@
         for (let i = 0; i < sw.values.length; i += 5)
           p.dot(sw.values[i], sw.ssr[i], { r: 6, cls: 'hit', color: 'transparent', tip: `${sw.param} ${show(sw.values[i])}\nSSR ${show(sw.ssr[i])}` });
         p.path(bs, ls, { color: '#0072b2' });
-        for (let j = 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
+        for (let j = a.sweep ? 1 : 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
           tip: `step ${from + j}: ${sw.param} ${a.rows[from + j][bi]}\nSSR ${a.rows[from + j][a.cols.length - 1]}` });
+        /* b3 alone: its start is a point on the curve, to drag along it. */
+        if (a.sweep) draggable(p, bs[0], ls[0], { horizontal: true, label: 'starting b3', valuetext: show(a.rows[0][bi]),
+          tip: `start: b3 ${a.rows[0][bi]}\nSSR ${a.rows[0][a.cols.length - 1]}\n(drag, or arrow keys)` },
+          (nx) => { pl.ctl('b3').value = roundStart(nx); pl.run(); });
         p.legend([[a.sweep ? 'SSR (only b3 trains)' : 'SSR, the others at this step', '#cc79a7'], [a.sweep ? 'steps' : 'this step', '#0072b2']]);
       }
       const f = new Plot(pl.plot('fit'), { label: 'the data and the curve' });
@@ -839,10 +863,12 @@
 
   function setupRelu() {
     const rule = () => pl.sec.querySelector('[data-ctl="relu0"]:checked').value;
-    const pl = new Player('relu', () => netReq({ demo: 'relu', init: 'demo', only: 'all', lr: lr(), opt: 'gd', tol: '0.001',
+    const pl = new Player('relu', () => netReq({ demo: 'relu', init: initFor('relu', { b3: b3() }), only: 'all', lr: lr(), opt: 'gd', tol: '0.001',
       max_iter: '1000', loss_tol: '0', relu0: rule(), seed: '42' }), render);
     const lr = slider(pl, 'lr', ['0.001', '0.01', '0.05', '0.1'], demo('relu').lr, () => pl.run());
     pl.sec.querySelectorAll('[data-ctl="relu0"]').forEach((r) => r.addEventListener('change', () => pl.run()));
+    pl.ctl('b3').defaultValue = String(demo('relu').values[6]);
+    const b3 = numberInput(pl, 'b3', () => pl.run());
     const psel = pl.ctl('param');
     fillParams(psel, demo('relu').names, 'w1');
     psel.addEventListener('change', () => pl.render());
@@ -853,7 +879,7 @@
       pl.setOut('grads', pl.ans.cols.slice(0, 7).map((n) => `dSSR/d${n} ${show(param(pl, 'd_' + n, k))}`).join(', '));
       drawNetwork(pl, k, 'relu');
       const at = pl.at(k);
-      drawUnits(pl, k, at, 'relu');
+      drawUnits(pl, k, at, 'relu', (v) => { pl.ctl('b3').value = v; pl.run(); });
       formula(pl.out('formula'), explainBlock(at, psel.value), { note: at.error || recordedNote(at, k), main: 0 });
     }
     return pl;

@@ -36,6 +36,11 @@ for demo in softplus-b3 softplus relu; do
   "$cli" demo "$demo" --dir files --plot-dir "$demo" --trace "$demo.csv"
 done
 
+say "The same network with sigmoid units, all seven parameters trained (Adam)" \
+    "descent train --data files/dosage.csv --target efficacy --layers 2:sigmoid --loss ssr --optimizer adam --lr 0.1 --plot-dir sigmoid"
+"$cli" train --data files/dosage.csv --target efficacy --layers 2:sigmoid --loss ssr \
+  --optimizer adam --lr 0.1 --seed 3 --max-iter 2000 --plot-dir sigmoid
+
 say "Backpropagation of b3, written out" "descent explain --demo softplus-b3"
 "$cli" explain --demo softplus-b3 | sed -n '/^dSSR\/db3/,$p'
 

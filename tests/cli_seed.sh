@@ -134,7 +134,17 @@ expect_eq "$(json em.json 'max(abs(p["total"] - p["backprop"]) for p in j["param
 expect_status 0 "line plot, slope fixed" "$cli" line --data seed.csv --slope 0.64 --lr 0.1 --plot one.svg
 expect_status 0 "line plot, both" "$cli" line --data seed.csv --plot both.svg
 expect_status 0 "demo plots" "$cli" demo softplus-b3 --plot-dir plots --dir files
-for f in one.svg both.svg plots/loss_vs_b3.svg plots/fit.svg plots/units.svg plots/loss.svg; do
+# The seed's words on the axes: the columns' names, not x and y.
+expect_status 0 "line plot axes" grep -q '>weight</text>' one.svg
+expect_status 0 "line plot formula" grep -q 'fitted: height = ' one.svg
+expect_status 0 "demo plot axes" grep -q '>dosage</text>' plots/units.svg
+expect_status 0 "demo plot target" grep -q '>efficacy</text>' plots/fit.svg
+expect_status 0 "the drawing of the network" grep -q '× w3 = -1.22' plots/network.svg
+# The seed's ReLU weights are shown, not trained: no loss.svg of one dot.
+expect_status 0 "relu demo plots" "$cli" demo relu --plot-dir rplots --dir files
+expect_status 1 "relu: no loss.svg" test -e rplots/loss.svg
+expect_status 0 "relu: nothing trained" grep -q 'Nothing was trained' rplots/loss_vs_b3.svg
+for f in one.svg both.svg plots/loss_vs_b3.svg plots/fit.svg plots/units.svg plots/loss.svg plots/network.svg; do
   expect_status 0 "$f exists" test -s "$f"
   if command -v xmllint > /dev/null; then expect_status 0 "$f is well-formed XML" xmllint --noout "$f"; fi
 done

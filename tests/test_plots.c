@@ -216,7 +216,8 @@ static void test_line_intercept(void)
     CHECK_NEAR(best, 0.95, 0.001); /* the seed's answer */
 
     dsc_figure *f = NULL;
-    CHECK_OK(dsc_plot_line_figure(line_x, line_y, LINE_N, &t, 0, best, 0.64, &f));
+    CHECK_OK(
+        dsc_plot_line_figure(line_x, line_y, LINE_N, "weight", "height", &t, 0, best, 0.64, &f));
     char *svg = f ? figure_svg(f) : NULL;
     CHECK(svg != NULL);
     if (svg) {
@@ -239,7 +240,11 @@ static void test_line_intercept(void)
         CHECK(strstr(svg, "Gradient descent on the intercept (slope fixed at 0.64)") != NULL);
         CHECK(strstr(svg, "SSR against the intercept (slope 0.64)") != NULL);
         CHECK(strstr(svg, "lowest SSR: intercept = 0.951") != NULL);
-        CHECK(strstr(svg, "fitted: y = 0.64x + ") != NULL);
+        /* The seed's words: the columns' names on the axes and in the line. */
+        CHECK(strstr(svg, "fitted: height = 0.9") != NULL);
+        CHECK(strstr(svg, " + 0.64 × weight") != NULL);
+        CHECK(strstr(svg, ">weight</text>") != NULL && strstr(svg, ">height</text>") != NULL);
+        CHECK(strstr(svg, ">x</text>") == NULL && strstr(svg, ">y</text>") == NULL);
         CHECK(strstr(svg, "class=\"contour\"") == NULL);
     }
     free(svg);
@@ -247,21 +252,21 @@ static void test_line_intercept(void)
 
     char path[700];
     path_in(path, sizeof path, NULL, "line_intercept.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64));
     CHECK(exists(path) && well_formed(path));
     CHECK(file_has(path, "<title>Gradient descent on the intercept (slope fixed at 0.64)</title>"));
 
     path_in(path, sizeof path, "no/such/dir", "x.svg");
-    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64) == DSC_EIO);
+    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64) == DSC_EIO);
     CHECK(!exists(path));
-    CHECK(dsc_plot_line(NULL, line_x, line_y, LINE_N, &t, 0, best, 0.64) == DSC_EINVAL);
-    CHECK(dsc_plot_line(path, line_x, line_y, 0, &t, 0, best, 0.64) == DSC_EINVAL);
+    CHECK(dsc_plot_line(NULL, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64) == DSC_EINVAL);
+    CHECK(dsc_plot_line(path, line_x, line_y, 0, NULL, NULL, &t, 0, best, 0.64) == DSC_EINVAL);
     dsc_run_trace_free(&t);
 
     /* A slope that moved was fitted: plotting it as fixed would be false. */
     line_run(&t, 1, 0.0, 1.0, 0.01, 3);
     path_in(path, sizeof path, NULL, "never.svg");
-    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64) == DSC_EINVAL);
+    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64) == DSC_EINVAL);
     CHECK(strstr(dsc_last_error(), "fit_slope 1") != NULL);
     CHECK(!exists(path));
     dsc_run_trace_free(&t);
@@ -270,13 +275,15 @@ static void test_line_intercept(void)
     CHECK_OK(dsc_run_trace_init(&t3, 3));
     float p3[3] = {0};
     CHECK_OK(dsc_run_trace_finish(&t3, p3, 1));
-    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, &t3, 0, best, 0.64) == DSC_EINVAL);
+    CHECK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t3, 0, best, 0.64) ==
+          DSC_EINVAL);
     dsc_run_trace_free(&t3);
 
     /* A long run: a few numbered steps, and the last. */
     line_run(&t, 0, -3.0, 0.64, 0.05, 200);
     f = NULL;
-    CHECK_OK(dsc_plot_line_figure(line_x, line_y, LINE_N, &t, 0, best, 0.64, &f));
+    CHECK_OK(
+        dsc_plot_line_figure(line_x, line_y, LINE_N, "weight", "height", &t, 0, best, 0.64, &f));
     svg = f ? figure_svg(f) : NULL;
     CHECK(svg && strstr(svg, "200 (end)") != NULL);
     if (svg) {
@@ -286,14 +293,14 @@ static void test_line_intercept(void)
     free(svg);
     dsc_figure_free(f);
     path_in(path, sizeof path, NULL, "line_long.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64));
     CHECK(well_formed(path));
     dsc_run_trace_free(&t);
 
     /* Too large a learning rate: the steps zig-zag away, and still show. */
     line_run(&t, 0, 0.0, 0.64, 0.35, 20);
     path_in(path, sizeof path, NULL, "line_diverging.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64));
     CHECK(well_formed(path));
     dsc_run_trace_free(&t);
 
@@ -301,12 +308,12 @@ static void test_line_intercept(void)
     line_run(&t, 1, 0.0, 1.0, 0.01, 4);
     t.params[4 * 2] = t.params[4 * 2 + 1] = NAN;
     path_in(path, sizeof path, NULL, "line_nan.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 1, best, 0.64));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 1, best, 0.64));
     CHECK(well_formed(path));
     dsc_run_trace_free(&t);
     line_run(&t, 0, 0.0, 0.64, 0.05, 200);
     path_in(path, sizeof path, NULL, "line_long.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 0, best, 0.64));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 0, best, 0.64));
     CHECK(well_formed(path));
     dsc_run_trace_free(&t);
 }
@@ -318,7 +325,7 @@ static void test_line_both(void)
     double lb, lk;
     least_squares(&lb, &lk);
     dsc_figure *f = NULL;
-    CHECK_OK(dsc_plot_line_figure(line_x, line_y, LINE_N, &t, 1, lb, lk, &f));
+    CHECK_OK(dsc_plot_line_figure(line_x, line_y, LINE_N, "weight", "height", &t, 1, lb, lk, &f));
     char *svg = f ? figure_svg(f) : NULL;
     CHECK(svg != NULL);
     if (svg) {
@@ -350,7 +357,7 @@ static void test_line_both(void)
 
     char path[700];
     path_in(path, sizeof path, NULL, "line_both.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 1, lb, lk));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 1, lb, lk));
     CHECK(exists(path) && well_formed(path));
     CHECK(file_has(path, "<title>Gradient descent on the intercept and the slope</title>"));
     dsc_run_trace_free(&t);
@@ -358,7 +365,7 @@ static void test_line_both(void)
     /* A long run from far away: the SSR per iteration spans decades. */
     line_run(&t, 1, -10.0, 5.0, 0.02, 400);
     path_in(path, sizeof path, NULL, "line_both_long.svg");
-    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, &t, 1, lb, lk));
+    CHECK_OK(dsc_plot_line(path, line_x, line_y, LINE_N, NULL, NULL, &t, 1, lb, lk));
     CHECK(well_formed(path) && file_has(path, "SSR (log scale)"));
     dsc_run_trace_free(&t);
 }
@@ -458,7 +465,9 @@ static void test_sweep(void)
     dsc_figure_free(f);
     dsc_run_trace_free(&t);
 
-    /* w1 moved too: the steps are shown on this slice, and say so. */
+    /* w1 moved too: the steps' losses on this slice belong to no model the
+     * run held, so the slice shows only the end of the run, and b3's path
+     * is drawn against the iteration beside it, in order. */
     dsc_model_free(m);
     m = seed_model();
     bias_run(m, d, &t, "b3", 6, 1);
@@ -467,18 +476,44 @@ static void test_sweep(void)
     svg = f ? figure_svg(f) : NULL;
     CHECK(svg != NULL);
     if (svg) {
-        double sx[7], sy[7];
-        for (int i = 0; i < 7; i++) sx[i] = t.params[i * t.n_params + ib];
-        CHECK_OK(dsc_plot_sweep(m, d, DSC_LOSS_SSR, ib, sx, 7, sy));
-        CHECK(all_drawn(f, svg, 0, "pv", sx, sy, 7));
-        CHECK(fabs(sy[0] - t.loss[0]) > 1e-3); /* the recorded loss is off this slice */
+        double sx[7], it[7], end_x, end_y;
+        for (int i = 0; i < 7; i++) {
+            sx[i] = t.params[i * t.n_params + ib];
+            it[i] = i;
+        }
+        end_x = sx[6];
+        CHECK_OK(dsc_plot_sweep(m, d, DSC_LOSS_SSR, ib, &end_x, 1, &end_y));
+        CHECK(count_in_panel(svg, 0, "class=\"pv\"") == 0); /* no steps on the slice */
+        CHECK(count_in_panel(svg, 0, "class=\"pt\"") == 1);
+        CHECK(all_drawn(f, svg, 0, "pt", &end_x, &end_y, 1));
+        CHECK(all_drawn(f, svg, 1, "pt", it, sx, 7)); /* b3 at iteration 0..6 */
         CHECK(strstr(svg, "Other parameters changed too") != NULL);
+        CHECK(strstr(svg, "b3 at each of the 6 updates") != NULL);
         char path[700];
         path_in(path, sizeof path, NULL, "sweep_moved.svg");
         CHECK_OK(dsc_figure_write(f, path));
     }
     free(svg);
     dsc_figure_free(f);
+    dsc_run_trace_free(&t);
+
+    /* No update at all (the seed's ReLU weights shown as given): one
+     * point, and the subtitle does not claim b3 was trained. */
+    dsc_model_free(m);
+    m = seed_model();
+    bias_run(m, d, &t, "b3", 0, 0);
+    CHECK(t.rows == 1 && t.final);
+    f = NULL;
+    CHECK_OK(dsc_plot_sweep_figure(m, d, DSC_LOSS_SSR, &t, ib, &f));
+    svg = f ? figure_svg(f) : NULL;
+    CHECK(svg && strstr(svg, "Nothing was trained: the model as given, b3 = 0") != NULL);
+    CHECK(svg && strstr(svg, "was trained: each step") == NULL);
+    CHECK(svg && count_in_panel(svg, 0, "class=\"pt\"") == 1);
+    free(svg);
+    dsc_figure_free(f);
+    f = NULL;
+    CHECK(dsc_plot_loss_figure(&t, DSC_LOSS_SSR, &f) == DSC_EINVAL && f == NULL);
+    CHECK(strstr(dsc_last_error(), "no update") != NULL);
     dsc_run_trace_free(&t);
 
     /* A long run is thinned, and still numbered by iteration. */
@@ -607,9 +642,10 @@ static void test_network(void)
     path_in(dir, sizeof dir, NULL, "net");
     CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
     CHECK_OK(dsc_plot_network(dir, m, d, DSC_LOSS_SSR, &t, "b3", w, &nw));
-    CHECK(nw == 4);
-    static const char *const files[] = {"loss_vs_b3.svg", "fit.svg", "units.svg", "loss.svg"};
-    for (size_t k = 0; k < 4; k++) {
+    CHECK(nw == 5);
+    static const char *const files[] = {"loss_vs_b3.svg", "fit.svg", "units.svg", "loss.svg",
+                                        "network.svg"};
+    for (size_t k = 0; k < 5; k++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", dir, files[k]);
         CHECK(in_list(w, nw, dir, files[k]));
@@ -623,6 +659,11 @@ static void test_network(void)
     CHECK(file_has(p, "SSR during training (12 updates)"));
     snprintf(p, sizeof p, "%s/units.svg", dir);
     CHECK(file_has(p, "3. The scaled curves added together"));
+    /* The drawing of the network: every weight and bias with its value. */
+    snprintf(p, sizeof p, "%s/network.svg", dir);
+    CHECK(file_has(p, "× w1 = 3.34") && file_has(p, "+ b1 = -1.43") &&
+          file_has(p, "× w2 = -3.53") && file_has(p, "× w3 = -1.22") &&
+          file_has(p, "× w4 = -2.3") && file_has(p, "+ b2 = 0.57") && file_has(p, ">input</text>"));
 
     /* The fit panel draws the data where they are. */
     dsc_figure *f = NULL;
@@ -651,11 +692,11 @@ static void test_network(void)
     path_in(dir, sizeof dir, NULL, "net_default");
     CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
     CHECK_OK(dsc_plot_network(dir, m, d, DSC_LOSS_SSR, &t, NULL, w, &nw));
-    CHECK(nw == 4 && in_list(w, nw, dir, "loss_vs_b3.svg"));
+    CHECK(nw == 5 && in_list(w, nw, dir, "loss_vs_b3.svg"));
     free_list(w, nw);
     /* No run: no steps, no loss per iteration. */
     CHECK_OK(dsc_plot_network(dir, m, d, DSC_LOSS_SSR, NULL, "w3", w, &nw));
-    CHECK(nw == 3 && in_list(w, nw, dir, "loss_vs_w3.svg"));
+    CHECK(nw == 4 && in_list(w, nw, dir, "loss_vs_w3.svg") && !in_list(w, nw, dir, "loss.svg"));
     free_list(w, nw);
 
     CHECK(dsc_plot_network(dir, m, d, DSC_LOSS_SSR, &t, "layer1.weight", w, &nw) == DSC_EINVAL);
@@ -667,6 +708,43 @@ static void test_network(void)
     CHECK(nw == 0);
     dsc_run_trace_free(&t);
 
+    /* The seed's ReLU network: the sum reaches 17 where the fit is 1, but
+     * panel 4's axis is the fit's and the data's, so the fit reads as more
+     * than a flat line with a tiny spike. */
+    {
+        dsc_model *r = NULL;
+        CHECK_OK(dsc_model_new("1 -> 2:relu -> 1:relu", &r));
+        static const char *const rn[] = {"w1", "b1", "w2", "b2", "w3", "w4", "b3"};
+        static const float rv[] = {1.70f, -0.85f, 12.6f, 0.0f, -40.8f, 2.70f, -16.0f};
+        for (size_t i = 0; r && i < 7; i++) CHECK_OK(dsc_model_set(r, rn[i], rv[i]));
+        dsc_figure *rf = NULL;
+        if (r) CHECK_OK(dsc_plot_units_figure(r, d, &rf));
+        double p0x, p0y, p1x, p1y;
+        if (rf) {
+            CHECK_OK(dsc_panel_map(rf, DSC_UNITS_PANEL_FINAL, 0.5, 0.0, &p0x, &p0y));
+            CHECK_OK(dsc_panel_map(rf, DSC_UNITS_PANEL_FINAL, 0.5, 1.0, &p1x, &p1y));
+            CHECK(p0y - p1y > 150); /* 0 to 1 spans most of a 380-pixel panel */
+            char *rs = figure_svg(rf);
+            CHECK(rs && strstr(rs, "sum + b3, before relu") != NULL);
+            /* The legend covers none of the data points. */
+            const char *end, *lg = rs ? panel_text(rs, DSC_UNITS_PANEL_FINAL, &end) : NULL;
+            lg = lg ? strstr(lg, "<g class=\"legend\">\n<rect ") : NULL;
+            double lx, ly, lw, lh;
+            CHECK(lg && sscanf(lg,
+                               "<g class=\"legend\">\n<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" "
+                               "height=\"%lf\"",
+                               &lx, &ly, &lw, &lh) == 4);
+            for (int i = 0; lg && i < 3; i++) {
+                double qx, qy;
+                CHECK_OK(dsc_panel_map(rf, DSC_UNITS_PANEL_FINAL, dose_x[i], dose_y[i], &qx, &qy));
+                CHECK(!(qx > lx - 5 && qx < lx + lw + 5 && qy > ly - 5 && qy < ly + lh + 5));
+            }
+            free(rs);
+        }
+        dsc_figure_free(rf);
+        dsc_model_free(r);
+    }
+
     /* Two hidden layers: no "Trained Weights" picture. */
     dsc_model *deep = NULL;
     CHECK_OK(dsc_model_new("1 -> 2:softplus,2:softplus -> 1:identity", &deep));
@@ -675,7 +753,8 @@ static void test_network(void)
     path_in(dir, sizeof dir, NULL, "deep");
     CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
     CHECK_OK(dsc_plot_network(dir, deep, d, DSC_LOSS_SSR, &t, "b5", w, &nw));
-    CHECK(nw == 3 && !in_list(w, nw, dir, "units.svg") && in_list(w, nw, dir, "loss_vs_b5.svg"));
+    CHECK(nw == 3 && !in_list(w, nw, dir, "units.svg") && in_list(w, nw, dir, "loss_vs_b5.svg") &&
+          !in_list(w, nw, dir, "network.svg"));
     free_list(w, nw);
     snprintf(p, sizeof p, "%s/units.svg", dir);
     CHECK(!exists(p));

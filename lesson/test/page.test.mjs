@@ -144,6 +144,13 @@ async function checkCommon(p, dir) {
     .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
     .map((e) => e.outerHTML.slice(0, 80)));
   eq(unlabelled, [], `${dir}: controls without a label`);
+  // Printable: in print media the controls go and every section's pictures stay.
+  await page.emulateMedia({ media: 'print' });
+  eq(await page.evaluate(() => [...document.querySelectorAll('.controls')].filter((e) => getComputedStyle(e).display !== 'none').length),
+    0, `${dir}: print hides the controls`);
+  eq(await page.evaluate(() => [...document.querySelectorAll('section.lesson .plot svg')].filter((e) => e.getBoundingClientRect().width > 0).length > 0 &&
+    [...document.querySelectorAll('section.lesson')].every((s) => s.getBoundingClientRect().height > 0)), true, `${dir}: print keeps every section`);
+  await page.emulateMedia({ media: 'screen' });
   // The keyboard steps a section.
   await page.locator('#intercept [data-act=reset]').click();
   await page.locator('#intercept').focus();
@@ -221,6 +228,86 @@ async function liveOnly(p, trace) {
   }
   await page.locator('#intercept [data-ctl=icpt0]').fill('0');
   await page.locator('#intercept [data-ctl=icpt0]').dispatchEvent('change');
+
+  // SGD: dragging the start on the contour map starts the stochastic run
+  // there, and it is `descent line --batch 1 --intercept0 B --slope0 S`.
+  {
+    const sgd = page.locator('#sgd');
+    await sgd.locator('[data-act=reset]').click();
+    const h = sgd.locator('.drag');
+    await h.scrollIntoViewIfNeeded();
+    const b = await h.boundingBox();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2 + 50, b.y + b.height / 2 + 30, { steps: 5 });
+    await page.mouse.up();
+    const b0 = await sgd.locator('[data-ctl=icpt0]').inputValue(), k0 = await sgd.locator('[data-ctl=slope0]').inputValue();
+    ok(Number(b0) > 0 && Number(k0) < 1, `the SGD drag moved the start right and down (to ${b0}, ${k0})`);
+    eq(descent(['line', '--data', 'seed-line.csv', '--batch', '1', '--lr', '0.02', '--seed', '42', '--max-iter', '300',
+      '--intercept0', b0, '--slope0', k0, '--trace', 'sgd-dragged.csv']).status, 0, 'descent line --batch 1 from the dragged start');
+    const st = readTrace('sgd-dragged.csv');
+    for (let k = 0; k < 4; k++) {
+      eq([await text(page, '#sgd [data-out=intercept]'), await text(page, '#sgd [data-out=slope]')],
+        [st[k].intercept, st[k].slope], `SGD from the dragged start: step ${k}`);
+      await sgd.locator('[data-act=step]').click();
+    }
+    await sgd.locator('[data-ctl=icpt0]').fill('0');
+    await sgd.locator('[data-ctl=slope0]').fill('1');
+    await sgd.locator('[data-ctl=slope0]').dispatchEvent('change');
+  }
+  // Backpropagation of b3: the start is a point on the pink curve to drag.
+  {
+    const bp = page.locator('#backprop');
+    await bp.locator('[data-act=reset]').click();
+    const h = bp.locator('.drag');
+    await h.scrollIntoViewIfNeeded();
+    const b = await h.boundingBox();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2 + 60, b.y + b.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const b30 = await bp.locator('[data-ctl=b3]').inputValue();
+    ok(Number(b30) > 0, `the backprop drag moved b3's start right (to ${b30})`);
+    eq(String(Number(await text(page, '#backprop [data-out=pvalue]'))), String(Number(b30)), 'the run starts at the dragged b3');
+    await bp.locator('[data-ctl=b3]').fill('0');
+    await bp.locator('[data-ctl=b3]').dispatchEvent('change');
+  }
+
+  // When to stop: a start typed in runs from there, as descent line --intercept0/--slope0.
+  {
+    const st = page.locator('#stopping');
+    await st.locator('[data-ctl=icpt0]').fill('0.5');
+    await st.locator('[data-ctl=slope0]').fill('0.5');
+    await st.locator('[data-ctl=slope0]').dispatchEvent('change');
+    eq(descent(['line', '--data', 'seed-line.csv', '--lr', '0.01', '--intercept0', '0.5', '--slope0', '0.5', '--trace', 'stop-start.csv']).status, 0,
+      'descent line from (0.5, 0.5)');
+    const tr = readTrace('stop-start.csv');
+    eq(await text(page, '#stopping [data-out=ssr]'), tr[0].ssr, 'when to stop: the SSR at the typed start');
+    eq((await text(page, '#stopping [data-out=iter]')).split(' of ')[1], String(tr.length), 'when to stop: as many iterations as the command line');
+    await st.locator('[data-ctl=icpt0]').fill('0');
+    await st.locator('[data-ctl=slope0]').fill('1');
+    await st.locator('[data-ctl=slope0]').dispatchEvent('change');
+  }
+  // The squiggle and ReLU: step 0's fit has a handle that moves the curve
+  // up or down, and the run then starts from that b3.
+  for (const [id, b3Default] of [['squiggle', '0'], ['relu', '-16']]) {
+    const sec = page.locator('#' + id);
+    await sec.locator('[data-act=reset]').click();
+    eq(await sec.locator('[data-ctl=b3]').inputValue(), b3Default, `${id}: b3 starts at the seed's value`);
+    const h = sec.locator('.drag');
+    await h.scrollIntoViewIfNeeded();
+    const b = await h.boundingBox();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2 - 40, { steps: 5 });
+    await page.mouse.up();
+    const v = await sec.locator('[data-ctl=b3]').inputValue();
+    ok(Number(v) > Number(b3Default), `${id}: dragging the curve up raised b3's start (to ${v})`);
+    const shown = id === 'squiggle' ? await text(page, '#squiggle [data-out=params]') : '';
+    if (id === 'squiggle') ok(shown.includes(`b3 ${Number(v)}`), `squiggle: the run starts at b3 ${v}: ${shown}`);
+    await sec.locator('[data-ctl=b3]').fill(b3Default);
+    await sec.locator('[data-ctl=b3]').dispatchEvent('change');
+  }
 
   // A bad file: the command line's message, line and column.
   const lineMsg = cliMessage(['line', '--data', 'bad.csv']);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../graph/ops.h"
+#include "../io/outfile.h"
 #include "plots_internal.h"
 
 #define SWEEP_POINTS     201
@@ -121,6 +122,89 @@ static int others_moved(const dsc_model *m, const dsc_run_trace *t, size_t index
     return 0;
 }
 
+/* The bottom of a sampled curve between grid points: the parabola through
+ * the three lowest samples (the seed's curve is one near its minimum). */
+static double curve_bottom(const double *xs, const double *ls, size_t n, size_t best)
+{
+    if (best == 0 || best >= n - 1) return NAN;
+    double a = ls[best - 1], b = ls[best], c = ls[best + 1], h = xs[1] - xs[0];
+    double den = a - 2 * b + c, xm = xs[best];
+    if (den > 0) xm += 0.5 * h * (a - c) / den;
+    return xm;
+}
+
+#define PATH_MAX_POINTS 2000
+
+/* Every parameter moved: (1) the slice at the final values with the end
+ * of the run on it, (2) the parameter at each iteration, beside the
+ * bottom of the slice. The steps are not drawn on the slice: their losses
+ * there belong to no model the run held, and a parameter that went back
+ * and forth tangled them. */
+static dsc_status moved_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
+                                     const dsc_run_trace *t, size_t index, const double *xs,
+                                     const double *ls, size_t n, size_t best, dsc_figure **out)
+{
+    const char *name = dsc_model_param_name(m, index), *ln = loss_label(loss);
+    size_t rows = t->rows, np = t->n_params, updates = t->final ? rows - 1 : rows;
+    size_t np_path = rows <= PATH_MAX_POINTS ? rows : PATH_MAX_POINTS;
+    double *it = dsc_malloc(np_path * sizeof(double)), *pv = dsc_malloc(np_path * sizeof(double));
+    dsc_figure *f = NULL;
+    dsc_status s = DSC_OK;
+    if (!it || !pv) {
+        s = dsc_fail(DSC_ENOMEM, "out of memory for a plot");
+        goto done;
+    }
+    for (size_t i = 0; i < np_path; i++) {
+        size_t r = np_path < rows ? i * (rows - 1) / (np_path - 1) : i;
+        it[i] = (double)r;
+        pv[i] = t->params[r * np + index];
+    }
+    double v = dsc_model_params_const(m)[index], end_loss;
+    if ((s = dsc_plot_sweep(m, d, loss, index, &v, 1, &end_loss))) goto done;
+    char title[160], sub[160], label[128], vb[32], yl[64];
+    snprintf(title, sizeof title, "%s against %s, the other parameters at their final values", ln,
+             name);
+    snprintf(sub, sizeof sub, "Other parameters changed too: the slice at their final values");
+    snprintf(yl, sizeof yl, "%s", name);
+    if ((s = dsc_figure_new(title, 2, &f))) goto done;
+    s = dsc_figure_set_layout(f, 2, 520, 420);
+    if (!s) s = dsc_panel_setup(f, 0, sub, name, ln, 0);
+    if (!s) s = dsc_panel_line(f, 0, xs, ls, n, ln, "#CC79A7", 0);
+    double xm = curve_bottom(xs, ls, n, best);
+    if (!s && isfinite(xm)) {
+        dsc_plot_fmt(vb, sizeof vb, xm);
+        snprintf(label, sizeof label, "lowest %s: %s = %s", ln, name, vb);
+        s = dsc_panel_vline(f, 0, xm, label, "#555555", 1);
+    }
+    if (!s) {
+        dsc_plot_fmt(vb, sizeof vb, v);
+        snprintf(label, sizeof label, "end of the run: %s = %s", name, vb);
+        s = dsc_panel_points(f, 0, &v, &end_loss, 1, label, "#0072B2", DSC_MARKER_CIRCLE);
+    }
+    if (!s) {
+        snprintf(sub, sizeof sub, "%s at each of the %zu update%s", name, updates,
+                 updates == 1 ? "" : "s");
+        s = dsc_panel_setup(f, 1, sub, "iteration", yl, 0);
+    }
+    if (!s) s = dsc_panel_line(f, 1, it, pv, np_path, name, "#0072B2", 0);
+    if (!s && np_path <= 40)
+        s = dsc_panel_points(f, 1, it, pv, np_path, NULL, "#0072B2", DSC_MARKER_CIRCLE);
+    if (!s && isfinite(xm)) {
+        dsc_plot_fmt(vb, sizeof vb, xm);
+        snprintf(label, sizeof label, "lowest %s on the slice: %s", ln, vb);
+        s = dsc_panel_hline(f, 1, xm, label, "#555555", 1);
+    }
+    if (s) {
+        dsc_figure_free(f);
+        f = NULL;
+    }
+done:
+    dsc_free(it);
+    dsc_free(pv);
+    *out = f;
+    return s;
+}
+
 dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_loss loss,
                                  const dsc_run_trace *t, size_t index, dsc_figure **out)
 {
@@ -165,6 +249,13 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
             break;
     }
 
+    /* Another parameter moved: the slice is at the final values, where
+     * only the end of the run lies on it; the path of the parameter is
+     * drawn against the iteration beside it. */
+    size_t updates = rows && t->final ? rows - 1 : rows;
+    int moved = rows ? others_moved(m, t, index) : 0;
+    if (moved) return moved_sweep_figure(m, d, loss, t, index, xs, ls, SWEEP_POINTS, best, out);
+
     /* The steps' losses are recomputed on the full data rather than taken
      * from the run: a minibatch run records each batch's loss, which need
      * not lie on this curve. When only this parameter moved, the recomputed
@@ -172,7 +263,6 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
      * this slice, and the subtitle says so. */
     double *sx = NULL, *sy = NULL;
     size_t *iter = NULL, ns = 0;
-    int moved = rows ? others_moved(m, t, index) : 0;
     if (rows) {
         ns = rows <= SWEEP_MAX_STEPS ? rows : SWEEP_MAX_STEPS;
         sx = dsc_malloc(ns * sizeof(double));
@@ -199,10 +289,11 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
     char title[160], sub[160], label[128], vb[32];
     snprintf(title, sizeof title, "%s against %s, the other parameters at their final values", ln,
              name);
+    dsc_plot_fmt(vb, sizeof vb, v);
     if (!rows)
         snprintf(sub, sizeof sub, "%s swept, the rest of the model fixed", name);
-    else if (moved)
-        snprintf(sub, sizeof sub, "Other parameters changed too: each step is shown on this slice");
+    else if (!updates)
+        snprintf(sub, sizeof sub, "Nothing was trained: the model as given, %s = %s", name, vb);
     else
         snprintf(sub, sizeof sub, "Only %s was trained: each step lies on the curve", name);
     dsc_figure *f;
@@ -210,20 +301,18 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
     s = dsc_figure_set_layout(f, 1, 720, 460);
     if (!s) s = dsc_panel_setup(f, 0, sub, name, ln, 0);
     if (!s) s = dsc_panel_line(f, 0, xs, ls, SWEEP_POINTS, ln, "#CC79A7", 0);
-    if (!s && best > 0 && best < SWEEP_POINTS - 1) {
-        /* The bottom between grid points: the parabola through the three
-         * lowest samples (the seed's curve is one near its minimum). */
-        double a = ls[best - 1], b = ls[best], c = ls[best + 1], h = xs[1] - xs[0];
-        double den = a - 2 * b + c, xm = xs[best];
-        if (den > 0) xm += 0.5 * h * (a - c) / den;
+    double xm = curve_bottom(xs, ls, SWEEP_POINTS, best);
+    if (!s && isfinite(xm)) {
         dsc_plot_fmt(vb, sizeof vb, xm);
         snprintf(label, sizeof label, "lowest %s: %s = %s", ln, name, vb);
         s = dsc_panel_vline(f, 0, xm, label, "#555555", 1);
     }
-    if (!s && rows) {
-        s = dsc_plot_add_steps(
-            f, 0, sx, sy, ns, ns < rows ? iter : NULL,
-            moved ? "steps (loss with the others at final values)" : "steps of the run", "#0072B2");
+    if (!s && rows && !updates) {
+        snprintf(label, sizeof label, "the model: %s = %s", name, vb);
+        s = dsc_panel_points(f, 0, sx, sy, 1, label, "#0072B2", DSC_MARKER_CIRCLE);
+    } else if (!s && rows) {
+        s = dsc_plot_add_steps(f, 0, sx, sy, ns, ns < rows ? iter : NULL, "steps of the run",
+                               "#0072B2");
     }
     if (s) {
         dsc_figure_free(f);
@@ -384,12 +473,17 @@ dsc_status dsc_plot_unit_curves(const dsc_model *m, const double *x, size_t n, s
 }
 
 /* "softplus(3.34x - 1.43)" */
-static void unit_formula(char *buf, size_t size, dsc_activation a, double w, double b)
+static void unit_formula(char *buf, size_t size, dsc_activation a, const char *xn, double w,
+                         double b)
 {
     char wb[32], bb[32];
     dsc_plot_fmt(wb, sizeof wb, w);
     dsc_plot_fmt(bb, sizeof bb, fabs(b));
-    snprintf(buf, size, "%s(%sx %s %s)", dsc_activation_name(a), wb, b < 0 ? "-" : "+", bb);
+    if (strcmp(xn, "x") == 0)
+        snprintf(buf, size, "%s(%sx %s %s)", dsc_activation_name(a), wb, b < 0 ? "-" : "+", bb);
+    else
+        snprintf(buf, size, "%s(%s × %s %s %s)", dsc_activation_name(a), wb, xn, b < 0 ? "-" : "+",
+                 bb);
 }
 
 dsc_status dsc_plot_units_figure(const dsc_model *m, const dsc_dataset *d, dsc_figure **out)
@@ -408,8 +502,10 @@ dsc_status dsc_plot_units_figure(const dsc_model *m, const dsc_dataset *d, dsc_f
     if ((s = dsc_plot_unit_curves(m, xs, CURVE_POINTS, &h, &act, &sc, &sum, &fin))) return s;
 
     const char *an = dsc_activation_name(u.hidden);
-    const char *bname = dsc_model_param_name(m, u.i_b2);
-    char title[160], t1[160], t4[160], label[160], num[32];
+    /* A copy: the name comes from a buffer the next call reuses. */
+    char bname[64];
+    snprintf(bname, sizeof bname, "%s", dsc_model_param_name(m, u.i_b2));
+    char title[160], t1[160], t4[256], label[160], num[32];
     snprintf(title, sizeof title,
              "Trained weights: how the %zu hidden units build the fitted curve", h);
     snprintf(t1, sizeof t1, "1. Each hidden unit: %s(weight × %s + bias)", an, x_name(d));
@@ -434,7 +530,7 @@ dsc_status dsc_plot_units_figure(const dsc_model *m, const dsc_dataset *d, dsc_f
     int named = h <= MAX_LEGEND_UNITS;
     for (size_t j = 0; j < h && !s; j++) {
         char wn[32];
-        if (named) unit_formula(label, sizeof label, u.hidden, u.w1[j], u.b1[j]);
+        if (named) unit_formula(label, sizeof label, u.hidden, x_name(d), u.w1[j], u.b1[j]);
         s = dsc_panel_line(f, DSC_UNITS_PANEL_ACT, xs, act + j * CURVE_POINTS, CURVE_POINTS,
                            named ? label : NULL, NULL, 0);
         if (s) break;
@@ -452,9 +548,30 @@ dsc_status dsc_plot_units_figure(const dsc_model *m, const dsc_dataset *d, dsc_f
     if (!s)
         s = dsc_panel_line(f, DSC_UNITS_PANEL_SUM, xs, sum, CURVE_POINTS,
                            "sum of the scaled curves", "#009E73", 0);
-    if (!s)
+    if (!s && u.output == DSC_ACT_IDENTITY) {
         s = dsc_panel_line(f, DSC_UNITS_PANEL_FINAL, xs, sum, CURVE_POINTS,
                            "the sum (before the bias)", "#B0B0B0", 1);
+    } else if (!s) {
+        /* Before the output's activation, clipped to the panel: the axis
+         * is the fitted curve's and the data's, so a curve that the
+         * activation cuts down to a spike still reads (the seed's ReLU
+         * example sums to 17 where the fit is 1). */
+        for (int i = 0; i < CURVE_POINTS; i++) sum[i] += u.b2[0];
+        snprintf(label, sizeof label, "sum + %s, before %s", bname, dsc_activation_name(u.output));
+        s = dsc_panel_line(f, DSC_UNITS_PANEL_FINAL, xs, sum, CURVE_POINTS, label, "#B0B0B0", 1);
+        double ylo = HUGE_VAL, yhi = -HUGE_VAL;
+        for (int i = 0; i < CURVE_POINTS; i++) {
+            ylo = fmin(ylo, fin[i]);
+            yhi = fmax(yhi, fin[i]);
+        }
+        for (size_t i = 0; i < dsc_dataset_rows(d); i++) {
+            ylo = fmin(ylo, dsc_dataset_y(d)[i]);
+            yhi = fmax(yhi, dsc_dataset_y(d)[i]);
+        }
+        double pad = yhi > ylo ? 0.25 * (yhi - ylo) : 1.0;
+        if (!s && isfinite(ylo) && isfinite(yhi))
+            s = dsc_panel_limits(f, DSC_UNITS_PANEL_FINAL, NAN, NAN, ylo - pad, yhi + pad);
+    }
     if (!s)
         s = dsc_panel_line(f, DSC_UNITS_PANEL_FINAL, xs, fin, CURVE_POINTS, "fitted curve",
                            "#0072B2", 0);
@@ -482,6 +599,9 @@ dsc_status dsc_plot_loss_figure(const dsc_run_trace *t, dsc_loss loss, dsc_figur
     *out = NULL;
     if (!t || t->rows == 0) return dsc_fail(DSC_EINVAL, "dsc_plot_loss_figure: an empty run");
     size_t rows = t->rows;
+    /* One dot says nothing about training. */
+    if (t->final && rows == 1)
+        return dsc_fail(DSC_EINVAL, "dsc_plot_loss_figure: the run made no update");
     double *it = dsc_malloc(rows * sizeof(double));
     if (!it) return dsc_fail(DSC_ENOMEM, "out of memory for a plot");
     for (size_t i = 0; i < rows; i++) it[i] = (double)i;
@@ -561,10 +681,31 @@ dsc_status dsc_plot_network(const char *dir, const dsc_model *m, const dsc_datas
     snprintf(names[NET_LOSS], sizeof names[NET_LOSS], "loss.svg");
     if (!s) s = dsc_plot_fit_figure(m, d, &figs[NET_FIT]);
     if (!s && dsc_model_layers(m) == 2) s = dsc_plot_units_figure(m, d, &figs[NET_UNITS]);
-    if (!s && t && t->rows) s = dsc_plot_loss_figure(t, loss, &figs[NET_LOSS]);
+    /* No loss.svg for a run that made no update (the seed's ReLU weights,
+     * shown as given). */
+    if (!s && t && t->rows > (t->final ? 1u : 0u))
+        s = dsc_plot_loss_figure(t, loss, &figs[NET_LOSS]);
+
+    char *diagram = NULL;
+    if (!s && dsc_model_layers(m) == 2 && dsc_model_layer_units(m, 0) <= 12)
+        s = dsc_plot_diagram_svg(m, d, &diagram);
 
     size_t dlen = strlen(dir), nw = 0;
     int slash = dir[dlen - 1] == '/';
+    if (!s && diagram) {
+        size_t len = dlen + sizeof "/network.svg";
+        char *p = dsc_malloc(len);
+        if (!p) {
+            s = dsc_fail(DSC_ENOMEM, "out of memory for a file name");
+        } else {
+            snprintf(p, len, "%s%snetwork.svg", dir, slash ? "" : "/");
+            if ((s = dsc_write_file_atomic(p, diagram, strlen(diagram))))
+                dsc_free(p);
+            else
+                written[nw++] = p;
+        }
+    }
+    dsc_free(diagram);
     for (int k = 0; k < NET_FIGS && !s; k++) {
         if (!figs[k]) continue;
         size_t len = dlen + 1 + strlen(names[k]) + 1;

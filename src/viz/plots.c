@@ -176,8 +176,14 @@ double dsc_plot_line_ssr(const float *x, const float *y, size_t n, double interc
 #define LINE_SLOPE     0
 #define LINE_INTERCEPT 1
 
-/* "y = 0.64x + 0.95", the way a learner writes a line. */
-static void line_text(char *buf, size_t size, const char *what, double b, double k)
+/* The columns' names, or x and y when the data has none. */
+typedef struct {
+    const char *x, *y;
+} line_names;
+
+/* "height = 0.95 + 0.64 × weight", the way the seed writes its line. */
+static void line_text(char *buf, size_t size, const char *what, const line_names *nm, double b,
+                      double k)
 {
     if (!isfinite(b) || !isfinite(k)) {
         snprintf(buf, size, "%s: not finite (the run diverged)", what);
@@ -185,12 +191,13 @@ static void line_text(char *buf, size_t size, const char *what, double b, double
     }
     char kb[32], bb[32];
     dsc_plot_fmt(kb, sizeof kb, k);
-    dsc_plot_fmt(bb, sizeof bb, fabs(b));
-    snprintf(buf, size, "%s: y = %sx %s %s", what, kb, b < 0 ? "-" : "+", bb);
+    dsc_plot_fmt(bb, sizeof bb, b);
+    snprintf(buf, size, "%s: %s = %s + %s × %s", what, nm->y, bb, kb, nm->x);
 }
 
 static dsc_status data_panel(dsc_figure *f, const float *x, const float *y, size_t n,
-                             const dsc_run_trace *t, int fit_slope, double ls_b, double ls_k)
+                             const line_names *nm, const dsc_run_trace *t, int fit_slope,
+                             double ls_b, double ls_k)
 {
     const float *first = t->params, *last = t->params + (t->rows - 1) * 2;
     double xmin = HUGE_VAL, xmax = -HUGE_VAL;
@@ -210,16 +217,16 @@ static dsc_status data_panel(dsc_figure *f, const float *x, const float *y, size
     double lx[2] = {xmin - pad, xmax + pad}, ly[2];
     char label[128];
     dsc_status s =
-        dsc_panel_setup(f, DSC_LINE_PANEL_DATA, "The data and the fitted line", "x", "y", 0);
+        dsc_panel_setup(f, DSC_LINE_PANEL_DATA, "The data and the fitted line", nm->x, nm->y, 0);
     if (!s && t->rows > 1) {
         /* Where the run started, faintly, so the fit reads as a change. */
         for (int i = 0; i < 2; i++) ly[i] = first[LINE_INTERCEPT] + first[LINE_SLOPE] * lx[i];
-        line_text(label, sizeof label, "start", first[LINE_INTERCEPT], first[LINE_SLOPE]);
+        line_text(label, sizeof label, "start", nm, first[LINE_INTERCEPT], first[LINE_SLOPE]);
         s = dsc_panel_line(f, DSC_LINE_PANEL_DATA, lx, ly, 2, label, "#AAAAAA", 0);
     }
     if (!s) {
         for (int i = 0; i < 2; i++) ly[i] = last[LINE_INTERCEPT] + last[LINE_SLOPE] * lx[i];
-        line_text(label, sizeof label, "fitted", last[LINE_INTERCEPT], last[LINE_SLOPE]);
+        line_text(label, sizeof label, "fitted", nm, last[LINE_INTERCEPT], last[LINE_SLOPE]);
         s = dsc_panel_line(f, DSC_LINE_PANEL_DATA, lx, ly, 2, label, "#0072B2", 0);
     }
     if (!s && isfinite(ls_b) && isfinite(ls_k)) {
@@ -227,7 +234,7 @@ static dsc_status data_panel(dsc_figure *f, const float *x, const float *y, size
         const char *what = "least squares";
         if (!fit_slope && fabs(ls_k - last[LINE_SLOPE]) > 1e-6 * fmax(1.0, fabs(ls_k)))
             what = "least squares (both free)";
-        line_text(label, sizeof label, what, ls_b, ls_k);
+        line_text(label, sizeof label, what, nm, ls_b, ls_k);
         s = dsc_panel_line(f, DSC_LINE_PANEL_DATA, lx, ly, 2, label, "#D55E00", 1);
     }
     if (!s)
@@ -399,10 +406,11 @@ static dsc_status iteration_panel(dsc_figure *f, const float *x, const float *y,
     return s;
 }
 
-dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const dsc_run_trace *t,
-                                int fit_slope, double ls_intercept, double ls_slope,
-                                dsc_figure **out)
+dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const char *xname,
+                                const char *yname, const dsc_run_trace *t, int fit_slope,
+                                double ls_intercept, double ls_slope, dsc_figure **out)
 {
+    line_names nm = {xname && xname[0] ? xname : "x", yname && yname[0] ? yname : "y"};
     if (!out) return dsc_fail(DSC_EINVAL, "dsc_plot_line: NULL output");
     *out = NULL;
     if (!x || !y || !t) return dsc_fail(DSC_EINVAL, "dsc_plot_line: NULL argument");
@@ -439,7 +447,7 @@ dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const 
     dsc_figure *f;
     dsc_status s = dsc_figure_new(title, fit_slope ? 3 : 2, &f);
     if (s) return s;
-    s = data_panel(f, x, y, n, t, fit_slope, ls_intercept, ls_slope);
+    s = data_panel(f, x, y, n, &nm, t, fit_slope, ls_intercept, ls_slope);
     if (!s && fit_slope) s = contour_panel(f, x, y, n, t, ls_intercept, ls_slope);
     if (!s && fit_slope) s = iteration_panel(f, x, y, n, t, ls_intercept, ls_slope);
     if (!s && !fit_slope) s = ssr_intercept_panel(f, x, y, n, t);
@@ -452,12 +460,13 @@ dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const 
 }
 
 dsc_status dsc_plot_line(const char *path, const float *x, const float *y, size_t n,
-                         const dsc_run_trace *t, int fit_slope, double ls_intercept,
-                         double ls_slope)
+                         const char *xname, const char *yname, const dsc_run_trace *t,
+                         int fit_slope, double ls_intercept, double ls_slope)
 {
     if (!path || !path[0]) return dsc_fail(DSC_EINVAL, "dsc_plot_line: no output file");
     dsc_figure *f;
-    dsc_status s = dsc_plot_line_figure(x, y, n, t, fit_slope, ls_intercept, ls_slope, &f);
+    dsc_status s =
+        dsc_plot_line_figure(x, y, n, xname, yname, t, fit_slope, ls_intercept, ls_slope, &f);
     if (s) return s;
     s = dsc_figure_write(f, path);
     dsc_figure_free(f);

@@ -26,7 +26,9 @@ dsc_status dsc_run_trace_add(dsc_run_trace *t, const float *params, const float 
                              double loss);
 dsc_status dsc_run_trace_finish(dsc_run_trace *t, const float *params, double loss);
 
-/* descent line --plot FILE.svg. x, y: the data (n points). t: the run of a
+/* descent line --plot FILE.svg. x, y: the data (n points); xname, yname:
+ * their columns' names for the axes and the lines' formulas ("height =
+ * 0.95 + 0.64 × weight"; NULL or empty: x and y). t: the run of a
  * model "1 -> 1:identity" whose parameters are [slope (w1), intercept
  * (b1)]. fit_slope 0: only the intercept was fitted (slope fixed at
  * t's slope): two panels, (1) the data and the fitted line, (2) the SSR
@@ -39,8 +41,8 @@ dsc_status dsc_run_trace_finish(dsc_run_trace *t, const float *params, double lo
  * changed during the run. The SSR drawn is always recomputed from x and y,
  * so the steps lie on the curve. */
 dsc_status dsc_plot_line(const char *path, const float *x, const float *y, size_t n,
-                         const dsc_run_trace *t, int fit_slope, double ls_intercept,
-                         double ls_slope);
+                         const char *xname, const char *yname, const dsc_run_trace *t,
+                         int fit_slope, double ls_intercept, double ls_slope);
 
 /* descent demo/train --plot-dir DIR for a model with 1 input and 1 output:
  *  DIR/loss_vs_PARAM.svg  the loss against one parameter (sweep_param, e.g.
@@ -53,7 +55,12 @@ dsc_status dsc_plot_line(const char *path, const float *x, const float *y, size_
  *                         final curve after the output bias (and output
  *                         activation). Models with one hidden layer only.
  *  DIR/loss.svg           loss per iteration (log scale when it spans
- *                         decades).
+ *                         decades); not written for a run of no update.
+ *  DIR/network.svg        the network drawn with its weights (one hidden
+ *                         layer of at most 12 units only).
+ * When parameters other than sweep_param moved, loss_vs_PARAM.svg shows
+ * the slice at the final values with the run's end on it and, in a second
+ * panel, the parameter at each update. The axes carry d's column names.
  * Writes the names of the files it wrote (up to 8) into written, each a
  * dsc_strdup'd path the caller frees with dsc_free. DIR must exist
  * (DSC_EIO otherwise). sweep_param NULL: the last parameter (the output

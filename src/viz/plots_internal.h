@@ -22,9 +22,9 @@ enum {
 };
 
 /* The figure dsc_plot_line writes, with the same checks. */
-dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const dsc_run_trace *t,
-                                int fit_slope, double ls_intercept, double ls_slope,
-                                dsc_figure **out);
+dsc_status dsc_plot_line_figure(const float *x, const float *y, size_t n, const char *xname,
+                                const char *yname, const dsc_run_trace *t, int fit_slope,
+                                double ls_intercept, double ls_slope, dsc_figure **out);
 
 /* The sum of squared residuals of y = intercept + slope x, in double. */
 double dsc_plot_line_ssr(const float *x, const float *y, size_t n, double intercept, double slope);
@@ -42,6 +42,13 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
 dsc_status dsc_plot_fit_figure(const dsc_model *m, const dsc_dataset *d, dsc_figure **out);
 dsc_status dsc_plot_units_figure(const dsc_model *m, const dsc_dataset *d, dsc_figure **out);
 dsc_status dsc_plot_loss_figure(const dsc_run_trace *t, dsc_loss loss, dsc_figure **out);
+
+/* The network drawn as the seed draws it (network.svg): input, an edge
+ * per weight with its value, the hidden units with their activation and
+ * bias, the output's sum and bias; d (may be NULL) names the input and
+ * output. An SVG document in a dsc_malloc'd string. DSC_EUNSUPPORTED for
+ * anything but 1 input -> one hidden layer (at most 12 units) -> 1 output. */
+dsc_status dsc_plot_diagram_svg(const dsc_model *m, const dsc_dataset *d, char **out);
 
 /* The curves of the units figure at x[0..n): act and scaled are units x n
  * (unit by unit), sum and final n values; final is what the model predicts.

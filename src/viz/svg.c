@@ -1270,7 +1270,10 @@ static int legend_cost(const layout *L, const panel_t *p, double x, double y, do
                 have = 0;
                 continue;
             }
-            if (px >= x && px <= x + w && py >= y && py <= y + h) cost += 3;
+            /* A hidden marker (a data point, a step) costs far more than
+             * a stretch of curve: the legend must not cover a point. */
+            if (px >= x && px <= x + w && py >= y && py <= y + h)
+                cost += it->kind == IT_POINTS ? 400 : it->kind == IT_PATH ? 40 : 3;
             if (have && it->kind != IT_POINTS) {
                 double ax = qx, ay = qy, bx = px, by = py;
                 if (clip_segment(x, y, x + w, y + h, &ax, &ay, &bx, &by)) cost += 1;
