@@ -117,6 +117,15 @@ def timed_fit(est, X, y):
     return time.perf_counter() - t
 
 
+def timed_fit_cpu(est, X, y):
+    """Wall-clock and CPU seconds (every thread of this process) of a fit:
+    on a busy machine the process waits for a core for much of the wall
+    time, and CPU time says what the fit itself cost."""
+    c, t = time.process_time(), time.perf_counter()
+    est.fit(X, y)
+    return time.perf_counter() - t, time.process_time() - c
+
+
 def compare(name, X, y, repeats, threads):
     rows = []
     for r in range(repeats):
@@ -129,8 +138,10 @@ def compare(name, X, y, repeats, threads):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 warnings.simplefilter("ignore", UserWarning)  # MLP: batch_size clipped
-                sec = timed_fit(est, Xtr, ytr)
-            res[who] = dict(seconds=sec, epochs=epochs_of(est), accuracy=float(est.score(Xte, yte)))
+                sec, cpu = timed_fit_cpu(est, Xtr, ytr)
+            res[who] = dict(
+                seconds=sec, cpu_seconds=cpu, epochs=epochs_of(est), accuracy=float(est.score(Xte, yte))
+            )
         rows.append(res)
     out = {"rows": int(X.shape[0]), "features": int(X.shape[1]), "classes": int(np.unique(y).size)}
     for who in ("mlp", "descent"):
@@ -139,6 +150,7 @@ def compare(name, X, y, repeats, threads):
             "accuracy_sd": statistics.stdev([x[who]["accuracy"] for x in rows]) if len(rows) > 1 else 0.0,
             "accuracy_each": [x[who]["accuracy"] for x in rows],
             "fit_seconds_median": statistics.median(x[who]["seconds"] for x in rows),
+            "fit_cpu_seconds_median": statistics.median(x[who]["cpu_seconds"] for x in rows),
             "epochs_each": [x[who]["epochs"] for x in rows],
             "seconds_per_epoch_median": statistics.median(
                 x[who]["seconds"] / max(1, x[who]["epochs"]) for x in rows
@@ -147,6 +159,14 @@ def compare(name, X, y, repeats, threads):
     # Ratios within each repeat, then their median: both ran moments apart.
     out["fit_speedup_median"] = statistics.median(
         x["mlp"]["seconds"] / x["descent"]["seconds"] for x in rows
+    )
+    out["fit_cpu_speedup_median"] = statistics.median(
+        x["mlp"]["cpu_seconds"] / x["descent"]["cpu_seconds"] for x in rows
+    )
+    out["epoch_cpu_speedup_median"] = statistics.median(
+        (x["mlp"]["cpu_seconds"] / max(1, x["mlp"]["epochs"]))
+        / (x["descent"]["cpu_seconds"] / max(1, x["descent"]["epochs"]))
+        for x in rows
     )
     out["epoch_speedup_median"] = statistics.median(
         (x["mlp"]["seconds"] / max(1, x["mlp"]["epochs"]))
@@ -202,6 +222,29 @@ def conversion(X, y, repeats, threads):
     }
 
 
+def markdown(results):
+    """The figures as docs/PYTHON.md's table."""
+    lines = [
+        "| data | rows | MLP accuracy | descent | difference (se) | splits ahead/tied/behind "
+        "| MLP fit s | descent fit s | fit speed-up | epochs MLP/descent | per-epoch speed-up "
+        "| CPU-time speed-up: fit | per epoch |",
+        "| --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: |",
+    ]
+    for name, r in results["datasets"].items():
+        lines.append(
+            f"| {name.replace('_', ' ')} | {r['rows']} | {100 * r['mlp']['accuracy_mean']:.2f} % "
+            f"| {100 * r['descent']['accuracy_mean']:.2f} % "
+            f"| {100 * r['accuracy_diff']:+.2f} ({100 * r['accuracy_diff_se']:.2f}) "
+            f"| {'/'.join(map(str, r['splits_descent_ahead_tied_behind']))} "
+            f"| {r['mlp']['fit_seconds_median']:.3f} | {r['descent']['fit_seconds_median']:.3f} "
+            f"| {r['fit_speedup_median']:.1f}x "
+            f"| {statistics.median(r['mlp']['epochs_each']):.0f}/{statistics.median(r['descent']['epochs_each']):.0f} "
+            f"| {r['epoch_speedup_median']:.1f}x | {r['fit_cpu_speedup_median']:.1f}x "
+            f"| {r['epoch_cpu_speedup_median']:.1f}x |"
+        )
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=10, help="splits per small data set (10)")
@@ -215,7 +258,14 @@ def main():
         "(0: each library's default, all cores)",
     )
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
+    ap.add_argument(
+        "--markdown", metavar="JSON", help="print the table of docs/PYTHON.md from a JSON written by --out, and stop"
+    )
     args = ap.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
 
     import sklearn
 
@@ -239,11 +289,13 @@ def main():
             info["cpu"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    info["load_average_at_start"] = os.getloadavg()
     results = {"machine": info, "datasets": {}}
     print(f"# {info['cpu']}, {info['cores']} cores, {args.threads or 'all'} thread(s) each; descent {info['descent']} ({info['descent_build']}); "
           f"scikit-learn {info['sklearn']}, numpy {info['numpy']}")
     print(f"{'data':<16}{'rows':>8}  {'MLP acc':>8} {'descent':>8} {'diff (se)':>16}  "
-          f"{'MLP fit s':>9} {'descent':>8} {'speedup':>8}  {'epochs MLP/dsc':>15} {'per epoch':>9}")
+          f"{'MLP fit s':>9} {'descent':>8} {'speedup':>8}  {'epochs MLP/dsc':>15} {'per epoch':>9}  "
+          f"{'CPU: fit':>8} {'per epoch':>9}")
     data = datasets(args.rows)
     for name, X, y in data:
         reps = args.big_repeats if X.shape[0] >= 10000 else args.repeats
@@ -254,7 +306,8 @@ def main():
             f"{r['accuracy_diff']:>+7.4f} ({r['accuracy_diff_se']:.4f})  {r['mlp']['fit_seconds_median']:>9.3f} "
             f"{r['descent']['fit_seconds_median']:>8.3f} {r['fit_speedup_median']:>7.1f}x  "
             f"{statistics.median(r['mlp']['epochs_each']):>7.0f}/{statistics.median(r['descent']['epochs_each']):<7.0f} "
-            f"{r['epoch_speedup_median']:>8.1f}x",
+            f"{r['epoch_speedup_median']:>8.1f}x  {r['fit_cpu_speedup_median']:>7.1f}x "
+            f"{r['epoch_cpu_speedup_median']:>8.1f}x",
             flush=True,
         )
     name, X, y = data[-1]
@@ -265,6 +318,9 @@ def main():
         f"({100 * c['share_float64']:.1f}% of a 1-epoch fit of {c['fit_one_epoch_seconds_median'] * 1e3:.0f} ms), "
         f"float32 {c['convert_float32_seconds_median'] * 1e3:.1f} ms ({100 * c['share_float32']:.1f}%, borrowed)"
     )
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    print(f"load average: {info['load_average_at_start'][0]:.1f} at the start, "
+          f"{results['machine']['load_average_at_end'][0]:.1f} at the end")
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)

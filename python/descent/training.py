@@ -609,6 +609,7 @@ class _Run:
         self.keep_state = False
         self.optimizer = ""
         self.state: Optional[OptimizerState] = None
+        self.pending: Optional[Progress] = None  # the epoch's progress, for on_checkpoint
 
     def on_epoch(self, info_p, user) -> int:
         try:
@@ -629,6 +630,12 @@ class _Run:
                 self.log_file.flush()
             if self.callback is not None:
                 p = Progress(int(e.epoch) + 1, int(e.epochs), -1, e.loss, e.val_loss, e.seconds)
+                if self.keep_state:
+                    # Decided in on_checkpoint, which follows in the same
+                    # epoch: a stop here would skip it, and the state kept
+                    # would be the epoch before's.
+                    self.pending = p
+                    return 0
                 return 1 if self.callback(p) else 0
             return 0
         except BaseException as exc:  # noqa: BLE001 - re-raised after the run
@@ -659,6 +666,9 @@ class _Run:
                 )
             if self.ckpt_path is not None and self.file_every and st_p.contents.epoch % self.file_every == 0:
                 check(_capi.checkpoint_save(self.m._h, st_p, os.fsencode(self.ckpt_path)))
+            if self.pending is not None:
+                p, self.pending = self.pending, None
+                return 1 if self.callback(p) else 0
             return 0
         except BaseException as exc:  # noqa: BLE001
             self.error = exc

@@ -98,6 +98,17 @@ def test_partial_fit_keeps_the_optimizer_state(iris):
     assert np.allclose(one.model_.params, two.model_.params, rtol=0, atol=1e-6)
 
 
+def test_the_state_kept_is_the_one_where_the_loss_rule_stopped(iris):
+    # The stop rule runs after the epoch's checkpoint: partial_fit then
+    # goes on from the moments and step count of the last update made.
+    X, y = iris
+    est = DescentClassifier("8:relu", batch=30, tol=1e-2, n_iter_no_change=2, random_state=0).fit(X, y)
+    assert est.n_iter_ < est.epochs  # stopped by the rule
+    st = est._optimizer_state
+    assert st.iterations == est.train_result_.iterations == est.n_iter_ * 5
+    assert st.optimizer_t == st.iterations
+
+
 def test_string_labels_unseen_in_fit_raise_descents_message(iris):
     X, y = iris
     names = np.array(["setosa", "versicolor", "virginica"])[y]

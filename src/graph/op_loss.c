@@ -11,6 +11,7 @@
  * when it requires one. Where a log is clamped (bce, ce) the target's
  * gradient uses the same clamped log as the value. */
 #include <math.h>
+#include <string.h>
 
 #include "graph_internal.h"
 
@@ -337,19 +338,42 @@ const dsc_op_def dsc_op_bce_logits = {
 
 /* ---- ce on logits (softmax + ce fused) --------------------------------- */
 
-/* ln sum_j e^z_j of one row, with the row's largest value taken out so that
- * no exponent is positive. */
-static double row_lse(const float *z, size_t cols)
+/* Forward keeps, per row, lse(z) = ln sum_j e^z_j and softmax(z)_j =
+ * e^(z_j - max) / sum_k e^(z_k - max), doubles in pairs of floats after
+ * the value (4-byte aligned only: memcpy), for backward, which would
+ * otherwise compute the same exps again: in a small classifier's step they
+ * cost as much as a matrix multiply. */
+static dsc_status ce_logits_shape(dsc_graph *g, dsc_gnode *n)
 {
-    float m = z[0];
-    for (size_t j = 1; j < cols; j++) m = z[j] > m ? z[j] : m;
-    double s = 0.0;
-    for (size_t j = 0; j < cols; j++) s += exp((double)z[j] - m);
-    return m + log(s);
+    dsc_status s = dsc_shape_loss(g, n);
+    if (s) return s;
+    const dsc_gnode *a = dsc_in(g, n, 0);
+    size_t per_row = 2 * (a->cols + 1);
+    if (a->batch_rows)
+        n->keep_row = per_row;
+    else
+        n->keep = per_row * a->rows;
+    return DSC_OK;
 }
 
+/* Row r's lse, then its softmax, at kept_row(n, cols, r). */
+static float *kept_row(dsc_gnode *n, size_t cols, size_t r)
+{
+    return n->val.data + 1 + 2 * (cols + 1) * r;
+}
+
+static double get_d(const float *at)
+{
+    double v;
+    memcpy(&v, at, sizeof v);
+    return v;
+}
+
+static void put_d(float *at, double v) { memcpy(at, &v, sizeof v); }
+
 /* ln softmax(z)_j = z_j - lse(z) is finite for any finite logits, where
- * ln of a softmax that underflowed to 0 is not. */
+ * ln of a softmax that underflowed to 0 is not. The largest value is
+ * taken out so that no exponent is positive. */
 static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
 {
     const dsc_gnode *a = dsc_in(g, n, 0);
@@ -358,8 +382,21 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
     double s = 0.0;
     for (size_t r = 0; r < rows && cols > 0; r++) {
         const float *zr = z + r * cols, *tr = t + r * cols;
-        double lse = row_lse(zr, cols);
-        for (size_t j = 0; j < cols; j++) s -= (double)tr[j] * (zr[j] - lse);
+        float *kept = kept_row(n, cols, r);
+        float m = zr[0];
+        for (size_t j = 1; j < cols; j++) m = zr[j] > m ? zr[j] : m;
+        double sum = 0.0;
+        for (size_t j = 0; j < cols; j++) {
+            double e = exp((double)zr[j] - m);
+            put_d(kept + 2 * (j + 1), e);
+            sum += e;
+        }
+        double lse = m + log(sum);
+        put_d(kept, lse);
+        for (size_t j = 0; j < cols; j++) {
+            put_d(kept + 2 * (j + 1), get_d(kept + 2 * (j + 1)) / sum);
+            s -= (double)tr[j] * (zr[j] - lse);
+        }
     }
     n->val.data[0] = (float)(s / (double)rows);
 }
@@ -369,6 +406,7 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
  * input needs no gradient. */
 typedef struct {
     const float *z, *t;
+    const float *kept; /* forward's lse and softmax: kept_row */
     float *dz, *dt;
     size_t cols;
     double k;
@@ -381,13 +419,14 @@ static void ce_logits_rows(void *job_, size_t lo, size_t hi)
     double k = job->k;
     for (size_t r = lo; r < hi; r++) {
         const float *zr = job->z + r * cols, *tr = job->t + r * cols;
-        double lse = row_lse(zr, cols);
+        const float *kept = job->kept + 2 * (cols + 1) * r;
+        double lse = get_d(kept);
         if (job->dz) {
             float *dz = job->dz + r * cols;
             double tsum = 0.0;
             for (size_t j = 0; j < cols; j++) tsum += tr[j];
             for (size_t j = 0; j < cols; j++)
-                dz[j] += (float)((exp(zr[j] - lse) * tsum - tr[j]) * k);
+                dz[j] += (float)((get_d(kept + 2 * (j + 1)) * tsum - tr[j]) * k);
         }
         if (job->dt) {
             float *dt = job->dt + r * cols;
@@ -404,6 +443,7 @@ static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
     if (cols == 0) return;
     ce_job job = {.z = a->val.data,
                   .t = b->val.data,
+                  .kept = kept_row(n, cols, 0),
                   .dz = a->requires_grad ? a->grad.data : NULL,
                   .dt = b->requires_grad ? b->grad.data : NULL,
                   .cols = cols,
@@ -435,7 +475,7 @@ const dsc_op_def dsc_op_ce_logits = {
     .n_in = 2,
     .kind = DSC_OPK_LOSS,
     .flags = DSC_OPF_ROWWISE,
-    .shape = dsc_shape_loss,
+    .shape = ce_logits_shape,
     .forward = ce_logits_forward,
     .backward = ce_logits_backward,
     .ref = {.loss_row = ce_logits_row, .norm = DSC_NORM_ROWS},

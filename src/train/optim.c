@@ -212,11 +212,35 @@ static void step_rmsprop(float *p, const float *g, const uint8_t *mask, float *s
 
 /* Adam with L2 (l2 = wd, decoupled = 0) or AdamW (l2 = 0, decoupled = wd).
  * bc1 and bc2 are the bias corrections 1 - beta^t for this step. */
+/* Adam over every parameter, no steps kept: the arithmetic of step_adam
+ * without its branches, so that the compiler runs it over vectors (a
+ * select for den > 0; sqrt needs -fno-math-errno). The same bits. */
+static void adam_all(float *restrict p, const float *restrict g, size_t n, double lr, double l2,
+                     double decoupled, double b1, double b2, double eps, double bc1, double bc2,
+                     float *restrict m, float *restrict v)
+{
+    for (size_t i = 0; i < n; i++) {
+        double gi = (double)g[i] + l2 * p[i];
+        double mi = b1 * m[i] + (1.0 - b1) * gi;
+        double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+        m[i] = (float)mi;
+        v[i] = (float)vi;
+        double den = sqrt(vi / bc2) + eps;
+        double upd = (mi / bc1) / den;
+        upd = den > 0 ? upd : 0.0;
+        p[i] -= (float)(lr * (decoupled * p[i] + upd));
+    }
+}
+
 static void step_adam(float *p, const float *g, const uint8_t *mask, float *steps, size_t n,
                       double lr, double l2, double decoupled, const dsc_optim_config *c, double bc1,
                       double bc2, float *m, float *v)
 {
     const double b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    if (!mask && !steps) {
+        adam_all(p, g, n, lr, l2, decoupled, b1, b2, eps, bc1, bc2, m, v);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float d = 0.0f;
         if (!FROZEN(i)) {

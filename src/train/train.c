@@ -251,11 +251,32 @@ typedef struct {
     float *xb, *yb;
 } gather_job;
 
+/* Rows this far ahead are fetched into the cache while earlier ones are
+ * copied: shuffled rows of a table larger than the cache each miss, and
+ * on a small network (20 -> 100 -> 3) waiting for them was a tenth of a
+ * step. */
+#define GATHER_AHEAD 8
+
+static void prefetch_bytes(const void *p, size_t bytes)
+{
+    const char *c = p;
+    __builtin_prefetch(c);
+    if (bytes > 1) __builtin_prefetch(c + bytes - 1);
+}
+
 static void gather_rows(void *job_, size_t lo, size_t hi)
 {
     const gather_job *j = job_;
     const dsc_dataset *d = j->d;
     for (size_t i = lo; i < hi; i++) {
+        if (i + GATHER_AHEAD < hi) {
+            size_t next = j->order[i + GATHER_AHEAD];
+            if (d->x8)
+                prefetch_bytes(d->x8 + next * d->n_in, d->n_in);
+            else
+                prefetch_bytes(d->x + next * d->n_in, d->n_in * sizeof(float));
+            prefetch_bytes(d->y + next * d->n_out, d->n_out * sizeof(float));
+        }
         size_t src = j->order[i];
         dsc_dataset_copy_x(d, src, 1, j->xb + i * d->n_in);
         memcpy(j->yb + i * d->n_out, d->y + src * d->n_out, d->n_out * sizeof(float));
