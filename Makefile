@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-cnn bench-python
+.PHONY: all build test demo install clean format bench bench-peers bench-mpi bench-cnn bench-python bench-sklearn
 
 all: build
 
@@ -71,3 +71,10 @@ bench-python: $(BENCH_BUILD)/Makefile
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	DESCENT_LIBRARY=$(BENCH_BUILD)/libdescent.so $(PYTHON) bench/python_vs_mlp.py \
 	  --out bench/results-python.json
+
+# The README's real-table recipe against scikit-learn's MLP on the same
+# splits of Debian's scikit-learn tables, ten seeds each, every metric
+# judged as in `make test` (tests/sklearn/judge.py; needs python3-sklearn).
+SKLEARN_SEEDS ?= 1,2,3,4,5,6,7,8,9,10
+bench-sklearn: build
+	$(PYTHON) tests/sklearn/judge.py $(BUILD)/descent --seeds $(SKLEARN_SEEDS) --mlp

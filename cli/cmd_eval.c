@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "network.h"
 #include "ranks.h"
+#include "report.h"
 
 static dsc_loss model_loss(const dsc_model *m, const char *name, int *bad)
 {
@@ -84,61 +85,17 @@ int cmd_eval(int argc, char **argv)
                            data ? data : images);
     }
     int speak = st == EXIT_OK && cli_rank() == 0;
-    size_t K = mt.n_classes;
     if (speak && json) {
         dsc_json j;
         dsc_json_init(&j, stdout);
         dsc_json_object(&j);
-        dsc_json_kuint(&j, "n", mt.n);
-        dsc_json_knumber(&j, "loss", mt.loss);
-        dsc_json_kstring(&j, "loss_name", dsc_loss_name(loss));
-        dsc_json_knumber(&j, "accuracy", mt.accuracy);
-        dsc_json_knumber(&j, "mse", mt.mse);
-        dsc_json_knumber(&j, "mae", mt.mae);
-        dsc_json_knumber(&j, "r2", mt.r2);
-        if (K) {
-            dsc_json_key(&j, "per_class");
-            dsc_json_object(&j);
-            for (size_t k = 0; k < K; k++) {
-                dsc_json_key(&j, dsc_model_class_label(m, k));
-                dsc_json_object(&j);
-                dsc_json_knumber(&j, "precision", mt.precision[k]);
-                dsc_json_knumber(&j, "recall", mt.recall[k]);
-                dsc_json_knumber(&j, "f1", mt.f1[k]);
-                dsc_json_end(&j);
-            }
-            dsc_json_end(&j);
-            dsc_json_key(&j, "confusion");
-            dsc_json_array(&j);
-            for (size_t i = 0; i < K; i++) {
-                dsc_json_array(&j);
-                for (size_t k = 0; k < K; k++) dsc_json_uint(&j, mt.confusion[i * K + k]);
-                dsc_json_end(&j);
-            }
-            dsc_json_end(&j);
-        }
+        report_metrics_json(&j, m, loss, &mt);
         dsc_json_end(&j);
         putchar('\n');
     } else if (speak) {
         printf("model        %s (%s)\n", model, dsc_model_spec(m));
         printf("data         %s: %zu rows\n", data ? data : images, mt.n);
-        printf("loss         %.6g (%s)\n", mt.loss, dsc_loss_name(loss));
-        if (K) {
-            printf("accuracy     %.4f\n\n%-16s %9s %9s %9s\n", mt.accuracy, "class", "precision",
-                   "recall", "f1");
-            for (size_t k = 0; k < K; k++)
-                printf("%-16s %9.4f %9.4f %9.4f\n", dsc_model_class_label(m, k), mt.precision[k],
-                       mt.recall[k], mt.f1[k]);
-            printf("\nconfusion (rows: true class, columns: predicted)\n");
-            for (size_t i = 0; i < K; i++) {
-                printf("%-16s", dsc_model_class_label(m, i));
-                for (size_t j = 0; j < K; j++) printf(" %6zu", mt.confusion[i * K + j]);
-                printf("\n");
-            }
-        } else {
-            printf("MSE          %.6g\nMAE          %.6g\nR2           %.6g\n", mt.mse, mt.mae,
-                   mt.r2);
-        }
+        report_metrics_text(stdout, m, loss, &mt);
     }
     dsc_metrics_free(&mt);
     dsc_dataset_free(d);
@@ -378,6 +335,27 @@ int cmd_info(int argc, char **argv)
         for (size_t k = 0; k < K; k++) dsc_json_string(&j, dsc_model_class_label(m, k));
         dsc_json_end(&j);
         dsc_json_kbool(&j, "standardized", dsc_model_input_mean(m) != NULL);
+        /* What eval's loss is measured on when the targets were standardised. */
+        const float *tm = dsc_model_target_mean(m), *ts = dsc_model_target_std(m);
+        dsc_json_key(&j, "target_mean");
+        if (tm) {
+            dsc_json_array(&j);
+            for (size_t k = 0; k < dsc_model_outputs(m); k++) dsc_json_number(&j, tm[k]);
+            dsc_json_end(&j);
+        } else {
+            dsc_json_null(&j);
+        }
+        dsc_json_key(&j, "target_std");
+        if (ts) {
+            dsc_json_array(&j);
+            for (size_t k = 0; k < dsc_model_outputs(m); k++) dsc_json_number(&j, ts[k]);
+            dsc_json_end(&j);
+        } else {
+            dsc_json_null(&j);
+        }
+        /* null: a format-1 model, which did not record it. */
+        dsc_json_knumber(&j, "input_divisor",
+                         dsc_model_input_divisor(m) > 0 ? dsc_model_input_divisor(m) : NAN);
         if (sum) {
             dsc_json_key(&j, "training");
             dsc_json_object(&j);
@@ -410,6 +388,11 @@ int cmd_info(int argc, char **argv)
             for (size_t k = 0; k < K; k++)
                 printf(" %s%s", dsc_model_class_label(m, k), k + 1 < K ? "," : "\n");
         }
+        if (dsc_model_input_divisor(m) == 0)
+            printf("inputs       divided as the data's reader says (255 for IDX images): a "
+                   "format-1 model\n");
+        else if (dsc_model_input_divisor(m) != 1)
+            printf("inputs       divided by %g first\n", (double)dsc_model_input_divisor(m));
         printf("standardized %s\n",
                dsc_model_input_mean(m)
                    ? (dsc_model_target_mean(m) ? "inputs and targets" : "inputs")

@@ -7,6 +7,7 @@
 #include "io/model_file.h"
 #include "network.h"
 #include "ranks.h"
+#include "report.h"
 
 typedef struct {
     const char *save, *model, *test, *resume;
@@ -280,11 +281,13 @@ int cmd_train(int argc, char **argv)
             if (!jo.json && !isnan(x.samples_per_second))
                 printf("speed        %.0f samples/s\n", x.samples_per_second);
             if (!jo.json && tx.test) {
-                printf("test         %s: %zu rows, loss %.6g", tx.test, test.n, test.loss);
+                printf("test         %s: %zu rows, loss %.6g (on %s)", tx.test, test.n, test.loss,
+                       report_loss_units(m));
                 if (test.n_classes)
                     printf(", accuracy %.4f\n", test.accuracy);
                 else
-                    printf(", MSE %.6g, MAE %.6g, R2 %.4f\n", test.mse, test.mae, test.r2);
+                    printf(", MSE %.6g, MAE %.6g (target units), R2 %.4f\n", test.mse, test.mae,
+                           test.r2);
             }
             st = job_exit_status(&res);
         }

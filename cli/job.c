@@ -14,6 +14,7 @@
 #include "io/json.h"
 #include "io/model_file.h"
 #include "ranks.h"
+#include "report.h"
 
 void job_opts_init(job_opts *o)
 {
@@ -190,31 +191,35 @@ int job_load_init(dsc_model *m, const char *path)
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') continue;
+        /* Columns (1-based) say where on the line the trouble starts. */
+        size_t name_col = (size_t)(p - line) + 1;
         char name[64];
         size_t n = 0;
         while (*p && !strchr(" \t\r\n=", *p) && n + 1 < sizeof name) name[n++] = *p++;
         name[n] = '\0';
         while (*p == ' ' || *p == '\t' || *p == '=') p++;
+        size_t value_col = (size_t)(p - line) + 1;
         double v;
         const char *end;
         if (dsc_parse_double(p, &end, &v) != 0) {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: expected `name value`, e.g. `w1 2.74`", path,
-                               lineno);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: expected `name value`, e.g. `w1 2.74`",
+                               path, lineno, value_col);
             break;
         }
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
         if (*end != '\0' && *end != '#') {
-            status =
-                cli_error(EXIT_RUNTIME, "%s:%zu: unexpected text after the value", path, lineno);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: unexpected text after the value", path,
+                               lineno, (size_t)(end - line) + 1);
             break;
         }
         if (!isfinite(v) || fabs(v) > 3.4e38) {
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: the value of %s is not a finite float", path,
-                               lineno, name);
+            status = cli_error(EXIT_RUNTIME, "%s:%zu:%zu: the value of %s is not a finite float",
+                               path, lineno, value_col, name);
             break;
         }
         if (dsc_model_set(m, name, (float)v) != DSC_OK)
-            status = cli_error(EXIT_RUNTIME, "%s:%zu: %s", path, lineno, dsc_last_error());
+            status =
+                cli_error(EXIT_RUNTIME, "%s:%zu:%zu: %s", path, lineno, name_col, dsc_last_error());
     }
     if (status < 0 && ferror(f)) status = cli_error(EXIT_RUNTIME, "cannot read %s", path);
     if (f != stdin) fclose(f);
@@ -610,12 +615,7 @@ void job_print_summary(const dsc_model *m, const dsc_dataset *d, const job_opts 
         if (x && x->test) {
             dsc_json_key(&j, "test");
             dsc_json_object(&j);
-            dsc_json_kuint(&j, "n", x->test->n);
-            dsc_json_knumber(&j, "loss", x->test->loss);
-            dsc_json_knumber(&j, "accuracy", x->test->accuracy);
-            dsc_json_knumber(&j, "mse", x->test->mse);
-            dsc_json_knumber(&j, "mae", x->test->mae);
-            dsc_json_knumber(&j, "r2", x->test->r2);
+            report_metrics_json(&j, m, loss, x->test);
             dsc_json_end(&j);
         }
         if (small) {

@@ -280,9 +280,12 @@ dsc_status dsc_dataset_from_csv(const char *path, const dsc_csv_options *o, dsc_
  * Reads an IDX image file and its label file (the MNIST / Fashion-MNIST
  * format), plain or gzip-compressed (by content, with zlib; a build without
  * zlib returns DSC_EUNSUPPORTED for compressed files). Images become rows of
- * pixels scaled to [0, 1]; labels become one-hot targets over the classes
- * 0..max label, named "0", "1", ... Errors name the file and what is wrong:
- * bad magic, dimensions, truncated or corrupt data, count mismatch.
+ * pixel values 0..255 (kept as bytes), exactly what a CSV of the same
+ * pixels holds; the data set's input divisor is 255, which a model trained
+ * on it records (dsc_model_input_divisor), so it sees pixels in [0, 1]
+ * whichever file they come from. Labels become one-hot targets over the
+ * classes 0..max label, named "0", "1", ... Errors name the file and what is
+ * wrong: bad magic, dimensions, truncated or corrupt data, count mismatch.
  */
 dsc_status dsc_dataset_from_idx(const char *images, const char *labels, dsc_dataset **out);
 /** The same with limits (NULL: the defaults): the header's count against
@@ -296,6 +299,10 @@ dsc_status dsc_dataset_from_idx_limits(const char *images, const char *labels, c
  *  Names and classes are copied into both. */
 dsc_status dsc_dataset_split(const dsc_dataset *d, double fraction, uint64_t seed,
                              dsc_dataset **train, dsc_dataset **val);
+
+/** What the reader suggests the inputs be divided by before a model sees
+ *  them: 255 for IDX images (bytes), 1 for everything else. */
+float dsc_dataset_input_divisor(const dsc_dataset *d);
 
 /** The shape of one row's inputs: returns the rank and writes dims (unused
  *  ones 0). Rank 1 is plain features (dims[0] = the inputs); IDX images
@@ -418,6 +425,22 @@ size_t dsc_model_classes(const dsc_model *m);
 const char *dsc_model_class_label(const dsc_model *m, size_t k);
 
 /**
+ * The input divisor: every input is divided by it before anything else
+ * (standardisation, the first layer), in float: 255 for a model trained on
+ * IDX images, 1 for one trained on CSV data. dsc_train and
+ * dsc_model_fit_standardization record the data's divisor
+ * (dsc_dataset_input_divisor) in a model that has none, and every later
+ * use of the model (dsc_predict, dsc_model_evaluate, further training)
+ * divides by the recorded one, so a CSV of 0..255 pixels and the IDX file
+ * of the same images give the same predictions, bit for bit. 0 means none
+ * recorded (a new model, or a model file of format 1): then evaluating a
+ * data set divides by the data's divisor (as format 1 did), and dsc_predict
+ * by 1. A divisor must be finite and > 0 (or 0). Saved in the model file.
+ */
+dsc_status dsc_model_set_input_divisor(dsc_model *m, float divisor);
+float dsc_model_input_divisor(const dsc_model *m);
+
+/**
  * Standardisation, fitted on training data: each input becomes (x - mean) /
  * std, and with targets_too each regression target likewise (undone on the
  * model's outputs). Columns with std 0 get std 1. Once set, dsc_train,
@@ -425,7 +448,8 @@ const char *dsc_model_class_label(const dsc_model *m, size_t k);
  * in its original units: they standardise internally.
  */
 dsc_status dsc_model_fit_standardization(dsc_model *m, const dsc_dataset *train, int targets_too);
-/** Means and standard deviations (NULL when not standardised). */
+/** Means and standard deviations (NULL when not standardised), of the
+ *  inputs after the divisor. */
 const float *dsc_model_input_mean(const dsc_model *m);
 const float *dsc_model_input_std(const dsc_model *m);
 const float *dsc_model_target_mean(const dsc_model *m);
@@ -786,12 +810,16 @@ dsc_status dsc_evaluate_loss(const dsc_model *m, const dsc_dataset *d, dsc_loss 
 /** What a model scores on a data set (dsc_model_evaluate). */
 typedef struct {
     size_t n;    /**< rows */
-    double loss; /**< the loss, as training computes it */
+    double loss; /**< the loss, as training computes it (on standardised targets
+                      when the model standardises them) */
     /* classification (the model has class labels), else NaN / 0 / NULL */
     double accuracy; /**< fraction of rows whose most likely class is right */
     size_t n_classes;
-    size_t *confusion;               /**< n_classes x n_classes: row = true, column = predicted */
-    double *precision, *recall, *f1; /**< per class (NaN where undefined) */
+    size_t *confusion; /**< n_classes x n_classes: row = true, column = predicted */
+    /** per class: precision NaN for a class never predicted, recall NaN for
+     *  one absent; F1 = 2TP/(2TP+FP+FN) (scikit-learn's), NaN for a class
+     *  neither present nor predicted */
+    double *precision, *recall, *f1;
     /* regression, in the targets' original units, else NaN */
     double mse, mae, r2; /**< over all outputs */
 } dsc_metrics;

@@ -138,6 +138,16 @@ PY
 )" "True" "probabilities sum to 1, their argmax is the label, ids carried as written"
 printf 'x,y\n1,2\n2,3\n3,5\n' > reg.csv
 "$cli" train --data reg.csv --save reg.model > /dev/null 2>&1
+# eval says the units of each figure.
+expect_status 0 "eval text, regression" "$cli" eval --model reg.model --data reg.csv
+expect_grep "on target units, as trained" "the loss's units"
+expect_grep "MAE .* (target units)" "MAE in the target's units"
+"$cli" train --data reg.csv --standardize --save regs.model > /dev/null 2>&1
+expect_status 0 "eval --json, standardised targets" "$cli" eval --model regs.model --data reg.csv --json
+expect_eq "$(json "$tmp/out" '[j["loss_units"], j["metric_units"]]')" \
+  "['standardized targets', 'target units (r2: a fraction)']" "JSON units"
+expect_status 0 "eval text, classifier" "$cli" eval --model iris.model --data test.csv
+expect_grep "(ce on class probabilities, as trained)" "a classifier's loss"
 expect_status 2 "--proba on a regression" "$cli" predict --model reg.model --data reg.csv --proba
 expect_grep "not a classifier" "says why"
 expect_status 1 "--keep a missing column" "$cli" predict --model iris.model --data test.csv --keep id
@@ -149,5 +159,20 @@ expect_status 1 "line: a text in y" "$cli" line --data b.csv --x x --y y
 expect_grep "b.csv:3:2: 'abc' is not a number (column 'y')" "line names file, line, column"
 expect_status 1 "explain --line: a text in y" "$cli" explain --line --data b.csv --x x --y y
 expect_grep "b.csv:3:2: 'abc' is not a number (column 'y')" "explain names it too"
+expect_status 1 "eval: a text in y" "$cli" eval --model reg.model --data b.csv
+expect_grep "b.csv:3:2: 'abc' is not a number (column 'y')" "eval names file, line, column"
+printf 'x,y\n1,2\nq,3\n' > bx.csv
+expect_status 1 "predict: a text in x" "$cli" predict --model reg.model --data bx.csv
+expect_grep "bx.csv:3:1: 'q' is not a number (column 'x')" "predict names file, line, column"
+mkdir -p exp
+expect_status 1 "export --data: a text in x" "$cli" export --model reg.model --format c --name r \
+  --out exp --data bx.csv
+expect_grep "bx.csv:3:1: 'q' is not a number (column 'x')" "export names file, line, column"
+printf 'w1 0.5\nb1 abc\n' > init.txt
+expect_status 1 "--init: a text value" "$cli" train --data reg.csv --layers '' --init init.txt
+expect_grep "init.txt:2:4: expected \`name value\`" "an --init file: line and column"
+printf 'w1 0.5\n  zz 1\n' > init2.txt
+expect_status 1 "--init: an unknown name" "$cli" train --data reg.csv --layers '' --init init2.txt
+expect_grep "init2.txt:2:3: no parameter 'zz'" "the column of the name"
 
 finish

@@ -124,6 +124,8 @@ PY
   }
   judge conv2d ce img.csv --input-shape 1x6x6 --layers "conv3@3x3s2p1:tanh,maxpool2s1,conv2@2x2p1:relu,avgpool2,5:sigmoid"
   judge conv2d-odd ce img.csv --input-shape 1x6x6 --layers "conv5@4x3:softplus,conv3@3x3p1:tanh,maxpool2,flatten,4:leaky_relu"
+  # training graphs fuse this first layer and its pool (conv_pool) and swap ReLU and pool
+  judge conv2d-fused ce img.csv --input-shape 1x6x6 --layers "conv4@3x3:relu,maxpool2,conv3@2x2:relu,6:tanh"
   judge conv1d mse sig.csv --target y1,y2 --input-shape 2x11 --layers "conv3@3s2p1:tanh,maxpool2,conv2@2p1:identity,avgpool2s1,3:tanh"
 else
   echo "skipped: PyTorch judge (/usr/bin/python3 cannot import torch; apt-get install python3-torch)"

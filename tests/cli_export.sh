@@ -333,27 +333,18 @@ elif [ -f $F/train-images-idx3-ubyte.gz ] && "$cli" --version | grep -q "zlib: y
   echo "    fm: $(json fm.q.json '"int8 %.4f, float %.4f, %d of %d weight bytes" % (j["accuracy"], j["float_accuracy"], j["weight_bytes"], j["float_weight_bytes"])')"
   expect_eq "$(json fm.q.json 'j["float_accuracy"] - j["accuracy"] <= 0.01')" "True" "fm: int8 within 1 point of float"
   expect_eq "$(json fm.q.json 'j["weight_bytes"] * 4 == j["float_weight_bytes"]')" "True" "fm: int8 weights a quarter"
-  # The first 1000 test images as IDX files, and as rows of the floats
-  # descent reads (each byte / 255, rounded once to float32).
+  # The first 1000 test images as IDX files, and as rows of their pixel
+  # bytes 0..255: the model records that it divides its inputs by 255
+  # (XFRM) and the exported program does that division itself.
   python3 - $F <<'PY'
 import gzip, struct, sys
-from fractions import Fraction
 F = sys.argv[1]
 img = gzip.open(F + '/t10k-images-idx3-ubyte.gz').read()
 lab = gzip.open(F + '/t10k-labels-idx1-ubyte.gz').read()
 n = 1000
 open('t1k-images', 'wb').write(struct.pack('>IIII', 2051, n, 28, 28) + img[16:16 + n * 784])
 open('t1k-labels', 'wb').write(struct.pack('>II', 2049, n) + lab[8:8 + n])
-def f32(x):
-    return struct.unpack('f', struct.pack('f', x))[0]
-def nearest(b):
-    """b / 255 rounded once to float32 (struct rounds a double, which is
-    already rounded: try the neighbours and keep the nearest)."""
-    c = f32(b / 255.0)
-    bits = struct.unpack('I', struct.pack('f', c))[0]
-    cands = [struct.unpack('f', struct.pack('I', bits + d))[0] for d in (-1, 0, 1) if bits + d >= 0]
-    return min(cands, key=lambda v: (abs(Fraction(v) - Fraction(b, 255)), struct.pack('f', v)[0] & 1))
-table = ['%.9g' % nearest(b) for b in range(256)]
+table = [str(b) for b in range(256)]
 with open('t1k.rows', 'w') as f:
     for i in range(n):
         f.write(','.join(table[p] for p in img[16 + i * 784:16 + (i + 1) * 784]) + '\n')

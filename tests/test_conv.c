@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "graph/graph_internal.h"
+#include "graph/conv_internal.h"
 
 static float val(size_t i, size_t salt)
 {
@@ -98,39 +98,41 @@ static void test_pool_values(void)
 {
     /* 7 x 5 with 2 x 2 windows: 3 x 2 outputs, the last row and column
      * dropped; 3 x 3 windows with stride 2 overlap. */
-    const size_t H = 7, W = 5;
-    for (int avg = 0; avg < 2; avg++)
-        for (int k = 2; k <= 3; k++) {
-            size_t s = k == 2 ? 2 : 2, OH = (H - (size_t)k) / s + 1, OW = (W - (size_t)k) / s + 1;
-            dsc_graph *g;
-            CHECK_OK(dsc_graph_new(&g));
-            size_t dims[3] = {2, H, W};
-            dsc_node x = dsc_input_shaped(g, "x", 3, dims);
-            dsc_node y =
-                avg ? dsc_avgpool2d(g, x, (size_t)k, s) : dsc_maxpool2d(g, x, (size_t)k, s);
-            CHECK_OK(dsc_graph_compile(g, 2, NULL, DSC_COMPILE_NO_GRAD));
-            float xs[2 * 2 * 7 * 5];
-            for (size_t i = 0; i < 2 * 2 * H * W; i++) xs[i] = val(i, (size_t)k);
-            CHECK_OK(dsc_graph_bind(g, x, xs));
-            CHECK_OK(dsc_graph_forward(g));
-            const float *yv = dsc_graph_value(g, y).data;
-            CHECK(dsc_graph_value(g, y).cols == 2 * OH * OW);
-            for (size_t pl = 0; pl < 4; pl++)
-                for (size_t oy = 0; oy < OH; oy++)
-                    for (size_t ox = 0; ox < OW; ox++) {
-                        double m = -1e30, sum = 0;
-                        for (int a = 0; a < k; a++)
-                            for (int b = 0; b < k; b++) {
-                                double v =
-                                    xs[pl * H * W + (oy * s + (size_t)a) * W + ox * s + (size_t)b];
-                                m = fmax(m, v);
-                                sum += v;
-                            }
-                        double want = avg ? sum / (k * k) : m;
-                        CHECK_NEAR(yv[pl * OH * OW + oy * OW + ox], want, 1e-6);
-                    }
-            dsc_graph_free(g);
-        }
+    for (int shape = 0; shape < 2; shape++)
+        for (int avg = 0; avg < 2; avg++)
+            for (int k = 2; k <= 3; k++) {
+                /* 21 columns: a block of eight 2 x 2 windows and two more */
+                size_t H = shape ? 6 : 7, W = shape ? 21 : 5;
+                size_t s = 2, OH = (H - (size_t)k) / s + 1, OW = (W - (size_t)k) / s + 1;
+                dsc_graph *g;
+                CHECK_OK(dsc_graph_new(&g));
+                size_t dims[3] = {2, H, W};
+                dsc_node x = dsc_input_shaped(g, "x", 3, dims);
+                dsc_node y =
+                    avg ? dsc_avgpool2d(g, x, (size_t)k, s) : dsc_maxpool2d(g, x, (size_t)k, s);
+                CHECK_OK(dsc_graph_compile(g, 2, NULL, DSC_COMPILE_NO_GRAD));
+                float xs[2 * 2 * 7 * 21];
+                for (size_t i = 0; i < 2 * 2 * H * W; i++) xs[i] = val(i, (size_t)k);
+                CHECK_OK(dsc_graph_bind(g, x, xs));
+                CHECK_OK(dsc_graph_forward(g));
+                const float *yv = dsc_graph_value(g, y).data;
+                CHECK(dsc_graph_value(g, y).cols == 2 * OH * OW);
+                for (size_t pl = 0; pl < 4; pl++)
+                    for (size_t oy = 0; oy < OH; oy++)
+                        for (size_t ox = 0; ox < OW; ox++) {
+                            double m = -1e30, sum = 0;
+                            for (int a = 0; a < k; a++)
+                                for (int b = 0; b < k; b++) {
+                                    double v = xs[pl * H * W + (oy * s + (size_t)a) * W + ox * s +
+                                                  (size_t)b];
+                                    m = fmax(m, v);
+                                    sum += v;
+                                }
+                            double want = avg ? sum / (k * k) : m;
+                            CHECK_NEAR(yv[pl * OH * OW + oy * OW + ox], want, 1e-6);
+                        }
+                dsc_graph_free(g);
+            }
 }
 
 /* A network with every layer: conv (stride 2, padding) -> tanh -> maxpool
@@ -334,48 +336,87 @@ static void test_chunks(void)
 }
 
 /* The fusion pass swaps maxpool(relu(z)) into relu(maxpool(z)) in training
- * graphs: the same loss and gradients, bit for bit; not under another rule
- * at ReLU's kink. */
+ * graphs, and without padding merges the (direct) first convolution with
+ * the pool (conv_pool): the same loss and gradients, bit for bit; neither
+ * under another rule at ReLU's kink. */
 static void test_pool_swap(void)
 {
     enum { B = 6 };
     static float x[B * 2 * 8 * 7], y[B * 2];
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 31);
     for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = val(i, 32);
-    for (int rule = 0; rule < 2; rule++)
-        for (int act = 0; act < 2; act++) {
-            float loss[2], grads[2][200];
-            size_t np = 0;
-            for (int fuse = 0; fuse < 2; fuse++) {
-                dsc_graph *g;
-                CHECK_OK(dsc_graph_new(&g));
-                size_t dims[3] = {2, 8, 7};
-                dsc_node xn = dsc_input_shaped(g, "x", 3, dims);
-                dsc_node w = dsc_param(g, "w", 3, 18), b = dsc_param(g, "b", 1, 3);
-                dsc_node a = dsc_activate(g, act ? DSC_ACT_LEAKY_RELU : DSC_ACT_RELU,
-                                          dsc_conv2d(g, xn, w, b, 3, 3, 1, 1));
-                dsc_node p = dsc_maxpool2d(g, a, 2, 0); /* 3 x 4 x 3 */
-                dsc_node w2 = dsc_param(g, "w2", 2, 36), b2 = dsc_param(g, "b2", 1, 2);
-                dsc_node out = dsc_add(g, dsc_matmul(g, dsc_flatten(g, p), w2, 0, 1), b2);
-                dsc_node yn = dsc_input(g, "y", 2);
-                dsc_node l = dsc_loss_of(g, DSC_LOSS_MSE, out, yn);
-                dsc_graph_set_relu_grad(g, rule ? DSC_RELU_GRAD_ONE : DSC_RELU_GRAD_ZERO, 1);
-                CHECK_OK(dsc_graph_compile(g, B, NULL, fuse ? DSC_COMPILE_FUSE_ : 0));
-                int swapped = g->nodes[a].op == DSC_OP_MAXPOOL;
-                CHECK(swapped == (fuse && !rule));
-                np = dsc_graph_param_count(g);
-                for (size_t i = 0; i < np; i++) dsc_graph_params(g)[i] = val(i, 33);
-                CHECK_OK(dsc_graph_bind(g, xn, x));
-                CHECK_OK(dsc_graph_bind(g, yn, y));
-                CHECK_OK(dsc_graph_forward(g));
-                CHECK_OK(dsc_graph_backward(g, l));
-                loss[fuse] = dsc_graph_value(g, l).data[0];
-                memcpy(grads[fuse], dsc_graph_grads(g), np * sizeof(float));
-                dsc_graph_free(g);
-            }
-            CHECK(memcmp(&loss[0], &loss[1], sizeof(float)) == 0);
-            CHECK(memcmp(grads[0], grads[1], np * sizeof(float)) == 0);
+    /* pools: 2 x 2, and 3 x 3 windows at stride 2 (overlapping; on 6 x 5
+     * the last column is dropped) */
+    for (int win = 2; win <= 3; win++)
+        for (int pad = 0; pad < 2; pad++)
+            for (int rule = 0; rule < 2; rule++)
+                for (int act = 0; act < 2; act++) {
+                    float loss[2], grads[2][200];
+                    size_t np = 0;
+                    for (int fuse = 0; fuse < 2; fuse++) {
+                        dsc_graph *g;
+                        CHECK_OK(dsc_graph_new(&g));
+                        size_t dims[3] = {2, 8, 7};
+                        dsc_node xn = dsc_input_shaped(g, "x", 3, dims);
+                        dsc_node w = dsc_param(g, "w", 3, 18), b = dsc_param(g, "b", 1, 3);
+                        dsc_node c = dsc_conv2d(g, xn, w, b, 3, 3, 1, (size_t)pad);
+                        dsc_node a = dsc_activate(g, act ? DSC_ACT_LEAKY_RELU : DSC_ACT_RELU, c);
+                        dsc_node p = dsc_maxpool2d(g, a, (size_t)win, 2);
+                        /* 3 x (4 x 3 | 3 x 2) for 2 x 2 windows, 3 x (3 x 3 | 2 x 2) for 3 x 3 */
+                        size_t flat = win == 2 ? (pad ? 36 : 18) : (pad ? 27 : 12);
+                        dsc_node w2 = dsc_param(g, "w2", 2, flat), b2 = dsc_param(g, "b2", 1, 2);
+                        dsc_node out = dsc_add(g, dsc_matmul(g, dsc_flatten(g, p), w2, 0, 1), b2);
+                        dsc_node yn = dsc_input(g, "y", 2);
+                        dsc_node l = dsc_loss_of(g, DSC_LOSS_MSE, out, yn);
+                        dsc_graph_set_relu_grad(g, rule ? DSC_RELU_GRAD_ONE : DSC_RELU_GRAD_ZERO,
+                                                1);
+                        CHECK_OK(dsc_graph_compile(g, B, NULL, fuse ? DSC_COMPILE_FUSE_ : 0));
+                        int changed = fuse && !rule;
+                        CHECK(g->nodes[a].op == (!changed ? (act ? DSC_OP_LEAKY_RELU : DSC_OP_RELU)
+                                                 : pad    ? DSC_OP_MAXPOOL
+                                                          : DSC_OP_CONV_POOL));
+                        CHECK(g->nodes[c].dead == (changed && !pad));
+                        np = dsc_graph_param_count(g);
+                        for (size_t i = 0; i < np; i++) dsc_graph_params(g)[i] = val(i, 33);
+                        CHECK_OK(dsc_graph_bind(g, xn, x));
+                        CHECK_OK(dsc_graph_bind(g, yn, y));
+                        CHECK_OK(dsc_graph_forward(g));
+                        CHECK_OK(dsc_graph_backward(g, l));
+                        loss[fuse] = dsc_graph_value(g, l).data[0];
+                        memcpy(grads[fuse], dsc_graph_grads(g), np * sizeof(float));
+                        dsc_graph_free(g);
+                    }
+                    CHECK(memcmp(&loss[0], &loss[1], sizeof(float)) == 0);
+                    CHECK(memcmp(grads[0], grads[1], np * sizeof(float)) == 0);
+                }
+}
+
+/* The direct way's plane kernels: the AVX-512 forward (sixteen lanes) gives
+ * the eight-lane body's bits for lengths around its blocks; the plane sum
+ * is the sum (a 28 x 28 image's 26 x 26 plane, extended: 754 values). */
+static void test_plane_kernels(void)
+{
+    static float x[3 * 30 * 30], out[2][800];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = val(i, 41) * (i % 7 ? 1.0f : -3.5f);
+    dsc_conv_geom q = {0};
+    q.C = 3, q.H = 30, q.W = 28, q.KH = 3, q.KW = 3, q.K = 27;
+    size_t off[DSC_CONV_DIRECT_K];
+    dsc_conv_tap_offsets(&q, off);
+    float w[27];
+    for (size_t t = 0; t < 27; t++) w[t] = val(t, 42);
+    const size_t lens[] = {1, 7, 8, 15, 16, 17, 63, 64, 65, 79, 88, 754};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        size_t n = lens[k];
+        for (int wide = 0; wide < 2; wide++) {
+            if (wide && !dsc_conv_wide()) continue;
+            memset(out[wide], 0, sizeof out[wide]);
+            dsc_conv_plane_forward(x, off, w, 27, 0.25f, out[wide], n, wide);
         }
+        if (dsc_conv_wide()) CHECK(memcmp(out[0], out[1], n * sizeof(float)) == 0);
+        double want = 0.0;
+        for (size_t i = 0; i < n; i++) want += out[0][i];
+        CHECK_NEAR(dsc_conv_plane_sum(out[0], n), want, 1e-4 * (1.0 + fabs(want)));
+    }
 }
 
 static void test_refused(void)
@@ -430,6 +471,7 @@ int main(void)
     test_threads_and_allocation();
     test_pool_swap();
     test_chunks();
+    test_plane_kernels();
     test_refused();
     return check_report();
 }

@@ -166,9 +166,10 @@ static void check_tiny(const dsc_dataset *d)
     const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
     int exact = 1;
     for (size_t i = 0; i < 3; i++)
-        for (size_t k = 0; k < 6; k++)
-            exact &= x[i * 6 + k] == (float)((7 * i + 3 * k) & 255) / 255.0f;
+        for (size_t k = 0; k < 6; k++) exact &= x[i * 6 + k] == (float)((7 * i + 3 * k) & 255);
     CHECK(exact);
+    /* The values are the bytes; a model divides them by 255. */
+    CHECK(dsc_dataset_input_divisor(d) == 255.0f);
     static const float want_y[9] = {1, 0, 0, 0, 0, 1, 0, 1, 0};
     CHECK(memcmp(y, want_y, sizeof want_y) == 0);
     CHECK(dsc_dataset_classes(d) == 3);
@@ -202,7 +203,7 @@ static void test_read(void)
     CHECK_OK(load(write_bytes("px-images", &px), write_bytes("px-labels", &l1), &d));
     if (d) {
         const float *x = dsc_dataset_x(d);
-        CHECK(x[0] == 0.0f && x[1] == 0.2f && x[2] == 1.0f);
+        CHECK(x[0] == 0.0f && x[1] == 51.0f && x[2] == 255.0f);
         CHECK(dsc_dataset_outputs(d) == 2 && dsc_dataset_y(d)[1] == 1.0f);
     }
     dsc_dataset_free(d);
@@ -260,8 +261,7 @@ static void test_read(void)
     if (have_zlib) {
         CHECK_OK(load(write_bytes("big-images.gz", &bg), blab, &g));
         CHECK(p && g && memcmp(dsc_dataset_x(p), dsc_dataset_x(g), 300 * 784 * sizeof(float)) == 0);
-        CHECK(g &&
-              dsc_dataset_x(g)[299 * 784 + 783] == (float)((7 * 299 + 3 * 783) & 255) / 255.0f);
+        CHECK(g && dsc_dataset_x(g)[299 * 784 + 783] == (float)((7 * 299 + 3 * 783) & 255));
     }
     CHECK(p && dsc_dataset_outputs(p) == 10 && dsc_dataset_y(p)[299 * 10 + 9] == 1);
     dsc_dataset_free(p);
@@ -528,8 +528,8 @@ static void test_fashion_mnist(void)
     const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
     size_t bad = 0, ones = 0, zeros = 0;
     for (size_t i = 0; i < 10000 * 784; i++) {
-        bad += !(x[i] >= 0 && x[i] <= 1);
-        ones += x[i] == 1;
+        bad += !(x[i] >= 0 && x[i] <= 255 && x[i] == (float)(int)x[i]);
+        ones += x[i] == 255;
         zeros += x[i] == 0;
     }
     CHECK(bad == 0);

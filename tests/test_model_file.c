@@ -379,13 +379,15 @@ static void test_hand_built(void)
     dsc_model *m = NULL;
 
     /* A minimal valid file, written from the documentation alone. */
-    b_header(&o, 1);
+    b_header(&o, 2);
     b_arch_2_1(&o);
     b_parm(&o, 3, p3, 3);
     b_finish(&o);
     CHECK_OK(dsc_model_load_memory("hand.bin", o.b, o.n, &m));
     CHECK(strcmp(dsc_model_spec(m), "2 -> 1:sigmoid") == 0);
     CHECK(same_floats(dsc_model_params_const(m), p3, 3));
+    /* Format 2 without XFRM: inputs are divided by 1. */
+    CHECK(dsc_model_input_divisor(m) == 1.0f);
     /* The encoder writes exactly these bytes for the same model. */
     uint8_t *enc = NULL;
     size_t enc_n = 0;
@@ -466,6 +468,29 @@ static void test_hand_built(void)
     b_finish(&o);
     expect_bad(&o, "chunk QUAN at byte 62 is not known to this descent (format 2): the file needs "
                    "a newer descent");
+
+    /* Format 1: the divisor was not recorded (0: the data's applies); an
+     * XFRM chunk records it. */
+    b_header(&o, 1);
+    b_arch_2_1(&o);
+    b_parm(&o, 3, p3, 3);
+    b_finish(&o);
+    CHECK_OK(dsc_model_load_memory("v1.bin", o.b, o.n, &m));
+    CHECK(m && dsc_model_input_divisor(m) == 0.0f);
+    dsc_model_free(m);
+    b_header(&o, 2);
+    b_arch_2_1(&o);
+    b_parm(&o, 3, p3, 3);
+    c = b_chunk(&o, "XFRM");
+    b_f32(&o, 255.0f);
+    b_end(&o, c);
+    b_finish(&o);
+    CHECK_OK(dsc_model_load_memory("xfrm.bin", o.b, o.n, &m));
+    CHECK(m && dsc_model_input_divisor(m) == 255.0f);
+    CHECK_OK(dsc_model_encode(m, &enc, &enc_n));
+    CHECK(enc_n == o.n && memcmp(enc, o.b, o.n) == 0);
+    dsc_free(enc);
+    dsc_model_free(m);
 
     /* Structure. */
     b_header(&o, 1);
@@ -606,6 +631,10 @@ static void test_hand_built(void)
     META_CASE("NORM", (b_u32(&o, 2), b_f32(&o, 0), b_f32(&o, -1)), "target std 1 is not positive");
     META_CASE("NORM", (b_u32(&o, 3), b_f32(&o, 0), b_f32(&o, 0), b_f32(&o, 1)),
               "the chunk ends inside input std");
+    META_CASE("XFRM", (b_f32(&o, 0)), "input divisor 1 is not positive");
+    META_CASE("XFRM", (b_f32(&o, INFINITY)), "input divisor 1 is not finite");
+    META_CASE("XFRM", (b_f32(&o, 255), b_u8(&o, 0)), "1 unexpected bytes");
+    META_CASE("XFRM", (b_u8(&o, 0)), "the chunk ends inside input divisor");
     META_CASE("SUMM", (b_str(&o, "a_loss_name_of_16")), "the loss name is 17 bytes (at most 15)");
     META_CASE("SUMM", (b_str(&o, "mse"), b_str(&o, "gd"), b_str(&o, "max_iter"), b_u64(&o, 1)),
               "the chunk ends inside epochs");

@@ -62,6 +62,10 @@ uint32_t dsc_crc32(uint32_t crc, const void *data, size_t n);
 /* Locale-independent number formatting and parsing. */
 /* Shortest "%.9g"-style text that reads back to the same float. */
 int dsc_format_float(char *buf, size_t size, double v);
+/* v in the fewest digits (up to 17) that give back the same double, in the
+ * C locale: for figures computed in double (metrics), compared elsewhere
+ * to 1e-7 or better. */
+int dsc_format_double(char *buf, size_t size, double v);
 /* Parses a decimal number with '.' whatever the locale. Returns 0 on success
  * with *end after the number; -1 if no number starts at s. */
 int dsc_parse_double(const char *s, const char **end, double *out);

@@ -41,6 +41,19 @@ int dsc_format_float(char *buf, size_t size, double v)
     return n;
 }
 
+int dsc_format_double(char *buf, size_t size, double v)
+{
+    locale_t old = enter_c_locale();
+    int n = 0;
+    for (int prec = 9; prec <= 17; prec++) {
+        n = snprintf(buf, size, "%.*g", prec, v);
+        if (n < 0 || (size_t)n >= size) break;
+        if (strtod(buf, NULL) == v) break;
+    }
+    leave_c_locale(old);
+    return n;
+}
+
 static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};

@@ -1190,6 +1190,7 @@ static dsc_status build(csv_parser *P, dsc_dataset **out)
     size_t n = P->n;
     d->n = n;
     d->n_in = P->n_feat;
+    d->x8_div = d->input_div = 1.0f;
     /* Giving back the spare rows; a failed shrink keeps the larger block. */
     float *x = dsc_realloc(P->x, n * P->n_feat * sizeof *x);
     d->x = x ? x : P->x;

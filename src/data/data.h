@@ -18,7 +18,10 @@ struct dsc_dataset {
      * convert row by row instead. */
     float *x;
     unsigned char *x8;
-    float x8_div;
+    float x8_div; /* 1 for data as read (values are the bytes); a view divides */
+    /* What the reader suggests inputs be divided by (255 for IDX images, 1
+     * otherwise): a model that records no divisor of its own takes it. */
+    float input_div;
     pthread_mutex_t x_lock; /* guards the conversion of x8 into x */
     float *y;               /* n x n_out; for classification one-hot over the classes */
     char **in_names;        /* n_in column names, or NULL */
@@ -77,7 +80,7 @@ void dsc_dataset_copy_x(const dsc_dataset *d, size_t first, size_t count, float 
 const float *dsc_dataset_float_x(const dsc_dataset *d);
 
 /* An empty data set of n x n_in / n x n_out zeros (n_out may be 0), names
- * NULL. */
+ * NULL, input_div 1. */
 dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **out);
 
 #endif

@@ -21,6 +21,7 @@ dsc_status dsc_dataset_alloc(size_t n, size_t n_in, size_t n_out, dsc_dataset **
     d->n = n;
     d->n_in = n_in;
     d->n_out = n_out;
+    d->x8_div = d->input_div = 1.0f;
     pthread_mutex_init(&d->x_lock, NULL);
     d->x = dsc_calloc(n * n_in, sizeof(float));
     d->y = dsc_calloc(n * n_out, sizeof(float));
@@ -168,6 +169,11 @@ const float *dsc_dataset_float_x(const dsc_dataset *d)
 const float *dsc_dataset_y(const dsc_dataset *d) { return d ? d->y : NULL; }
 
 const char *dsc_dataset_target_name(const dsc_dataset *d) { return d ? d->target_name : NULL; }
+
+float dsc_dataset_input_divisor(const dsc_dataset *d)
+{
+    return d && d->input_div > 0 ? d->input_div : 1.0f;
+}
 
 /* --- where a value came from, and classes by name ------------------------------ */
 
@@ -319,6 +325,7 @@ dsc_status dsc_dataset_borrow(const dsc_dataset *d, dsc_dataset **out)
     v->n_in = d->n_in;
     v->n_out = d->n_out;
     v->x8_div = d->x8_div;
+    v->input_div = d->input_div;
     /* A byte data set's float copy may not exist yet: the view then makes
      * (and owns) its own when asked. */
     v->x = d->x;

@@ -417,7 +417,11 @@ static dsc_status build(unsigned char *x, const unsigned char *labels, size_t n,
     d->in_dims[0] = 1, d->in_dims[1] = h, d->in_dims[2] = w;
     pthread_mutex_init(&d->x_lock, NULL);
     d->x8 = x;
-    d->x8_div = 255.0f;
+    /* The values are the bytes, as a CSV of the same pixels holds them; a
+     * model trained on them records the division by 255 (x / 255 in
+     * float, the same bits from either file). */
+    d->x8_div = 1.0f;
+    d->input_div = 255.0f;
     if (n > SIZE_MAX / sizeof(float) / k || !(d->y = dsc_calloc(n * k, sizeof(float)))) goto oom;
     for (size_t i = 0; i < n; i++) d->y[i * k + labels[i]] = 1.0f;
     if (!(d->classes = number_names("", 0, k))) goto oom;

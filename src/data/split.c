@@ -64,6 +64,7 @@ static dsc_status take_rows(const dsc_dataset *d, const unsigned char *mark, uns
     dsc_dataset *p;
     dsc_status st = dsc_dataset_alloc(rows, d->n_in, d->n_out, &p);
     if (st) return st;
+    p->input_div = d->input_div;
     if (d->x8) {
         /* Byte data stays bytes in both parts. */
         dsc_free(p->x);

@@ -80,7 +80,7 @@ static void row_plain(const dsc_conv_geom *q, const float *const *rows, const fl
  * its taps in (c, ky, kx) order: the same bits as the row loops. The loop
  * body is compiled for AVX-512 and for the build's own target and picked
  * at run time, as the matrix multiply's kernels are. */
-#define EXT_MAX (DSC_CONV_DIRECT_ROW * 8) /* extended plane lengths computed in one go */
+#define EXT_MAX DSC_CONV_EXT_MAX /* extended plane lengths computed in one go */
 
 #define PLANE_FORWARD_BODY                                                                         \
     size_t i = 0;                                                                                  \
@@ -148,12 +148,54 @@ static void plane_wgrad_plain(const float *x, const size_t *off, const float *dy
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+typedef float f32x16 __attribute__((vector_size(64)));
+
+/* Sixteen lanes (a 512-bit register) where PLANE_FORWARD_BODY has eight:
+ * each output still b plus its taps in order (lanes do not mix, products
+ * are not fused: -ffp-contract=off), and the last n % 8 outputs take the
+ * same scalar loop, so the same bits as the eight-lane body. */
 __attribute__((target("avx512f"))) static void plane_forward_avx512(const float *x,
                                                                     const size_t *off,
                                                                     const float *w, size_t taps,
                                                                     float b, float *out, size_t n)
 {
-    PLANE_FORWARD_BODY
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        f32x16 v0 = {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}, v1 = v0, v2 = v0, v3 = v0;
+        for (size_t t = 0; t < taps; t++) {
+            const float *p = x + off[t] + i;
+            f32x16 a0, a1, a2, a3;
+            float wt = w[t];
+            memcpy(&a0, p, 64), memcpy(&a1, p + 16, 64), memcpy(&a2, p + 32, 64);
+            memcpy(&a3, p + 48, 64);
+            v0 += wt * a0, v1 += wt * a1, v2 += wt * a2, v3 += wt * a3;
+        }
+        memcpy(out + i, &v0, 64), memcpy(out + i + 16, &v1, 64), memcpy(out + i + 32, &v2, 64);
+        memcpy(out + i + 48, &v3, 64);
+    }
+    for (; i + 16 <= n; i += 16) {
+        f32x16 v = {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b};
+        for (size_t t = 0; t < taps; t++) {
+            f32x16 a;
+            memcpy(&a, x + off[t] + i, 64);
+            v += w[t] * a;
+        }
+        memcpy(out + i, &v, 64);
+    }
+    for (; i + 8 <= n; i += 8) {
+        dsc_f32x8 v = {b, b, b, b, b, b, b, b};
+        for (size_t t = 0; t < taps; t++) {
+            dsc_f32x8 a;
+            memcpy(&a, x + off[t] + i, 32);
+            v += w[t] * a;
+        }
+        memcpy(out + i, &v, 32);
+    }
+    for (; i < n; i++) {
+        float v = b;
+        for (size_t t = 0; t < taps; t++) v += w[t] * x[off[t] + i];
+        out[i] = v;
+    }
 }
 
 __attribute__((target("avx512f"))) static void plane_wgrad_avx512(const float *x, const size_t *off,
@@ -164,7 +206,28 @@ __attribute__((target("avx512f"))) static void plane_wgrad_avx512(const float *x
 }
 #endif
 
-static int use_avx512(void)
+/* The sum of an extended plane (zeros past each row's end): eight float
+ * lanes over i in order, as a weight's dot product (PLANE_WGRAD_BODY), then
+ * the short tail and the lanes added in double. A running double sum over
+ * the positions was one long chain of dependent additions: 2,700 cycles a
+ * plane, 4,096 planes a step on the issue-15 network. */
+double dsc_conv_plane_sum(const float *dy, size_t n)
+{
+    dsc_f32x8 l = {0};
+    float tail = 0.0f;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        dsc_f32x8 g;
+        memcpy(&g, dy + i, 32);
+        l += g;
+    }
+    for (; i < n; i++) tail += dy[i];
+    double s = tail;
+    for (int j = 0; j < 8; j++) s += l[j];
+    return s;
+}
+
+int dsc_conv_wide(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     return __builtin_cpu_supports("avx512f");
@@ -173,8 +236,8 @@ static int use_avx512(void)
 #endif
 }
 
-static void plane_forward(const float *x, const size_t *off, const float *w, size_t taps, float b,
-                          float *out, size_t n, int wide)
+void dsc_conv_plane_forward(const float *x, const size_t *off, const float *w, size_t taps, float b,
+                            float *out, size_t n, int wide)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (wide) {
@@ -186,8 +249,8 @@ static void plane_forward(const float *x, const size_t *off, const float *w, siz
     plane_forward_plain(x, off, w, taps, b, out, n);
 }
 
-static void plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
-                        double *acc, size_t n, int wide)
+void dsc_conv_plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
+                          double *acc, size_t n, int wide)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (wide) {
@@ -201,14 +264,14 @@ static void plane_wgrad(const float *x, const size_t *off, const float *dy, size
 
 /* The plain case fits the extended loops: stride 1, no padding, a plane
  * small enough for the stack buffer. */
-static int extended(const dsc_conv_geom *q)
+int dsc_conv_extended(const dsc_conv_geom *q)
 {
     return q->SH == 1 && q->SW == 1 && !q->PH && !q->PW && q->P &&
            (q->OH - 1) * q->W + q->OW <= EXT_MAX;
 }
 
 /* Tap t = (c, ky, kx) reads x at i + off[t]. */
-static void tap_offsets(const dsc_conv_geom *q, size_t *off)
+void dsc_conv_tap_offsets(const dsc_conv_geom *q, size_t *off)
 {
     for (size_t c = 0; c < q->C; c++)
         for (size_t ky = 0; ky < q->KH; ky++)
@@ -223,12 +286,12 @@ static void ext_forward_range(void *job_, size_t lo, size_t hi)
     const dsc_conv_geom *q = job->q;
     size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
     float ext[EXT_MAX];
-    int wide = use_avx512();
-    tap_offsets(q, off);
+    int wide = dsc_conv_wide();
+    dsc_conv_tap_offsets(q, off);
     for (size_t t = lo; t < hi; t++) {
         size_t s = t / q->F, f = t % q->F;
-        plane_forward(job->src + s * q->C * q->H * q->W, off, job->w + f * q->K, q->K, job->bias[f],
-                      ext, n, wide);
+        dsc_conv_plane_forward(job->src + s * q->C * q->H * q->W, off, job->w + f * q->K, q->K,
+                               job->bias[f], ext, n, wide);
         float *y = job->dst + (s * q->F + f) * q->P;
         for (size_t oy = 0; oy < q->OH; oy++)
             memcpy(y + oy * q->OW, ext + oy * q->W, q->OW * sizeof(float));
@@ -243,8 +306,8 @@ static void ext_wgrad_range(void *job_, size_t lo, size_t hi)
     size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
     float ext[EXT_MAX];
     double acc[DSC_CONV_DIRECT_K];
-    int wide = use_avx512();
-    tap_offsets(q, off);
+    int wide = dsc_conv_wide();
+    dsc_conv_tap_offsets(q, off);
     for (size_t f = lo; f < hi; f++) {
         for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
         double bsum = 0.0;
@@ -256,12 +319,9 @@ static void ext_wgrad_range(void *job_, size_t lo, size_t hi)
                     memset(ext + oy * q->W + q->OW, 0, (q->W - q->OW) * sizeof(float));
             }
             if (job->dw)
-                plane_wgrad(job->src + s * q->C * q->H * q->W, off, ext, q->K, acc, n, wide);
-            if (job->db) {
-                double t = 0.0;
-                for (size_t p = 0; p < q->P; p++) t += dy[p];
-                bsum += t;
-            }
+                dsc_conv_plane_wgrad(job->src + s * q->C * q->H * q->W, off, ext, q->K, acc, n,
+                                     wide);
+            if (job->db) bsum += dsc_conv_plane_sum(ext, n);
         }
         if (job->dw)
             for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
@@ -320,7 +380,7 @@ void dsc_conv_direct_forward(int threads, dsc_conv_job *job)
 {
     const dsc_conv_geom *q = job->q;
     dsc_conv_run(threads, q->B * q->F, q->P * q->K,
-                 extended(q) ? ext_forward_range : direct_forward_range, job);
+                 dsc_conv_extended(q) ? ext_forward_range : direct_forward_range, job);
 }
 
 /* The sum of a[i] b[i stride] over i in [0, n) in eight lanes, added in
@@ -453,7 +513,7 @@ void dsc_conv_direct_backward(int threads, dsc_conv_job *job, float *dx)
     const dsc_conv_geom *q = job->q;
     if (job->dw || job->db)
         dsc_conv_run(threads, q->F, q->B * q->P * q->K,
-                     extended(q) ? ext_wgrad_range : direct_wgrad_range, job);
+                     dsc_conv_extended(q) ? ext_wgrad_range : direct_wgrad_range, job);
     if (dx) {
         dsc_conv_job back = *job;
         back.dst = dx;

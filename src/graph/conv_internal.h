@@ -19,6 +19,32 @@ typedef struct {
     int E;
 } dsc_conv_geom;
 
+/* A pool's sizes (op_pool.c): windows KH x KW moved by SH x SW over H x W
+ * planes, B C of them. */
+typedef struct {
+    size_t B, C, H, W, KH, KW, SH, SW, OH, OW;
+} dsc_pool_geom;
+
+/* One plane's max pool: x has rows `stride` apart (W or more); y and arg
+ * (each window's winner, as its offset in a W-wide plane) OH x OW. Floats
+ * up to end may be read (and dropped) past a row's last window. */
+void dsc_maxpool_plane(const float *x, size_t stride, const dsc_pool_geom *q, float *y,
+                       int32_t *arg, const float *end);
+
+/* The direct way's whole-plane kernels (conv_direct.c), for stride 1 and no
+ * padding (dsc_conv_extended): tap t reads x at i + off[t]
+ * (dsc_conv_tap_offsets); a plane runs over the extended index i < (OH - 1)
+ * W + OW (its row stride W). wide: the AVX-512 body. */
+#define DSC_CONV_EXT_MAX (DSC_CONV_DIRECT_ROW * 8)
+int dsc_conv_extended(const dsc_conv_geom *q);
+void dsc_conv_tap_offsets(const dsc_conv_geom *q, size_t *off);
+int dsc_conv_wide(void);
+void dsc_conv_plane_forward(const float *x, const size_t *off, const float *w, size_t taps, float b,
+                            float *out, size_t n, int wide);
+double dsc_conv_plane_sum(const float *dy, size_t n);
+void dsc_conv_plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
+                          double *acc, size_t n, int wide);
+
 /* What a parallel piece reads and writes. */
 typedef struct {
     const dsc_conv_geom *q;

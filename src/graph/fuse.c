@@ -19,7 +19,9 @@
  * ReLU) computes the same as the activation after the pool, max(0, max z)
  * = max(max(0, z)), with the same gradient under the default rule at the
  * kink (0), so the two swap and the activation runs on a quarter of the
- * values (a 2 x 2 pool). */
+ * values (a 2 x 2 pool). And a first convolution computed directly merges
+ * with the max pool after it (conv_pool): its full-size output, and that
+ * output's gradient, never go through memory. */
 #include <string.h>
 
 #include "graph_internal.h"
@@ -124,6 +126,20 @@ static void swap_pool(dsc_graph *g, const unsigned *uses, dsc_node p)
     }
 }
 
+/* A max pool: after a ReLU, the two swap; then a first convolution
+ * computed directly and the pool become one op (op_conv_pool.c), so that
+ * the convolution's full-size output is never written to memory. */
+static void fuse_pool(dsc_graph *g, const unsigned *uses, dsc_node i)
+{
+    swap_pool(g, uses, i);
+    dsc_node p = g->nodes[i].op == DSC_OP_MAXPOOL ? i : g->nodes[i].in[0];
+    dsc_gnode *pool = &g->nodes[p];
+    dsc_node c = pool->in[0];
+    if (uses[c] != 1 || !dsc_conv_pool_fits(g, &g->nodes[c], pool)) return;
+    if (dsc_conv_pool_become(g, pool, c) == DSC_OK) g->nodes[c].dead = 1;
+    dsc_clear_error();
+}
+
 void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
 {
     unsigned *uses = dsc_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *uses);
@@ -134,7 +150,7 @@ void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
         dsc_op_id op = g->nodes[i].op;
         if ((op == DSC_OP_SSR || op == DSC_OP_MSE) && !g->nodes[i].dead)
             fuse_loss(g, uses, (dsc_node)i, max_batch);
-        if (op == DSC_OP_MAXPOOL) swap_pool(g, uses, (dsc_node)i);
+        if (op == DSC_OP_MAXPOOL) fuse_pool(g, uses, (dsc_node)i);
     }
     dsc_free(uses);
 }

@@ -86,6 +86,10 @@ void dsc_graph_fuse(dsc_graph *g, size_t max_batch);
 dsc_status dsc_small_net_become(dsc_graph *g, dsc_gnode *n, dsc_node x, size_t layers,
                                 const dsc_node *w, const dsc_node *b, const dsc_activation *act,
                                 dsc_node y, int mean);
+/* A direct first convolution and its max pool (op_conv_pool.c): whether
+ * they fit in one op, and the pool node becoming it. */
+int dsc_conv_pool_fits(const dsc_graph *g, const dsc_gnode *conv, const dsc_gnode *pool);
+dsc_status dsc_conv_pool_become(dsc_graph *g, dsc_gnode *pool, dsc_node conv);
 dsc_status dsc_linear_ssr_become(dsc_graph *g, dsc_gnode *n, dsc_node x, dsc_node w, dsc_node b,
                                  dsc_node y, int mean);
 

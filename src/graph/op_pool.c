@@ -14,13 +14,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "conv_internal.h"
 
 #define PAR_MIN 16384
 
-typedef struct {
-    size_t B, C, H, W, KH, KW, SH, SW, OH, OW;
-} pgeom;
+typedef dsc_pool_geom pgeom;
 
 static pgeom pgeom_of(const dsc_graph *g, const dsc_gnode *n)
 {
@@ -108,12 +106,100 @@ static inline void take_max(dsc_f32x8 *m, i32x8 *off, const dsc_f32x8 *v, const 
     *off = (*at & gt) | (*off & ~gt);
 }
 
-static void max_row(const float *restrict x, int32_t base, const pgeom *q, float *restrict y,
-                    int32_t *restrict arg)
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* v against the running maximum m (winner's offset at): strictly greater
+ * wins, so the first of equal values stays. */
+#define TAKE_MAX_AVX2(m, at, v, iv)                                                                \
+    do {                                                                                           \
+        __m256 gt_ = _mm256_cmp_ps((v), (m), _CMP_GT_OQ);                                          \
+        (m) = _mm256_blendv_ps((m), (v), gt_);                                                     \
+        (at) = _mm256_castps_si256(                                                                \
+            _mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(iv), gt_));              \
+    } while (0)
+
+/* The 2 x 2 row with AVX2: blocks of eight windows read their two rows as
+ * contiguous vectors and split even and odd columns with shuffles; a last
+ * short block does the same when 16 floats can be read there (up to end),
+ * dropping the lanes past the row, and gathers its windows otherwise. The
+ * same selections as the portable loop: the same results. */
+__attribute__((target("avx2"))) static void max2_row_avx2(const float *r0, const float *r1,
+                                                          size_t ow, int32_t base, int32_t W,
+                                                          float *y, int32_t *arg, const float *end)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    size_t o0 = 0;
+    float mv[8];
+    int32_t av[8];
+    for (; o0 < ow && (o0 + 8 <= ow || r1 + 2 * o0 + 16 <= end); o0 += 8) {
+        __m256 r0l = _mm256_loadu_ps(r0 + 2 * o0), r0h = _mm256_loadu_ps(r0 + 2 * o0 + 8);
+        __m256 r1l = _mm256_loadu_ps(r1 + 2 * o0), r1h = _mm256_loadu_ps(r1 + 2 * o0 + 8);
+        /* shuffle gives lanes 0 2 8 10 | 4 6 12 14: the 64-bit permute puts them in order */
+        __m256 a = _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r0l, r0h, 0x88)), 0xD8));
+        __m256 b = _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r0l, r0h, 0xDD)), 0xD8));
+        __m256 c = _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r1l, r1h, 0x88)), 0xD8));
+        __m256 d = _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r1l, r1h, 0xDD)), 0xD8));
+        __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), lane);
+        __m256i ib = _mm256_add_epi32(ia, _mm256_set1_epi32(1));
+        __m256i ic = _mm256_add_epi32(ia, _mm256_set1_epi32(W));
+        __m256i id = _mm256_add_epi32(ic, _mm256_set1_epi32(1));
+        __m256 m = a;
+        __m256i at = ia;
+        TAKE_MAX_AVX2(m, at, b, ib);
+        TAKE_MAX_AVX2(m, at, c, ic);
+        TAKE_MAX_AVX2(m, at, d, id);
+        if (o0 + 8 <= ow) {
+            _mm256_storeu_ps(y + o0, m);
+            _mm256_storeu_si256((__m256i *)(void *)(arg + o0), at);
+        } else {
+            _mm256_storeu_ps(mv, m);
+            _mm256_storeu_si256((__m256i *)(void *)av, at);
+            for (size_t l = 0; o0 + l < ow; l++) y[o0 + l] = mv[l], arg[o0 + l] = av[l];
+        }
+    }
+    if (o0 >= ow) return;
+    int32_t last = (int32_t)(ow - 1 - o0), cols[8];
+    for (int l = 0; l < 8; l++) cols[l] = 2 * (l < last ? l : last);
+    __m256i ci = _mm256_loadu_si256((const __m256i *)(const void *)cols);
+    const float *p0 = r0 + 2 * o0, *p1 = r1 + 2 * o0;
+    __m256 a = _mm256_i32gather_ps(p0, ci, 4), b = _mm256_i32gather_ps(p0 + 1, ci, 4);
+    __m256 c = _mm256_i32gather_ps(p1, ci, 4), d = _mm256_i32gather_ps(p1 + 1, ci, 4);
+    __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), ci);
+    __m256i ib = _mm256_add_epi32(ia, _mm256_set1_epi32(1));
+    __m256i ic = _mm256_add_epi32(ia, _mm256_set1_epi32(W));
+    __m256i id = _mm256_add_epi32(ic, _mm256_set1_epi32(1));
+    __m256 m = a;
+    __m256i at = ia;
+    TAKE_MAX_AVX2(m, at, b, ib);
+    TAKE_MAX_AVX2(m, at, c, ic);
+    TAKE_MAX_AVX2(m, at, d, id);
+    _mm256_storeu_ps(mv, m);
+    _mm256_storeu_si256((__m256i *)(void *)av, at);
+    for (size_t l = 0; o0 + l < ow; l++) y[o0 + l] = mv[l], arg[o0 + l] = av[l];
+}
+
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+#endif
+
+static void max_row(const float *restrict x, size_t stride, int32_t base, const pgeom *q,
+                    float *restrict y, int32_t *restrict arg, const float *end)
 {
     int32_t W = (int32_t)q->W;
+#if defined(__x86_64__) || defined(__i386__)
+    if (q->KH == 2 && q->KW == 2 && q->SW == 2 && has_avx2()) {
+        max2_row_avx2(x, x + stride, q->OW, base, W, y, arg, end);
+        return;
+    }
+#else
+    (void)end;
+#endif
     if (q->KH == 2 && q->KW == 2 && q->SW == 2) { /* the common 2 x 2 pool */
-        const float *r0 = x, *r1 = x + W;
+        const float *r0 = x, *r1 = x + stride;
         for (size_t o0 = 0; o0 < q->OW; o0 += 8) {
             dsc_f32x8 a, b, c, d;
             i32x8 ia, ib, ic, id;
@@ -139,13 +225,21 @@ static void max_row(const float *restrict x, int32_t base, const pgeom *q, float
         float m = p[0];
         for (size_t ky = 0; ky < q->KH; ky++)
             for (size_t kx = 0; kx < q->KW; kx++) {
-                float v = p[ky * q->W + kx];
+                float v = p[ky * stride + kx];
                 off = v > m ? (int32_t)(ky * q->W + kx) : off;
                 m = v > m ? v : m;
             }
         y[ox] = m;
         arg[ox] = base + (int32_t)(ox * q->SW) + off;
     }
+}
+
+void dsc_maxpool_plane(const float *x, size_t stride, const dsc_pool_geom *q, float *y,
+                       int32_t *arg, const float *end)
+{
+    for (size_t oy = 0; oy < q->OH; oy++)
+        max_row(x + oy * q->SH * stride, stride, (int32_t)(oy * q->SH * q->W), q, y + oy * q->OW,
+                arg + oy * q->OW, end);
 }
 
 static void maxpool_range(void *job_, size_t lo, size_t hi)
@@ -157,9 +251,7 @@ static void maxpool_range(void *job_, size_t lo, size_t hi)
         const float *xp = job->src + t * in_plane;
         float *yp = job->dst + t * out_plane;
         int32_t *ap = job->arg + t * out_plane;
-        for (size_t oy = 0; oy < q->OH; oy++)
-            max_row(xp + oy * q->SH * q->W, (int32_t)(oy * q->SH * q->W), q, yp + oy * q->OW,
-                    ap + oy * q->OW);
+        dsc_maxpool_plane(xp, q->W, q, yp, ap, job->src + q->B * q->C * in_plane);
     }
 }
 

@@ -45,6 +45,7 @@ const dsc_op_def *const dsc_ops[DSC_OP_COUNT] = {
     [DSC_OP_FLATTEN] = &dsc_op_flatten,
     [DSC_OP_LINEAR_SSR] = &dsc_op_linear_ssr,
     [DSC_OP_SMALL_NET] = &dsc_op_small_net,
+    [DSC_OP_CONV_POOL] = &dsc_op_conv_pool,
 };
 
 const dsc_op_def *dsc_activation_op(dsc_activation a)

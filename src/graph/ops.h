@@ -68,6 +68,7 @@ typedef enum {
     /* fused ops: chosen by the fusion pass (fuse.c), never built directly */
     DSC_OP_LINEAR_SSR,
     DSC_OP_SMALL_NET,
+    DSC_OP_CONV_POOL,
     DSC_OP_COUNT
 } dsc_op_id;
 #undef DSC_OP_ID_ACT_
@@ -194,6 +195,7 @@ extern const dsc_op_def dsc_op_conv;                                    /* op_co
 extern const dsc_op_def dsc_op_maxpool, dsc_op_avgpool, dsc_op_flatten; /* op_pool.c */
 extern const dsc_op_def dsc_op_linear_ssr;                              /* op_linear.c */
 extern const dsc_op_def dsc_op_small_net;                               /* op_net.c */
+extern const dsc_op_def dsc_op_conv_pool;                               /* op_conv_pool.c */
 
 /* A macro's arguments as a string, after expanding the macros in them. */
 #define DSC_STR_(...) #__VA_ARGS__

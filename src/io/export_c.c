@@ -216,12 +216,18 @@ static void describe(export_c *e)
     }
 }
 
+/* The divisor the model applies to its inputs before standardising (1
+ * when none is recorded), and whether predict needs a transformed copy. */
+static float input_divisor(const dsc_model *m) { return m->x_div > 0 ? m->x_div : 1.0f; }
+
+static int transforms_inputs(const dsc_model *m) { return m->x_mean || input_divisor(m) != 1.0f; }
+
 /* Bytes of stack NAME_predict uses for its buffers (approximately: the
  * compiler adds its own). */
 static size_t stack_bytes(const export_c *e)
 {
     size_t b = e->hidden_max * sizeof(float) * (e->m->n_layers > 2 ? 2 : 1);
-    if (e->m->x_mean) b += e->n_in * sizeof(float);
+    if (transforms_inputs(e->m)) b += e->n_in * sizeof(float);
     if (!e->q)
         b += 32 * sizeof(float); /* the dot product's lanes */
     else if (!e->q->float_act)
@@ -267,8 +273,9 @@ static void put_header(dsc_text *t, const export_c *e, const char *source)
     } else {
         dsc_text_put(t, "unnamed columns, in the order the model was trained on");
     }
-    if (m->x_mean)
-        dsc_text_put(t, ",\n *          as read: the model's standardisation is applied inside");
+    if (transforms_inputs(m))
+        dsc_text_put(t, ",\n *          as read: the model's input transformation (divisor, "
+                        "standardisation) is applied inside");
     dsc_text_printf(t, "\n * Outputs  %zu", e->n_out);
     if (e->classifier) {
         dsc_text_printf(t, ", %s of the classes in %s_CLASSES",
@@ -322,7 +329,7 @@ static void put_header(dsc_text *t, const export_c *e, const char *source)
 static const char *layer_src(const export_c *e, size_t k)
 {
     static const char *h[2] = {"h0", "h1"};
-    if (k == 0) return e->m->x_mean ? "x" : "input";
+    if (k == 0) return transforms_inputs(e->m) ? "x" : "input";
     return h[(k - 1) % 2];
 }
 
@@ -524,23 +531,33 @@ static void put_source(dsc_text *t, const export_c *e, const char *source)
 
     /* predict */
     dsc_text_printf(t, "void %s_predict(const float *input, float *output)\n{\n", n);
-    if (m->x_mean) dsc_text_printf(t, "    float x[%zu];\n", e->n_in);
+    if (transforms_inputs(m)) dsc_text_printf(t, "    float x[%zu];\n", e->n_in);
     if (e->hidden_max) dsc_text_printf(t, "    float h0[%zu];\n", e->hidden_max);
     if (m->n_layers > 2) dsc_text_printf(t, "    float h1[%zu];\n", e->hidden_max);
     if (e->q && !e->q->float_act && e->in_max)
         dsc_text_printf(t, "    int8_t q[%zu];\n", e->in_max);
-    int loops = m->x_mean || m->y_mean;
+    int loops = transforms_inputs(m) || m->y_mean;
     for (size_t k = 0; k < m->n_layers; k++)
         if (dsc_activation_op(m->act[k])->out.c_form == DSC_C_ELEMENT &&
             m->act[k] != DSC_ACT_IDENTITY)
             loops = 1;
     if ((e->used_kinds >> DSC_LAYER_FLATTEN) & 1) loops = 1;
     if (loops) dsc_text_put(t, "    size_t j;\n");
+    /* The engine's order and rounding (dsc_model_transform_inputs): x / div
+     * in float, then (x - mean) / std. */
+    char div[48] = "";
+    if (input_divisor(m) != 1.0f) {
+        snprintf(div, sizeof div, " / %af", (double)input_divisor(m));
+        dsc_text_printf(t, "    /* inputs divided by %g, as the model was trained */\n",
+                        (double)input_divisor(m));
+    }
     if (m->x_mean)
         dsc_text_printf(t,
-                        "    for (j = 0; j < %zu; j++) x[j] = (input[j] - %s_x_mean[j]) / "
+                        "    for (j = 0; j < %zu; j++) x[j] = (input[j]%s - %s_x_mean[j]) / "
                         "%s_x_std[j];\n",
-                        e->n_in, n, n);
+                        e->n_in, div, n, n);
+    else if (*div)
+        dsc_text_printf(t, "    for (j = 0; j < %zu; j++) x[j] = input[j]%s;\n", e->n_in, div);
     for (size_t k = 0; k < m->n_layers; k++) {
         size_t in = m->units[k], out = m->units[k + 1];
         const char *src = layer_src(e, k), *dst = layer_dst(e, k);

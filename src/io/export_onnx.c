@@ -3,6 +3,8 @@
  *
  * The graph, for a model IN -> ... -> OUT:
  *   input [N x IN]
+ *   -> Div(x_divisor)                                when the model divides its
+ *                                                    inputs (255 for IDX images)
  *   -> Sub(x_mean) -> Div(x_std)                     when inputs are standardised
  *   -> Gemm(layerK.weight, layerK.bias, transB=1) -> activation, per layer
  *   -> Mul(y_std) -> Add(y_mean)                     when targets are standardised
@@ -297,6 +299,8 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
     pb_string(b, GRAPH_NAME, "descent");
 
     /* Initializers: everything the nodes read besides the input. */
+    float div = m->x_div > 0 ? m->x_div : 1.0f;
+    if (div != 1.0f) float_tensor(b, "x_divisor", &div, 0, 1);
     if (m->x_mean) {
         float_tensor(b, "x_mean", m->x_mean, 0, n_in);
         float_tensor(b, "x_std", m->x_std, 0, n_in);
@@ -341,6 +345,10 @@ static void put_graph(pb_buf *b, const dsc_model *m, const char *source, dsc_tex
 
     /* Nodes, in topological order; cur names the latest value. */
     strcpy(cur, "input");
+    if (div != 1.0f) {
+        node(b, "Div", "divide.div", cur, "x_divisor", NULL, "divide.out");
+        strcpy(cur, "divide.out");
+    }
     if (m->x_mean) {
         node(b, "Sub", "standardize.sub", cur, "x_mean", NULL, "standardize.centered");
         node(b, "Div", "standardize.div", "standardize.centered", "x_std", NULL, "standardize.out");

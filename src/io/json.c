@@ -180,6 +180,17 @@ void dsc_json_number(dsc_json *j, double v)
     fputs(dsc_json_number_text(buf, sizeof buf, v), j->f);
 }
 
+void dsc_json_double(dsc_json *j, double v)
+{
+    char buf[40];
+    before_value(j);
+    if (isfinite(v))
+        dsc_format_double(buf, sizeof buf, v);
+    else
+        snprintf(buf, sizeof buf, "null");
+    fputs(buf, j->f);
+}
+
 void dsc_json_uint(dsc_json *j, unsigned long long v)
 {
     before_value(j);
@@ -208,6 +219,12 @@ void dsc_json_knumber(dsc_json *j, const char *key, double v)
 {
     dsc_json_key(j, key);
     dsc_json_number(j, v);
+}
+
+void dsc_json_kdouble(dsc_json *j, const char *key, double v)
+{
+    dsc_json_key(j, key);
+    dsc_json_double(j, v);
 }
 
 void dsc_json_kuint(dsc_json *j, const char *key, unsigned long long v)

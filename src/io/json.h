@@ -33,7 +33,10 @@ void dsc_json_array(dsc_json *j);  /* [ */
 void dsc_json_end(dsc_json *j);    /* } or ] */
 void dsc_json_key(dsc_json *j, const char *key);
 void dsc_json_string(dsc_json *j, const char *s); /* NULL: null */
-void dsc_json_number(dsc_json *j, double v);
+void dsc_json_number(dsc_json *j, double v);      /* as a float: up to 9 digits */
+/* A figure computed in double (a metric): at least 9 significant digits, up
+ * to the 17 that give back the same double. */
+void dsc_json_double(dsc_json *j, double v);
 void dsc_json_uint(dsc_json *j, unsigned long long v);
 void dsc_json_bool(dsc_json *j, int v);
 void dsc_json_null(dsc_json *j);
@@ -41,6 +44,7 @@ void dsc_json_null(dsc_json *j);
 /* key + value in one call, for objects. */
 void dsc_json_kstring(dsc_json *j, const char *key, const char *s);
 void dsc_json_knumber(dsc_json *j, const char *key, double v);
+void dsc_json_kdouble(dsc_json *j, const char *key, double v);
 void dsc_json_kuint(dsc_json *j, const char *key, unsigned long long v);
 void dsc_json_kbool(dsc_json *j, const char *key, int v);
 

@@ -173,10 +173,12 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
 
     out_buf o = {0};
     put_bytes(&o, magic, sizeof magic);
-    /* The lowest version that holds the model: a plain MLP's file is the
-     * same as before format 2, and older readers still load it. */
+    /* The lowest version that holds the model: a plain MLP that records no
+     * input divisor (never trained, or loaded from format 1) is the same
+     * file as before format 2, and older readers still load it; format 1
+     * also means exactly that: no divisor recorded. */
     int mlp = dsc_spec_is_mlp(m->arch);
-    put_u32(&o, mlp ? 1u : DSC_MODEL_FORMAT_VERSION);
+    put_u32(&o, mlp && m->x_div == 0 ? 1u : DSC_MODEL_FORMAT_VERSION);
 
     size_t c = begin_chunk(&o, "ARCH");
     put_u32(&o, (uint32_t)m->n_layers);
@@ -214,6 +216,14 @@ dsc_status dsc_model_encode(const dsc_model *m, uint8_t **bytes, size_t *size)
         c = begin_chunk(&o, "CLSS");
         put_u32(&o, (uint32_t)m->n_classes);
         for (size_t k = 0; k < m->n_classes; k++) put_str(&o, m->classes[k]);
+        end_chunk(&o, c);
+    }
+    /* A divisor of 1 is what a format-2 file without the chunk means; an
+     * unrecorded one (0) goes in a format-1 file (above) when it can, and is
+     * saved as 1 otherwise. */
+    if (m->x_div > 0 && m->x_div != 1.0f) {
+        c = begin_chunk(&o, "XFRM");
+        put_floats(&o, &m->x_div, 1);
         end_chunk(&o, c);
     }
     if ((m->x_mean && m->x_std) || (m->y_mean && m->y_std)) {
@@ -320,9 +330,9 @@ static int valid_tag(const uint8_t *b)
     return 1;
 }
 
-enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_NORM, C_SUMM, C_LAYR, C_KNOWN };
-static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT",
-                                            "CLSS", "NORM", "SUMM", "LAYR"};
+enum { C_ARCH, C_PARM, C_INPN, C_TRGT, C_CLSS, C_XFRM, C_NORM, C_SUMM, C_LAYR, C_KNOWN };
+static const char known_tags[C_KNOWN][5] = {"ARCH", "PARM", "INPN", "TRGT", "CLSS",
+                                            "XFRM", "NORM", "SUMM", "LAYR"};
 
 typedef struct {
     int present;
@@ -608,10 +618,21 @@ static dsc_status parse_layers(const char *name, const uint8_t *b, const chunk_r
 /* Everything after the architecture: parameters and metadata, read straight
  * into the new model through the public setters. */
 static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref *ch, const arch *a,
-                             dsc_model *m)
+                             uint32_t version, dsc_model *m)
 {
     size_t in = a->units[0], outs = a->units[a->n_layers];
     dsc_status s;
+
+    /* Format 1 did not record the input divisor (IDX data was divided by
+     * 255 as it was read): such a model takes the data's. From format 2 a
+     * model without XFRM divides by 1. */
+    m->x_div = version >= 2 ? 1.0f : 0.0f;
+    if (ch[C_XFRM].present) {
+        reader r = chunk_reader(name, b, &ch[C_XFRM], C_XFRM);
+        float div = 1.0f;
+        if ((s = rd_floats(&r, "input divisor", 1, 1, &div)) || (s = rd_done(&r))) return s;
+        m->x_div = div;
+    }
 
     reader r = chunk_reader(name, b, &ch[C_PARM], C_PARM);
     uint64_t count;
@@ -819,7 +840,7 @@ dsc_status dsc_model_load_memory(const char *name, const void *data, size_t size
     }
     dsc_model *m = NULL;
     if ((s = dsc_model_new(spec, &m))) return s;
-    if ((s = fill_model(name, b, ch, &a, m))) {
+    if ((s = fill_model(name, b, ch, &a, version, m))) {
         dsc_model_free(m);
         return s;
     }

@@ -6,7 +6,8 @@
 #include "../base/base.h"
 
 /* 2: the LAYR chunk (convolution, pooling, flatten layers and shaped
- * inputs); version 1 files read as before. */
+ * inputs) and the XFRM chunk (the input divisor); version 1 files read as
+ * before (no divisor recorded). */
 #define DSC_MODEL_FORMAT_VERSION 2u
 /* Larger files are refused on load, and models that would need one are
  * refused on save, so a corrupt length can never ask for absurd memory. */

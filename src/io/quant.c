@@ -196,7 +196,7 @@ dsc_status dsc_qmodel_predict(const dsc_model *m, const dsc_qmodel *q, const flo
     for (size_t i0 = 0; i0 < n && !s; i0 += batch) {
         size_t rows = n - i0 < batch ? n - i0 : batch;
         memcpy(h, x + i0 * n_in, rows * n_in * sizeof(float));
-        dsc_model_scale_inputs(m, h, rows);
+        dsc_model_transform_inputs(m, m->x_div > 0 ? m->x_div : 1.0f, h, rows);
         for (size_t k = 0; k < L && !s; k++) {
             size_t out = m->units[k + 1];
             const float *src = h;

@@ -187,8 +187,9 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
     }
     ws->m = m;
     ws->standardized = m->x_mean != NULL;
-    if (ws->standardized &&
-        !(ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float)))) {
+    /* Always there: whether rows are transformed also depends on the
+     * model's divisor and on the data's (dsc_predict_div). */
+    if (!(ws->xs = dsc_malloc(ws->mg.max_batch * m->units[0] * sizeof(float)))) {
         dsc_workspace_free(ws);
         return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
     }
@@ -199,9 +200,6 @@ dsc_status dsc_workspace_new(const dsc_model *m, size_t max_batch, dsc_workspace
 dsc_status dsc_workspace_set_row_invariant(dsc_workspace *ws, int on)
 {
     if (!ws) return dsc_fail(DSC_EINVAL, "dsc_workspace_set_row_invariant: NULL workspace");
-    if (on && ws->min_rows > 1 && !ws->xs &&
-        !(ws->xs = dsc_malloc(ws->mg.max_batch * ws->m->units[0] * sizeof(float))))
-        return dsc_fail(DSC_ENOMEM, "out of memory for a workspace");
     ws->invariant = on != 0;
     return DSC_OK;
 }
@@ -215,6 +213,13 @@ void dsc_workspace_free(dsc_workspace *ws)
 }
 
 dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n, float *y)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
+    return dsc_predict_div(m, ws, x, n, dsc_model_divisor_for(m, NULL), y);
+}
+
+dsc_status dsc_predict_div(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n,
+                           float div, float *y)
 {
     if (!m || !ws || (!x && n) || (!y && n))
         return dsc_fail(DSC_EINVAL, "dsc_predict: NULL argument");
@@ -232,10 +237,10 @@ dsc_status dsc_predict(const dsc_model *m, dsc_workspace *ws, const float *x, si
         /* Padding rows are zeros: computed, never read back. */
         size_t run = ws->invariant && rows < ws->min_rows ? ws->min_rows : rows;
         const float *xb = x + i * n_in;
-        if (ws->standardized || run != rows) {
+        if (ws->standardized || div != 1.0f || run != rows) {
             memcpy(ws->xs, xb, rows * n_in * sizeof(float));
             memset(ws->xs + rows * n_in, 0, (run - rows) * n_in * sizeof(float));
-            dsc_model_scale_inputs(m, ws->xs, rows);
+            dsc_model_transform_inputs(m, div, ws->xs, rows);
             xb = ws->xs;
         }
         dsc_status s;

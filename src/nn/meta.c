@@ -213,7 +213,21 @@ dsc_status dsc_model_fit_standardization(dsc_model *m, const dsc_dataset *d, int
         dsc_free(buf);
         return DSC_ENOMEM;
     }
+    /* The statistics of the inputs as the model will see them: after the
+     * divisor, which the model records now if it had none. */
+    if (m->x_div == 0) m->x_div = dsc_model_divisor_for(m, d);
+    float *xd = NULL;
+    if (m->x_div != 1.0f) {
+        if (!(xd = dsc_malloc(d->n * in * sizeof(float)))) {
+            dsc_free(buf);
+            return dsc_fail(DSC_ENOMEM, "out of memory for standardisation");
+        }
+        memcpy(xd, x, d->n * in * sizeof(float));
+        for (size_t i = 0; i < d->n * in; i++) xd[i] /= m->x_div;
+        x = xd;
+    }
     column_stats(x, d->n, in, xm, xs);
+    dsc_free(xd);
     /* Class targets are one-hot: they stay as they are. */
     int do_y = targets_too && d->n_classes == 0 && m->n_classes == 0;
     if (do_y) column_stats(d->y, d->n, out, ym, ys);
@@ -227,13 +241,35 @@ const float *dsc_model_input_std(const dsc_model *m) { return m ? m->x_std : NUL
 const float *dsc_model_target_mean(const dsc_model *m) { return m ? m->y_mean : NULL; }
 const float *dsc_model_target_std(const dsc_model *m) { return m ? m->y_std : NULL; }
 
-void dsc_model_scale_inputs(const dsc_model *m, float *x, size_t n)
+float dsc_model_divisor_for(const dsc_model *m, const dsc_dataset *d)
 {
-    if (!m->x_mean) return;
+    if (m->x_div > 0) return m->x_div;
+    return d && d->input_div > 0 ? d->input_div : 1.0f;
+}
+
+void dsc_model_transform_inputs(const dsc_model *m, float div, float *x, size_t n)
+{
     size_t c = m->units[0];
+    if (div != 1.0f)
+        for (size_t i = 0; i < n * c; i++) x[i] /= div;
+    if (!m->x_mean) return;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < c; j++) x[i * c + j] = (x[i * c + j] - m->x_mean[j]) / m->x_std[j];
 }
+
+dsc_status dsc_model_set_input_divisor(dsc_model *m, float divisor)
+{
+    if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_input_divisor: model is NULL");
+    if (!(divisor >= 0) || !isfinite(divisor))
+        return dsc_fail(DSC_EINVAL,
+                        "the input divisor must be a positive number (0: none "
+                        "recorded), not %g",
+                        (double)divisor);
+    m->x_div = divisor;
+    return DSC_OK;
+}
+
+float dsc_model_input_divisor(const dsc_model *m) { return m ? m->x_div : 0.0f; }
 
 static void scale_targets(const dsc_model *m, float *y, size_t n)
 {
@@ -316,7 +352,8 @@ dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_
     size_t n_out;
     dsc_status s = model_targets(m, d, &y, &n_out);
     if (s) return s;
-    if (!m->x_mean && !m->y_mean && !y) return DSC_OK;
+    float div = dsc_model_divisor_for(m, d);
+    if (!m->x_mean && !m->y_mean && !y && div == 1.0f) return DSC_OK;
     dsc_dataset *v;
     if ((s = dsc_dataset_borrow(d, &v))) {
         dsc_free(y);
@@ -328,17 +365,23 @@ dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_
         v->borrowed &= ~(unsigned)DSC_BORROW_Y;
     }
     size_t n = d->n;
-    if (m->x_mean) {
+    if (m->x_mean || (div != 1.0f && !d->x8)) {
         const float *x = dsc_dataset_float_x(d);
         float *xs = x ? dsc_malloc(n * d->n_in * sizeof(float)) : NULL;
         if (!xs) {
             dsc_dataset_free(v);
-            return dsc_fail(DSC_ENOMEM, "out of memory standardising %zu rows", n);
+            return dsc_fail(DSC_ENOMEM, "out of memory transforming %zu rows", n);
         }
         memcpy(xs, x, n * d->n_in * sizeof(float));
-        dsc_model_scale_inputs(m, xs, n);
+        dsc_model_transform_inputs(m, div, xs, n);
         v->x = xs;
         v->x8 = NULL;
+        v->borrowed &= ~(unsigned)DSC_BORROW_X;
+    } else if (div != 1.0f) {
+        /* Bytes stay bytes: the gather divides them as it converts (a
+         * float copy of d's would be in the wrong units). */
+        v->x8_div = div;
+        v->x = NULL;
         v->borrowed &= ~(unsigned)DSC_BORROW_X;
     }
     if (m->y_mean && v->n_out == m->units[m->n_layers]) {

@@ -87,6 +87,7 @@ dsc_status dsc_model_clone(const dsc_model *m, dsc_model **out)
     memcpy(c->params, m->params, m->n_params * sizeof(float));
     c->relu_rule = m->relu_rule;
     c->relu_seed = m->relu_seed;
+    c->x_div = m->x_div;
     if ((s = dsc_model_set_input_names(c, (const char *const *)m->in_names)) ||
         (s = dsc_model_set_target(c, m->target)) ||
         (s = dsc_model_set_classes(c, (const char *const *)m->classes, m->n_classes)) ||

@@ -63,6 +63,7 @@ struct dsc_model {
     char *target;
     char **classes;
     size_t n_classes;
+    float x_div;           /* inputs are divided by this first; 0: not recorded */
     float *x_mean, *x_std; /* inputs entries each, or NULL */
     float *y_mean, *y_std; /* outputs entries each, or NULL */
     dsc_model_summary *summary;
@@ -83,10 +84,21 @@ dsc_status dsc_model_check_data(const dsc_model *m, const dsc_dataset *d, const 
  * error naming it and where it was read). */
 dsc_status dsc_model_prepare_data(const dsc_model *m, const dsc_dataset *d, dsc_dataset **copy,
                                   const dsc_dataset **use);
-/* Standardises n rows of inputs in place / undoes the target
- * standardisation on n rows of outputs in place. */
-void dsc_model_scale_inputs(const dsc_model *m, float *x, size_t n);
+/* The divisor m applies to the inputs of d: its own, or for a model that
+ * records none (a format-1 file, a model never trained) d's reading (255
+ * for IDX images; 1 when d is NULL: raw rows). */
+float dsc_model_divisor_for(const dsc_model *m, const dsc_dataset *d);
+/* The model's input transformation on n rows in place: x / div (div from
+ * dsc_model_divisor_for), then (x - mean) / std when it standardises. The
+ * one definition of it: training, evaluation and prediction all call it
+ * (the byte gather divides by the same divisor first, in the same float
+ * operation). */
+void dsc_model_transform_inputs(const dsc_model *m, float div, float *x, size_t n);
+/* Undoes the target standardisation on n rows of outputs in place. */
 void dsc_model_unscale_outputs(const dsc_model *m, float *y, size_t n);
+/* dsc_predict with the inputs divided by div (dsc_model_divisor_for). */
+dsc_status dsc_predict_div(const dsc_model *m, dsc_workspace *ws, const float *x, size_t n,
+                           float div, float *y);
 
 /* A model compiled into a graph: inputs x and (with a loss) y, the output,
  * and the loss node (-1 without). The graph borrows the model's parameters. */

@@ -8,9 +8,12 @@
  *    model scores badly instead of failing.
  *  - A single output with two class labels is a sigmoid: class 1 when the
  *    output (or the target) is >= 0.5.
- *  - Precision, recall and F1 are NaN when undefined: precision for a class
- *    never predicted, recall for a class that never occurs, F1 when either
- *    is NaN or both are 0 (2PR/(P+R) has denominator 0).
+ *  - Precision and recall are NaN when undefined: precision for a class
+ *    never predicted, recall for a class that never occurs. F1 is
+ *    2TP / (2TP + FP + FN), which is 2PR/(P+R) where both are defined and
+ *    is also defined (0) where one is not but the class occurs or is
+ *    predicted, as scikit-learn's f1_score counts it; NaN only for a class
+ *    neither present nor predicted.
  *  - R^2 uses each output's own mean for SS_tot, summed over outputs. With
  *    SS_tot = 0 (constant targets) R^2 is 1 if the fit is exact, else NaN:
  *    no fraction of zero variance is explained or unexplained.
@@ -92,6 +95,7 @@ typedef struct {
     size_t lo, hi;
     dsc_dist *dist;
     size_t *map; /* the data's classes among the model's (by name), or NULL */
+    float div;   /* the model's input divisor for this data */
 } scoring;
 
 static dsc_status classify(scoring *c, dsc_metrics *out)
@@ -128,7 +132,9 @@ static dsc_status classify(scoring *c, dsc_metrics *out)
         s = dsc_fail(DSC_ENOMEM, "out of memory for the metrics of %zu classes", k);
     for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
         size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
-        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
+        if ((s = dsc_predict_div(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->div,
+                                 c->pred)))
+            break;
         for (size_t r = 0; r < rows; r++) {
             size_t t = c->map ? c->map[dsc_dataset_row_class(d, i + r)]
                               : class_of(d->y + (i + r) * n_out, n_out, sigmoid);
@@ -158,8 +164,8 @@ static dsc_status classify(scoring *c, dsc_metrics *out)
         double r = actual ? (double)tp / (double)actual : NAN;
         out->precision[cl] = p;
         out->recall[cl] = r;
-        /* NaN in P or R carries through; P + R == 0 needs its own case. */
-        out->f1[cl] = p + r > 0 ? 2.0 * p * r / (p + r) : NAN;
+        /* 2TP + FP + FN = predicted + actual. */
+        out->f1[cl] = predicted + actual ? 2.0 * (double)tp / (double)(predicted + actual) : NAN;
     }
     return DSC_OK;
 }
@@ -180,7 +186,9 @@ static dsc_status regress(scoring *c, dsc_metrics *out)
     double *sums = mean + n_out; /* ss_res, ss_tot, sum of |e| */
     for (size_t i = c->lo; i < c->hi && !s; i += EVAL_BATCH) {
         size_t rows = c->hi - i < EVAL_BATCH ? c->hi - i : EVAL_BATCH;
-        if ((s = dsc_predict(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->pred))) break;
+        if ((s = dsc_predict_div(c->m, c->ws, rows_of(d, i, rows, c->stage), rows, c->div,
+                                 c->pred)))
+            break;
         for (size_t r = 0; r < rows; r++) {
             const float *y = d->y + (i + r) * n_out;
             for (size_t j = 0; j < n_out; j++) {
@@ -232,10 +240,13 @@ dsc_status dsc_model_evaluate_dist(const dsc_model *m, const dsc_dataset *d, dsc
         return s;
     }
 
-    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist, NULL};
+    scoring c = {m, d, NULL, NULL, NULL, 0, 0, dist, NULL, dsc_model_divisor_for(m, d)};
     dsc_dist_slice(dist, d->n, &c.lo, &c.hi);
     size_t batch = d->n < EVAL_BATCH ? d->n : EVAL_BATCH;
     s = dsc_workspace_new(m, batch, &c.ws);
+    /* Each row scored as dsc_model_predict (and `descent predict`) computes
+     * it, whatever chunk it falls in: the counts follow the printed labels. */
+    if (!s) s = dsc_workspace_set_row_invariant(c.ws, 1);
     if (!s && (!(c.pred = dsc_malloc(batch * dsc_model_outputs(m) * sizeof(float))) ||
                (d->x8 && !(c.stage = dsc_malloc(batch * d->n_in * sizeof(float))))))
         s = dsc_fail(DSC_ENOMEM, "out of memory for predictions");

@@ -781,6 +781,10 @@ dsc_status dsc_train_dist(dsc_model *m, const dsc_dataset *d, const dsc_train_pa
     const dsc_dataset *val = p->val;
     dsc_train_params local_p;
     const dsc_dataset *orig = d;
+    /* The model records the input divisor it trains with (the data's, 255
+     * for IDX images, when it has none yet), so that every later use of it
+     * divides the same way whatever file the rows come from. */
+    if (m->x_div == 0) m->x_div = dsc_model_divisor_for(m, d);
     if ((s = together(dist, dsc_model_prepare_data(m, d, &d_copy, &d)))) return s;
     if (p->val) {
         if ((s = together(dist, dsc_model_prepare_data(m, p->val, &val_copy, &val)))) {

@@ -142,7 +142,8 @@ static long first_conv(const dsc_model *m)
 
 /* The feature maps of layer k for one row, from the model's own graph (the
  * activation's output). maps holds F x OH x OW floats. */
-static dsc_status feature_maps(const dsc_model *m, size_t k, const float *row, float *maps)
+static dsc_status feature_maps(const dsc_model *m, size_t k, const float *row, float div,
+                               float *maps)
 {
     dsc_mlp_graph mg;
     dsc_status s = dsc_mlp_graph_build(m, 0, DSC_LOSS_MSE, 1, DSC_COMPILE_NO_GRAD, &mg);
@@ -153,7 +154,7 @@ static dsc_status feature_maps(const dsc_model *m, size_t k, const float *row, f
         return dsc_fail(DSC_ENOMEM, "out of memory for a picture");
     }
     memcpy(x, row, m->units[0] * sizeof(float));
-    dsc_model_scale_inputs(m, x, 1);
+    dsc_model_transform_inputs(m, div, x, 1);
     if (!(s = dsc_graph_bind(mg.g, mg.x, x)) && !(s = dsc_graph_forward(mg.g))) {
         const dsc_graph *g = mg.g;
         dsc_node conv = -1, act = -1;
@@ -173,13 +174,13 @@ static dsc_status feature_maps(const dsc_model *m, size_t k, const float *row, f
     return s;
 }
 
-static dsc_status draw(const char *path, const dsc_model *m, const float *row,
+static dsc_status draw(const char *path, const dsc_model *m, const float *row, float div,
                        const char *row_label);
 
 dsc_status dsc_plot_filters(const char *path, const dsc_model *m, const dsc_dataset *d, size_t row)
 {
     if (!path || !m) return dsc_fail(DSC_EINVAL, "dsc_plot_filters: NULL argument");
-    if (!d) return draw(path, m, NULL, NULL);
+    if (!d) return draw(path, m, NULL, 1.0f, NULL);
     if (d->n_in != m->units[0])
         return dsc_fail(DSC_EINVAL, "filters picture: the data has %zu inputs, the model %zu",
                         d->n_in, m->units[0]);
@@ -189,12 +190,12 @@ dsc_status dsc_plot_filters(const char *path, const dsc_model *m, const dsc_data
     dsc_dataset_copy_x(d, row, 1, x);
     char name[48];
     snprintf(name, sizeof name, "row %zu", row + 1);
-    dsc_status s = draw(path, m, x, name);
+    dsc_status s = draw(path, m, x, dsc_model_divisor_for(m, d), name);
     dsc_free(x);
     return s;
 }
 
-static dsc_status draw(const char *path, const dsc_model *m, const float *row,
+static dsc_status draw(const char *path, const dsc_model *m, const float *row, float div,
                        const char *row_label)
 {
     long k = first_conv(m);
@@ -211,7 +212,7 @@ static dsc_status draw(const char *path, const dsc_model *m, const float *row,
     float *maps = NULL;
     if (row && !(maps = dsc_malloc(m->units[k + 1] * sizeof(float))))
         return dsc_fail(DSC_ENOMEM, "out of memory for a picture");
-    dsc_status s = row ? feature_maps(m, (size_t)k, row, maps) : DSC_OK;
+    dsc_status s = row ? feature_maps(m, (size_t)k, row, div, maps) : DSC_OK;
     if (s) {
         dsc_free(maps);
         return s;

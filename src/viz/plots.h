@@ -74,8 +74,7 @@ dsc_status dsc_plot_line(const char *path, const float *x, const float *y, size_
  * and the feature maps the layer makes of it, as an SVG at path (written
  * atomically). DSC_EINVAL for a network without a convolution, a row past
  * the end or data that does not fit the model. */
-dsc_status dsc_plot_filters(const char *path, const dsc_model *m, const dsc_dataset *d,
-                            size_t row);
+dsc_status dsc_plot_filters(const char *path, const dsc_model *m, const dsc_dataset *d, size_t row);
 
 dsc_status dsc_plot_network(const char *dir, const dsc_model *m, const dsc_dataset *d,
                             dsc_loss loss, const dsc_run_trace *t, const char *sweep_param,
