@@ -141,8 +141,12 @@ int cmd_export(int argc, char **argv)
     }
     dsc_export_report rep;
     if (st < 0) {
+        /* The library makes and renames the temporary files itself: a
+         * signal meanwhile waits, so none is left behind. */
+        cli_signals_hold(1);
         s = c_format ? dsc_model_export_c(m, out, &eo, &rep)
                      : dsc_model_export_onnx(m, out, &eo, &rep);
+        cli_signals_hold(0);
         st = s ? cli_fail(s) : EXIT_OK;
     }
     int int8 = eo.weights == DSC_EXPORT_INT8;

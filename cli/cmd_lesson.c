@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "io/json.h"
@@ -219,18 +220,23 @@ int cmd_lesson(int argc, char **argv)
     if (!out) return cli_error(EXIT_USAGE, "lesson: --out DIR is required");
     int live = lesson_asset_engine_size > 0 && !recorded;
     if ((r = cli_check_dir("--out", out)) >= 0) return r;
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return cli_error(EXIT_RUNTIME, "cannot create %s: %s", out, strerror(errno));
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/index.html", out) >= sizeof path)
         return cli_error(EXIT_USAGE, "lesson: the path %s is too long", out);
+    /* A folder this run made goes again if the run fails: a failed run
+     * changes nothing (docs/GUARANTEES.md). */
+    int made = mkdir(out, 0777) == 0;
+    if (!made && errno != EEXIST)
+        return cli_error(EXIT_RUNTIME, "cannot create %s: %s", out, strerror(errno));
     /* Written whole or not at all: the page goes in place when the
      * command succeeds (output.h). */
     FILE *f = cli_out_open(path, 0);
-    if (!f) return EXIT_RUNTIME;
-    int st = write_page(f, live);
-    long size = ftell(f);
-    if ((st = cli_outputs_finish(st)) != EXIT_OK) return st;
+    int st = f ? write_page(f, live) : EXIT_RUNTIME;
+    long size = f ? ftell(f) : 0;
+    if ((st = cli_outputs_finish(st)) != EXIT_OK) {
+        if (made) rmdir(out); /* only if nothing else went in */
+        return st;
+    }
     if (quiet) return EXIT_OK;
     char abs[PATH_MAX];
     const char *shown = realpath(path, abs) ? abs : path;

@@ -5,6 +5,7 @@
 
 #include "base/base.h"
 #include "io/model_file.h"
+#include "io/outfile.h"
 #include "network.h"
 #include "ranks.h"
 #include "report.h"
@@ -159,6 +160,14 @@ int cmd_train(int argc, char **argv)
             return cli_error(EXIT_USAGE, "--save: the file name is too long");
         jo.checkpoint = ckpt_path;
     }
+    /* Checkpoints go next to a --save file: not next to a device or a
+     * FIFO (FILE.ckpt would land in /dev). */
+    int save_through = 0;
+    if (jo.checkpoint_every && dsc_outfile_check(tx.save, &save_through) == DSC_OK && save_through)
+        return cli_error(EXIT_USAGE,
+                         "--checkpoint-every: --save %s is not a regular file, so "
+                         "there is no FILE.ckpt to write next to it",
+                         tx.save);
     /* No output may be an input; only the checkpoint may be the one the
      * run resumes from (it is read whole first, and replaced whole). */
     const char *ckpt = jo.checkpoint_every ? jo.checkpoint : NULL;

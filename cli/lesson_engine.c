@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/json.h"
 #include "lesson_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -44,6 +45,11 @@ static dsc_status parse(const char *text, lesson_req *r)
             if (c == '%') {
                 int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
                 if (lo < 0) return dsc_fail(DSC_EINVAL, "lesson: bad %%-escape in '%.60s'", p);
+                /* A NUL would cut the value short where it stands
+                 * ("data=a.csv%00x" reading a.csv): refused. */
+                if (hi == 0 && lo == 0)
+                    return dsc_fail(DSC_EINVAL, "lesson: %%00 (a NUL byte) in the value of %s",
+                                    r->kv[r->n].key);
                 c = (char)(hi * 16 + lo);
                 p += 2;
             }
@@ -135,28 +141,22 @@ void jb_add(jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Through the one JSON writer's quoting (src/io/json.h): invalid UTF-8
+ * (a data file's bytes in a message) comes out as U+FFFD, the rest as
+ * ASCII with escapes, as every other JSON descent prints. */
 void jb_str(jbuf *b, const char *s)
 {
-    if (!jb_room(b, 2 + 6 * strlen(s))) return;
-    char *o = b->p + b->len;
-    *o++ = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *o++ = '\\';
-            *o++ = (char)c;
-        } else if (c == '\n') {
-            *o++ = '\\';
-            *o++ = 'n';
-        } else if (c < 0x20) {
-            o += sprintf(o, "\\u%04x", c);
-        } else {
-            *o++ = (char)c;
-        }
+    char *q = dsc_json_quote(s);
+    if (!q) {
+        b->failed = 1;
+        return;
     }
-    *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->p);
+    size_t n = strlen(q);
+    if (jb_room(b, n)) {
+        memcpy(b->p + b->len, q, n + 1);
+        b->len += n;
+    }
+    dsc_free(q);
 }
 
 void jb_num(jbuf *b, double v)

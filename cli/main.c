@@ -1,6 +1,26 @@
 /* descent SUBCOMMAND [options] */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Sanitizer builds (ASan, TSan) report at exit: they exit normally. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DSC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DSC_SANITIZED 1
+#endif
+#endif
+#ifndef DSC_SANITIZED
+#define DSC_SANITIZED 0
+#endif
+
+/* Coverage builds (CMake defines DSC_COVERAGE when the flags hold
+ * --coverage) write their counts before _exit. */
+#ifdef DSC_COVERAGE
+extern void __gcov_dump(void);
+#endif
 
 #include "cli.h"
 #include "output.h"
@@ -24,7 +44,8 @@ static const subcommand commands[] = {
     {"eval", cmd_eval, ALL_RANKS, "score a saved model on data: loss, accuracy or R^2, ..."},
     {"predict", cmd_predict, RANK0, "predict every row of a CSV file with a saved model"},
     {"info", cmd_info, RANK0, "show a saved model"},
-    {"export", cmd_export, RANK0, "write a saved model as dependency-free C (float or int8) or ONNX"},
+    {"export", cmd_export, RANK0,
+     "write a saved model as dependency-free C (float or int8) or ONNX"},
     {"explain", cmd_explain, RANK0, "write the chain rule out with numbers"},
     {"gradcheck", cmd_gradcheck, RANK0, "compare backpropagation with numerical gradients"},
     {"lesson", cmd_lesson, RANK0, "write the seed's lesson as a web page that runs descent itself"},
@@ -84,5 +105,21 @@ int main(int argc, char **argv)
     cli_ranks_start(&argc, &argv);
     cli_signals_init();
     /* Outputs a subcommand left pending are settled by its status. */
-    return cli_ranks_end(cli_outputs_finish(dispatch(argc, argv)));
+    int status = cli_ranks_end(cli_outputs_finish(dispatch(argc, argv)));
+    /* Everything is written and closed by now. The libraries' exit
+     * handlers are skipped: OpenBLAS's joins threads of its own, which
+     * under a memory limit (ulimit -v) spin for ever on a failed mmap, so
+     * the process never ended. Sanitizer builds exit normally, for the
+     * leak check that runs at exit. */
+    if (fflush(stdout) != 0 && status == EXIT_OK)
+        status = cli_error(EXIT_RUNTIME, "cannot write the standard output: %s", strerror(errno));
+    fflush(stderr);
+#if !DSC_SANITIZED
+#ifdef DSC_COVERAGE
+    /* A coverage build writes its counts at exit: now, then. */
+    __gcov_dump();
+#endif
+    _exit(status);
+#endif
+    return status;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "nn/nn.h"
 
 size_t net_opts_table(net_opts *o, cli_opt *t)
 {
@@ -193,6 +194,24 @@ int net_make_model(const net_opts *o, const dsc_dataset *d, const char *loss_nam
                      dsc_dataset_outputs(d), output);
     if (n < 0 || (size_t)n >= sizeof spec) return cli_error(EXIT_USAGE, "--layers is too long");
     dsc_status s;
+    /* The network's size, known from its spec before anything is made:
+     * one whose model file would be past --max-bytes could not be loaded
+     * back, and its memory is not worth trying. */
+    dsc_spec *arch = dsc_malloc(sizeof *arch);
+    if (!arch) return cli_fail(DSC_ENOMEM);
+    dsc_status ps = dsc_spec_parse(spec, arch);
+    uint64_t n_params = ps ? 0 : arch->n_params;
+    dsc_free(arch);
+    if (ps) return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
+    if (cli_limits.max_bytes && n_params * 4 > cli_limits.max_bytes) {
+        char lim[32];
+        return cli_error(
+            EXIT_USAGE,
+            "--layers: the network has %llu parameters (%llu bytes), more than a model "
+            "file may have under --max-bytes (%s); raise --max-bytes for it",
+            (unsigned long long)n_params, (unsigned long long)(n_params * 4),
+            dsc_bytes_text(lim, sizeof lim, cli_limits.max_bytes));
+    }
     if ((s = dsc_model_new(spec, m)))
         return cli_error(EXIT_USAGE, "--layers: %s", dsc_last_error());
     dsc_init scheme = DSC_INIT_DEFAULT;

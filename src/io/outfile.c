@@ -272,13 +272,13 @@ static dsc_status open_through(dsc_outfile *o, const char *path, target *t)
     } else {
         for (int tries = 0; tries < 100; tries++) {
             fd = open(t->dest, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-            if (fd >= 0 || errno != ENXIO) break;
+            if (fd >= 0 || errno != ENXIO || t->kind != K_FIFO) break;
             struct timespec wait = {0, 10 * 1000 * 1000};
             nanosleep(&wait, NULL);
         }
         if (fd < 0) {
             int e = errno;
-            if (e == ENXIO)
+            if (e == ENXIO && t->kind == K_FIFO)
                 return dsc_fail(DSC_EIO, "%s: no process reads this FIFO (waited 1 s)", path);
             return fail_errno(path, "cannot write", e);
         }

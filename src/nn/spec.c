@@ -19,6 +19,9 @@
 #include "nn.h"
 
 #define MAX_SIZE 100000000ULL /* any one count: units, filters, a dimension */
+/* The most parameters a model file holds: 2 GiB of floats, less room for
+ * the rest of the file. */
+#define DSC_SPEC_MAX_PARAMS 536870000ULL
 
 typedef struct {
     const char *s, *p;
@@ -276,8 +279,11 @@ dsc_status dsc_spec_parse(const char *spec, dsc_spec *out)
             if (k > SIZE_MAX / 4 / l->size) return spec_error(&r, "the layer is too large");
             out->n_w[n] = k * l->size, out->n_b[n] = l->size;
         }
-        if (out->n_params > (uint64_t)SIZE_MAX / 8 - out->n_w[n] - out->n_b[n])
-            return spec_error(&r, "the network is too large");
+        /* A network no model file could hold (docs/FORMAT.md: 2 GiB) is
+         * refused before anything is allocated for it. */
+        if (out->n_params + out->n_w[n] + out->n_b[n] > DSC_SPEC_MAX_PARAMS)
+            return spec_error(&r, "the network has more parameters than a model file can hold "
+                                  "(536870000)");
         out->n_params += out->n_w[n] + out->n_b[n];
         out->n_layers = n + 1;
         skip_space(&r);

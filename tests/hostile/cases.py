@@ -29,11 +29,15 @@ def files(**content):
 
 
 ZLIB = True  # the build reads .gz (descent --version says)
+ASAN = False  # the build is instrumented (a memory limit cannot apply then)
 
 
 def define(descent, mpiexec):
-    global ZLIB
+    global ZLIB, ASAN
     ZLIB = b"zlib: yes" in subprocess.run([descent, "--version"], capture_output=True).stdout
+    env = dict(os.environ, ASAN_OPTIONS="help=1")
+    r = subprocess.run([descent, "--version"], capture_output=True, env=env)
+    ASAN = b"AddressSanitizer" in r.stdout + r.stderr or b"Available flags" in r.stdout + r.stderr
     options()
     csv_files()
     columns()
@@ -42,6 +46,8 @@ def define(descent, mpiexec):
     outputs()
     numerics()
     signals(descent)
+    exports()
+    lessons()
     concurrency(descent)
     json_everywhere()
     if mpiexec:
@@ -54,7 +60,8 @@ def define(descent, mpiexec):
 def options():
     subs = {"train": TRAIN, "line": LINE, "eval": EVAL, "predict": PREDICT,
             "info": ["info", "--model", "m.model"], "demo": ["demo", "softplus", "--dir", "dd"],
-            "explain": ["explain", "--demo", "softplus"], "gradcheck": ["gradcheck"]}
+            "explain": ["explain", "--demo", "softplus"], "gradcheck": ["gradcheck"],
+            "export": ["export", "--model", "m.model", "--format", "onnx", "--out", "m.onnx"]}
     for name, argv in subs.items():
         case("opt/%s/unknown option" % name, argv + ["--frobnicate"], 2, r"unknown option '--frobnicate'")
         case("opt/%s/short option" % name, argv + ["-x"], 2, r"unknown option '-x'")
@@ -396,6 +403,8 @@ def model_files():
                                                        "d.csv"], 1, r"d\.csv.*(x1|not found|columns)")
     case("model/eval with a missing target", ["eval", "--model", "m.model", "--data", "new.csv"], 1,
          r"new\.csv.*'y' not found")
+    layr_chunks(damaged)
+    checkpoints()
     case("model/--init with a bad line", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:2:",
          setup=files(bad__txt="w1 1\nw2 x\n"))
     case("model/--init /dev/zero", TRAIN + ["--init", "/dev/zero"], 1, r"/dev/zero:1: a NUL byte")
@@ -407,6 +416,101 @@ def model_files():
          setup=files(bad__txt="w1 1e39\n"))
     case("model/--init long line", TRAIN + ["--init", "bad.txt"], 1, r"line too long",
          setup=files(bad__txt="w1 " + "1" * 600 + "\n"))
+
+
+def conv_model(d):
+    """A small convolutional network (format 2, with a LAYR chunk) in
+    c.model, trained on img.csv (16 pixels, 2 classes)."""
+    rows = ["%s,label" % ",".join("p%d" % i for i in range(16))]
+    for i in range(24):
+        rows.append(",".join(str((i * 7 + j * 13) % 256) for j in range(16)) + ",%s" % "ab"[i % 2])
+    write(os.path.join(d, "img.csv"), "\n".join(rows) + "\n")
+    r = subprocess.run([os.environ["D_BIN"], "train", "--data", "img.csv", "--target", "label",
+                        "--input-shape", "1x4x4", "--layers", "conv2@3:relu", "--epochs", "1",
+                        "--save", "c.model", "--quiet"], cwd=d, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError("training the conv model failed: %r" % r.stderr)
+
+
+def layr_chunks(damaged):
+    """The layer spec of a format-2 model (LAYR) is parsed from the file:
+    it must agree with ARCH and PARM, and its own limits hold."""
+    def lstr(t):
+        t = t if isinstance(t, bytes) else t.encode()
+        return struct.pack("<I", len(t)) + t
+
+    def from_conv(fn):
+        def setup(d):
+            conv_model(d)
+            with open(os.path.join(d, "c.model"), "rb") as f:
+                b = f.read()
+            write(os.path.join(d, "x.model"), fn(b))
+        return setup
+    bad = [("an MLP spec", lstr("16 -> 2:softmax"), r"1 layers, but ARCH has 2"),
+           ("more filters", lstr("1x4x4 -> conv3@3x3:relu -> 2:softmax"), r"layer 1 has 12 values"),
+           ("another shape, as many values", lstr("2x2x4 -> conv2@1x3:relu -> 2:softmax"),
+            r"chunk (PARM|LAYR).*(needs|has)"),
+           ("binary", lstr(b"\xff\x00garbage"), r"chunk LAYR.*NUL"),
+           ("empty", b"", r"chunk LAYR.*ends inside"),
+           ("a length past the chunk", struct.pack("<I", 1000) + b"1x4x4", r"chunk LAYR.*1000 bytes needed"),
+           ("a huge input", lstr("1x65536x65536 -> conv65536@3x3:relu -> 2:softmax"),
+            r"chunk LAYR.*the input has more than"),
+           ("a kernel past the input", lstr("1x4x4 -> conv2@9x9:relu -> 2:softmax"), r"chunk LAYR.*does not fit"),
+           ("a stride of 0", lstr("1x4x4 -> conv2@3x3s0:relu -> 2:softmax"), r"chunk LAYR.*stride")]
+    for name, payload, msg in bad:
+        case("model/LAYR %s" % name, ["info", "--model", "x.model"], 1, r"x\.model: .*" + msg,
+             setup=from_conv(lambda b, payload=payload: replace_chunk(b, b"LAYR", payload)),
+             creates=["img.csv", "c.model"])
+    case("model/LAYR twice", ["predict", "--model", "x.model", "--data", "img.csv"], 1,
+         r"x\.model: .*a second LAYR chunk", creates=["img.csv", "c.model"],
+         setup=from_conv(lambda b: with_chunk(b, b"LAYR", lstr("1x4x4 -> conv2@3x3:relu -> 2:softmax"))))
+    case("model/LAYR in a version 1 file", ["eval", "--model", "x.model", "--data", "img.csv"], 1,
+         r"x\.model: chunk LAYR .*version 1 file cannot hold", creates=["img.csv", "c.model"],
+         setup=from_conv(lambda b: recrc(b[:8] + struct.pack("<I", 1) + b[12:])))
+    case("model/a conv model predicts", ["predict", "--model", "c.model", "--data", "img.csv"], 0,
+         out=r"^label", setup=conv_model, creates=["img.csv", "c.model"])
+
+
+def checkpoints():
+    """--resume reads a checkpoint: the model's chunks and the training
+    state (trst), checked as strictly as a model file."""
+    resume = ["train", "--data", "cls.csv", "--target", "label", "--epochs", "4", "--batch", "8",
+              "--optimizer", "adam", "--resume", "x.ckpt", "--save", "o.model", "--quiet"]
+
+    def ckpt(fn):
+        def setup(d):
+            with open(os.path.join(d, "ck.model.ckpt"), "rb") as f:
+                b = f.read()
+            write(os.path.join(d, "x.ckpt"), fn(b))
+        return setup
+
+    def trst_word(off, value):
+        def fn(b):
+            p = [c for c in chunks(b) if c[1] == b"trst"][0][0]
+            b = bytearray(b)
+            b[p + 8 + off:p + 8 + off + 4] = value
+            return recrc(bytes(b))
+        return fn
+    for cut in (0, 20, 100, -40, -1):
+        case("ckpt/truncated at %d" % cut, resume, 1, r"x\.ckpt: (truncated|not a descent|it is empty)",
+             setup=ckpt(lambda b, cut=cut: b[:cut] if cut >= 0 else b[:len(b) + cut]))
+    for k in range(4):
+        def flip(b, k=k):
+            b = bytearray(b)
+            b[12 + (k * 331) % (len(b) - 12)] ^= 1 << (k * 3 % 8)
+            return bytes(b)
+        case("ckpt/bit flip %d" % k, resume, 1, r"x\.ckpt", setup=ckpt(flip))
+    case("ckpt/unknown state version", resume, 1, r"x\.ckpt: checkpoint state version 4294967295 is not known",
+         setup=ckpt(trst_word(0, b"\xff\xff\xff\xff")))
+    case("ckpt/state sizes that do not add up", resume, 1, r"x\.ckpt: chunk trst",
+         setup=ckpt(trst_word(28, b"\x00\x00\x00\x00")))
+    case("ckpt/a NaN in the optimizer state", resume, 1, r"x\.ckpt: optimizer state value 1 is not finite",
+         setup=ckpt(trst_word(36, b"\x00\x00\xc0\x7f")))
+    case("ckpt/an epoch past --epochs", resume, 2, r"the checkpoint is at epoch \d+, past --epochs 4",
+         setup=ckpt(trst_word(4, b"\xff\xff\xff\xff")))
+    case("ckpt/another optimizer", resume[:10] + ["sgd"] + resume[11:], 2, r"optimizer",
+         setup=ckpt(lambda b: b))
+    case("ckpt/resumed", resume, 0, setup=ckpt(lambda b: b), creates=["o.model"], check=is_model("o.model"))
 
 
 # --------------------------------------------------------------------------
@@ -515,6 +619,11 @@ def outputs():
                                       "d.csv"], 2, r"--plot-dir d\.csv: not a folder",
          setup=files(one__csv="x,y\n0,0\n0.5,1\n1,0\n"))
     case("out/demo --dir is a file", ["demo", "softplus", "--dir", "d.csv"], 2, r"--dir d\.csv: not a folder")
+    case("out/--checkpoint-every next to a device", ["train", "--data", "cls.csv", "--target", "label",
+                                                      "--epochs", "2", "--checkpoint-every", "1",
+                                                      "--save", "null"], 2,
+         r"--checkpoint-every: --save null is not a regular file",
+         setup=lambda d: mknod_or_skip(d, "null", 3))
     case("out/a replaced model keeps its mode", "chmod 600 m.model; $D train --data d.csv --max-iter 3 "
          "--save m.model --quiet 2>/dev/null; stat -c %a m.model", 0, out=r"^600$", shell=True,
          changes=["m.model"])
@@ -555,13 +664,43 @@ def numerics():
     case("num/ce on a regression", TRAIN + ["--loss", "ce"], None,
          check=lambda d, r: None if r.status in (1, 2) else "ce on numbers accepted")
     case("num/a model of 2000 units on 20 rows", TRAIN + ["--layers", "2000:relu"], 0, timeout=60)
+    case("num/a layer of 99999999 units", TRAIN + ["--layers", "99999999:relu"], 2,
+         r"--layers: the network has 499999996 parameters .*--max-bytes")
+    case("num/two layers of 1e8 units", TRAIN + ["--layers", "100000000:relu,100000000:relu"], 2,
+         r"more parameters than a model file can hold")
+    case("num/a layer too large for gradcheck", ["gradcheck", "--inputs", "1000", "--layers",
+                                                  "100000:relu"], 2, r"gradcheck")
+    if not ASAN:
+        # Out of memory under a limit: a message, and an end (OpenBLAS's
+        # exit handler once spun for ever after a failed allocation).
+        for kb in (60000, 120000):
+            case("num/ulimit -v %d" % kb, "ulimit -v %d; $D train --data w.csv --layers 256:relu "
+                 "--epochs 1 --batch 64 --quiet > /dev/null; echo status $?" % kb, 0,
+                 out=r"status (0|1)\b", shell=True, timeout=60,
+                 setup=lambda d: write(os.path.join(d, "w.csv"), "a,b,y\n" + "".join(
+                     "%d,%d,%d\n" % (i, i % 7, i % 3) for i in range(200000))))
 
 
 # --------------------------------------------------------------------------
 # Signals at every phase
 
-def signal_run(sig, delay, argv_text, stdin_text=None):
-    """Starts descent through the shell, sends sig after delay seconds."""
+def wait_for_temp(d, prefix, limit=60):
+    """Waits until the temporary file of output prefix (NAME.tmp.XXXXXX)
+    exists in d: a log is opened once the data is read, just before
+    training, so a signal sent after it meets a run that is training, on
+    a busy machine too (a fixed delay once met one still loading)."""
+    t_end = time.time() + limit
+    while time.time() < t_end:
+        if any(n.startswith(prefix + ".tmp.") for n in os.listdir(d)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None):
+    """Starts descent through the shell, sends sig after delay seconds
+    (counted from when after_temp's temporary file appears, if given;
+    the Result's after_signal: seconds from the signal to the end)."""
     def run(descent, d, c):
         e = dict(os.environ)
         e["D"] = descent
@@ -573,11 +712,14 @@ def signal_run(sig, delay, argv_text, stdin_text=None):
         if stdin_text is not None:
             p.stdin.write(stdin_text)
             p.stdin.flush()
+        if after_temp:
+            wait_for_temp(d, after_temp)
         time.sleep(delay)
         try:
             p.send_signal(sig)
         except ProcessLookupError:
             pass
+        t_sig = time.time()
         timed_out = False
         try:
             out, err = p.communicate(timeout=c.timeout)
@@ -585,7 +727,9 @@ def signal_run(sig, delay, argv_text, stdin_text=None):
             timed_out = True
             os.killpg(p.pid, signal.SIGKILL)
             out, err = p.communicate()
-        return Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r.after_signal = time.time() - t_sig
+        return r
     return run
 
 
@@ -595,9 +739,24 @@ def signals(descent):
     for sig, name in [(signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")]:
         case("sig/%s while training saves" % name, None, 130, r"interrupted after \d+ updates; the "
              r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=30,
-             run=signal_run(sig, 1.5, long_train), check=is_model("sig.model"))
+             run=signal_run(sig, 1.0, long_train, after_temp="sig.jsonl"), check=is_model("sig.model"))
+    # A wide network on many rows: the run must end soon after the signal
+    # (it once made a pass over all the data first, 2-5 s here).
+    def wide(d):
+        write(os.path.join(d, "wide.csv"), ",".join("x%d" % i for i in range(20)) + ",label\n" + "".join(
+            ",".join("%d" % ((i * 7 + j * 3) % 10) for j in range(20)) + ",%s\n" % "abc"[i % 3]
+            for i in range(60000)))
+    limit = 10.0 if ASAN else 1.5
+    case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=90,
+         creates=["sig.model", "wide.csv", "wide.jsonl"], setup=wide,
+         run=signal_run(signal.SIGINT, 1.5,
+                        "$D train --data wide.csv --target label --layers 1024:relu,1024:relu "
+                        "--epochs 1000 --batch 64 --save sig.model --log wide.jsonl --quiet",
+                        after_temp="wide.jsonl"),
+         check=lambda d, r: None if r.after_signal < limit else
+         "ended %.1f s after the signal (at most %.1f)" % (r.after_signal, limit))
     case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=30,
-         run=signal_run(signal.SIGHUP, 1.5, long_train))
+         run=signal_run(signal.SIGHUP, 1.0, long_train, after_temp="sig.jsonl"))
     case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=30,
          run=signal_run(signal.SIGINT, 0.5, "$D train --data - --save r.model --log r.jsonl",
                         stdin_text=b"a,y\n1,2\n"))
@@ -637,17 +796,166 @@ def double_interrupt(cmd):
 
 
 # --------------------------------------------------------------------------
+# Export: C and ONNX files
+
+def exports():
+    c_exp = ["export", "--model", "m.model", "--format", "c", "--out", "."]
+    onnx = ["export", "--model", "m.model", "--format", "onnx", "--out"]
+    bad = [("--format bogus", ["export", "--model", "m.model", "--format", "bogus", "--out", "x"],
+            2, r"--format: 'bogus' is not c or onnx"),
+           ("--quantize 4bit", c_exp + ["--quantize", "4bit"], 2, r"--quantize: '4bit'"),
+           ("--quantize int8 for onnx", onnx + ["x.onnx", "--quantize", "int8"], 2, r"for --format c"),
+           ("--scale", c_exp + ["--quantize", "int8", "--scale", "row"], 2, r"--scale: 'row'"),
+           ("--activations", c_exp + ["--activations", "int4"], 2, r"--activations: 'int4'"),
+           ("--name for onnx", onnx + ["x.onnx", "--name", "x"], 2, r"--name is for --format c"),
+           ("no --out", ["export", "--model", "m.model", "--format", "c"], 2, r"--out are required"),
+           ("--name with a slash", c_exp + ["--name", "../x"], 1, r"'\.\./x' is not a C identifier"),
+           ("--name with a quote", c_exp + ["--name", 'a"b'], 1, r"not a C identifier"),
+           ("--name too long", c_exp + ["--name", "a" * 64], 1, r"at most 63 characters"),
+           ("--name starting with _", c_exp + ["--name", "_x"], 1, r"not a C identifier"),
+           ("--name empty", c_exp + ["--name", ""], 1, r"not a C identifier|empty"),
+           ("--out a missing folder", ["export", "--model", "m.model", "--format", "c", "--out",
+                                       "nodir"], 1, r"nodir/model\.h: cannot create"),
+           ("--out a file for C", ["export", "--model", "m.model", "--format", "c", "--out", "d.csv"],
+            1, r"d\.csv/model\.h: cannot write"),
+           ("--out - for onnx", onnx + ["-"], 2, r"standard output carries"),
+           ("--out = --model", onnx + ["m.model"], 2, r"--out m\.model is the --model file"),
+           ("--out = --data", onnx + ["d.csv", "--data", "d.csv"], 2, r"is the --data file"),
+           ("C header = --model", ["export", "--model", "x.h", "--format", "c", "--name", "x", "--out",
+                                   "."], 2, r"--out \./x\.h is the --model file"),
+           ("--out a folder for onnx", onnx + ["."], 2, r"is a directory"),
+           ("NAME.c is a folder", c_exp, 2, r"\./model\.c is a directory"),
+           ("a truncated model", ["export", "--model", "t.model", "--format", "onnx", "--out", "t.onnx"],
+            1, r"t\.model: truncated"),
+           ("a CSV as the model", ["export", "--model", "d.csv", "--format", "onnx", "--out", "t.onnx"],
+            1, r"d\.csv: not a descent model"),
+           ("--data with a bad row", onnx + ["t.onnx", "--data", "bad.csv"], 1, r"bad\.csv:3:2"),
+           ("--data without the model's columns", onnx + ["t.onnx", "--data", "cls.csv"], 1,
+            r"cls\.csv"),
+           ("--data and --idx-images", onnx + ["t.onnx", "--data", "d.csv", "--idx-images", "i.idx",
+                                               "--idx-labels", "l.idx"], None, None),
+           ("--max-bytes below the model", onnx + ["t.onnx", "--max-bytes", "32"], 1, r"max_bytes"),
+           ("a FIFO nobody reads", onnx + ["p"], 1, r"p: no process reads this FIFO")]
+
+    def setup(d):
+        os.mkdir(os.path.join(d, "model.c"))
+        with open(os.path.join(d, "m.model"), "rb") as f:
+            b = f.read()
+        write(os.path.join(d, "x.h"), b)
+        write(os.path.join(d, "t.model"), b[:len(b) // 2])
+        write(os.path.join(d, "bad.csv"), "a,b,c,y\n1,2,3,4\n1,x,3,4\n")
+        os.mkfifo(os.path.join(d, "p"))
+    for name, argv, st, msg in bad:
+        check = None
+        if st is None:  # either refused or done, but never half
+            check = lambda d, r: None if r.status in (0, 1, 2) else "status %s" % r.status
+        case("export/%s" % name, argv, st, msg, setup=setup, check=check,
+             creates=["t.onnx"] if st is None else ())
+    case("export/onto a full device", onnx + ["full"], 1, r"full: cannot write: No space left",
+         setup=lambda d: mknod_or_skip(d, "full", 7))
+    case("export/C over old files", "echo old > model.h; echo old > model.c; $D export --model m.model "
+         "--format c --out . > /dev/null && grep -c model_predict model.h", 0, out=r"^[1-9]", shell=True,
+         creates=["model.h", "model.c"])
+    case("export/C through a link", ["export", "--model", "m.model", "--format", "c", "--out", "ln"], 0,
+         setup=lambda d: (os.mkdir(os.path.join(d, "sub")), os.symlink("sub", os.path.join(d, "ln"))),
+         creates=["sub/model.h", "sub/model.c"], check=is_type("ln", "link"))
+    # Names from a hostile CSV header and hostile class labels go into C
+    # string literals and comments: the result must compile, warnings as
+    # errors, trigraphs on; ONNX and the JSON report take them too.
+    weird = b'"q""x",*/ evil,??/,"nl\nx",b\\s\xff,label\n' + b"".join(
+        b"%d,%d,%d,%d,%d,%s\n" % (i % 3, i % 5, i % 7, i % 2, i % 4,
+                                  [b'"c""t"', b"*/ ??= x", b"d\\\xffg"][i % 3]) for i in range(30))
+    train_w = ("$D train --data w.csv --target label --max-iter 5 --save w.model --quiet > /dev/null && ")
+    cc = "$(command -v cc || command -v gcc || command -v clang)"
+    case("export/hostile names compile", train_w + "$D export --model w.model --format c --name w "
+         "--out . > /dev/null && { [ -z \"%s\" ] || %s -std=c99 -pedantic -Wall -Wextra -Werror "
+         "-trigraphs -c w.c -o w.o; } && echo compiled" % (cc, cc), 0, out=r"^compiled$", shell=True,
+         setup=files(w__csv=weird), creates=["w.model", "w.h", "w.c", "w.o"], timeout=60)
+    case("export/hostile names in ONNX and JSON", train_w + "$D export --model w.model --format onnx "
+         "--out w.onnx --json --data w.csv --target label", 0, shell=True, setup=files(w__csv=weird),
+         creates=["w.model", "w.onnx"], check=stdout_json)
+
+
+# --------------------------------------------------------------------------
+# The lesson page: its requests (a small language of its own) and its folder
+
+def lessons():
+    line = ("line data=seed fit=intercept slope=0.64 icpt0=0 slope0=1 lr=0.1 tol=0.001 max_iter=1000 "
+            "batch=0 seed=42 opt=gd")
+    net = ("net demo=softplus data=dosage init=demo only=demo lr=0.1 opt=gd tol=0.001 max_iter=1000 "
+           "loss_tol=0.001 relu0=0 seed=42")
+    bad = [("empty", "", r"an empty request"), ("unknown kind", "fly", r"no request 'fly'"),
+           ("a bad escape", line.replace("opt=gd", "opt=g%zz"), r"bad %-escape"),
+           ("a NUL escape", line.replace("data=seed", "data=d.csv%00x"), r"%00 \(a NUL byte\) in the value of data"),
+           ("a key twice", line + " seed=1", r"key 'seed' given twice"),
+           ("an unknown key", line + " color=red", r"color"),
+           ("a missing key", line.replace(" opt=gd", ""), r"needs opt="),
+           ("two spaces", line.replace(" lr", "  lr"), r"expected key=value"),
+           ("a trailing space", line + " ", r"expected key=value"),
+           ("no value", line.replace("lr=0.1", "lr="), r"lr"),
+           ("lr not a number", line.replace("lr=0.1", "lr=nan"), r"lr=nan is not a number"),
+           ("max_iter past the page's", line.replace("max_iter=1000", "max_iter=1000000000"),
+            r"at most 20000 iterations"),
+           ("batch past 1e9", line.replace("batch=0", "batch=99999999999999"), r"batch must be a whole"),
+           ("at negative", line + " at=-1", r"at must be a whole number"),
+           ("at past the run", net + " at=100000000", r"but the run has \d+ states"),
+           ("init of three numbers", net.replace("init=demo", "init=1,2,3"), r"seven numbers"),
+           ("init with NaN", net.replace("init=demo", "init=nan,1,1,1,1,1,1"), r"seven numbers"),
+           ("no such demo", net.replace("demo=softplus", "demo=%41%41"), r"no demo 'AA'"),
+           ("a long request", net.replace("only=demo", "only=" + ",".join(["w1"] * 3000)), r"too long"),
+           ("demos with a key", "demos extra=1", r"'demos' has no key extra"),
+           ("data /dev/zero", line.replace("data=seed", "data=/dev/zero"), r"/dev/zero:1: a record longer"),
+           ("data a folder", line.replace("data=seed", "data=."), r"\.: is a directory"),
+           ("data a bad CSV", line.replace("data=seed", "data=bad.csv"), r"bad\.csv:3:1"),
+           ("data binary", net.replace("data=dosage", "data=/dev/urandom"), r"/dev/urandom")]
+    for name, req, msg in bad:
+        case("lesson/%s" % name, ["lesson", "--answer", req], 1, msg, check=stdout_json,
+             setup=files(bad__csv="x,y\n1,2\nz,3\n"))
+    case("lesson/an answer", ["lesson", "--answer", line + " at=3"], 0, check=stdout_json)
+    case("lesson/a diverged line is a result", ["lesson", "--answer", line.replace("lr=0.1", "lr=1e30")],
+         0, out=r'"stop": "diverged"', check=stdout_json)
+    case("lesson/--out is a file", ["lesson", "--out", "d.csv"], 2, r"--out d\.csv: not a folder")
+    case("lesson/--out and --answer", ["lesson", "--out", "x", "--answer", "demos"], 2, r"not both")
+    case("lesson/no --out", ["lesson"], 2, r"--out DIR is required")
+    case("lesson/index.html is a folder", ["lesson", "--out", "L", "--recorded"], 1,
+         r"L/index\.html is a directory", setup=lambda d: os.makedirs(os.path.join(d, "L", "index.html")))
+    case("lesson/--out inside a missing folder", ["lesson", "--out", "new/sub", "--recorded"], 1,
+         r"new/sub: No such file|cannot create")
+    case("lesson/--out through a link to a folder", ["lesson", "--out", "ln", "--recorded", "--quiet"], 0,
+         setup=lambda d: (os.mkdir(os.path.join(d, "sub")), os.symlink("sub", os.path.join(d, "ln"))),
+         creates=["sub/index.html"], check=is_type("ln", "link"), timeout=120)
+    case("lesson/a page over an old one", "mkdir L && echo old > L/index.html && "
+         "$D lesson --out L --recorded --quiet && grep -c '<html' L/index.html", 0, out=r"^[1-9]",
+         shell=True, creates=["L", "L/index.html"], timeout=120)
+
+
+# --------------------------------------------------------------------------
 # Two writers at once
 
+def each_ok(cmd, n=4):
+    """A shell line starting cmd n times at once, then printing how many
+    of them ended with status 0 (each one's status, kept by its id)."""
+    return ("p=; for i in %s; do %s & p=\"$p $!\"; done; ok=0; "
+            "for j in $p; do wait $j && ok=$((ok+1)); done; echo ok $ok; " % (
+                " ".join(str(i) for i in range(1, n + 1)), cmd))
+
+
 def concurrency(descent):
-    case("conc/4 predicts, one --out", "for i in 1 2 3 4; do $D predict --model m.model --data new.csv "
-         "--out same.csv & done; wait; wc -l < same.csv", 0, out=r"^3$", shell=True, creates=["same.csv"])
-    case("conc/4 trains, one --save", "for i in 1 2 3 4; do $D train --data d.csv --max-iter 20 --save "
-         "same.model --quiet 2>/dev/null & done; wait; $D info --model same.model", 0, out=r"network",
-         shell=True, creates=["same.model"])
-    case("conc/4 trains, one --log", "for i in 1 2 3 4; do $D train --data d.csv --epochs 3 --batch 5 "
-         "--log same.jsonl --quiet & done; wait", 0, shell=True, creates=["same.jsonl"],
-         check=file_json("same.jsonl"))
+    case("conc/4 predicts, one --out", each_ok("$D predict --model m.model --data new.csv --out same.csv")
+         + "wc -l < same.csv", 0, out=r"ok 4\n3$", shell=True, creates=["same.csv"])
+    case("conc/4 trains, one --save", each_ok("$D train --data d.csv --max-iter 20 --save same.model "
+                                              "--quiet > /dev/null") + "$D info --model same.model", 0,
+         out=r"ok 4\n(.|\n)*^network", shell=True, creates=["same.model"])
+    case("conc/4 trains, one --log", each_ok("$D train --data d.csv --epochs 3 --batch 5 --log same.jsonl "
+                                             "--quiet > /dev/null"), 0, out=r"^ok 4$", shell=True,
+         creates=["same.jsonl"], check=file_json("same.jsonl"))
+    case("conc/4 exports, one --out", each_ok("$D export --model m.model --format onnx --out same.onnx "
+                                              "> /dev/null"), 0, out=r"^ok 4$", shell=True,
+         creates=["same.onnx"])
+    case("conc/8 mixed writers of one file", each_ok("$D predict --model m.model --data new.csv --out o; "
+                                                     "$D train --data d.csv --epochs 2 --log o --quiet "
+                                                     "> /dev/null", 8), 0, out=r"^ok 8$", shell=True,
+         creates=["o"], timeout=60)
     case("conc/reading a model while it is rewritten",
          "(for i in 1 2 3 4 5 6; do $D train --data d.csv --max-iter 10 --save m.model --quiet 2>/dev/null; done) & "
          "ok=0; for i in 1 2 3 4 5 6 7 8 9 10; do $D info --model m.model > /dev/null && ok=$((ok+1)); done; "
@@ -701,7 +1009,7 @@ def mpi(mpiexec):
          r"not a descent model file", shell=True, env=env, timeout=90)
     for np_ in (1, 2, 3):
         case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=90, env=env,
-             creates=["sig.model"],
+             creates=["sig.model", "sig.jsonl"],
              run=mpi_interrupt(m, np_, env),
              check=lambda d, r: None if b"the model so far is saved" in r.err else "no saving message")
 
@@ -713,9 +1021,10 @@ def mpi_interrupt(mpiexec, np_, env):
         t0 = time.time()
         p = subprocess.Popen([mpiexec, "-n", str(np_), descent, "train", "--data", "cls.csv", "--target",
                               "label", "--layers", "64:relu", "--epochs", "100000000", "--batch", "4",
-                              "--save", "sig.model", "--quiet"], cwd=d, env=e, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        time.sleep(4)
+                              "--save", "sig.model", "--log", "sig.jsonl", "--quiet"], cwd=d, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_temp(d, "sig.jsonl")
+        time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         timed_out = False
         try:
