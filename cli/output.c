@@ -13,7 +13,8 @@
 #include "io/outfile.h"
 #include "ranks.h"
 
-volatile sig_atomic_t cli_graceful, cli_interrupted;
+atomic_int cli_graceful, cli_interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs a lock-free int");
 
 enum { MAX_OUTPUTS = 32 };
 

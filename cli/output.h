@@ -11,6 +11,7 @@
 #define DSC_CLI_OUTPUT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -56,7 +57,10 @@ int cli_outputs_finish(int status);
  * would. While cli_graceful is set (training), SIGINT and SIGTERM instead
  * set cli_interrupted, and the run stops at its next step. */
 void cli_signals_init(void);
-extern volatile sig_atomic_t cli_graceful, cli_interrupted;
+/* Atomic, not volatile sig_atomic_t: the handler may run on another thread
+ * than main's (OpenBLAS's), where volatile orders nothing (TSan saw the
+ * race). A lock-free atomic_int is safe to touch in a handler. */
+extern atomic_int cli_graceful, cli_interrupted;
 
 /* Runs with SIGINT, SIGTERM and SIGHUP held back (library calls that write
  * files of their own, such as plots): cli_signals_hold(1) before,

@@ -29,15 +29,15 @@ def files(**content):
 
 
 ZLIB = True  # the build reads .gz (descent --version says)
-ASAN = False  # the build is instrumented (a memory limit cannot apply then)
+SANITIZED = False  # ASan or TSan: a memory limit cannot apply, signals land late
 
 
 def define(descent, mpiexec):
-    global ZLIB, ASAN
+    global ZLIB, SANITIZED
     ZLIB = b"zlib: yes" in subprocess.run([descent, "--version"], capture_output=True).stdout
-    env = dict(os.environ, ASAN_OPTIONS="help=1")
+    env = dict(os.environ, ASAN_OPTIONS="help=1", TSAN_OPTIONS="help=1")
     r = subprocess.run([descent, "--version"], capture_output=True, env=env)
-    ASAN = b"AddressSanitizer" in r.stdout + r.stderr or b"Available flags" in r.stdout + r.stderr
+    SANITIZED = b"Sanitizer" in r.stdout + r.stderr or b"Available flags" in r.stdout + r.stderr
     options()
     csv_files()
     columns()
@@ -670,7 +670,7 @@ def numerics():
          r"more parameters than a model file can hold")
     case("num/a layer too large for gradcheck", ["gradcheck", "--inputs", "1000", "--layers",
                                                   "100000:relu"], 2, r"gradcheck")
-    if not ASAN:
+    if not SANITIZED:
         # Out of memory under a limit: a message, and an end (OpenBLAS's
         # exit handler once spun for ever after a failed allocation).
         for kb in (60000, 120000):
@@ -746,7 +746,7 @@ def signals(descent):
         write(os.path.join(d, "wide.csv"), ",".join("x%d" % i for i in range(20)) + ",label\n" + "".join(
             ",".join("%d" % ((i * 7 + j * 3) % 10) for j in range(20)) + ",%s\n" % "abc"[i % 3]
             for i in range(60000)))
-    limit = 10.0 if ASAN else 1.5
+    limit = 10.0 if SANITIZED else 1.5
     case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=90,
          creates=["sig.model", "wide.csv", "wide.jsonl"], setup=wide,
          run=signal_run(signal.SIGINT, 1.5,
