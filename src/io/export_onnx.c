@@ -177,10 +177,15 @@ static void attr_ints(pb_buf *b, const char *name, const int64_t *v, size_t n)
  * height's entries (KH, SH, PH, ...) are left out of lists. */
 static void attrs_from_text(pb_buf *b, const char *text, const size_t *g, int signal)
 {
-    char buf[256];
-    if (!text || strlen(text) >= sizeof buf) return;
-    strcpy(buf, text);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+    for (const char *p = text; p && *(p += strspn(p, " "));) {
+        /* one "name=value" at a time, copied out (strtok would not be
+         * re-entrant) */
+        char tok[128];
+        size_t tl = strcspn(p, " ");
+        if (tl >= sizeof tok) return;
+        memcpy(tok, p, tl);
+        tok[tl] = '\0';
+        p += tl;
         char *eq = strchr(tok, '=');
         if (!eq) continue;
         *eq = '\0';
