@@ -57,8 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = dsc_dataset_rows(d), ni = dsc_dataset_inputs(d), no = dsc_dataset_outputs(d);
         const float *x = dsc_dataset_x(d), *y = dsc_dataset_y(d);
         if (n == 0 || ni == 0 || no < 2 || dsc_dataset_classes(d) != no) __builtin_trap();
+        /* IDX data sets hold the pixel bytes as read (the model divides by
+         * the divisor it records): whole numbers 0..255. */
         for (size_t i = 0; i < n * ni; i++)
-            if (!(x[i] >= 0 && x[i] <= 1)) __builtin_trap();
+            if (!(x[i] >= 0 && x[i] <= 255 && x[i] == (float)(int)x[i])) __builtin_trap();
         for (size_t i = 0; i < n; i++) {
             float sum = 0;
             for (size_t j = 0; j < no; j++) sum += y[i * no + j];
