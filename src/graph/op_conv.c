@@ -28,12 +28,21 @@
  * being written and being multiplied: for the whole batch it would be tens
  * of MB, written to memory and read back, which cost more than the
  * multiplications. Backward builds each chunk's patches again rather than
- * keeping the batch's. The chunk size comes from the shapes alone, so the
- * results do not depend on the thread count.
+ * keeping the batch's.
  *
- * The op keeps, after its value: cols (K x CH PE), yt (F x CH PE, also dyt
- * in backward) and dcols (K x CH PE), CH samples a chunk, so running
- * allocates nothing.
+ * Threads: the batch is cut into up to CONV_GROUPS groups of consecutive
+ * samples, and a thread takes a whole group: its chunks' patches, products
+ * (on that thread alone) and bias, in its own buffers. One hand-off per
+ * pass, not a few per chunk: on a machine whose two cores are far apart
+ * (a round trip of ~350 ns) the fine-grained way (the threads sharing each
+ * chunk's product) made two threads slower than one. Backward sums each
+ * group's weight and bias gradients apart, then adds the groups' sums in
+ * group order. Groups and chunks come from the shapes alone, never from
+ * the thread count, so the results do not depend on it.
+ *
+ * The op keeps, after its value, for each group: cols (K x CH PE), yt (F x
+ * CH PE, also dyt in backward) and dcols (K x CH PE), CH samples a chunk;
+ * and each group's gradient sums (F K + F): running allocates nothing.
  *
  * Filters with few weights (a first layer on images) skip all this and are
  * computed directly (conv_direct.c).
@@ -49,6 +58,9 @@
 /* A chunk's patch matrix holds about this many floats (1 MB): it stays in
  * cache between im2col and the product. */
 #define CHUNK_FLOATS (1u << 18)
+/* Groups of samples the batch is cut into, each one thread's piece: enough
+ * for two threads to even out when one gets less of its core. */
+#define CONV_GROUPS 4
 
 typedef dsc_conv_geom geom;
 
@@ -123,7 +135,7 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
     size_t PE = SH == 1 && SW == 1 && !PH && !PW && OH > 1 ? (OH - 1) * W + OW : OH * OW;
     size_t CH = CHUNK_FLOATS / (K * PE);
     n->ip[7] = (int64_t)(CH ? CH : 1);
-    n->keep = n->ip[6] ? 0 : (2 * K + F) * PE * (size_t)n->ip[7];
+    n->keep = n->ip[6] ? 0 : CONV_GROUPS * ((2 * K + F) * PE * (size_t)n->ip[7] + F * K + F);
     return DSC_OK;
 }
 
@@ -133,13 +145,33 @@ static float *kept(const dsc_graph *g, const dsc_gnode *n)
     return n->val.data + g->max_batch * n->cols;
 }
 
-static void buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, float **cols, float **yt,
-                    float **dcols)
+/* Group k's buffers (cols, yt, dcols) and gradient sums (dw F x K, then db
+ * F). */
+typedef struct {
+    float *cols, *yt, *dcols, *dw, *db;
+} group_bufs;
+
+static group_bufs buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, size_t k)
 {
     size_t room = (size_t)n->ip[7] * q->PE;
-    *cols = kept(g, n);
-    *yt = *cols + q->K * room;
-    *dcols = *yt + q->F * room;
+    size_t each = (2 * q->K + q->F) * room + q->F * q->K + q->F;
+    group_bufs b;
+    b.cols = kept(g, n) + k * each;
+    b.yt = b.cols + q->K * room;
+    b.dcols = b.yt + q->F * room;
+    b.dw = b.dcols + q->K * room;
+    b.db = b.dw + q->F * q->K;
+    return b;
+}
+
+/* The number of groups for a batch of B, and group k's samples [*s0, *s1). */
+static size_t n_groups(size_t B) { return B < CONV_GROUPS ? B : CONV_GROUPS; }
+
+static void group_samples(size_t B, size_t k, size_t *s0, size_t *s1)
+{
+    size_t G = n_groups(B);
+    *s0 = k * B / G;
+    *s1 = (k + 1) * B / G;
 }
 
 typedef dsc_conv_job conv_job;
@@ -149,7 +181,6 @@ void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_
     size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
     dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
 }
-#define conv_run dsc_conv_run
 
 /* cols[k][n P + oy OW + ox] = x[n][c][oy SH + ky - PH][ox SW + kx - PW] (0
  * outside), k = (c KH + ky) KW + kx: one (k, sample) slab per task. */
@@ -275,58 +306,126 @@ static void gather_range(void *job_, size_t lo, size_t hi)
     }
 }
 
-/* db[f] += the sum of dyt's row f, in double, in order. */
-static void bias_grad_range(void *job_, size_t lo, size_t hi)
+/* db[f] (+)= the sum of dyt's row f, in double, in order; `first` sets. */
+static void bias_grad(const geom *q, const float *dyt, float *db, int first)
 {
-    const conv_job *job = job_;
-    size_t BP = job->q->B * job->q->PE;
-    for (size_t f = lo; f < hi; f++) {
+    size_t BP = q->B * q->PE;
+    for (size_t f = 0; f < q->F; f++) {
         double s = 0.0;
-        const float *r = job->src + f * BP;
+        const float *r = dyt + f * BP;
         for (size_t i = 0; i < BP; i++) s += r[i];
-        job->dst[f] += (float)s;
+        db[f] = first ? (float)s : db[f] + (float)s;
     }
 }
 
-/* The geometry of the chunk of samples [s0, s0 + CH) (fewer at the end). */
-static geom chunk_of(const geom *q, size_t s0, size_t ch)
+/* What a group needs: the op, its graph, the whole batch's geometry. */
+typedef struct {
+    const dsc_graph *g;
+    const dsc_gnode *n;
+    const geom *q;
+    const float *x, *w, *b, *dy;
+    float *y, *dx;
+    int dw, db; /* which gradients to take */
+} group_job;
+
+/* Groups [lo, hi): each chunk's patches, its product (on this thread) and
+ * the bias, into y. */
+static void forward_groups(void *job_, size_t lo, size_t hi)
 {
-    geom c = *q;
-    c.B = q->B - s0 < ch ? q->B - s0 : ch;
-    return c;
+    const group_job *j = job_;
+    const geom *q = j->q;
+    size_t ch = (size_t)j->n->ip[7];
+    for (size_t k = lo; k < hi; k++) {
+        group_bufs gb = buffers(j->g, j->n, q, k);
+        size_t s0, s1;
+        group_samples(q->B, k, &s0, &s1);
+        for (size_t s = s0; s < s1; s += ch) {
+            geom c = *q;
+            c.B = s1 - s < ch ? s1 - s : ch;
+            size_t BP = c.B * c.PE;
+            conv_job im = {.q = &c, .src = j->x + s * c.C * c.H * c.W, .dst = gb.cols};
+            im2col_range(&im, 0, c.K * c.B);
+            dsc_gemm(0, 0, c.F, BP, c.K, 1.0f, j->w, c.K, gb.cols, BP, 0.0f, gb.yt, BP, 1);
+            conv_job out = {.q = &c, .src = gb.yt, .bias = j->b, .dst = j->y + s * c.F * c.P};
+            bias_range(&out, 0, c.B * c.F);
+        }
+    }
+}
+
+/* Runs fn over the batch's groups, in parallel when the work is worth it. */
+static void run_groups(const dsc_graph *g, const geom *q, dsc_range_fn fn, group_job *job)
+{
+    size_t G = n_groups(q->B);
+    int par = (double)q->B * (double)q->P * (double)q->K * (double)q->F > 4.0 * PAR_MIN;
+    dsc_parallel_for(dsc_threads(g->threads), par, G, 1, fn, job);
 }
 
 static void conv_forward(dsc_graph *g, dsc_gnode *n)
 {
     geom q = geom_of(g, n);
-    float *cols, *yt, *dcols;
-    buffers(g, n, &q, &cols, &yt, &dcols);
-    int th = dsc_threads(g->threads);
     const float *x = dsc_in(g, n, 0)->val.data, *w = dsc_in(g, n, 1)->val.data,
                 *b = dsc_in(g, n, 2)->val.data;
     if (n->ip[6]) {
         conv_job d = {.q = &q, .src = x, .bias = b, .w = w, .dst = n->val.data};
-        dsc_conv_direct_forward(th, &d);
+        dsc_conv_direct_forward(dsc_threads(g->threads), &d);
         return;
     }
-    size_t ch = (size_t)n->ip[7];
-    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
-        geom c = chunk_of(&q, s0, ch);
-        size_t BP = c.B * c.PE;
-        conv_job im = {.q = &c, .src = x + s0 * c.C * c.H * c.W, .dst = cols};
-        conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
-        dsc_gemm(0, 0, c.F, BP, c.K, 1.0f, w, c.K, cols, BP, 0.0f, yt, BP, g->threads);
-        conv_job out = {.q = &c, .src = yt, .bias = b, .dst = n->val.data + s0 * c.F * c.P};
-        conv_run(th, c.B * c.F, c.P, bias_range, &out);
+    group_job job = {.g = g, .n = n, .q = &q, .x = x, .w = w, .b = b, .y = n->val.data};
+    run_groups(g, &q, forward_groups, &job);
+}
+
+/* Groups [lo, hi) of backward: per chunk, dy gathered into dyt, the
+ * group's dw and db sums, and dx through dcols (each sample's own). */
+static void backward_groups(void *job_, size_t lo, size_t hi)
+{
+    const group_job *j = job_;
+    const geom *q = j->q;
+    size_t ch = (size_t)j->n->ip[7];
+    for (size_t k = lo; k < hi; k++) {
+        group_bufs gb = buffers(j->g, j->n, q, k);
+        size_t s0, s1;
+        group_samples(q->B, k, &s0, &s1);
+        for (size_t s = s0; s < s1; s += ch) {
+            geom c = *q;
+            c.B = s1 - s < ch ? s1 - s : ch;
+            size_t BP = c.B * c.PE;
+            int first = s == s0;
+            conv_job gather = {.q = &c, .src = j->dy + s * c.F * c.P, .dst = gb.yt};
+            gather_range(&gather, 0, c.F * c.B);
+            if (j->dw) { /* the chunk's patches again: they are not kept */
+                conv_job im = {.q = &c, .src = j->x + s * c.C * c.H * c.W, .dst = gb.cols};
+                im2col_range(&im, 0, c.K * c.B);
+                dsc_gemm(0, 1, c.F, c.K, BP, 1.0f, gb.yt, BP, gb.cols, BP, first ? 0.0f : 1.0f,
+                         gb.dw, c.K, 1);
+            }
+            if (j->db) bias_grad(&c, gb.yt, gb.db, first);
+            if (j->dx) {
+                dsc_gemm(1, 0, c.K, BP, c.F, 1.0f, j->w, c.K, gb.yt, BP, 0.0f, gb.dcols, BP, 1);
+                conv_job back = {.q = &c, .src = gb.dcols, .dst = j->dx + s * c.C * c.H * c.W};
+                col2im_range(&back, 0, c.B * c.C);
+            }
+        }
+    }
+}
+
+/* dst[i] += the groups' sums of element i, added in group order. */
+static void add_groups(const dsc_graph *g, const dsc_gnode *n, const geom *q, int bias, float *dst)
+{
+    size_t G = n_groups(q->B), len = bias ? q->F : q->F * q->K;
+    for (size_t i = 0; i < len; i++) {
+        group_bufs gb = buffers(g, n, q, 0);
+        float v = (bias ? gb.db : gb.dw)[i];
+        for (size_t k = 1; k < G; k++) {
+            gb = buffers(g, n, q, k);
+            v += (bias ? gb.db : gb.dw)[i];
+        }
+        dst[i] += v;
     }
 }
 
 static void conv_backward(dsc_graph *g, dsc_gnode *n)
 {
     geom q = geom_of(g, n);
-    float *cols, *dyt, *dcols;
-    buffers(g, n, &q, &cols, &dyt, &dcols);
-    int th = dsc_threads(g->threads);
     dsc_gnode *xn = dsc_in(g, n, 0), *wn = dsc_in(g, n, 1), *bn = dsc_in(g, n, 2);
     if (n->ip[6]) {
         conv_job d = {.q = &q,
@@ -335,33 +434,22 @@ static void conv_backward(dsc_graph *g, dsc_gnode *n)
                       .dy = n->grad.data,
                       .dw = wn->requires_grad ? wn->grad.data : NULL,
                       .db = bn->requires_grad ? bn->grad.data : NULL};
-        dsc_conv_direct_backward(th, &d, xn->requires_grad ? xn->grad.data : NULL);
+        dsc_conv_direct_backward(dsc_threads(g->threads), &d,
+                                 xn->requires_grad ? xn->grad.data : NULL);
         return;
     }
-    size_t ch = (size_t)n->ip[7];
-    int dx = xn->requires_grad && xn->op != DSC_OP_INPUT;
-    for (size_t s0 = 0; s0 < q.B; s0 += ch) {
-        geom c = chunk_of(&q, s0, ch);
-        size_t BP = c.B * c.PE;
-        conv_job gather = {.q = &c, .src = n->grad.data + s0 * c.F * c.P, .dst = dyt};
-        conv_run(th, c.F * c.B, c.P, gather_range, &gather);
-        if (wn->requires_grad) { /* the chunk's patches again: they are not kept */
-            conv_job im = {.q = &c, .src = xn->val.data + s0 * c.C * c.H * c.W, .dst = cols};
-            conv_run(th, c.K * c.B, c.PE, im2col_range, &im);
-            dsc_gemm(0, 1, c.F, c.K, BP, 1.0f, dyt, BP, cols, BP, 1.0f, wn->grad.data, c.K,
-                     g->threads);
-        }
-        if (bn->requires_grad) {
-            conv_job bias = {.q = &c, .src = dyt, .dst = bn->grad.data};
-            conv_run(th, c.F, BP, bias_grad_range, &bias);
-        }
-        if (dx) {
-            dsc_gemm(1, 0, c.K, BP, c.F, 1.0f, wn->val.data, c.K, dyt, BP, 0.0f, dcols, BP,
-                     g->threads);
-            conv_job back = {.q = &c, .src = dcols, .dst = xn->grad.data + s0 * c.C * c.H * c.W};
-            conv_run(th, c.B * c.C, c.H * c.W * c.KH * c.KW, col2im_range, &back);
-        }
-    }
+    group_job job = {.g = g,
+                     .n = n,
+                     .q = &q,
+                     .x = xn->val.data,
+                     .w = wn->val.data,
+                     .dy = n->grad.data,
+                     .dx = xn->requires_grad && xn->op != DSC_OP_INPUT ? xn->grad.data : NULL,
+                     .dw = wn->requires_grad,
+                     .db = bn->requires_grad};
+    run_groups(g, &q, backward_groups, &job);
+    if (job.dw) add_groups(g, n, &q, 0, wn->grad.data);
+    if (job.db) add_groups(g, n, &q, 1, bn->grad.data);
 }
 
 const dsc_op_def dsc_op_conv = {
