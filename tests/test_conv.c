@@ -392,8 +392,9 @@ static void test_pool_swap(void)
 }
 
 /* The direct way's plane kernels: the AVX-512 forward (sixteen lanes) gives
- * the eight-lane body's bits for lengths around its blocks; the plane sum
- * is the sum (a 28 x 28 image's 26 x 26 plane, extended: 754 values). */
+ * the eight-lane body's bits for lengths around its blocks, and so does
+ * the weight gradient's sixteen-lane body; the plane sum is the sum (a 28 x 28 image's 26 x 26
+ * plane, extended: 754 values). */
 static void test_plane_kernels(void)
 {
     static float x[3 * 30 * 30], out[2][800];
@@ -416,6 +417,19 @@ static void test_plane_kernels(void)
         double want = 0.0;
         for (size_t i = 0; i < n; i++) want += out[0][i];
         CHECK_NEAR(dsc_conv_plane_sum(out[0], n), want, 1e-4 * (1.0 + fabs(want)));
+        /* the weight gradient: both bodies the same bits, each tap near its
+         * dot product */
+        double acc[2][27] = {{0}};
+        for (int wide = 0; wide < 2; wide++)
+            if (!wide || dsc_conv_wide())
+                dsc_conv_plane_wgrad(x, off, out[0], 27, acc[wide], n, wide);
+        if (dsc_conv_wide()) CHECK(memcmp(acc[0], acc[1], sizeof acc[0]) == 0);
+        for (size_t t = 0; t < 27; t++) {
+            double dot = 0.0, mag = 0.0;
+            for (size_t i = 0; i < n; i++)
+                dot += (double)out[0][i] * x[off[t] + i], mag += fabs(out[0][i] * x[off[t] + i]);
+            CHECK_NEAR(acc[0][t], dot, 1e-5 * (1.0 + mag));
+        }
     }
 }
 

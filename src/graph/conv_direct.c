@@ -118,33 +118,47 @@ static void plane_forward_plain(const float *x, const size_t *off, const float *
 }
 
 /* The dot products of dy (extended, zeros past each row's end) with every
- * tap's run, one accumulator per tap: dy is read once for all taps. */
-#define PLANE_WGRAD_BODY                                                                           \
-    dsc_f32x8 l[DSC_CONV_DIRECT_K];                                                                \
-    float tail[DSC_CONV_DIRECT_K];                                                                 \
-    for (size_t t = 0; t < taps; t++) l[t] = (dsc_f32x8){0}, tail[t] = 0.0f;                       \
-    size_t i = 0;                                                                                  \
+ * tap's run, one accumulator per tap: dy is read once for all taps. Each
+ * sum runs in sixteen float lanes (as lanes 0-7 and 8-15: two eight-lane
+ * vectors here, one 512-bit register in the AVX-512 body), then eight
+ * lanes for what is left, then one; the lanes are added in double, in
+ * order. So every body gives the same bits. */
+#define WGRAD_TAIL                                                                                 \
     for (; i + 8 <= n; i += 8) {                                                                   \
         dsc_f32x8 g;                                                                               \
         memcpy(&g, dy + i, 32);                                                                    \
         for (size_t t = 0; t < taps; t++) {                                                        \
             dsc_f32x8 a;                                                                           \
             memcpy(&a, x + off[t] + i, 32);                                                        \
-            l[t] += g * a;                                                                         \
+            lo[t] += g * a;                                                                        \
         }                                                                                          \
     }                                                                                              \
     for (; i < n; i++)                                                                             \
         for (size_t t = 0; t < taps; t++) tail[t] += dy[i] * x[off[t] + i];                        \
     for (size_t t = 0; t < taps; t++) {                                                            \
         double s = tail[t];                                                                        \
-        for (int j = 0; j < 8; j++) s += l[t][j];                                                  \
+        for (int j = 0; j < 8; j++) s += lo[t][j];                                                 \
+        for (int j = 0; j < 8; j++) s += hi[t][j];                                                 \
         acc[t] += s;                                                                               \
     }
 
 static void plane_wgrad_plain(const float *x, const size_t *off, const float *dy, size_t taps,
                               double *acc, size_t n)
 {
-    PLANE_WGRAD_BODY
+    dsc_f32x8 lo[DSC_CONV_DIRECT_K], hi[DSC_CONV_DIRECT_K];
+    float tail[DSC_CONV_DIRECT_K];
+    for (size_t t = 0; t < taps; t++) lo[t] = hi[t] = (dsc_f32x8){0}, tail[t] = 0.0f;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        dsc_f32x8 g0, g1;
+        memcpy(&g0, dy + i, 32), memcpy(&g1, dy + i + 8, 32);
+        for (size_t t = 0; t < taps; t++) {
+            dsc_f32x8 a0, a1;
+            memcpy(&a0, x + off[t] + i, 32), memcpy(&a1, x + off[t] + i + 8, 32);
+            lo[t] += g0 * a0, hi[t] += g1 * a1;
+        }
+    }
+    WGRAD_TAIL
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -202,7 +216,23 @@ __attribute__((target("avx512f"))) static void plane_wgrad_avx512(const float *x
                                                                   const float *dy, size_t taps,
                                                                   double *acc, size_t n)
 {
-    PLANE_WGRAD_BODY
+    f32x16 l[DSC_CONV_DIRECT_K];
+    dsc_f32x8 lo[DSC_CONV_DIRECT_K], hi[DSC_CONV_DIRECT_K];
+    float tail[DSC_CONV_DIRECT_K];
+    for (size_t t = 0; t < taps; t++) l[t] = (f32x16){0}, tail[t] = 0.0f;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        f32x16 g;
+        memcpy(&g, dy + i, 64);
+        for (size_t t = 0; t < taps; t++) {
+            f32x16 a;
+            memcpy(&a, x + off[t] + i, 64);
+            l[t] += g * a;
+        }
+    }
+    for (size_t t = 0; t < taps; t++)
+        memcpy(&lo[t], &l[t], 32), memcpy(&hi[t], (float *)&l[t] + 8, 32);
+    WGRAD_TAIL
 }
 #endif
 
@@ -298,35 +328,44 @@ static void ext_forward_range(void *job_, size_t lo, size_t hi)
     }
 }
 
+void dsc_conv_filter_grads(const dsc_conv_geom *q, const float *x, size_t f,
+                           dsc_conv_plane_fill fill, const void *ctx, float *dw, float *db)
+{
+    size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
+    float ext[EXT_MAX];
+    double acc[DSC_CONV_DIRECT_K], bsum = 0.0;
+    int wide = dsc_conv_wide();
+    dsc_conv_tap_offsets(q, off);
+    for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
+    for (size_t s = 0; s < q->B; s++) {
+        fill(ctx, s, f, ext);
+        if (dw) dsc_conv_plane_wgrad(x + s * q->C * q->H * q->W, off, ext, q->K, acc, n, wide);
+        if (db) bsum += dsc_conv_plane_sum(ext, n);
+    }
+    if (dw)
+        for (size_t k = 0; k < q->K; k++) dw[f * q->K + k] += (float)acc[k];
+    if (db) db[f] += (float)bsum;
+}
+
+/* Sample s's gradient of filter f's plane, extended: dy's rows W apart,
+ * zeros between. */
+static void fill_plane(const void *job_, size_t s, size_t f, float *ext)
+{
+    const dsc_conv_job *job = job_;
+    const dsc_conv_geom *q = job->q;
+    const float *dy = job->dy + (s * q->F + f) * q->P;
+    for (size_t oy = 0; oy < q->OH; oy++) {
+        memcpy(ext + oy * q->W, dy + oy * q->OW, q->OW * sizeof(float));
+        if (oy + 1 < q->OH) memset(ext + oy * q->W + q->OW, 0, (q->W - q->OW) * sizeof(float));
+    }
+}
+
 /* dw[f] and db[f] for the filters f in [lo, hi), by the extended loop. */
 static void ext_wgrad_range(void *job_, size_t lo, size_t hi)
 {
     const dsc_conv_job *job = job_;
-    const dsc_conv_geom *q = job->q;
-    size_t off[DSC_CONV_DIRECT_K], n = (q->OH - 1) * q->W + q->OW;
-    float ext[EXT_MAX];
-    double acc[DSC_CONV_DIRECT_K];
-    int wide = dsc_conv_wide();
-    dsc_conv_tap_offsets(q, off);
-    for (size_t f = lo; f < hi; f++) {
-        for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
-        double bsum = 0.0;
-        for (size_t s = 0; s < q->B; s++) {
-            const float *dy = job->dy + (s * q->F + f) * q->P;
-            for (size_t oy = 0; oy < q->OH; oy++) {
-                memcpy(ext + oy * q->W, dy + oy * q->OW, q->OW * sizeof(float));
-                if (oy + 1 < q->OH)
-                    memset(ext + oy * q->W + q->OW, 0, (q->W - q->OW) * sizeof(float));
-            }
-            if (job->dw)
-                dsc_conv_plane_wgrad(job->src + s * q->C * q->H * q->W, off, ext, q->K, acc, n,
-                                     wide);
-            if (job->db) bsum += dsc_conv_plane_sum(ext, n);
-        }
-        if (job->dw)
-            for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
-        if (job->db) job->db[f] += (float)bsum;
-    }
+    for (size_t f = lo; f < hi; f++)
+        dsc_conv_filter_grads(job->q, job->src, f, fill_plane, job, job->dw, job->db);
 }
 
 /* y[n][f] for the tasks (n, f) in [lo, hi). */

@@ -45,6 +45,14 @@ double dsc_conv_plane_sum(const float *dy, size_t n);
 void dsc_conv_plane_wgrad(const float *x, const size_t *off, const float *dy, size_t taps,
                           double *acc, size_t n, int wide);
 
+/* Filter f's weight and bias gradients (dw and db += its sums; either may
+ * be NULL) by the extended loops, from x and each sample's gradient of the
+ * filter's plane, which fill(ctx, s, f, ext) writes extended (rows W apart,
+ * zeros between): samples in order, the same sums for every caller. */
+typedef void (*dsc_conv_plane_fill)(const void *ctx, size_t s, size_t f, float *ext);
+void dsc_conv_filter_grads(const dsc_conv_geom *q, const float *x, size_t f,
+                           dsc_conv_plane_fill fill, const void *ctx, float *dw, float *db);
+
 /* What a parallel piece reads and writes. */
 typedef struct {
     const dsc_conv_geom *q;

@@ -328,11 +328,13 @@ typedef struct {
     int dw, db; /* which gradients to take */
 } group_job;
 
-/* Groups [lo, hi): each chunk's patches, its product (on this thread) and
- * the bias, into y. */
-static void forward_groups(void *job_, size_t lo, size_t hi)
+/* Runs fn(j, buffers, chunk geometry, first sample, first of its group)
+ * over the chunks of the groups [lo, hi), in order. */
+typedef void (*chunk_fn)(const group_job *j, const group_bufs *gb, const geom *c, size_t s,
+                         int first);
+
+static void each_chunk(const group_job *j, size_t lo, size_t hi, chunk_fn fn)
 {
-    const group_job *j = job_;
     const geom *q = j->q;
     size_t ch = (size_t)j->n->ip[7];
     for (size_t k = lo; k < hi; k++) {
@@ -342,14 +344,27 @@ static void forward_groups(void *job_, size_t lo, size_t hi)
         for (size_t s = s0; s < s1; s += ch) {
             geom c = *q;
             c.B = s1 - s < ch ? s1 - s : ch;
-            size_t BP = c.B * c.PE;
-            conv_job im = {.q = &c, .src = j->x + s * c.C * c.H * c.W, .dst = gb.cols};
-            im2col_range(&im, 0, c.K * c.B);
-            dsc_gemm(0, 0, c.F, BP, c.K, 1.0f, j->w, c.K, gb.cols, BP, 0.0f, gb.yt, BP, 1);
-            conv_job out = {.q = &c, .src = gb.yt, .bias = j->b, .dst = j->y + s * c.F * c.P};
-            bias_range(&out, 0, c.B * c.F);
+            fn(j, &gb, &c, s, s == s0);
         }
     }
+}
+
+/* A chunk's patches, its product (on this thread) and the bias, into y. */
+static void forward_chunk(const group_job *j, const group_bufs *gb, const geom *c, size_t s,
+                          int first)
+{
+    (void)first;
+    size_t BP = c->B * c->PE;
+    conv_job im = {.q = c, .src = j->x + s * c->C * c->H * c->W, .dst = gb->cols};
+    im2col_range(&im, 0, c->K * c->B);
+    dsc_gemm(0, 0, c->F, BP, c->K, 1.0f, j->w, c->K, gb->cols, BP, 0.0f, gb->yt, BP, 1);
+    conv_job out = {.q = c, .src = gb->yt, .bias = j->b, .dst = j->y + s * c->F * c->P};
+    bias_range(&out, 0, c->B * c->F);
+}
+
+static void forward_groups(void *job_, size_t lo, size_t hi)
+{
+    each_chunk(job_, lo, hi, forward_chunk);
 }
 
 /* Runs fn over the batch's groups, in parallel when the work is worth it. */
@@ -374,38 +389,31 @@ static void conv_forward(dsc_graph *g, dsc_gnode *n)
     run_groups(g, &q, forward_groups, &job);
 }
 
-/* Groups [lo, hi) of backward: per chunk, dy gathered into dyt, the
- * group's dw and db sums, and dx through dcols (each sample's own). */
+/* A chunk of backward: dy gathered into dyt, the group's dw and db sums
+ * (set by its first chunk), and dx through dcols (each sample's own). */
+static void backward_chunk(const group_job *j, const group_bufs *gb, const geom *c, size_t s,
+                           int first)
+{
+    size_t BP = c->B * c->PE;
+    conv_job gather = {.q = c, .src = j->dy + s * c->F * c->P, .dst = gb->yt};
+    gather_range(&gather, 0, c->F * c->B);
+    if (j->dw) { /* the chunk's patches again: they are not kept */
+        conv_job im = {.q = c, .src = j->x + s * c->C * c->H * c->W, .dst = gb->cols};
+        im2col_range(&im, 0, c->K * c->B);
+        dsc_gemm(0, 1, c->F, c->K, BP, 1.0f, gb->yt, BP, gb->cols, BP, first ? 0.0f : 1.0f, gb->dw,
+                 c->K, 1);
+    }
+    if (j->db) bias_grad(c, gb->yt, gb->db, first);
+    if (j->dx) {
+        dsc_gemm(1, 0, c->K, BP, c->F, 1.0f, j->w, c->K, gb->yt, BP, 0.0f, gb->dcols, BP, 1);
+        conv_job back = {.q = c, .src = gb->dcols, .dst = j->dx + s * c->C * c->H * c->W};
+        col2im_range(&back, 0, c->B * c->C);
+    }
+}
+
 static void backward_groups(void *job_, size_t lo, size_t hi)
 {
-    const group_job *j = job_;
-    const geom *q = j->q;
-    size_t ch = (size_t)j->n->ip[7];
-    for (size_t k = lo; k < hi; k++) {
-        group_bufs gb = buffers(j->g, j->n, q, k);
-        size_t s0, s1;
-        group_samples(q->B, k, &s0, &s1);
-        for (size_t s = s0; s < s1; s += ch) {
-            geom c = *q;
-            c.B = s1 - s < ch ? s1 - s : ch;
-            size_t BP = c.B * c.PE;
-            int first = s == s0;
-            conv_job gather = {.q = &c, .src = j->dy + s * c.F * c.P, .dst = gb.yt};
-            gather_range(&gather, 0, c.F * c.B);
-            if (j->dw) { /* the chunk's patches again: they are not kept */
-                conv_job im = {.q = &c, .src = j->x + s * c.C * c.H * c.W, .dst = gb.cols};
-                im2col_range(&im, 0, c.K * c.B);
-                dsc_gemm(0, 1, c.F, c.K, BP, 1.0f, gb.yt, BP, gb.cols, BP, first ? 0.0f : 1.0f,
-                         gb.dw, c.K, 1);
-            }
-            if (j->db) bias_grad(&c, gb.yt, gb.db, first);
-            if (j->dx) {
-                dsc_gemm(1, 0, c.K, BP, c.F, 1.0f, j->w, c.K, gb.yt, BP, 0.0f, gb.dcols, BP, 1);
-                conv_job back = {.q = &c, .src = gb.dcols, .dst = j->dx + s * c.C * c.H * c.W};
-                col2im_range(&back, 0, c.B * c.C);
-            }
-        }
-    }
+    each_chunk(job_, lo, hi, backward_chunk);
 }
 
 /* dst[i] += the groups' sums of element i, added in group order. */

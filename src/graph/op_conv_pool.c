@@ -106,38 +106,28 @@ static void conv_pool_forward(dsc_graph *g, dsc_gnode *n)
     dsc_conv_run(dsc_threads(g->threads), q.B * q.F, q.P * q.K, forward_range, (void *)&job);
 }
 
-/* dw[f] and db[f] for the filters [lo, hi): each sample's plane gradient
- * rebuilt from the pooled one, as the separate pool's backward leaves it. */
-static void backward_range(void *job_, size_t lo, size_t hi)
+/* Sample s's gradient of filter f's plane, rebuilt from the pooled one as
+ * the separate pool's backward leaves it: each window's winner gets it. */
+static void fill_plane(const void *job_, size_t s, size_t f, float *ext)
 {
     const cp_job *job = job_;
     const dsc_conv_geom *q = job->q;
-    const dsc_pool_geom *p = job->p;
-    size_t off[DSC_CONV_DIRECT_K], n = q->PE, po = p->OH * p->OW;
-    float ext[DSC_CONV_EXT_MAX];
-    double acc[DSC_CONV_DIRECT_K];
-    int wide = dsc_conv_wide();
-    dsc_conv_tap_offsets(q, off);
-    for (size_t f = lo; f < hi; f++) {
-        for (size_t k = 0; k < q->K; k++) acc[k] = 0.0;
-        double bsum = 0.0;
-        for (size_t s = 0; s < q->B; s++) {
-            size_t t = s * q->F + f;
-            const float *dy = job->dy + t * po;
-            const int32_t *arg = job->arg + t * po;
-            memset(ext, 0, n * sizeof(float));
-            for (size_t o = 0; o < po; o++) { /* a winner's offset in the OW-wide plane */
-                size_t at = (size_t)arg[o], oy = at / q->OW, ox = at % q->OW;
-                ext[oy * q->W + ox] += dy[o];
-            }
-            if (job->dw)
-                dsc_conv_plane_wgrad(job->x + s * q->C * q->H * q->W, off, ext, q->K, acc, n, wide);
-            if (job->db) bsum += dsc_conv_plane_sum(ext, n); /* as the conv's */
-        }
-        if (job->dw)
-            for (size_t k = 0; k < q->K; k++) job->dw[f * q->K + k] += (float)acc[k];
-        if (job->db) job->db[f] += (float)bsum;
+    size_t po = job->p->OH * job->p->OW, t = s * q->F + f;
+    const float *dy = job->dy + t * po;
+    const int32_t *arg = job->arg + t * po;
+    memset(ext, 0, q->PE * sizeof(float));
+    for (size_t o = 0; o < po; o++) { /* a winner's offset in the OW-wide plane */
+        size_t at = (size_t)arg[o], oy = at / q->OW, ox = at % q->OW;
+        ext[oy * q->W + ox] += dy[o];
     }
+}
+
+/* dw[f] and db[f] for the filters [lo, hi), as the separate conv's. */
+static void backward_range(void *job_, size_t lo, size_t hi)
+{
+    const cp_job *job = job_;
+    for (size_t f = lo; f < hi; f++)
+        dsc_conv_filter_grads(job->q, job->x, f, fill_plane, job, job->dw, job->db);
 }
 
 static void conv_pool_backward(dsc_graph *g, dsc_gnode *n)

@@ -119,6 +119,24 @@ static inline void take_max(dsc_f32x8 *m, i32x8 *off, const dsc_f32x8 *v, const 
             _mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(iv), gt_));              \
     } while (0)
 
+/* The largest of a window's four values a, b (the next column), c (the
+ * next row), d, and its offset (a's is ia, the others' follow with row
+ * width W): compared in that order, the first of equal values stays. */
+__attribute__((target("avx2"))) static inline void max4_avx2(const __m256 *a, const __m256 *b,
+                                                             const __m256 *c, const __m256 *d,
+                                                             __m256i ia, int32_t W, __m256 *m,
+                                                             __m256i *at)
+{
+    __m256i ib = _mm256_add_epi32(ia, _mm256_set1_epi32(1));
+    __m256i ic = _mm256_add_epi32(ia, _mm256_set1_epi32(W));
+    __m256i id = _mm256_add_epi32(ic, _mm256_set1_epi32(1));
+    *m = *a;
+    *at = ia;
+    TAKE_MAX_AVX2(*m, *at, *b, ib);
+    TAKE_MAX_AVX2(*m, *at, *c, ic);
+    TAKE_MAX_AVX2(*m, *at, *d, id);
+}
+
 /* The 2 x 2 row with AVX2: blocks of eight windows read their two rows as
  * contiguous vectors and split even and odd columns with shuffles; a last
  * short block does the same when 16 floats can be read there (up to end),
@@ -144,15 +162,10 @@ __attribute__((target("avx2"))) static void max2_row_avx2(const float *r0, const
             _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r1l, r1h, 0x88)), 0xD8));
         __m256 d = _mm256_castpd_ps(
             _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(r1l, r1h, 0xDD)), 0xD8));
-        __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), lane);
-        __m256i ib = _mm256_add_epi32(ia, _mm256_set1_epi32(1));
-        __m256i ic = _mm256_add_epi32(ia, _mm256_set1_epi32(W));
-        __m256i id = _mm256_add_epi32(ic, _mm256_set1_epi32(1));
-        __m256 m = a;
-        __m256i at = ia;
-        TAKE_MAX_AVX2(m, at, b, ib);
-        TAKE_MAX_AVX2(m, at, c, ic);
-        TAKE_MAX_AVX2(m, at, d, id);
+        __m256 m;
+        __m256i at;
+        max4_avx2(&a, &b, &c, &d,
+                  _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), lane), W, &m, &at);
         if (o0 + 8 <= ow) {
             _mm256_storeu_ps(y + o0, m);
             _mm256_storeu_si256((__m256i *)(void *)(arg + o0), at);
@@ -169,15 +182,10 @@ __attribute__((target("avx2"))) static void max2_row_avx2(const float *r0, const
     const float *p0 = r0 + 2 * o0, *p1 = r1 + 2 * o0;
     __m256 a = _mm256_i32gather_ps(p0, ci, 4), b = _mm256_i32gather_ps(p0 + 1, ci, 4);
     __m256 c = _mm256_i32gather_ps(p1, ci, 4), d = _mm256_i32gather_ps(p1 + 1, ci, 4);
-    __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), ci);
-    __m256i ib = _mm256_add_epi32(ia, _mm256_set1_epi32(1));
-    __m256i ic = _mm256_add_epi32(ia, _mm256_set1_epi32(W));
-    __m256i id = _mm256_add_epi32(ic, _mm256_set1_epi32(1));
-    __m256 m = a;
-    __m256i at = ia;
-    TAKE_MAX_AVX2(m, at, b, ib);
-    TAKE_MAX_AVX2(m, at, c, ic);
-    TAKE_MAX_AVX2(m, at, d, id);
+    __m256 m;
+    __m256i at;
+    max4_avx2(&a, &b, &c, &d, _mm256_add_epi32(_mm256_set1_epi32(base + (int32_t)(2 * o0)), ci), W,
+              &m, &at);
     _mm256_storeu_ps(mv, m);
     _mm256_storeu_si256((__m256i *)(void *)av, at);
     for (size_t l = 0; o0 + l < ow; l++) y[o0 + l] = mv[l], arg[o0 + l] = av[l];
