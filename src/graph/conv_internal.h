@@ -61,7 +61,9 @@ typedef struct {
 } dsc_conv_job;
 
 /* Runs fn over n tasks of about `work` operations each, in parallel when
- * the whole is large enough; each task writes its own part. */
+ * the whole is large enough, in pieces of about DSC_CONV_PIECE operations
+ * (tens of microseconds); each task writes its own part. */
+#define DSC_CONV_PIECE (1u << 18)
 void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_job *job);
 
 /* The direct forward (src: x, w, bias, dst: y) and backward (src: x, w,

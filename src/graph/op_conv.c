@@ -60,7 +60,7 @@
 #define CHUNK_FLOATS (1u << 18)
 /* Groups of samples the batch is cut into, each one thread's piece: enough
  * for two threads to even out when one gets less of its core. */
-#define CONV_GROUPS 4
+#define CONV_GROUPS 8
 
 typedef dsc_conv_geom geom;
 
@@ -176,9 +176,12 @@ static void group_samples(size_t B, size_t k, size_t *s0, size_t *s1)
 
 typedef dsc_conv_job conv_job;
 
+/* Pieces of about DSC_CONV_PIECE operations: each take of a piece is a
+ * round trip between cores (~350 ns where two vCPUs are far apart), and a
+ * plane of a first layer is well under a microsecond of work. */
 void dsc_conv_run(int threads, size_t n, size_t work, dsc_range_fn fn, dsc_conv_job *job)
 {
-    size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / (work ? work : 1);
+    size_t piece = work >= DSC_CONV_PIECE ? 1 : DSC_CONV_PIECE / (work ? work : 1);
     dsc_parallel_for(threads, n * work > PAR_MIN, n, piece, fn, job);
 }
 

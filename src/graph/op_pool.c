@@ -17,6 +17,9 @@
 #include "conv_internal.h"
 
 #define PAR_MIN 16384
+/* Values a parallel piece reads, about: a take of a piece costs a round
+ * trip between cores, which a few planes of 11 x 11 do not pay for. */
+#define POOL_PIECE 65536
 
 typedef dsc_pool_geom pgeom;
 
@@ -46,7 +49,7 @@ typedef struct {
 static void pool_run(const dsc_graph *g, const pgeom *q, dsc_range_fn fn, pool_job *job)
 {
     size_t planes = q->B * q->C, work = q->H * q->W;
-    size_t piece = work >= PAR_MIN ? 1 : PAR_MIN / work;
+    size_t piece = work >= POOL_PIECE ? 1 : POOL_PIECE / work;
     dsc_parallel_for(dsc_threads(g->threads), planes * work > PAR_MIN, planes, piece, fn, job);
 }
 
