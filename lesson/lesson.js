@@ -307,6 +307,15 @@
     c.addEventListener('pointerdown', (e) => { dragging = true; c.setPointerCapture(e.pointerId); e.preventDefault(); });
     c.addEventListener('pointermove', (e) => { if (dragging) at(e); });
     c.addEventListener('pointerup', (e) => { if (!dragging) return; dragging = false; at(e); commit(nx, ny); });
+    /* A finger on the point drags it rather than scrolling the page (SVG
+     * shapes do not take CSS touch-action in Chromium); a cancelled drag
+     * puts it back. */
+    c.addEventListener('touchstart', (e) => e.preventDefault(), { passive: false });
+    c.addEventListener('pointercancel', () => {
+      dragging = false;
+      c.setAttribute('cx', p.sx(x));
+      c.setAttribute('cy', p.sy(y));
+    });
     c.addEventListener('keydown', (e) => {
       const dx = (p.x1 - p.x0) / 40, dy = (p.y1 - p.y0) / 40;
       const moves = { ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy] };

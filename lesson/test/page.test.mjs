@@ -86,10 +86,10 @@ if (!hasLive) console.log('note: this descent was built without emscripten: only
 // CI's gcc build (DSC_REQUIRE_LESSON=live) must test the live page, not fall back quietly.
 if (process.env.DSC_REQUIRE_LESSON === 'live') ok(hasLive, 'DSC_REQUIRE_LESSON=live: this descent writes the live page (built with emscripten)');
 
-async function open(dir, viewport = { width: 1280, height: 800 }) {
+async function open(dir, viewport = { width: 1280, height: 800 }, hasTouch = false) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'descent-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath, headless: true, viewport,
+    executablePath: chromiumPath, headless: true, viewport, hasTouch,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
@@ -197,9 +197,20 @@ async function checkCommon(p, dir) {
 }
 
 async function phone(dir) {
-  const p = await open(dir, { width: 390, height: 844 });
+  const p = await open(dir, { width: 390, height: 844 }, true);
   const over = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   ok(over <= 0, `${dir}: at 390 px wide the page scrolls sideways by ${over} px`);
+  // A finger drags the start too (touch events, as a phone sends them).
+  const handle = p.page.locator('#intercept .drag');
+  await handle.scrollIntoViewIfNeeded();
+  const b = await handle.boundingBox(), x = b.x + b.width / 2, y = b.y + b.height / 2;
+  const cdp = await p.ctx.newCDPSession(p.page);
+  const touch = (type, tx) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: tx, y }] });
+  await touch('touchStart', x);
+  for (let i = 1; i <= 5; i++) await touch('touchMove', x + 8 * i);
+  await touch('touchEnd', x + 40);
+  const v = await p.page.locator('#intercept [data-ctl=icpt0]').inputValue();
+  ok(Number(v) > 0, `${dir} (phone): a touch drag moved the intercept's start right (to ${v})`);
   await p.page.locator('#intercept').screenshot({ path: path.join(shots, `${dir}-phone-intercept.png`) });
   eq(p.seen.errors, [], `${dir} (phone): console errors`);
   await p.close();
