@@ -392,6 +392,9 @@ async function liveOnly(p, trace) {
     await sec.locator('[data-ctl=start]').fill(b3Default);
     await sec.locator('[data-ctl=start]').dispatchEvent('change');
   }
+  // Each section's menus back at their defaults, for the screenshots.
+  await page.locator('#backprop [data-ctl=param]').selectOption('b3');
+  await page.locator('#relu [data-ctl=param]').selectOption('w1');
 
   // A bad file: the command line's message, line and column.
   const lineMsg = cliMessage(['line', '--data', 'bad.csv']);
