@@ -404,6 +404,7 @@ def model_files():
     case("model/eval with a missing target", ["eval", "--model", "m.model", "--data", "new.csv"], 1,
          r"new\.csv.*'y' not found")
     layr_chunks(damaged)
+    xfrm_chunks(damaged)
     checkpoints()
     case("model/--init with a bad line", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:2:",
          setup=files(bad__txt="w1 1\nw2 x\n"))
@@ -469,6 +470,99 @@ def layr_chunks(damaged):
          setup=from_conv(lambda b: recrc(b[:8] + struct.pack("<I", 1) + b[12:])))
     case("model/a conv model predicts", ["predict", "--model", "c.model", "--data", "img.csv"], 0,
          out=r"^label", setup=conv_model, creates=["img.csv", "c.model"])
+
+
+def xfrm_at(name, tag=b"XFRM", which=0, delta=8):
+    """A check that the message names the byte where it went wrong: the
+    payload (delta 8) or the tag (delta 0) of the which-th `tag` chunk."""
+    def check(d, r):
+        with open(os.path.join(d, name), "rb") as f:
+            b = f.read()
+        at = [c for c in chunks(b) if c[1] == tag][which][0] + delta
+        want = "%s: chunk XFRM at byte %d:" % (name, at) if which == 0 else \
+            "%s: byte %d: a second XFRM chunk" % (name, at)
+        return None if want in r.err.decode("utf-8", "replace") else "the message lacks %r" % want
+    return check
+
+
+def damaged_from(src, fn):
+    """A setup writing x.model: fn of the bytes of src."""
+    def setup(d):
+        with open(os.path.join(d, src), "rb") as f:
+            b = f.read()
+        write(os.path.join(d, "x.model"), fn(b))
+    return setup
+
+
+def xfrm_chunks(damaged):
+    """The input divisor of a format-2 model (XFRM: one f32, finite and at
+    least FLT_MIN; a subnormal one overflows every input to infinity). Each
+    refusal names the file, the chunk and the byte; a refused model is
+    refused by every command, which then writes nothing."""
+    f32 = lambda v: struct.pack("<f", v)
+    xfrm = lambda payload: damaged(lambda b: with_chunk(b, b"XFRM", payload))
+    bad = [("0", f32(0.0), r"is 0 "), ("-0", f32(-0.0), r"is -0 "), ("negative", f32(-255.0), r"is -255 "),
+           ("NaN", f32(float("nan")), r"is nan "), ("Inf", f32(float("inf")), r"is inf "),
+           ("-Inf", f32(float("-inf")), r"is -inf "),
+           ("the smallest subnormal", struct.pack("<I", 1), r"is 1\.40129846e-45 "),
+           ("the largest subnormal", struct.pack("<I", 0x007fffff), r"is 1\.17549421e-38 ")]
+    for name, payload, msg in bad:
+        case("model/XFRM divisor %s" % name, ["info", "--model", "x.model"], 1,
+             r"x\.model: chunk XFRM at byte \d+: the input divisor " + msg +
+             r"\(it must be finite and at least 1\.17549435e-38\)",
+             setup=xfrm(payload), check=xfrm_at("x.model"))
+    # Every command that reads a model refuses it, before any output exists.
+    for cmd, argv, out in [("predict", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], None),
+                           ("eval", ["eval", "--model", "x.model", "--data", "d.csv", "--json"], None),
+                           ("export", ["export", "--model", "x.model", "--format", "onnx", "--out", "x.onnx"], None),
+                           ("train --resume", ["train", "--data", "cls.csv", "--target", "label", "--epochs", "4",
+                                               "--batch", "8", "--optimizer", "adam", "--resume", "x.model",
+                                               "--save", "o.model", "--log", "o.jsonl", "--quiet"], "ck.model.ckpt")]:
+        setup = xfrm(f32(0.0)) if not out else damaged_from(out, lambda b: with_chunk(b, b"XFRM", f32(0.0)))
+        case("model/XFRM divisor 0, %s writes nothing" % cmd, argv, 1,
+             r"x\.model: chunk XFRM at byte \d+: the input divisor is 0 ", setup=setup,
+             check=xfrm_at("x.model"))
+    short = [("empty", b"", r"the chunk ends inside the input divisor \(4 bytes needed, 0 left\)"),
+             ("truncated", b"\x00\x00\x7f", r"the chunk ends inside the input divisor \(4 bytes needed, 3 left\)")]
+    for name, payload, msg in short:
+        case("model/XFRM %s" % name, ["info", "--model", "x.model"], 1, r"x\.model: chunk XFRM at byte \d+: " + msg,
+             setup=xfrm(payload), check=xfrm_at("x.model"))
+    case("model/XFRM of 8 bytes", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 1,
+         r"x\.model: chunk XFRM at byte \d+: 4 unexpected bytes after the last field",
+         setup=xfrm(f32(255.0) * 2), check=xfrm_at("x.model", delta=12))
+    case("model/XFRM twice", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 1,
+         r"x\.model: byte \d+: a second XFRM chunk",
+         setup=damaged(lambda b: with_chunk(with_chunk(b, b"XFRM", f32(255.0)), b"XFRM", f32(255.0))),
+         check=xfrm_at("x.model", which=1, delta=0))
+    case("model/XFRM twice, the same value", ["info", "--model", "x.model"], 1, r"a second XFRM chunk",
+         setup=damaged(lambda b: with_chunk(with_chunk(b, b"XFRM", f32(1.0)), b"XFRM", f32(1.0))))
+
+    def version1(b):
+        b = with_chunk(b, b"XFRM", f32(255.0))
+        return recrc(b[:8] + struct.pack("<I", 1) + b[12:])
+    case("model/XFRM in a version 1 file", ["predict", "--model", "x.model", "--data", "new.csv", "--out",
+                                            "p.csv"], 1,
+         r"x\.model: chunk XFRM at byte \d+: a version 1 file cannot hold this chunk \(format 2 added it\)",
+         setup=damaged(version1), check=xfrm_at("x.model", delta=0))
+    # What holds: the same files, whole, load and say their divisor.
+    def says(div):
+        def check(d, r):
+            import json
+            j = json.loads(r.out)
+            got = j.get("input_divisor")
+            if got is not None and div is not None:  # printed as the float's shortest text
+                got = struct.unpack("<f", struct.pack("<f", got))[0]
+            return None if got == div else "input_divisor %r, not %r" % (
+                j.get("input_divisor"), div)
+        return check
+    case("model/XFRM 255 (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=xfrm(f32(255.0)), check=says(255))
+    case("model/XFRM the smallest normal divisor (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=xfrm(struct.pack("<I", 0x00800000)), check=says(struct.unpack("<f", struct.pack("<I", 0x00800000))[0]))
+    case("model/version 1 without XFRM (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=damaged(lambda b: recrc(b[:8] + struct.pack("<I", 1) + b[12:])), check=says(None))
+    case("model/XFRM 255 predicts", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 0,
+         setup=xfrm(f32(255.0)), creates=["p.csv"])
 
 
 def checkpoints():
