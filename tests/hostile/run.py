@@ -135,6 +135,8 @@ def snapshot(d):
 def judge(c, r, before, after, workdir):
     """The list of what went wrong (empty: the case passed)."""
     bad = []
+    if getattr(r, "problem", None):
+        bad.append(r.problem)
     if r.timed_out:
         bad.append("did not end within %d s" % c.timeout)
     if SANITIZER.search(r.err) or SANITIZER.search(r.out):
