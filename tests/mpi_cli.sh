@@ -163,10 +163,10 @@ print('a,b,y')
 for i in range(20000):
     a, b = random.random(), random.random()
     print('%.4f,%.4f,%.4f' % (a, b, a * b))" > long.csv
-# Open MPI 4 passes Ctrl-C on as SIGCONT, a sleep of
-# odls_base_sigkill_timeout (1 s by default), SIGTERM, the same sleep, then
-# SIGKILL: rank 0 has one timeout to stop and save, which a busy machine
-# can exceed; what is checked here is that it saves, not how fast.
+# Open MPI 4 passes Ctrl-C on as SIGTERM and SIGKILLs the ranks still
+# running about odls_base_sigkill_timeout (1 s by default) later: rank 0
+# has that long to stop and save, which a busy machine can exceed; what is
+# checked here is that it saves, not how fast.
 OMPI_MCA_odls_base_sigkill_timeout=5 "$mpiexec" -n 2 "$cli" train --data long.csv --target y \
   --layers 32:relu --optimizer adam --batch 8 --epochs 100000 --log long.jsonl --save long.dsc \
   --quiet > int.out 2>&1 &

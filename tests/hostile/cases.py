@@ -1164,12 +1164,11 @@ def mpi(mpiexec):
          r"is the --data file", shell=True, env=env, timeout=180)
     case("mpi/a bad model on every rank", "%s -n 2 $D eval --model d.csv --data d.csv" % m, 1,
          r"not a descent model file", shell=True, env=env, timeout=180)
-    # On Ctrl-C Open MPI 4 sends SIGCONT, sleeps odls_base_sigkill_timeout
-    # (1 s by default), sends SIGTERM, sleeps again and sends SIGKILL: rank
-    # 0 has that long to finish its step and save, which on a busy machine
-    # can take more than 1 s (docs/SCALING.md). The claim here is that the
-    # ranks stop together and rank 0 saves, not how fast; each case takes
-    # twice the timeout.
+    # On Ctrl-C Open MPI 4 sends SIGTERM and SIGKILLs the ranks still running
+    # about odls_base_sigkill_timeout later (1 s by default): rank 0 has that
+    # long to finish its step and save, which a busy machine can exceed
+    # (docs/SCALING.md). The claim here is that the ranks stop together and
+    # rank 0 saves, not how fast; mpirun takes about twice the timeout.
     ienv = dict(env, OMPI_MCA_odls_base_sigkill_timeout="5")
     for np_ in (1, 2, 3):
         case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=180, env=ienv,
