@@ -312,11 +312,8 @@ void dsc_parallel_for(int threads, int par, size_t n, size_t piece, dsc_range_fn
 
 /* ---- the default thread count ------------------------------------------ */
 
-#ifndef DSC_NO_THREADS
-static int default_threads = 1;
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-
-/* Why DSC_NUM_THREADS was ignored or changed, if it was. */
+/* Why DSC_NUM_THREADS was ignored or changed, if it was (also in builds
+ * without threads, which read it only to say so). */
 static char env_problem[160];
 
 /* A positive count from the environment variable name, or 0. With why
@@ -343,6 +340,10 @@ static int env_count(const char *name, int why)
     return v > POOL_MAX ? POOL_MAX : (int)v;
 }
 
+#ifndef DSC_NO_THREADS
+static int default_threads = 1;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
 static void find_default(void)
 {
     int t = env_count("DSC_NUM_THREADS", 1);
@@ -362,11 +363,16 @@ static void find_default(void)
 const char *dsc_threads_env_problem(void)
 {
 #ifdef DSC_NO_THREADS
-    return NULL;
+    /* One thread only: nothing else can race this. */
+    static int read;
+    if (!read) {
+        env_count("DSC_NUM_THREADS", 1);
+        read = 1;
+    }
 #else
     pthread_once(&default_once, find_default);
-    return env_problem[0] ? env_problem : NULL;
 #endif
+    return env_problem[0] ? env_problem : NULL;
 }
 
 int dsc_threads(int t)
