@@ -180,6 +180,10 @@ class _DescentEstimator(BaseEstimator):
         return m
 
     def _train(self, X: np.ndarray, Y: np.ndarray, epochs: int, first: bool, seed: int) -> None:
+        if not (float(self.alpha) >= 0 and math.isfinite(float(self.alpha))):
+            raise InvalidArgumentError(
+                f"alpha (the L2 penalty) must be a finite number >= 0, not {self.alpha!r}"
+            )
         data = Dataset(X, Y)
         m: Model = self.model_
         if first and self.standardize:
@@ -209,7 +213,7 @@ class _DescentEstimator(BaseEstimator):
             beta2=self.beta2,
             eps=self.eps,
             weight_decay=self.weight_decay,
-            l2=self.alpha,
+            l2=float(self.alpha),
             threads=self.threads,
             dropout=self.dropout,
             patience=self.patience,

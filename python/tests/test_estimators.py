@@ -167,6 +167,8 @@ def test_alpha_is_in_the_loss_as_mlp_puts_it(iris):
         want = start.loss(data, "ce") + 0.5 * alpha * float(np.sum(w.astype(np.float64) ** 2)) / 150
         assert est.loss_curve_[0] == pytest.approx(want, rel=1e-5)
     assert DescentClassifier().get_params()["alpha"] == 1e-4
+    with pytest.raises(descent.InvalidArgumentError, match="alpha"):
+        DescentClassifier(alpha=-1.0).fit(X, y)
 
 
 def test_string_labels_unseen_in_fit_raise_descents_message(iris):
