@@ -18,6 +18,7 @@
 #include "job.h"
 #include "lesson_engine.h"
 #include "output.h"
+#include "seed.h"
 
 /* lesson_assets.c, written at build time by lesson/embed.cmake. */
 extern const unsigned char lesson_asset_page[], lesson_asset_css[], lesson_asset_script[],
@@ -99,6 +100,16 @@ static int record_request(recorder *r, const char *request, int steps)
             steps ? k < 20 || (k - 20) % every == 0 || k + 1 == rows : k == 0 || k + 1 == rows;
         if (!keep) continue;
         snprintf(at, sizeof at, "%s at=%zu", request, k);
+        st = record_one(r, at);
+    }
+    /* The loss against each parameter at the start, where a network
+     * section's starting point is dragged. */
+    const char *demo = strstr(request, " demo=");
+    char name[32] = "";
+    if (demo && steps) snprintf(name, sizeof name, "%.*s", (int)strcspn(demo + 6, " "), demo + 6);
+    const seed_demo *d = seed_find_demo(name);
+    for (size_t i = 0; d && i < 7 && st == EXIT_OK; i++) {
+        snprintf(at, sizeof at, "%s at=0 slice=%s", request, d->names[i]);
         st = record_one(r, at);
     }
     return st;

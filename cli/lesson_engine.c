@@ -241,6 +241,34 @@ dsc_status lesson_gradient(const dsc_model *m, const dsc_dataset *d, float *g)
     return s == DSC_ECANCELLED ? DSC_OK : s;
 }
 
+int lesson_trace_step(lesson_trace *tr, const dsc_step_info *si)
+{
+    if (!tr->record_error)
+        tr->record_error = dsc_run_trace_add(&tr->t, si->params, si->grads, si->loss);
+    return tr->record_error != DSC_OK;
+}
+
+static int trace_only(const dsc_step_info *si, void *user) { return lesson_trace_step(user, si); }
+
+dsc_status lesson_trace_train(lesson_trace *tr, dsc_model *m, const dsc_dataset *d,
+                              dsc_train_params *p)
+{
+    size_t np = dsc_model_param_count(m);
+    if (np > LESSON_MAX_PARAMS)
+        return dsc_fail(DSC_EINVAL, "lesson: %zu parameters; the page draws at most %d", np,
+                        LESSON_MAX_PARAMS);
+    if (!p->on_step) p->on_step = trace_only, p->user = tr;
+    dsc_status s = dsc_run_trace_init(&tr->t, np);
+    if (!s) {
+        tr->status = dsc_train(m, d, p, &tr->res);
+        s = tr->status == DSC_EDIVERGED ? DSC_OK : tr->status;
+    }
+    if (!s) s = tr->record_error;
+    if (!s) s = dsc_run_trace_finish(&tr->t, dsc_model_params(m), tr->res.loss);
+    if (!s && tr->status == DSC_OK) s = lesson_gradient(m, d, tr->final_grad);
+    return s;
+}
+
 /* ------------------------------------------------------------------ */
 /* Runs kept for `at=` requests                                       */
 /* ------------------------------------------------------------------ */
@@ -265,23 +293,42 @@ void lesson_forget(void)
     }
 }
 
-/* The request without its at= word: the run's identity. */
+/* The request without its at= and slice= words: the run's identity. */
 static char *base_key(const char *text)
 {
     char *k = dsc_strdup(text);
     if (!k) return NULL;
-    char *at = strstr(k, " at=");
-    if (at) {
-        size_t rest = strcspn(at + 1, " ");
-        memmove(at, at + 1 + rest, strlen(at + 1 + rest) + 1);
+    static const char *const words[] = {" at=", " slice="};
+    for (size_t i = 0; i < 2; i++) {
+        char *w = strstr(k, words[i]);
+        if (w) {
+            size_t rest = strcspn(w + 1, " ");
+            memmove(w, w + 1 + rest, strlen(w + 1 + rest) + 1);
+        }
     }
     return k;
 }
 
+dsc_status lesson_run_make(const lesson_run_kind *kind, lesson_req *q, lesson_run **out)
+{
+    *out = NULL;
+    lesson_run *run = dsc_calloc(1, kind->size);
+    if (!run) return dsc_fail(DSC_ENOMEM, "out of memory");
+    run->answer = kind->answer;
+    run->free = kind->free;
+    dsc_status s = kind->train(run, q);
+    if (s) {
+        kind->free(run);
+        return s;
+    }
+    *out = run;
+    return DSC_OK;
+}
+
 static dsc_status make_run(lesson_req *r, lesson_run **out)
 {
-    if (strcmp(r->kind, "line") == 0) return lesson_line_run(r, out);
-    if (strcmp(r->kind, "net") == 0) return lesson_net_run(r, out);
+    if (strcmp(r->kind, "line") == 0) return lesson_run_make(&lesson_line_kind, r, out);
+    if (strcmp(r->kind, "net") == 0) return lesson_run_make(&lesson_net_kind, r, out);
     return dsc_fail(DSC_EINVAL, "lesson: no request '%s' (line, net, demos)", r->kind);
 }
 
@@ -318,16 +365,24 @@ static dsc_status find_run(const char *text, lesson_req *r, lesson_run **out)
     return DSC_OK;
 }
 
-/* Takes at= out of the request (the run does not depend on it). */
+/* Takes at= and slice= out of the request (the run does not depend on
+ * them). */
 static dsc_status take_at(lesson_req *r)
 {
     for (size_t i = 0; i < r->n; i++) {
-        if (strcmp(r->kv[i].key, "at") != 0) continue;
-        long at = 0;
-        dsc_status s = lesson_count(r, "at", &at);
+        dsc_status s = DSC_OK;
+        if (strcmp(r->kv[i].key, "at") == 0) {
+            long at = 0;
+            if (!(s = lesson_count(r, "at", &at))) r->at = at;
+        } else if (strcmp(r->kv[i].key, "slice") == 0) {
+            const char *name = NULL;
+            if (!(s = lesson_str(r, "slice", &name)) && strlen(name) >= sizeof r->slice)
+                s = dsc_fail(DSC_EINVAL, "lesson: slice=%s: no parameter of that name", name);
+            if (!s) snprintf(r->slice, sizeof r->slice, "%s", name);
+        }
         if (s) return s;
-        r->at = at;
     }
+    if (r->slice[0] && r->at < 0) return dsc_fail(DSC_EINVAL, "lesson: slice= goes with at=");
     return DSC_OK;
 }
 
@@ -345,7 +400,7 @@ static dsc_status answer(const char *text, jbuf *b)
     if ((s = find_run(text, &r, &run))) return s;
     if (r.at >= 0 && (size_t)r.at >= run->rows)
         return dsc_fail(DSC_EINVAL, "lesson: at=%ld, but the run has %zu states", r.at, run->rows);
-    return run->answer(run, r.at, b);
+    return run->answer(run, &r, b);
 }
 
 dsc_status lesson_call(const char *request, char **json)

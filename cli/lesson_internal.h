@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "lesson_engine.h"
+#include "viz/plots.h"
 
 /* ---- a parsed request ---- */
 
@@ -21,7 +22,8 @@ typedef struct {
         int used;
     } kv[LESSON_MAX_KEYS];
     char buf[4096];
-    long at; /* -1: none */
+    long at;        /* -1: none */
+    char slice[24]; /* "": none; with at=, the loss against this parameter */
 } lesson_req;
 
 /* Each getter fails (DSC_EINVAL, "lesson: ...") when the key is missing or
@@ -59,18 +61,50 @@ dsc_status jb_finish(jbuf *b, char **out);
 
 /* ---- runs kept for `at=` requests ---- */
 
-/* A run answers its request (at < 0) or the state at one of its rows. */
+/* A run answers its request (q->at < 0) or the state at one of its rows
+ * (q->at, and q->slice when the request names one). */
 typedef struct lesson_run lesson_run;
 struct lesson_run {
     size_t rows;
-    dsc_status (*answer)(lesson_run *run, long at, jbuf *b);
+    dsc_status (*answer)(lesson_run *run, const lesson_req *q, jbuf *b);
     void (*free)(lesson_run *run);
 };
 
-/* Makes the run of a request of its kind (the keys other than at). */
-dsc_status lesson_line_run(lesson_req *r, lesson_run **out);
-dsc_status lesson_net_run(lesson_req *r, lesson_run **out);
+/* How a kind of run is made, answered and freed; `train` fills a zeroed
+ * run from the request's keys (other than at and slice). */
+typedef struct {
+    size_t size; /* of the kind's struct, whose first member is its lesson_run */
+    dsc_status (*train)(lesson_run *run, lesson_req *q);
+    dsc_status (*answer)(lesson_run *run, const lesson_req *q, jbuf *b);
+    void (*free)(lesson_run *run);
+} lesson_run_kind;
+
+/* The one constructor of every run: allocates it, trains it, and frees it
+ * again when training fails (*out is then NULL). */
+dsc_status lesson_run_make(const lesson_run_kind *kind, lesson_req *q, lesson_run **out);
+
+/* The kinds of run a request names. */
+extern const lesson_run_kind lesson_line_kind, lesson_net_kind;
 dsc_status lesson_demos(jbuf *b);
+
+/* A run's steps, as dsc_train took them. */
+#define LESSON_MAX_PARAMS 7
+typedef struct {
+    dsc_run_trace t;   /* one row per update, then the final state */
+    dsc_status status; /* dsc_train's (DSC_EDIVERGED is a run to show) */
+    dsc_status record_error;
+    dsc_train_result res;
+    float final_grad[LESSON_MAX_PARAMS]; /* the last state's gradient */
+} lesson_trace;
+
+/* Adds one step to tr (for an on_step callback of one's own); nonzero:
+ * stop, tr->record_error says why. */
+int lesson_trace_step(lesson_trace *tr, const dsc_step_info *si);
+/* Trains m on d with p and records every step into tr: p->on_step, when
+ * set, must call lesson_trace_step; when NULL, the steps are recorded
+ * alone. A diverged run is DSC_OK (tr->status says so). */
+dsc_status lesson_trace_train(lesson_trace *tr, dsc_model *m, const dsc_dataset *d,
+                              dsc_train_params *p);
 
 /* g (one float per parameter) receives the gradient of the SSR on all of d
  * at m's parameters: the one the next full-batch update would use (the

@@ -29,13 +29,9 @@ typedef struct {
     size_t n;
     char xname[64], yname[64];
     int fit_slope;
-    dsc_run_trace t;
-    uint32_t *batches; /* t.rows x batch rows drawn, for stochastic runs */
+    lesson_trace tr;
+    uint32_t *batches; /* tr.t.rows x batch rows drawn, for stochastic runs */
     size_t batch, batches_cap;
-    dsc_status record_error;
-    dsc_train_result res;
-    dsc_status status;
-    float final_grad[2];
     double ls_b, ls_k;
     int have_ls;
     double b0, b1, k0, k1; /* the view of the curve and the contour map */
@@ -45,7 +41,7 @@ static void line_free(lesson_run *base)
 {
     line_run *l = (line_run *)base;
     dsc_dataset_free(l->d);
-    dsc_run_trace_free(&l->t);
+    dsc_run_trace_free(&l->tr.t);
     dsc_free(l->batches);
     dsc_free(l);
 }
@@ -53,25 +49,24 @@ static void line_free(lesson_run *base)
 static int record(const dsc_step_info *si, void *user)
 {
     line_run *l = user;
-    if (!l->record_error)
-        l->record_error = dsc_run_trace_add(&l->t, si->params, si->grads, si->loss);
-    if (!l->record_error && l->batch) {
-        size_t need = l->t.rows * l->batch;
+    if (lesson_trace_step(&l->tr, si)) return 1;
+    if (l->batch) {
+        size_t need = l->tr.t.rows * l->batch;
         if (need > l->batches_cap) {
             size_t cap = l->batches_cap ? 2 * l->batches_cap : 64 * l->batch;
             uint32_t *p = dsc_realloc(l->batches, cap * sizeof *p);
             if (!p) {
-                l->record_error = dsc_fail(DSC_ENOMEM, "out of memory recording the run");
+                l->tr.record_error = dsc_fail(DSC_ENOMEM, "out of memory recording the run");
                 return 1;
             }
             l->batches = p;
             l->batches_cap = cap;
         }
-        uint32_t *dst = l->batches + (l->t.rows - 1) * l->batch;
+        uint32_t *dst = l->batches + (l->tr.t.rows - 1) * l->batch;
         for (size_t i = 0; i < l->batch; i++)
             dst[i] = si->rows && i < si->n_rows ? si->rows[i] : (uint32_t)i;
     }
-    return l->record_error != DSC_OK;
+    return 0;
 }
 
 static void least_squares(line_run *l, double slope)
@@ -189,16 +184,9 @@ static dsc_status train(line_run *l, lesson_req *r)
     pm[INTERCEPT] = (float)icpt0;
     least_squares(l, pm[SLOPE]);
     make_view(l, pm[INTERCEPT], pm[SLOPE]);
-    s = dsc_run_trace_init(&l->t, 2);
-    if (!s) {
-        l->status = dsc_train(m, l->d, &p, &l->res);
-        s = l->status == DSC_EDIVERGED ? DSC_OK : l->status;
-    }
-    if (!s) s = l->record_error;
-    if (!s) s = dsc_run_trace_finish(&l->t, pm, l->res.loss);
-    if (!s && l->status == DSC_OK) s = lesson_gradient(m, l->d, l->final_grad);
+    s = lesson_trace_train(&l->tr, m, l->d, &p);
     dsc_model_free(m);
-    l->base.rows = l->t.rows;
+    l->base.rows = l->tr.t.rows;
     return s;
 }
 
@@ -206,7 +194,7 @@ static dsc_status train(line_run *l, lesson_req *r)
 
 static double row_value(const line_run *l, size_t i, int which)
 {
-    return l->t.params[i * 2 + which];
+    return l->tr.t.params[i * 2 + which];
 }
 
 static void rows_json(const line_run *l, jbuf *b)
@@ -214,11 +202,11 @@ static void rows_json(const line_run *l, jbuf *b)
     jb_add(b,
            ", \"cols\": [\"intercept\", \"slope\", \"d_intercept\", \"d_slope\", "
            "\"step_intercept\", \"step_slope\", \"ssr\", \"ssr_all\", \"max_step\"], \"rows\": [");
-    for (size_t i = 0; i < l->t.rows; i++) {
-        const float *p = l->t.params + i * 2, *g = l->t.grads + i * 2;
-        int last = i + 1 == l->t.rows;
-        double gi = last ? l->final_grad[INTERCEPT] : g[INTERCEPT];
-        double gs = last ? l->final_grad[SLOPE] : g[SLOPE];
+    for (size_t i = 0; i < l->tr.t.rows; i++) {
+        const float *p = l->tr.t.params + i * 2, *g = l->tr.t.grads + i * 2;
+        int last = i + 1 == l->tr.t.rows;
+        double gi = last ? l->tr.final_grad[INTERCEPT] : g[INTERCEPT];
+        double gs = last ? l->tr.final_grad[SLOPE] : g[SLOPE];
         jb_add(b, "%s[", i ? ", " : "");
         jb_text(b, p[INTERCEPT]);
         jb_add(b, ",");
@@ -240,7 +228,7 @@ static void rows_json(const line_run *l, jbuf *b)
             jb_text(b, ss);
         }
         jb_add(b, ",");
-        jb_text(b, l->t.loss[i]);
+        jb_text(b, l->tr.t.loss[i]);
         jb_add(b, ",");
         jb_text(b, dsc_plot_line_ssr(l->x, l->y, l->n, p[INTERCEPT], p[SLOPE]));
         jb_add(b, ",");
@@ -263,7 +251,7 @@ static void preds_json(const line_run *l, jbuf *b, double x0, double x1)
     double ends[2] = {x0, x1};
     jb_nums(b, ends, 2);
     jb_add(b, ", \"preds\": [");
-    for (size_t i = 0; i < l->t.rows; i++) {
+    for (size_t i = 0; i < l->tr.t.rows; i++) {
         double bi = row_value(l, i, INTERCEPT), ki = row_value(l, i, SLOPE);
         jb_add(b, "%s[", i ? ", " : "");
         for (size_t j = 0; j < l->n + 2; j++) {
@@ -299,14 +287,14 @@ static dsc_status answer_run(line_run *l, jbuf *b)
     jb_nums(b, xy + l->n, l->n);
     dsc_free(xy);
     jb_add(b, ", \"stop\": \"%s\", \"iterations\": %zu, \"diverged\": %s",
-           dsc_stop_name(l->res.stop), l->res.iterations,
-           l->status == DSC_EDIVERGED ? "true" : "false");
+           dsc_stop_name(l->tr.res.stop), l->tr.res.iterations,
+           l->tr.status == DSC_EDIVERGED ? "true" : "false");
     jb_add(b, ", \"batch\": %zu", l->batch);
     rows_json(l, b);
     preds_json(l, b, x0, x1);
     if (l->batch) {
         jb_add(b, ", \"batches\": [");
-        for (size_t i = 0; i + 1 < l->t.rows; i++) {
+        for (size_t i = 0; i + 1 < l->tr.t.rows; i++) {
             jb_add(b, "%s[", i ? "," : "");
             for (size_t j = 0; j < l->batch; j++)
                 jb_add(b, "%s%u", j ? "," : "", (unsigned)l->batches[i * l->batch + j]);
@@ -371,7 +359,7 @@ static dsc_status answer_at(line_run *l, long at, jbuf *b)
     size_t i = (size_t)at, n = l->n;
     const float *x = l->x, *y = l->y;
     float bx[MAX_ROWS_DATA], by[MAX_ROWS_DATA];
-    int in_batch = l->batch && i + 1 < l->t.rows;
+    int in_batch = l->batch && i + 1 < l->tr.t.rows;
     if (in_batch) {
         n = l->batch;
         for (size_t j = 0; j < n; j++) {
@@ -400,24 +388,13 @@ static dsc_status answer_at(line_run *l, long at, jbuf *b)
     return DSC_OK;
 }
 
-static dsc_status line_answer(lesson_run *base, long at, jbuf *b)
+static dsc_status line_answer(lesson_run *base, const lesson_req *q, jbuf *b)
 {
     line_run *l = (line_run *)base;
-    return at < 0 ? answer_run(l, b) : answer_at(l, at, b);
+    if (q->slice[0]) return dsc_fail(DSC_EINVAL, "lesson: slice= is for net runs");
+    return q->at < 0 ? answer_run(l, b) : answer_at(l, q->at, b);
 }
 
-dsc_status lesson_line_run(lesson_req *r, lesson_run **out)
-{
-    *out = NULL;
-    line_run *l = dsc_calloc(1, sizeof *l);
-    if (!l) return dsc_fail(DSC_ENOMEM, "out of memory");
-    l->base.answer = line_answer;
-    l->base.free = line_free;
-    dsc_status s = train(l, r);
-    if (s) {
-        line_free(&l->base);
-        return s;
-    }
-    *out = &l->base;
-    return DSC_OK;
-}
+static dsc_status line_train(lesson_run *base, lesson_req *q) { return train((line_run *)base, q); }
+
+const lesson_run_kind lesson_line_kind = {sizeof(line_run), line_train, line_answer, line_free};

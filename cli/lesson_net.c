@@ -25,12 +25,8 @@ typedef struct {
     uint8_t trained[7];
     size_t sweep;    /* index of the parameter the loss is drawn against */
     int sweep_fixed; /* only that parameter moves: one curve for the whole run */
-    dsc_run_trace t;
-    dsc_status record_error, status;
-    dsc_train_result res;
-    float final_grad[7];
-    double x0, x1;         /* the curves' range */
-    double sweep0, sweep1; /* the sweep's range */
+    lesson_trace tr;
+    double x0, x1; /* the curves' range */
 } net_run;
 
 static void net_free(lesson_run *base)
@@ -38,16 +34,8 @@ static void net_free(lesson_run *base)
     net_run *r = (net_run *)base;
     dsc_model_free(r->m);
     dsc_dataset_free(r->d);
-    dsc_run_trace_free(&r->t);
+    dsc_run_trace_free(&r->tr.t);
     dsc_free(r);
-}
-
-static int record(const dsc_step_info *si, void *user)
-{
-    net_run *r = user;
-    if (!r->record_error)
-        r->record_error = dsc_run_trace_add(&r->t, si->params, si->grads, si->loss);
-    return r->record_error != DSC_OK;
 }
 
 static dsc_status load_data(net_run *r, const char *data)
@@ -137,11 +125,8 @@ static dsc_status train(net_run *r, lesson_req *q)
     p.loss_tol = loss_tol;
     p.seed = (uint64_t)seed;
     p.only = strcmp(only, "demo") == 0 ? r->demo->only : strcmp(only, "all") == 0 ? NULL : only;
-    p.on_step = record;
-    p.user = r;
 
     /* Which parameters train, by name, for the page. */
-    size_t np = dsc_model_param_count(r->m);
     for (size_t i = 0; i < 7; i++) {
         size_t first = 0, count = 0;
         dsc_model_find(r->m, r->demo->names[i], &first, &count);
@@ -160,21 +145,15 @@ static dsc_status train(net_run *r, lesson_req *q)
     }
     dsc_model *m;
     if ((s = dsc_model_clone(r->m, &m))) return s;
-    if (!(s = dsc_run_trace_init(&r->t, np))) {
-        r->status = dsc_train(m, r->d, &p, &r->res);
-        s = r->status == DSC_EDIVERGED ? DSC_OK : r->status;
-    }
-    if (!s) s = r->record_error;
-    if (!s) s = dsc_run_trace_finish(&r->t, dsc_model_params(m), r->res.loss);
-    if (!s && r->status == DSC_OK) s = lesson_gradient(m, r->d, r->final_grad);
+    s = lesson_trace_train(&r->tr, m, r->d, &p);
     dsc_model_free(m);
-    r->base.rows = r->t.rows;
+    r->base.rows = r->tr.t.rows;
     if (s) return s;
 
     int others_move = 0;
     for (size_t i = 0; i < 7; i++)
         if (r->trained[i] && strcmp(r->demo->names[i], r->demo->sweep) != 0) others_move = 1;
-    r->sweep_fixed = !others_move || r->t.rows == 1;
+    r->sweep_fixed = !others_move || r->tr.t.rows == 1;
     /* Ranges that hold the data, and every value the swept parameter takes. */
     const float *x = dsc_dataset_x(r->d);
     size_t n = dsc_dataset_rows(r->d);
@@ -182,15 +161,22 @@ static dsc_status train(net_run *r, lesson_req *q)
     for (size_t i = 0; i < n; i++) a = fmin(a, x[i]), b = fmax(b, x[i]);
     double pad = b > a ? 0.1 * (b - a) : 1;
     r->x0 = a - pad, r->x1 = b + pad;
-    a = HUGE_VAL, b = -HUGE_VAL;
-    for (size_t i = 0; i < r->t.rows; i++) {
-        double v = r->t.params[i * np + r->sweep];
+    return DSC_OK;
+}
+
+/* The range a loss curve against parameter `idx` is drawn over: every value
+ * it takes in the run, and room either side. */
+static void sweep_range(const net_run *r, size_t idx, double *lo, double *hi)
+{
+    size_t np = dsc_model_param_count(r->m);
+    double a = HUGE_VAL, b = -HUGE_VAL;
+    for (size_t i = 0; i < r->tr.t.rows; i++) {
+        double v = r->tr.t.params[i * np + idx];
         if (isfinite(v)) a = fmin(a, v), b = fmax(b, v);
     }
     if (!(a <= b)) a = b = 0;
-    pad = fmax(0.5 * (b - a), 1.5);
-    r->sweep0 = a - pad, r->sweep1 = b + pad;
-    return DSC_OK;
+    double pad = fmax(0.5 * (b - a), 1.5);
+    *lo = a - pad, *hi = b + pad;
 }
 
 /* ---- answers ---- */
@@ -198,18 +184,21 @@ static dsc_status train(net_run *r, lesson_req *q)
 static void set_row(net_run *r, size_t row)
 {
     size_t np = dsc_model_param_count(r->m);
-    memcpy(dsc_model_params(r->m), r->t.params + row * np, np * sizeof(float));
+    memcpy(dsc_model_params(r->m), r->tr.t.params + row * np, np * sizeof(float));
 }
 
-static dsc_status sweep_json(net_run *r, jbuf *b)
+/* The loss against parameter `idx`, the others at the model's values, as
+ * JSON member `key`. */
+static dsc_status sweep_json(net_run *r, jbuf *b, size_t idx, const char *key)
 {
-    double xs[SWEEP_POINTS], ls[SWEEP_POINTS];
+    double xs[SWEEP_POINTS], ls[SWEEP_POINTS], lo, hi;
+    sweep_range(r, idx, &lo, &hi);
     for (size_t i = 0; i < SWEEP_POINTS; i++)
-        xs[i] = r->sweep0 + (r->sweep1 - r->sweep0) * (double)i / (SWEEP_POINTS - 1);
-    dsc_status s = dsc_plot_sweep(r->m, r->d, DSC_LOSS_SSR, r->sweep, xs, SWEEP_POINTS, ls);
+        xs[i] = lo + (hi - lo) * (double)i / (SWEEP_POINTS - 1);
+    dsc_status s = dsc_plot_sweep(r->m, r->d, DSC_LOSS_SSR, idx, xs, SWEEP_POINTS, ls);
     if (s) return s;
-    jb_add(b, ", \"sweep\": {\"param\": ");
-    jb_str(b, dsc_model_param_name(r->m, r->sweep));
+    jb_add(b, ", \"%s\": {\"param\": ", key);
+    jb_str(b, dsc_model_param_name(r->m, idx));
     jb_add(b, ", \"values\": ");
     jb_nums(b, xs, SWEEP_POINTS);
     jb_add(b, ", \"ssr\": ");
@@ -238,8 +227,8 @@ static dsc_status answer_run(net_run *r, jbuf *b)
     jb_nums(b, v + n, n);
     dsc_free(v);
     jb_add(b, ", \"stop\": \"%s\", \"iterations\": %zu, \"diverged\": %s",
-           dsc_stop_name(r->res.stop), r->res.iterations,
-           r->status == DSC_EDIVERGED ? "true" : "false");
+           dsc_stop_name(r->tr.res.stop), r->tr.res.iterations,
+           r->tr.status == DSC_EDIVERGED ? "true" : "false");
     /* Columns as `descent demo --trace` writes them: the parameters in the
      * model's order, their derivatives, the loss. */
     jb_add(b, ", \"cols\": [");
@@ -255,26 +244,26 @@ static dsc_status answer_run(net_run *r, jbuf *b)
         jb_add(b, "%s%d", i ? "," : "", k < 7 && r->trained[k]);
     }
     jb_add(b, "], \"rows\": [");
-    for (size_t i = 0; i < r->t.rows; i++) {
-        int last = i + 1 == r->t.rows;
+    for (size_t i = 0; i < r->tr.t.rows; i++) {
+        int last = i + 1 == r->tr.t.rows;
         jb_add(b, "%s[", i ? ", " : "");
         for (size_t j = 0; j < np; j++) {
             if (j) jb_add(b, ",");
-            jb_text(b, r->t.params[i * np + j]);
+            jb_text(b, r->tr.t.params[i * np + j]);
         }
         for (size_t j = 0; j < np; j++) {
             jb_add(b, ",");
-            jb_text(b, last ? r->final_grad[j] : r->t.grads[i * np + j]);
+            jb_text(b, last ? r->tr.final_grad[j] : r->tr.t.grads[i * np + j]);
         }
         jb_add(b, ",");
-        jb_text(b, r->t.loss[i]);
+        jb_text(b, r->tr.t.loss[i]);
         jb_add(b, "]");
     }
     jb_add(b, "], \"preds\": [");
     float *pred = dsc_malloc(n * sizeof(float));
     if (!pred) return dsc_fail(DSC_ENOMEM, "out of memory");
     dsc_status s = DSC_OK;
-    for (size_t i = 0; i < r->t.rows && !s; i++) {
+    for (size_t i = 0; i < r->tr.t.rows && !s; i++) {
         set_row(r, i);
         s = dsc_model_predict(r->m, dsc_dataset_x(r->d), n, pred);
         jb_add(b, "%s[", i ? ", " : "");
@@ -292,7 +281,7 @@ static dsc_status answer_run(net_run *r, jbuf *b)
     jb_add(b, "]");
     if (!s && r->sweep_fixed) {
         set_row(r, 0);
-        s = sweep_json(r, b);
+        s = sweep_json(r, b, r->sweep, "sweep");
     }
     jb_add(b, "}");
     return s;
@@ -344,8 +333,12 @@ static void explain_json(jbuf *b, const dsc_model *m, const char *text)
     jb_add(b, "]}");
 }
 
-static dsc_status answer_at(net_run *r, long at, jbuf *b)
+static dsc_status answer_at(net_run *r, long at, const char *slice, jbuf *b)
 {
+    size_t slice_at = 0, count = 0;
+    if (*slice && (dsc_model_find(r->m, slice, &slice_at, &count) || count != 1))
+        return dsc_fail(DSC_EINVAL, "lesson: slice=%s: no parameter of that name (%s)", slice,
+                        "w1, b1, w2, b2, w3, w4, b3");
     set_row(r, (size_t)at);
     jb_add(b, "{\"at\": %ld, \"explain\": ", at);
     char *text = NULL;
@@ -389,32 +382,21 @@ static dsc_status answer_at(net_run *r, long at, jbuf *b)
     dsc_free(sc);
     dsc_free(sum);
     dsc_free(fin);
-    if (!r->sweep_fixed && (s = sweep_json(r, b))) return s;
+    if (!r->sweep_fixed && (s = sweep_json(r, b, r->sweep, "sweep"))) return s;
+    if (*slice && (s = sweep_json(r, b, slice_at, "slice"))) return s;
     jb_add(b, "}");
     return DSC_OK;
 }
 
-static dsc_status net_answer(lesson_run *base, long at, jbuf *b)
+static dsc_status net_answer(lesson_run *base, const lesson_req *q, jbuf *b)
 {
     net_run *r = (net_run *)base;
-    return at < 0 ? answer_run(r, b) : answer_at(r, at, b);
+    return q->at < 0 ? answer_run(r, b) : answer_at(r, q->at, q->slice, b);
 }
 
-dsc_status lesson_net_run(lesson_req *q, lesson_run **out)
-{
-    *out = NULL;
-    net_run *r = dsc_calloc(1, sizeof *r);
-    if (!r) return dsc_fail(DSC_ENOMEM, "out of memory");
-    r->base.answer = net_answer;
-    r->base.free = net_free;
-    dsc_status s = train(r, q);
-    if (s) {
-        net_free(&r->base);
-        return s;
-    }
-    *out = &r->base;
-    return DSC_OK;
-}
+static dsc_status net_train(lesson_run *base, lesson_req *q) { return train((net_run *)base, q); }
+
+const lesson_run_kind lesson_net_kind = {sizeof(net_run), net_train, net_answer, net_free};
 
 dsc_status lesson_demos(jbuf *b)
 {

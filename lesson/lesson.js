@@ -307,6 +307,15 @@
     c.addEventListener('pointerdown', (e) => { dragging = true; c.setPointerCapture(e.pointerId); e.preventDefault(); });
     c.addEventListener('pointermove', (e) => { if (dragging) at(e); });
     c.addEventListener('pointerup', (e) => { if (!dragging) return; dragging = false; at(e); commit(nx, ny); });
+    /* A finger on the point drags it rather than scrolling the page (SVG
+     * shapes do not take CSS touch-action in Chromium); a cancelled drag
+     * puts it back. */
+    c.addEventListener('touchstart', (e) => e.preventDefault(), { passive: false });
+    c.addEventListener('pointercancel', () => {
+      dragging = false;
+      c.setAttribute('cx', p.sx(x));
+      c.setAttribute('cy', p.sy(y));
+    });
     c.addEventListener('keydown', (e) => {
       const dx = (p.x1 - p.x0) / 40, dy = (p.y1 - p.y0) / 40;
       const moves = { ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy] };
@@ -319,6 +328,15 @@
   }
   /* Values a learner types: two decimals are plenty for a start. */
   const roundStart = (v) => String(Math.round(v * 100) / 100);
+
+  /* The start (intercept, slope) of a line section on its contour map p:
+   * dropped, it goes into the section's number fields and runs again. */
+  function dragStart2d(pl, p) {
+    const b = pl.col('intercept', 0), k = pl.col('slope', 0);
+    draggable(p, toNum(b), toNum(k), { label: 'starting point (intercept, slope)', valuetext: `intercept ${b}, slope ${k}`,
+      tip: `start: intercept ${b}, slope ${k}\n(drag, or arrow keys)` },
+      (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
+  }
 
   /* ------------------------------------------------------------------ */
   /* A section that plays a run                                          */
@@ -358,11 +376,11 @@
       this.k = 0;
       this.render();
     }
-    /* The state at step k; in a recorded page, the nearest earlier step it
-     * holds. */
-    at(k) {
+    /* The state at step k (extra: more words, as ' slice=w1'); in a
+     * recorded page, the nearest earlier step it holds. */
+    at(k, extra = '') {
       for (let j = k; j >= 0; j--) {
-        const key = this.req + ' at=' + j;
+        const key = this.req + ' at=' + j + extra;
         if (!this.atCache.has(key)) this.atCache.set(key, Engine.call(key));
         const a = this.atCache.get(key);
         if (!a.missing) return Object.assign({ shownAt: j }, a);
@@ -586,10 +604,7 @@
       pl.setOut('steps', last ? '—' : `${show(pl.col('step_intercept'))}, ${show(pl.col('step_slope'))}`);
       drawLineData(pl, k);
       const p = contourPlot(pl, k, [[pl.ans, k, '#0072b2', 'gradient descent']]);
-      draggable(p, toNum(pl.col('intercept', 0)), toNum(pl.col('slope', 0)), { label: 'starting point (intercept, slope)',
-        valuetext: `intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}`,
-        tip: `start: intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}\n(drag, or arrow keys)` },
-        (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
+      dragStart2d(pl, p);
       const at = pl.at(k);
       formula(pl.out('formula'), at.error ? '' : at.explain, { note: at.error || recordedNote(at, k), more: "Each point's derivatives, by the chain rule" });
     }
@@ -635,6 +650,7 @@
         q.text(q.x1, m, `least squares ${a.ls.ssr}`, { anchor: 'end', dx: -4, color: '#57606a' });
       }
       q.dot(k, ls[k], { r: 5, color: '#cc79a7', tip: `iteration ${k}\nSSR ${show(pl.col('ssr'))}` });
+      dragStart2d(pl, contourPlot(pl, k, [[a, k, '#0072b2', 'gradient descent']]));
     }
     return pl;
   }
@@ -658,10 +674,7 @@
       drawLineData(pl, k, { batch: rows });
       const p = contourPlot(pl, k, [[full, k, '#0072b2', 'full batch'], [pl.ans, k, '#d55e00', 'stochastic']]);
       p.legend([['stochastic', '#d55e00'], ['full batch', '#0072b2']]);
-      draggable(p, toNum(pl.col('intercept', 0)), toNum(pl.col('slope', 0)), { label: 'starting point (intercept, slope)',
-        valuetext: `intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}`,
-        tip: `start: intercept ${pl.col('intercept', 0)}, slope ${pl.col('slope', 0)}\n(drag, or arrow keys)` },
-        (nb, nk) => { pl.ctl('icpt0').value = roundStart(nb); pl.ctl('slope0').value = roundStart(nk); pl.run(); });
+      dragStart2d(pl, p);
       const at = pl.at(k);
       formula(pl.out('formula'), at.error ? '' : at.explain, { note: at.error || recordedNote(at, k), more: "Each point's derivatives, by the chain rule" });
     }
@@ -772,14 +785,66 @@
     sel.value = initial;
   }
 
+  /* A network section's starting values: the demo's, but for those the
+   * learner dragged or typed. The section's `param` menu picks the
+   * parameter whose start the number field and the slice show. */
+  function netStarts(pl, initial) {
+    const sel = pl.ctl('param'), field = pl.ctl('start'), changes = {};
+    fillParams(sel, demo('softplus').names, initial);
+    const st = {
+      changes,
+      name: () => sel.value,
+      set(name, v) { changes[name] = v; pl.run(); },
+      clear() { for (const n in changes) delete changes[n]; },
+      /* After each render: the field shows the chosen parameter's start. */
+      sync() {
+        const n = sel.value;
+        pl.setOut('startname', `start of ${n}`);
+        field.value = n in changes ? changes[n] : (pl.ans && !pl.ans.error ? String(Number(pl.col(n, 0))) : '');
+      },
+    };
+    field.addEventListener('change', () => {
+      if (field.value === '' || !isFinite(Number(field.value))) { st.sync(); return; }
+      st.set(sel.value, String(Number(field.value)));
+    });
+    sel.addEventListener('change', () => pl.render());
+    return st;
+  }
+
+  /* The SSR against one parameter, the others at step k's values (the
+   * engine's slice; when that parameter alone trains, the run's fixed
+   * curve with every step on it), this step's point, and the start: a
+   * hollow point to drag along the parameter's axis. */
+  function drawSlice(pl, k, name, starts) {
+    const a = pl.ans, fixed = a.sweep && a.sweep.param === name;
+    const at = fixed ? null : pl.at(k, ' slice=' + name), sl = fixed ? a.sweep : at.slice;
+    const shownAt = fixed ? k : at.shownAt;
+    const p = new Plot(pl.plot('slice'), { label: `SSR against ${name}${fixed ? '' : `, the others at step ${shownAt}`}` });
+    if (!sl) { pl.plot('slice').textContent = at && at.error ? at.error : ''; return; }
+    const pi = a.cols.indexOf(name), li = a.cols.length - 1, from = fixed ? 0 : k, xs = [], ls = [];
+    for (let j = from; j <= k; j++) { xs.push(toNum(a.rows[j][pi])); ls.push(toNum(a.rows[j][li])); }
+    p.fit(sl.values, sl.ssr.concat([0]), 0.03).axes(name, 'SSR');
+    p.line(sl.values, sl.ssr, { color: '#cc79a7', width: 2.5 });
+    for (let i = 0; i < sl.values.length; i += 5)
+      p.dot(sl.values[i], sl.ssr[i], { r: 6, cls: 'hit', color: 'transparent', tip: `${name} ${show(sl.values[i])}\nSSR ${show(sl.ssr[i])}` });
+    if (shownAt === k) {
+      p.path(xs, ls, { color: '#0072b2' });
+      for (let j = fixed ? 1 : 0; j < xs.length; j++) p.dot(xs[j], ls[j], { r: j === xs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
+        tip: `step ${from + j}: ${name} ${a.rows[from + j][pi]}\nSSR ${a.rows[from + j][li]}` });
+    }
+    draggable(p, toNum(a.rows[0][pi]), toNum(a.rows[0][li]), { horizontal: true, label: `starting ${name}`, valuetext: show(a.rows[0][pi]),
+      tip: `start: ${name} ${a.rows[0][pi]}\nSSR ${a.rows[0][li]}\n(drag along, or arrow keys)` },
+      (nx) => starts.set(name, roundStart(nx)));
+    p.legend([[fixed ? `SSR (only ${name} trains)` : `SSR against ${name} at step ${shownAt}`, '#cc79a7'], [fixed ? 'steps' : 'this step', '#0072b2']]);
+  }
+
   function setupSquiggle() {
-    const pl = new Player('squiggle', () => netReq({ demo: 'softplus', init: initFor('softplus', { b3: b3() }), only: 'demo', lr: lr(), opt: optSel.value,
+    const pl = new Player('squiggle', () => netReq({ demo: 'softplus', init: initFor('softplus', starts.changes), only: 'demo', lr: lr(), opt: optSel.value,
       tol: '0.001', max_iter: '1000', loss_tol: demo('softplus').loss_tol, relu0: '0', seed: '42' }), render);
     const lr = slider(pl, 'lr', ['0.01', '0.05', '0.1', '0.2'], demo('softplus').lr, () => pl.run());
     const optSel = pl.ctl('opt');
     optSel.addEventListener('change', () => pl.run());
-    pl.ctl('b3').defaultValue = String(demo('softplus').values[6]);
-    const b3 = numberInput(pl, 'b3', () => pl.run());
+    const starts = netStarts(pl, 'b3');
     function render(pl, k, last) {
       pl.setOut('stop', stopText(pl, last));
       pl.setOut('iter', `${k} of ${pl.rows - 1}`);
@@ -787,7 +852,9 @@
       pl.setOut('params', paramsText(pl, k));
       drawNetwork(pl, k, 'softplus');
       const at = pl.at(k);
-      drawUnits(pl, k, at, 'softplus', (v) => { pl.ctl('b3').value = v; pl.run(); });
+      drawUnits(pl, k, at, 'softplus', (v) => starts.set('b3', v));
+      drawSlice(pl, k, starts.name(), starts);
+      starts.sync();
       /* The explainer's text: its opening, the loss and units (as the op
        * table writes them), the forward pass; the forward pass first. */
       const blocks = at.explain && at.explain.blocks ? at.explain.blocks.filter((b) => !b.param).map((b) => b.text) : [];
@@ -801,18 +868,16 @@
     const which = () => pl.ctl('which').value;
     const pl = new Player('backprop', () => {
       const d = which();
-      return netReq({ demo: d, init: initFor(d, { b3: b3() }), only: 'demo', lr: lr(), opt: 'gd', tol: '0.001', max_iter: '1000',
+      return netReq({ demo: d, init: initFor(d, starts.changes), only: 'demo', lr: lr(), opt: 'gd', tol: '0.001', max_iter: '1000',
         loss_tol: demo(d).loss_tol, relu0: '0', seed: '42' });
     }, render);
     const lr = slider(pl, 'lr', ['0.01', '0.05', '0.1', '0.2', '0.3'], '0.1', () => pl.run());
-    pl.ctl('b3').value = '0';
-    const b3 = numberInput(pl, 'b3', () => pl.run());
-    pl.ctl('which').addEventListener('change', () => pl.run());
-    const psel = pl.ctl('param');
-    fillParams(psel, demo('softplus').names, 'b3');
-    psel.addEventListener('change', () => pl.render());
+    const starts = netStarts(pl, 'b3');
+    /* The two runs start from different values: a start dragged in one is
+     * not the other's. */
+    pl.ctl('which').addEventListener('change', () => { starts.clear(); pl.run(); });
     function render(pl, k, last) {
-      const a = pl.ans, name = psel.value;
+      const a = pl.ans, name = starts.name();
       pl.setOut('stop', stopText(pl, last));
       pl.setOut('iter', `${k} of ${pl.rows - 1}`);
       pl.setOut('loss', show(pl.col('loss')));
@@ -821,26 +886,8 @@
       pl.setOut('dname', `dSSR/d${name}`);
       pl.setOut('dvalue', show(param(pl, 'd_' + name, k)));
       const at = pl.at(k);
-      /* The seed's pink curve: fixed when b3 alone trains, else the slice
-       * through this step. */
-      const sw = a.sweep || at.sweep, p = new Plot(pl.plot('sweep'), { label: `SSR against ${sw ? sw.param : 'b3'}` });
-      if (sw) {
-        const bi = a.cols.indexOf(sw.param), bs = [], ls = [];
-        const from = a.sweep ? 0 : k;
-        for (let j = from; j <= k; j++) { bs.push(toNum(a.rows[j][bi])); ls.push(toNum(a.rows[j][a.cols.length - 1])); }
-        p.fit(sw.values, sw.ssr.concat([0]), 0.03).axes(sw.param, 'SSR');
-        p.line(sw.values, sw.ssr, { color: '#cc79a7', width: 2.5 });
-        for (let i = 0; i < sw.values.length; i += 5)
-          p.dot(sw.values[i], sw.ssr[i], { r: 6, cls: 'hit', color: 'transparent', tip: `${sw.param} ${show(sw.values[i])}\nSSR ${show(sw.ssr[i])}` });
-        p.path(bs, ls, { color: '#0072b2' });
-        for (let j = a.sweep ? 1 : 0; j < bs.length; j++) p.dot(bs[j], ls[j], { r: j === bs.length - 1 ? 5.5 : 3.5, color: '#0072b2',
-          tip: `step ${from + j}: ${sw.param} ${a.rows[from + j][bi]}\nSSR ${a.rows[from + j][a.cols.length - 1]}` });
-        /* b3 alone: its start is a point on the curve, to drag along it. */
-        if (a.sweep) draggable(p, bs[0], ls[0], { horizontal: true, label: 'starting b3', valuetext: show(a.rows[0][bi]),
-          tip: `start: b3 ${a.rows[0][bi]}\nSSR ${a.rows[0][a.cols.length - 1]}\n(drag, or arrow keys)` },
-          (nx) => { pl.ctl('b3').value = roundStart(nx); pl.run(); });
-        p.legend([[a.sweep ? 'SSR (only b3 trains)' : 'SSR, the others at this step', '#cc79a7'], [a.sweep ? 'steps' : 'this step', '#0072b2']]);
-      }
+      drawSlice(pl, k, name, starts);
+      starts.sync();
       const f = new Plot(pl.plot('fit'), { label: 'the data and the curve' });
       if (at.curves) {
         f.fit(at.curves.x, at.curves.final.concat(a.y), 0.06).axes(a.xname, a.yname);
@@ -863,15 +910,11 @@
 
   function setupRelu() {
     const rule = () => pl.sec.querySelector('[data-ctl="relu0"]:checked').value;
-    const pl = new Player('relu', () => netReq({ demo: 'relu', init: initFor('relu', { b3: b3() }), only: 'all', lr: lr(), opt: 'gd', tol: '0.001',
+    const pl = new Player('relu', () => netReq({ demo: 'relu', init: initFor('relu', starts.changes), only: 'all', lr: lr(), opt: 'gd', tol: '0.001',
       max_iter: '1000', loss_tol: '0', relu0: rule(), seed: '42' }), render);
     const lr = slider(pl, 'lr', ['0.001', '0.01', '0.05', '0.1'], demo('relu').lr, () => pl.run());
     pl.sec.querySelectorAll('[data-ctl="relu0"]').forEach((r) => r.addEventListener('change', () => pl.run()));
-    pl.ctl('b3').defaultValue = String(demo('relu').values[6]);
-    const b3 = numberInput(pl, 'b3', () => pl.run());
-    const psel = pl.ctl('param');
-    fillParams(psel, demo('relu').names, 'w1');
-    psel.addEventListener('change', () => pl.render());
+    const starts = netStarts(pl, 'w1');
     function render(pl, k, last) {
       pl.setOut('stop', k === 0 ? "Step 0: the seed's weights, as the seed draws them." : stopText(pl, last));
       pl.setOut('iter', `${k} of ${pl.rows - 1}`);
@@ -879,8 +922,10 @@
       pl.setOut('grads', pl.ans.cols.slice(0, 7).map((n) => `dSSR/d${n} ${show(param(pl, 'd_' + n, k))}`).join(', '));
       drawNetwork(pl, k, 'relu');
       const at = pl.at(k);
-      drawUnits(pl, k, at, 'relu', (v) => { pl.ctl('b3').value = v; pl.run(); });
-      formula(pl.out('formula'), explainBlock(at, psel.value), { note: at.error || recordedNote(at, k), main: 0 });
+      drawUnits(pl, k, at, 'relu', (v) => starts.set('b3', v));
+      drawSlice(pl, k, starts.name(), starts);
+      starts.sync();
+      formula(pl.out('formula'), explainBlock(at, starts.name()), { note: at.error || recordedNote(at, k), main: 0 });
     }
     return pl;
   }

@@ -82,6 +82,28 @@ cp "$tmp/out" n0.json
 expect_eq "$(json n0.json '[b["text"] for b in j["explain"]["blocks"] if b["param"] == "w1"][0]')" \
   "$(sed -n '/^dSSR\/dw1 =/,/^$/p' w1.txt | sed '/^$/d')" "the chain for w1 is descent explain's"
 expect_eq "$(json n0.json 'len(j["curves"]["act"]), len(j["curves"]["final"])')" "2 61" "the units' curves"
+# The loss against one parameter (slice=, where the page drags a start): at
+# step 5, b3's slice is the run's own curve (sweep), and w1's is the loss the
+# engine evaluates from those seven values with w1 moved (max_iter=0).
+expect_status 0 "net slice b3" "$cli" lesson --answer "$(net_req softplus 0.001 0) at=5 slice=b3"
+cp "$tmp/out" sl5.json
+expect_eq "$(json sl5.json 'j["slice"] == j["sweep"] and j["slice"]["param"] == "b3"')" "True" "slice=b3 = the run's curve against b3"
+expect_status 0 "net slice w1" "$cli" lesson --answer "$(net_req softplus 0.001 0) at=0 slice=w1"
+cp "$tmp/out" slw1.json
+for i in 7 40 70; do
+  v=$(json slw1.json "repr(j['slice']['values'][$i])")
+  expect_status 0 "net from w1=$v" "$cli" lesson --answer "$(net_req softplus 0.001 0 | sed "s/init=demo/init=$v,0,-1.13,0,0.36,0.63,0/; s/max_iter=1000/max_iter=0/")"
+  cp "$tmp/out" slv.json
+  expect_eq "$(python3 -c "import json; s=json.load(open('slw1.json'))['slice']; r=json.load(open('slv.json'))
+print(abs(s['ssr'][$i] - float(r['rows'][0][-1])) <= 1e-5 * max(1, abs(s['ssr'][$i])))")" "True" \
+    "slice=w1 at w1=$v is the loss of the run from there"
+done
+expect_status 1 "slice without at" "$cli" lesson --answer "$(net_req softplus 0.001 0) slice=w1"
+expect_grep "slice= goes with at=" "slice needs at"
+expect_status 1 "slice of no parameter" "$cli" lesson --answer "$(net_req softplus 0.001 0) at=0 slice=w9"
+expect_grep "slice=w9: no parameter of that name" "a bad slice is named"
+expect_status 1 "slice of a line" "$cli" lesson --answer "$(line_req seed both 0.1 0) at=0 slice=w1"
+expect_grep "slice= is for net runs" "lines have no slice"
 # ReLU at 0: the rule changes dSSR/dw1 (0 by default, -0.408 with 1).
 expect_status 0 "relu rule 1" "$cli" lesson --answer "$(net_req relu 0 1 | sed 's/only=demo/only=all/; s/lr=0.1/lr=0.01/')"
 cp "$tmp/out" r1.json

@@ -8,7 +8,10 @@
 // at all, no console error; Step N times in the intercept section shows the
 // intercept, derivative and SSR of `descent line --trace` for the same run,
 // digit for digit, and Reset returns to them; the arrow keys step too;
-// dragging the start point runs what `descent line --intercept0` runs; the
+// dragging the start point with the mouse in every section runs what the
+// command line (`descent line --intercept0 --slope0 --trace`) or descent's
+// native engine (`descent lesson --answer`, whose rows tests/cli_lesson.sh
+// checks against `descent demo --trace`) runs from that start; the
 // CSV picker takes a real table (sklearn's Linnerud data, from Debian) and
 // the page's run on it is the command line's, and a bad file gets the
 // command line's own message (line and column); every section renders and
@@ -83,10 +86,10 @@ if (!hasLive) console.log('note: this descent was built without emscripten: only
 // CI's gcc build (DSC_REQUIRE_LESSON=live) must test the live page, not fall back quietly.
 if (process.env.DSC_REQUIRE_LESSON === 'live') ok(hasLive, 'DSC_REQUIRE_LESSON=live: this descent writes the live page (built with emscripten)');
 
-async function open(dir, viewport = { width: 1280, height: 800 }) {
+async function open(dir, viewport = { width: 1280, height: 800 }, hasTouch = false) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'descent-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath, headless: true, viewport,
+    executablePath: chromiumPath, headless: true, viewport, hasTouch,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run'],
   });
@@ -124,6 +127,27 @@ async function checkSteps(page, trace, label) {
   }
 }
 
+
+// Drags a handle with the mouse (Playwright's mouse API, as a learner would).
+async function dragBy(page, handle, dx, dy) {
+  await handle.scrollIntoViewIfNeeded();
+  const b = await handle.boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(b.x + b.width / 2 + dx, b.y + b.height / 2 + dy, { steps: 5 });
+  await page.mouse.up();
+}
+// The native engine's run (descent lesson --answer): the command line's own.
+function engineRun(req) {
+  const r = descent(['lesson', '--answer', req]);
+  eq(r.status, 0, `descent lesson --answer ${req}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+// Softplus runs: WebAssembly's log1pf (musl) and glibc's differ in the last
+// bit for some inputs (docs/lesson.md), so over a few steps the texts may
+// differ there; ReLU and line runs must match digit for digit.
+const close = (a, b, rel) => (rel === 0 ? a === b : Math.abs(Number(a) - Number(b)) <= rel * Math.max(1, Math.abs(Number(b))));
+
 async function checkCommon(p, dir) {
   const { page, seen, url } = p;
   // Every section drew its pictures, and steps without an error.
@@ -134,6 +158,9 @@ async function checkCommon(p, dir) {
     ok(!/holds the runs descent computed/.test(stop), `${dir}: section ${id} did not find its run: ${stop}`);
     const note = await sec.locator('.formula .note').count();
     eq(note, 0, `${dir}: section ${id} lacks its formula at step 0`);
+    const handle = sec.locator('.drag[role=slider]').first();
+    ok(await handle.count() === 1 && /^start/.test(await handle.getAttribute('aria-label')),
+      `${dir}: section ${id} has a labelled draggable starting point`);
     for (let i = 0; i < 3; i++) if (await sec.locator('[data-act=step]').isEnabled()) await sec.locator('[data-act=step]').click();
     await sec.locator('[data-act=reset]').click();
     await sec.scrollIntoViewIfNeeded();
@@ -170,9 +197,20 @@ async function checkCommon(p, dir) {
 }
 
 async function phone(dir) {
-  const p = await open(dir, { width: 390, height: 844 });
+  const p = await open(dir, { width: 390, height: 844 }, true);
   const over = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   ok(over <= 0, `${dir}: at 390 px wide the page scrolls sideways by ${over} px`);
+  // A finger drags the start too (touch events, as a phone sends them).
+  const handle = p.page.locator('#intercept .drag');
+  await handle.scrollIntoViewIfNeeded();
+  const b = await handle.boundingBox(), x = b.x + b.width / 2, y = b.y + b.height / 2;
+  const cdp = await p.ctx.newCDPSession(p.page);
+  const touch = (type, tx) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: tx, y }] });
+  await touch('touchStart', x);
+  for (let i = 1; i <= 5; i++) await touch('touchMove', x + 8 * i);
+  await touch('touchEnd', x + 40);
+  const v = await p.page.locator('#intercept [data-ctl=icpt0]').inputValue();
+  ok(Number(v) > 0, `${dir} (phone): a touch drag moved the intercept's start right (to ${v})`);
   await p.page.locator('#intercept').screenshot({ path: path.join(shots, `${dir}-phone-intercept.png`) });
   eq(p.seen.errors, [], `${dir} (phone): console errors`);
   await p.close();
@@ -255,59 +293,108 @@ async function liveOnly(p, trace) {
     await sgd.locator('[data-ctl=slope0]').fill('1');
     await sgd.locator('[data-ctl=slope0]').dispatchEvent('change');
   }
-  // Backpropagation of b3: the start is a point on the pink curve to drag.
-  {
-    const bp = page.locator('#backprop');
-    await bp.locator('[data-act=reset]').click();
-    const h = bp.locator('.drag');
-    await h.scrollIntoViewIfNeeded();
-    const b = await h.boundingBox();
-    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(b.x + b.width / 2 + 60, b.y + b.height / 2, { steps: 5 });
-    await page.mouse.up();
-    const b30 = await bp.locator('[data-ctl=b3]').inputValue();
-    ok(Number(b30) > 0, `the backprop drag moved b3's start right (to ${b30})`);
-    eq(String(Number(await text(page, '#backprop [data-out=pvalue]'))), String(Number(b30)), 'the run starts at the dragged b3');
-    await bp.locator('[data-ctl=b3]').fill('0');
-    await bp.locator('[data-ctl=b3]').dispatchEvent('change');
-  }
-
-  // When to stop: a start typed in runs from there, as descent line --intercept0/--slope0.
+  // When to stop: the start dragged on the contour map; the run from there
+  // is `descent line --intercept0 B --slope0 S`, and so is the rule that fired.
   {
     const st = page.locator('#stopping');
-    await st.locator('[data-ctl=icpt0]').fill('0.5');
-    await st.locator('[data-ctl=slope0]').fill('0.5');
-    await st.locator('[data-ctl=slope0]').dispatchEvent('change');
-    eq(descent(['line', '--data', 'seed-line.csv', '--lr', '0.01', '--intercept0', '0.5', '--slope0', '0.5', '--trace', 'stop-start.csv']).status, 0,
-      'descent line from (0.5, 0.5)');
-    const tr = readTrace('stop-start.csv');
-    eq(await text(page, '#stopping [data-out=ssr]'), tr[0].ssr, 'when to stop: the SSR at the typed start');
-    eq((await text(page, '#stopping [data-out=iter]')).split(' of ')[1], String(tr.length), 'when to stop: as many iterations as the command line');
+    await st.locator('[data-act=reset]').click();
+    await dragBy(page, st.locator('[data-plot=contour] .drag'), 70, -40);
+    const b0 = await st.locator('[data-ctl=icpt0]').inputValue(), k0 = await st.locator('[data-ctl=slope0]').inputValue();
+    ok(Number(b0) > 0 && Number(k0) > 1, `when to stop: the drag moved the start right and up (to ${b0}, ${k0})`);
+    eq(descent(['line', '--data', 'seed-line.csv', '--lr', '0.01', '--intercept0', b0, '--slope0', k0, '--trace', 'stop-drag.csv']).status, 0,
+      `descent line from the dragged (${b0}, ${k0})`);
+    const tr = readTrace('stop-drag.csv');
+    for (let k = 0; k < 4; k++) {
+      eq([await text(page, '#stopping [data-out=iter]'), await text(page, '#stopping [data-out=ssr]')], [`${k} of ${tr.length}`, tr[k].ssr],
+        `when to stop from the dragged start: step ${k}`);
+      await st.locator('[data-act=step]').click();
+    }
+    await st.locator('[data-act=end]').click();
+    const json = JSON.parse(descent(['line', '--data', 'seed-line.csv', '--lr', '0.01', '--intercept0', b0, '--slope0', k0, '--json']).stdout);
+    const fired = await text(page, '#stopping [data-out=stop]');
+    ok(json.stop === 'step_size' ? /step-size rule fired/.test(fired) : new RegExp(json.stop === 'max_iter' ? 'iteration cap fired' : json.stop).test(fired),
+      `when to stop: the page says the rule the command line's run stopped by (${json.stop}): ${fired}`);
+    // The keyboard moves the start too: → on the focused handle.
+    await st.locator('[data-act=reset]').click();
+    await st.locator('[data-plot=contour] .drag').focus();
+    await page.keyboard.press('ArrowRight');
+    ok(Number(await st.locator('[data-ctl=icpt0]').inputValue()) > Number(b0), 'when to stop: → on the start handle moves it right');
     await st.locator('[data-ctl=icpt0]').fill('0');
     await st.locator('[data-ctl=slope0]').fill('1');
     await st.locator('[data-ctl=slope0]').dispatchEvent('change');
   }
-  // The squiggle and ReLU: step 0's fit has a handle that moves the curve
-  // up or down, and the run then starts from that b3.
-  for (const [id, b3Default] of [['squiggle', '0'], ['relu', '-16']]) {
+
+  // The network sections: pick a parameter, drag its start along the SSR
+  // slice; the page's run is the engine's from the same seven values.
+  const demoValues = engineRun('demos').demos;
+  const netCases = [
+    // section, which run (backprop's menu), parameter, readouts to compare, tolerance
+    ['backprop', 'softplus-b3', 'b3', 1e-5],
+    ['backprop', 'softplus', 'w3', 1e-5],
+    ['squiggle', 'softplus', 'w1', 1e-5],
+    ['relu', 'relu', 'b1', 0],
+  ];
+  for (const [id, demoName, name, rel] of netCases) {
     const sec = page.locator('#' + id);
+    if (id === 'backprop') await sec.locator('[data-ctl=which]').selectOption(demoName);
+    await sec.locator('[data-ctl=param]').selectOption(name);
     await sec.locator('[data-act=reset]').click();
-    eq(await sec.locator('[data-ctl=b3]').inputValue(), b3Default, `${id}: b3 starts at the seed's value`);
-    const h = sec.locator('.drag');
-    await h.scrollIntoViewIfNeeded();
-    const b = await h.boundingBox();
-    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2 - 40, { steps: 5 });
-    await page.mouse.up();
-    const v = await sec.locator('[data-ctl=b3]').inputValue();
-    ok(Number(v) > Number(b3Default), `${id}: dragging the curve up raised b3's start (to ${v})`);
-    const shown = id === 'squiggle' ? await text(page, '#squiggle [data-out=params]') : '';
-    if (id === 'squiggle') ok(shown.includes(`b3 ${Number(v)}`), `squiggle: the run starts at b3 ${v}: ${shown}`);
-    await sec.locator('[data-ctl=b3]').fill(b3Default);
-    await sec.locator('[data-ctl=b3]').dispatchEvent('change');
+    const d = demoValues.find((x) => x.name === demoName);
+    const before = d.values[d.names.indexOf(name)];
+    eq(Number(await sec.locator('[data-ctl=start]').inputValue()), Number(before), `${id}: ${name} starts at the seed's ${before}`);
+    ok(/start of/.test(await sec.locator('[data-out=startname]').textContent()), `${id}: the start field is labelled by its parameter`);
+    await dragBy(page, sec.locator(`[data-plot=slice] .drag[aria-label="starting ${name}"]`), 60, 0);
+    const v = await sec.locator('[data-ctl=start]').inputValue();
+    ok(Number(v) > Number(before), `${id}: dragging ${name}'s start right raised it (${before} -> ${v})`);
+    const init = d.names.map((n, i) => (n === name ? v : d.values[i])).join(',');
+    const req = id === 'relu'
+      ? `net demo=relu data=dosage init=${init} only=all lr=0.01 opt=gd tol=0.001 max_iter=1000 loss_tol=0 relu0=0 seed=42`
+      : `net demo=${demoName} data=dosage init=${init} only=demo lr=0.1 opt=gd tol=0.001 max_iter=1000 loss_tol=${d.loss_tol} relu0=0 seed=42`;
+    const run = engineRun(req), col = (k, c) => run.rows[k][run.cols.indexOf(c)];
+    eq(col(0, name), String(Number(v)), `${id}: the engine's run starts at ${name} = ${v}`);
+    for (let k = 0; k < Math.min(4, run.rows.length); k++) {
+      eq(await text(page, `#${id} [data-out=iter]`), `${k} of ${run.rows.length - 1}`, `${id} from ${name} = ${v}: step ${k} of as many`);
+      const loss = await text(page, `#${id} [data-out=loss]`);
+      ok(close(loss, col(k, 'loss'), rel), `${id} from ${name} = ${v}, step ${k}: SSR ${loss}, engine ${col(k, 'loss')}`);
+      if (id === 'backprop') {
+        const pv = await text(page, '#backprop [data-out=pvalue]'), dv = await text(page, '#backprop [data-out=dvalue]');
+        ok(close(pv, col(k, name), rel) && close(dv, col(k, 'd_' + name), rel), `backprop step ${k}: ${name} ${pv} / ${col(k, name)}, d ${dv} / ${col(k, 'd_' + name)}`);
+      } else if (id === 'squiggle') {
+        const shown = (await text(page, '#squiggle [data-out=params]')).split(', ').map((w) => w.split(' '));
+        ok(shown.length === 7 && shown.every(([n, x]) => close(x, col(k, n), rel)), `squiggle step ${k}: ${shown.join('; ')}`);
+      } else {
+        const shown = (await text(page, '#relu [data-out=grads]')).split(', ').map((w) => w.split(' '));
+        ok(shown.length === 7 && shown.every(([n, x]) => x === col(k, 'd_' + n.slice('dSSR/d'.length))),
+          `relu step ${k}: ${shown.join('; ')}`);
+      }
+      if (k + 1 < run.rows.length) await sec.locator('[data-act=step]').click();
+    }
+    // Back to the seed's start: the field, as a keyboard user would.
+    await sec.locator('[data-ctl=start]').fill(String(before));
+    await sec.locator('[data-ctl=start]').dispatchEvent('change');
+    eq(Number(await sec.locator('[data-ctl=start]').inputValue()), Number(before), `${id}: ${name} typed back`);
   }
+  await page.locator('#backprop [data-ctl=which]').selectOption('softplus-b3');
+  // The squiggle and ReLU: step 0's fit also has a handle that moves the
+  // curve up or down, which is b3's start.
+  for (const id of ['squiggle', 'relu']) {
+    const sec = page.locator('#' + id);
+    await sec.locator('[data-ctl=param]').selectOption('b3');
+    await sec.locator('[data-act=reset]').click();
+    const b3Default = await sec.locator('[data-ctl=start]').inputValue();
+    await dragBy(page, sec.locator('[data-plot=units] .drag'), 0, -40);
+    const v = await sec.locator('[data-ctl=start]').inputValue();
+    ok(Number(v) > Number(b3Default), `${id}: dragging the curve up raised b3's start (${b3Default} -> ${v})`);
+    if (id === 'squiggle') {
+      const shown = await text(page, '#squiggle [data-out=params]');
+      ok(shown.includes(`b3 ${Number(v)}`), `squiggle: the run starts at b3 ${v}: ${shown}`);
+    }
+    await sec.locator('[data-ctl=start]').fill(b3Default);
+    await sec.locator('[data-ctl=start]').dispatchEvent('change');
+  }
+  // Each section's menus back at their defaults, for the screenshots.
+  await page.locator('#backprop [data-ctl=param]').selectOption('b3');
+  await page.locator('#relu [data-ctl=param]').selectOption('w1');
 
   // A bad file: the command line's message, line and column.
   const lineMsg = cliMessage(['line', '--data', 'bad.csv']);
