@@ -435,7 +435,8 @@ const char *dsc_model_class_label(const dsc_model *m, size_t k);
  * of the same images give the same predictions, bit for bit. 0 means none
  * recorded (a new model, or a model file of format 1): then evaluating a
  * data set divides by the data's divisor (as format 1 did), and dsc_predict
- * by 1. A divisor must be finite and > 0 (or 0). Saved in the model file.
+ * by 1. A divisor must be finite and at least FLT_MIN (or 0): a subnormal
+ * one would overflow ordinary inputs to infinity. Saved in the model file.
  */
 dsc_status dsc_model_set_input_divisor(dsc_model *m, float divisor);
 float dsc_model_input_divisor(const dsc_model *m);

@@ -104,10 +104,17 @@ expect_status 1 "a model is not a checkpoint" "$cli" train $common --save x.mode
 expect_grep "not a checkpoint" "says so"
 
 # --- Ctrl-C saves the model so far and exits 130 --------------------------------
+# The log gets a line when the first epoch ends: then the run is training
+# (a fixed delay could meet it still reading on a busy machine, and SIGINT
+# there ends it as the signal does: also 130 in $?, but nothing saved).
 "$cli" train --data flowers.csv --target species --layers 16:relu --epochs 100000000 --batch 4 \
-  --optimizer sgd --lr 0.01 --save sigint.model --quiet > /dev/null 2>&1 &
+  --optimizer sgd --lr 0.01 --save sigint.model --log sigint.jsonl --quiet > /dev/null 2>&1 &
 pid=$!
-sleep 1
+for _ in $(seq 1 1200); do
+  [ -n "$(find . -name 'sigint.jsonl.tmp.*' -size +0c)" ] && break
+  kill -0 $pid 2> /dev/null || break
+  sleep 0.1
+done
 kill -INT $pid
 wait $pid
 expect_eq "$?" "130" "SIGINT exits 130"

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <signal.h>
 #include <string.h>
@@ -631,10 +632,32 @@ static void test_hand_built(void)
     META_CASE("NORM", (b_u32(&o, 2), b_f32(&o, 0), b_f32(&o, -1)), "target std 1 is not positive");
     META_CASE("NORM", (b_u32(&o, 3), b_f32(&o, 0), b_f32(&o, 0), b_f32(&o, 1)),
               "the chunk ends inside input std");
-    META_CASE("XFRM", (b_f32(&o, 0)), "input divisor 1 is not positive");
-    META_CASE("XFRM", (b_f32(&o, INFINITY)), "input divisor 1 is not finite");
-    META_CASE("XFRM", (b_f32(&o, 255), b_u8(&o, 0)), "1 unexpected bytes");
-    META_CASE("XFRM", (b_u8(&o, 0)), "the chunk ends inside input divisor");
+    /* XFRM came with format 2: a version-1 file cannot hold it. */
+    META_CASE("XFRM", (b_f32(&o, 255)),
+              "chunk XFRM at byte 62: a version 1 file cannot hold this chunk");
+#define XFRM_CASE(BODY, MSG)                                                                       \
+    do {                                                                                           \
+        b_header(&o, 2);                                                                           \
+        b_arch_2_1(&o);                                                                            \
+        b_parm(&o, 3, p3, 3);                                                                      \
+        c = b_chunk(&o, "XFRM");                                                                   \
+        BODY;                                                                                      \
+        b_end(&o, c);                                                                              \
+        b_finish(&o);                                                                              \
+        expect_bad(&o, MSG);                                                                       \
+    } while (0)
+    XFRM_CASE((b_f32(&o, 0)), "chunk XFRM at byte 70: the input divisor is 0 (it must be finite "
+                              "and at least 1.17549435e-38)");
+    XFRM_CASE((b_f32(&o, -0.0f)), "the input divisor is -0 (");
+    XFRM_CASE((b_f32(&o, -255)), "the input divisor is -255 (");
+    XFRM_CASE((b_f32(&o, INFINITY)), "the input divisor is inf (");
+    XFRM_CASE((b_f32(&o, NAN)), "the input divisor is nan (");
+    /* A subnormal divisor overflows ordinary inputs: 1 / 1e-45 is inf. */
+    XFRM_CASE((b_f32(&o, 1e-45f)), "the input divisor is 1.40129846e-45 (");
+    XFRM_CASE((b_f32(&o, FLT_MIN / 2)), "the input divisor is 5.87747175e-39 (");
+    XFRM_CASE((b_f32(&o, 255), b_u8(&o, 0)), "chunk XFRM at byte 74: 1 unexpected bytes");
+    XFRM_CASE((b_u8(&o, 0)), "the chunk ends inside the input divisor (4 bytes needed, 1 left)");
+#undef XFRM_CASE
     META_CASE("SUMM", (b_str(&o, "a_loss_name_of_16")), "the loss name is 17 bytes (at most 15)");
     META_CASE("SUMM", (b_str(&o, "mse"), b_str(&o, "gd"), b_str(&o, "max_iter"), b_u64(&o, 1)),
               "the chunk ends inside epochs");

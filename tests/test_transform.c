@@ -2,6 +2,7 @@
  * before standardisation, the same for raw rows, IDX bytes and training.
  * Given pixels 0, 51 and 255 and a divisor of 255, the model sees 0, 0.2
  * and 1. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -45,6 +46,12 @@ static void test_divisor(void)
     CHECK(dsc_model_set_input_divisor(m, -1) == DSC_EINVAL);
     CHECK(dsc_model_set_input_divisor(m, NAN) == DSC_EINVAL);
     CHECK(dsc_model_set_input_divisor(m, INFINITY) == DSC_EINVAL);
+    /* A subnormal divisor overflows ordinary inputs (1 / 1e-45 = inf). */
+    CHECK(dsc_model_set_input_divisor(m, 1e-45f) == DSC_EINVAL);
+    CHECK(dsc_model_set_input_divisor(m, FLT_MIN / 2) == DSC_EINVAL);
+    CHECK(dsc_model_set_input_divisor(m, -0.0f) == DSC_OK && !signbit(dsc_model_input_divisor(m)));
+    CHECK_OK(dsc_model_set_input_divisor(m, FLT_MIN));
+    CHECK_OK(dsc_model_set_input_divisor(m, 255.0f));
     CHECK(dsc_model_input_divisor(m) == 255.0f);
     CHECK(dsc_model_set_input_divisor(NULL, 1) == DSC_EINVAL);
     CHECK(dsc_model_input_divisor(NULL) == 0.0f);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -629,8 +630,20 @@ static dsc_status fill_model(const char *name, const uint8_t *b, const chunk_ref
     m->x_div = version >= 2 ? 1.0f : 0.0f;
     if (ch[C_XFRM].present) {
         reader r = chunk_reader(name, b, &ch[C_XFRM], C_XFRM);
-        float div = 1.0f;
-        if ((s = rd_floats(&r, "input divisor", 1, 1, &div)) || (s = rd_done(&r))) return s;
+        if (version < 2)
+            return rd_fail_at(&r, ch[C_XFRM].at,
+                              "a version %u file cannot hold this chunk (format 2 added it)",
+                              version);
+        if ((s = rd_need(&r, 4, "the input divisor"))) return s;
+        float div = get_f32(b + r.pos);
+        /* A subnormal divisor turns every ordinary input into infinity (1 /
+         * 1e-45 overflows a float): as unusable as 0, so refused alike. */
+        if (!isfinite(div) || !(div >= FLT_MIN))
+            return rd_fail_at(&r, r.pos,
+                              "the input divisor is %.9g (it must be finite and at least %.9g)",
+                              (double)div, (double)FLT_MIN);
+        r.pos += 4;
+        if ((s = rd_done(&r))) return s;
         m->x_div = div;
     }
 

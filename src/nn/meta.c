@@ -1,6 +1,7 @@
 /* What a model knows about its data: column names, class labels,
  * standardisation, a training summary. It uses nothing of model.c (which
  * calls it). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,12 +261,14 @@ void dsc_model_transform_inputs(const dsc_model *m, float div, float *x, size_t 
 dsc_status dsc_model_set_input_divisor(dsc_model *m, float divisor)
 {
     if (!m) return dsc_fail(DSC_EINVAL, "dsc_model_set_input_divisor: model is NULL");
-    if (!(divisor >= 0) || !isfinite(divisor))
+    /* Below FLT_MIN (subnormal) the division overflows ordinary inputs to
+     * infinity; the model file refuses such a divisor too. */
+    if (!isfinite(divisor) || !(divisor == 0 || divisor >= FLT_MIN))
         return dsc_fail(DSC_EINVAL,
-                        "the input divisor must be a positive number (0: none "
-                        "recorded), not %g",
-                        (double)divisor);
-    m->x_div = divisor;
+                        "the input divisor must be finite and at least %.9g (0: none "
+                        "recorded), not %.9g",
+                        (double)FLT_MIN, (double)divisor);
+    m->x_div = divisor == 0 ? 0.0f : divisor; /* not -0 */
     return DSC_OK;
 }
 

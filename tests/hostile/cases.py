@@ -186,7 +186,7 @@ def csv_files():
     ]
     for name, text, msg in bad:
         case("csv/train/%s" % name, ["train", "--data", "bad.csv", "--max-iter", "3", "--quiet"],
-             1, msg, setup=files(bad__csv=text), timeout=60)
+             1, msg, setup=files(bad__csv=text), timeout=120)
     for name, text, msg in bad[:12]:
         case("csv/eval/%s" % name, ["eval", "--model", "m.model", "--data", "bad.csv"], 1, r"bad\.csv:\d",
              setup=files(bad__csv=text.replace("a,b,y", "a,b,c,y") if isinstance(text, str) else text))
@@ -304,7 +304,7 @@ def idx_files():
             msg = r"img: the file is gzip-compressed, but this build of descent has no zlib"
         st = 0 if msg is None else 1
         case("idx/%s" % name, ["train", "--idx-images", "img", "--idx-labels", "lab", "--epochs", "1",
-                               "--quiet"], st, msg, setup=files(img=img, lab=lab), timeout=60)
+                               "--quiet"], st, msg, setup=files(img=img, lab=lab), timeout=120)
     bomb = zlib_bomb()
     case("idx/gzip bomb", ["train", "--idx-images", "bomb.gz", "--idx-labels", "l.idx"], 1,
          r"bomb\.gz: trailing garbage: more than 1 MiB|no zlib", setup=files(bomb__gz=bomb))
@@ -387,12 +387,12 @@ def model_files():
     case("model/invalid UTF-8 names (accepted)", ["info", "--model", "x.model", "--json"], 0,
          setup=damaged(lambda b: replace_chunk(b, b"INPN", struct.pack("<I", 3) + strs(b"\xff", b"\"q\"", b"\\\x01"))),
          check=stdout_json)
-    case("model/dev zero", ["info", "--model", "/dev/zero"], 1, r"not a descent model file", timeout=5)
+    case("model/dev zero", ["info", "--model", "/dev/zero"], 1, r"not a descent model file", timeout=15)
     case("model/dev null", ["info", "--model", "/dev/null"], 1, r"it is empty")
     case("model/a directory", ["info", "--model", "."], 1, r"is a directory")
     case("model/a CSV", ["info", "--model", "d.csv"], 1, r"d\.csv: not a descent model file")
     case("model/a model then zeros from a pipe", "cat m.model /dev/zero | $D info --model -", 1,
-         r"unexpected bytes after the END chunk", shell=True, timeout=10)
+         r"unexpected bytes after the END chunk", shell=True, timeout=20)
     case("model/larger than --max-bytes", ["info", "--model", "m.model", "--max-bytes", "64"], 1,
          r"the limit \(max_bytes")
     case("model/a checkpoint is a model", ["info", "--model", "ck.model.ckpt"], 0)
@@ -404,6 +404,7 @@ def model_files():
     case("model/eval with a missing target", ["eval", "--model", "m.model", "--data", "new.csv"], 1,
          r"new\.csv.*'y' not found")
     layr_chunks(damaged)
+    xfrm_chunks(damaged)
     checkpoints()
     case("model/--init with a bad line", TRAIN + ["--init", "bad.txt"], 1, r"bad\.txt:2:",
          setup=files(bad__txt="w1 1\nw2 x\n"))
@@ -471,6 +472,99 @@ def layr_chunks(damaged):
          out=r"^label", setup=conv_model, creates=["img.csv", "c.model"])
 
 
+def xfrm_at(name, tag=b"XFRM", which=0, delta=8):
+    """A check that the message names the byte where it went wrong: the
+    payload (delta 8) or the tag (delta 0) of the which-th `tag` chunk."""
+    def check(d, r):
+        with open(os.path.join(d, name), "rb") as f:
+            b = f.read()
+        at = [c for c in chunks(b) if c[1] == tag][which][0] + delta
+        want = "%s: chunk XFRM at byte %d:" % (name, at) if which == 0 else \
+            "%s: byte %d: a second XFRM chunk" % (name, at)
+        return None if want in r.err.decode("utf-8", "replace") else "the message lacks %r" % want
+    return check
+
+
+def damaged_from(src, fn):
+    """A setup writing x.model: fn of the bytes of src."""
+    def setup(d):
+        with open(os.path.join(d, src), "rb") as f:
+            b = f.read()
+        write(os.path.join(d, "x.model"), fn(b))
+    return setup
+
+
+def xfrm_chunks(damaged):
+    """The input divisor of a format-2 model (XFRM: one f32, finite and at
+    least FLT_MIN; a subnormal one overflows every input to infinity). Each
+    refusal names the file, the chunk and the byte; a refused model is
+    refused by every command, which then writes nothing."""
+    f32 = lambda v: struct.pack("<f", v)
+    xfrm = lambda payload: damaged(lambda b: with_chunk(b, b"XFRM", payload))
+    bad = [("0", f32(0.0), r"is 0 "), ("-0", f32(-0.0), r"is -0 "), ("negative", f32(-255.0), r"is -255 "),
+           ("NaN", f32(float("nan")), r"is nan "), ("Inf", f32(float("inf")), r"is inf "),
+           ("-Inf", f32(float("-inf")), r"is -inf "),
+           ("the smallest subnormal", struct.pack("<I", 1), r"is 1\.40129846e-45 "),
+           ("the largest subnormal", struct.pack("<I", 0x007fffff), r"is 1\.17549421e-38 ")]
+    for name, payload, msg in bad:
+        case("model/XFRM divisor %s" % name, ["info", "--model", "x.model"], 1,
+             r"x\.model: chunk XFRM at byte \d+: the input divisor " + msg +
+             r"\(it must be finite and at least 1\.17549435e-38\)",
+             setup=xfrm(payload), check=xfrm_at("x.model"))
+    # Every command that reads a model refuses it, before any output exists.
+    for cmd, argv, out in [("predict", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], None),
+                           ("eval", ["eval", "--model", "x.model", "--data", "d.csv", "--json"], None),
+                           ("export", ["export", "--model", "x.model", "--format", "onnx", "--out", "x.onnx"], None),
+                           ("train --resume", ["train", "--data", "cls.csv", "--target", "label", "--epochs", "4",
+                                               "--batch", "8", "--optimizer", "adam", "--resume", "x.model",
+                                               "--save", "o.model", "--log", "o.jsonl", "--quiet"], "ck.model.ckpt")]:
+        setup = xfrm(f32(0.0)) if not out else damaged_from(out, lambda b: with_chunk(b, b"XFRM", f32(0.0)))
+        case("model/XFRM divisor 0, %s writes nothing" % cmd, argv, 1,
+             r"x\.model: chunk XFRM at byte \d+: the input divisor is 0 ", setup=setup,
+             check=xfrm_at("x.model"))
+    short = [("empty", b"", r"the chunk ends inside the input divisor \(4 bytes needed, 0 left\)"),
+             ("truncated", b"\x00\x00\x7f", r"the chunk ends inside the input divisor \(4 bytes needed, 3 left\)")]
+    for name, payload, msg in short:
+        case("model/XFRM %s" % name, ["info", "--model", "x.model"], 1, r"x\.model: chunk XFRM at byte \d+: " + msg,
+             setup=xfrm(payload), check=xfrm_at("x.model"))
+    case("model/XFRM of 8 bytes", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 1,
+         r"x\.model: chunk XFRM at byte \d+: 4 unexpected bytes after the last field",
+         setup=xfrm(f32(255.0) * 2), check=xfrm_at("x.model", delta=12))
+    case("model/XFRM twice", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 1,
+         r"x\.model: byte \d+: a second XFRM chunk",
+         setup=damaged(lambda b: with_chunk(with_chunk(b, b"XFRM", f32(255.0)), b"XFRM", f32(255.0))),
+         check=xfrm_at("x.model", which=1, delta=0))
+    case("model/XFRM twice, the same value", ["info", "--model", "x.model"], 1, r"a second XFRM chunk",
+         setup=damaged(lambda b: with_chunk(with_chunk(b, b"XFRM", f32(1.0)), b"XFRM", f32(1.0))))
+
+    def version1(b):
+        b = with_chunk(b, b"XFRM", f32(255.0))
+        return recrc(b[:8] + struct.pack("<I", 1) + b[12:])
+    case("model/XFRM in a version 1 file", ["predict", "--model", "x.model", "--data", "new.csv", "--out",
+                                            "p.csv"], 1,
+         r"x\.model: chunk XFRM at byte \d+: a version 1 file cannot hold this chunk \(format 2 added it\)",
+         setup=damaged(version1), check=xfrm_at("x.model", delta=0))
+    # What holds: the same files, whole, load and say their divisor.
+    def says(div):
+        def check(d, r):
+            import json
+            j = json.loads(r.out)
+            got = j.get("input_divisor")
+            if got is not None and div is not None:  # printed as the float's shortest text
+                got = struct.unpack("<f", struct.pack("<f", got))[0]
+            return None if got == div else "input_divisor %r, not %r" % (
+                j.get("input_divisor"), div)
+        return check
+    case("model/XFRM 255 (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=xfrm(f32(255.0)), check=says(255))
+    case("model/XFRM the smallest normal divisor (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=xfrm(struct.pack("<I", 0x00800000)), check=says(struct.unpack("<f", struct.pack("<I", 0x00800000))[0]))
+    case("model/version 1 without XFRM (accepted)", ["info", "--model", "x.model", "--json"], 0,
+         setup=damaged(lambda b: recrc(b[:8] + struct.pack("<I", 1) + b[12:])), check=says(None))
+    case("model/XFRM 255 predicts", ["predict", "--model", "x.model", "--data", "new.csv", "--out", "p.csv"], 0,
+         setup=xfrm(f32(255.0)), creates=["p.csv"])
+
+
 def checkpoints():
     """--resume reads a checkpoint: the model's chunks and the training
     state (trst), checked as strictly as a model file."""
@@ -532,15 +626,20 @@ def outputs():
          r"No space left", shell=True, setup=lambda d: mknod_or_skip(d, "full", 7))
     case("out/a FIFO nobody reads", PREDICT + ["--out", "p"], 1, r"p: no process reads this FIFO",
          setup=lambda d: os.mkfifo(os.path.join(d, "p")), check=is_type("p", "fifo"))
+    # The reader is in place before descent starts (fifo_reader.py says
+    # when), on a busy machine too.
+    reader = "python3 %s p %%s ready %%s & while [ ! -e ready ]; do sleep 0.05; done; " % \
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "fifo_reader.py")
     case("out/a FIFO with a reader",
-         "(cat p > got.csv &); sleep 0.2; $D predict --model m.model --data new.csv --out p; sleep 0.3",
-         0, shell=True, setup=lambda d: os.mkfifo(os.path.join(d, "p")), creates=["got.csv"],
-         check=is_type("p", "fifo"))
-    case("out/a FIFO whose reader quits", "(head -c1 p > /dev/null &); sleep 0.2; "
-         "$D predict --model m.model --data big.csv --out p; echo status $?", 0, out=r"status (141|1)\b",
+         reader % ("got.csv", "") + "$D predict --model m.model --data new.csv --out p; wait",
+         0, shell=True, setup=lambda d: os.mkfifo(os.path.join(d, "p")), creates=["got.csv", "ready"],
+         check=all_of(is_type("p", "fifo"), lambda d, r: None if open(os.path.join(d, "got.csv")).read(
+             ).startswith("y\n") else "the reader did not get the predictions"))
+    case("out/a FIFO whose reader quits", reader % ("got.csv", "1") +
+         "$D predict --model m.model --data big.csv --out p; echo status $?; wait", 0, out=r"status 141\b",
          shell=True, setup=lambda d: (os.mkfifo(os.path.join(d, "p")),
                                       write(os.path.join(d, "big.csv"), "a,b,c\n" + "1,2,3\n" * 200000)),
-         timeout=60)
+         creates=["got.csv", "ready"], timeout=120)
     for path, msg in [(".", r"is a directory"), ("sub/", r"is a directory"),
                       ("no/such/dir/m.model", r"cannot create: No such file"),
                       ("", r"empty"), ("x" * 300, r"File name too long|cannot")]:
@@ -663,7 +762,7 @@ def numerics():
          check=lambda d, r: None if r.status in (1, 2) else "bce on y in R accepted")
     case("num/ce on a regression", TRAIN + ["--loss", "ce"], None,
          check=lambda d, r: None if r.status in (1, 2) else "ce on numbers accepted")
-    case("num/a model of 2000 units on 20 rows", TRAIN + ["--layers", "2000:relu"], 0, timeout=60)
+    case("num/a model of 2000 units on 20 rows", TRAIN + ["--layers", "2000:relu"], 0, timeout=120)
     case("num/a layer of 99999999 units", TRAIN + ["--layers", "99999999:relu"], 2,
          r"--layers: the network has 499999996 parameters .*--max-bytes")
     case("num/two layers of 1e8 units", TRAIN + ["--layers", "100000000:relu,100000000:relu"], 2,
@@ -676,7 +775,7 @@ def numerics():
         for kb in (60000, 120000):
             case("num/ulimit -v %d" % kb, "ulimit -v %d; $D train --data w.csv --layers 256:relu "
                  "--epochs 1 --batch 64 --quiet > /dev/null; echo status $?" % kb, 0,
-                 out=r"status (0|1)\b", shell=True, timeout=60,
+                 out=r"status (0|1)\b", shell=True, timeout=120,
                  setup=lambda d: write(os.path.join(d, "w.csv"), "a,b,y\n" + "".join(
                      "%d,%d,%d\n" % (i, i % 7, i % 3) for i in range(200000))))
 
@@ -684,36 +783,81 @@ def numerics():
 # --------------------------------------------------------------------------
 # Signals at every phase
 
-def wait_for_temp(d, prefix, limit=60):
+def wait_for_temp(d, prefix, limit=60, lines=False, proc=None):
     """Waits until the temporary file of output prefix (NAME.tmp.XXXXXX)
-    exists in d: a log is opened once the data is read, just before
-    training, so a signal sent after it meets a run that is training, on
-    a busy machine too (a fixed delay once met one still loading)."""
+    exists in d (lines: and holds a line). A log is opened once the data is
+    read, just before training, and gets a line (flushed) when the first
+    epoch ends: a signal sent after that meets a run that is training, on a
+    busy machine too (fixed delays once met runs still loading), and under
+    mpirun a line means every rank is training (an epoch sums every rank's
+    gradients). False if limit passes or proc ends first."""
     t_end = time.time() + limit
     while time.time() < t_end:
-        if any(n.startswith(prefix + ".tmp.") for n in os.listdir(d)):
-            return True
+        for n in os.listdir(d):
+            if n.startswith(prefix + ".tmp."):
+                try:
+                    if not lines or os.path.getsize(os.path.join(d, n)) > 0:
+                        return True
+                except OSError:
+                    pass
+        if proc is not None and proc.poll() is not None:
+            return False
         time.sleep(0.05)
     return False
 
 
-def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None):
+def wait_for_read(p, path, limit):
+    """Waits until process p has read as many bytes as the file at path
+    holds (/proc/PID/io's rchar counts every byte read()): its data is in,
+    for a command that has no log to show it is past reading. False if
+    limit passes or p ends first."""
+    size, t_end = os.path.getsize(path), time.time() + limit
+    while time.time() < t_end and p.poll() is None:
+        try:
+            with open("/proc/%d/io" % p.pid) as f:
+                if int(dict(l.split(":") for l in f)["rchar"]) >= size:
+                    return True
+        except PermissionError:  # a /proc that hides it: the old fixed delay
+            time.sleep(1.0)
+            return True
+        except (OSError, KeyError, ValueError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def not_ready(r, what, limit):
+    r.problem = "%s within %.0f s (status %s)" % (what, limit, r.status)
+    return r
+
+
+def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None, after_line=None,
+               after_read=None):
     """Starts descent through the shell, sends sig after delay seconds
-    (counted from when after_temp's temporary file appears, if given;
-    the Result's after_signal: seconds from the signal to the end)."""
+    (counted from when after_temp's temporary file appears, when
+    after_line's holds a line, or when the process has read as many bytes
+    as the file after_read holds, if given; the Result's after_signal:
+    seconds from the signal to the end)."""
     def run(descent, d, c):
         e = dict(os.environ)
         e["D"] = descent
         t0 = time.time()
+        # descent keeps a SIGHUP its caller ignores ignored (nohup): the
+        # suite run under nohup must still send it to a process that takes it.
+        hup = (lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL)) if sig == signal.SIGHUP else None
         p = subprocess.Popen(["/bin/sh", "-c", "exec " + argv_text], cwd=d, env=e,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=hup)
         if stdin_text is not None:
             p.stdin.write(stdin_text)
             p.stdin.flush()
-        if after_temp:
-            wait_for_temp(d, after_temp)
+        ready = True
+        if after_temp or after_line:
+            ready = wait_for_temp(d, after_temp or after_line, c.timeout / 2, lines=bool(after_line),
+                                  proc=p)
+        elif after_read:
+            ready = wait_for_read(p, os.path.join(d, after_read), c.timeout / 2)
         time.sleep(delay)
         try:
             p.send_signal(sig)
@@ -729,7 +873,7 @@ def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None):
             out, err = p.communicate()
         r = Result(p.returncode, out, err, time.time() - t0, timed_out)
         r.after_signal = time.time() - t_sig
-        return r
+        return r if ready else not_ready(r, "the run did not start training", c.timeout / 2)
     return run
 
 
@@ -738,8 +882,8 @@ def signals(descent):
                   "--batch 2 --save sig.model --log sig.jsonl --quiet")
     for sig, name in [(signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")]:
         case("sig/%s while training saves" % name, None, 130, r"interrupted after \d+ updates; the "
-             r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=30,
-             run=signal_run(sig, 1.0, long_train, after_temp="sig.jsonl"), check=is_model("sig.model"))
+             r"model so far is saved", creates=["sig.model", "sig.jsonl"], timeout=120,
+             run=signal_run(sig, 0.5, long_train, after_line="sig.jsonl"), check=is_model("sig.model"))
     # A wide network on many rows: the run must end soon after the signal
     # (it once made a pass over all the data first, 2-5 s here).
     def wide(d):
@@ -747,7 +891,7 @@ def signals(descent):
             ",".join("%d" % ((i * 7 + j * 3) % 10) for j in range(20)) + ",%s\n" % "abc"[i % 3]
             for i in range(60000)))
     limit = 10.0 if SANITIZED else 1.5
-    case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=90,
+    case("sig/SIGINT ends a wide run promptly", None, 130, r"the model so far is saved", timeout=180,
          creates=["sig.model", "wide.csv", "wide.jsonl"], setup=wide,
          run=signal_run(signal.SIGINT, 1.5,
                         "$D train --data wide.csv --target label --layers 1024:relu,1024:relu "
@@ -755,25 +899,31 @@ def signals(descent):
                         after_temp="wide.jsonl"),
          check=lambda d, r: None if r.after_signal < limit else
          "ended %.1f s after the signal (at most %.1f)" % (r.after_signal, limit))
-    case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=30,
-         run=signal_run(signal.SIGHUP, 1.0, long_train, after_temp="sig.jsonl"))
-    case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=30,
+    case("sig/SIGHUP while training", None, -signal.SIGHUP, timeout=120,
+         run=signal_run(signal.SIGHUP, 0.5, long_train, after_line="sig.jsonl"))
+    case("sig/SIGINT while reading the data", None, -signal.SIGINT, timeout=120,
          run=signal_run(signal.SIGINT, 0.5, "$D train --data - --save r.model --log r.jsonl",
                         stdin_text=b"a,y\n1,2\n"))
-    case("sig/SIGTERM while reading the data", None, -signal.SIGTERM, timeout=30,
+    case("sig/SIGTERM while reading the data", None, -signal.SIGTERM, timeout=120,
          run=signal_run(signal.SIGTERM, 0.5, "$D predict --model m.model --data - --out r.csv",
                         stdin_text=b"a,b,c\n1,2,3\n"))
-    case("sig/SIGINT while training a line", None, 130, r"interrupted|", timeout=30,
+    case("sig/SIGINT while training a line", None, 130, r"interrupted|", timeout=120,
          run=signal_run(signal.SIGINT, 1.0, "$D line --data big.csv --max-iter 1000000000 --tol 0 "
-                        "--lr 1e-7 --trace t.csv --quiet"), creates=["t.csv"],
+                        "--lr 1e-7 --trace t.csv --quiet", after_read="big.csv"), creates=["t.csv"],
          setup=lambda d: write(os.path.join(d, "big.csv"), "x,y\n" + "".join(
              "%g,%g\n" % (i / 2e5, 2 * i / 2e5) for i in range(200000))))
     case("sig/SIGPIPE on standard output", "$D predict --model m.model --data big.csv | head -1", 0,
          out=r"^y\n$", shell=True, setup=lambda d: write(os.path.join(d, "big.csv"),
                                                           "a,b,c\n" + "1,2,3\n" * 300000))
-    case("sig/interrupted twice", None, None, timeout=30, creates=["sig.model", "sig.jsonl"],
+    # Two Ctrl-C while training: the second lands while the run stops (and
+    # changes nothing: 130, saved) or, if the run has left training, ends it
+    # as SIGINT does; either way no temporary file is left and a model that
+    # is there is whole.
+    case("sig/interrupted twice", None, None, timeout=120, creates=["sig.model", "sig.jsonl"],
          run=double_interrupt(long_train), signals_ok=(-signal.SIGINT,),
-         check=lambda d, r: None if r.status in (130, -2) else "status %s" % r.status)
+         check=lambda d, r: ("status %s" % r.status if r.status not in (130, -2) else
+                             is_model("sig.model")(d, r) if r.status == 130 or
+                             os.path.exists(os.path.join(d, "sig.model")) else None))
 
 
 def double_interrupt(cmd):
@@ -783,15 +933,22 @@ def double_interrupt(cmd):
         t0 = time.time()
         p = subprocess.Popen(["/bin/sh", "-c", "exec " + cmd], cwd=d, env=e, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, start_new_session=True)
-        time.sleep(1.5)
+        ready = wait_for_temp(d, "sig.jsonl", c.timeout / 2, lines=True, proc=p)
         p.send_signal(signal.SIGINT)
         time.sleep(0.01)
         try:
             p.send_signal(signal.SIGINT)
         except ProcessLookupError:
             pass
-        out, err = p.communicate(timeout=c.timeout)
-        return Result(p.returncode, out, err, time.time() - t0, False)
+        timed_out = False
+        try:
+            out, err = p.communicate(timeout=c.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        return r if ready else not_ready(r, "the run did not start training", c.timeout / 2)
     return run
 
 
@@ -870,7 +1027,7 @@ def exports():
     case("export/hostile names compile", train_w + "$D export --model w.model --format c --name w "
          "--out . > /dev/null && { [ -z \"%s\" ] || %s -std=c99 -pedantic -Wall -Wextra -Werror "
          "-trigraphs -c w.c -o w.o; } && echo compiled" % (cc, cc), 0, out=r"^compiled$", shell=True,
-         setup=files(w__csv=weird), creates=["w.model", "w.h", "w.c", "w.o"], timeout=60)
+         setup=files(w__csv=weird), creates=["w.model", "w.h", "w.c", "w.o"], timeout=120)
     case("export/hostile names in ONNX and JSON", train_w + "$D export --model w.model --format onnx "
          "--out w.onnx --json --data w.csv --target label", 0, shell=True, setup=files(w__csv=weird),
          creates=["w.model", "w.onnx"], check=stdout_json)
@@ -955,11 +1112,11 @@ def concurrency(descent):
     case("conc/8 mixed writers of one file", each_ok("$D predict --model m.model --data new.csv --out o; "
                                                      "$D train --data d.csv --epochs 2 --log o --quiet "
                                                      "> /dev/null", 8), 0, out=r"^ok 8$", shell=True,
-         creates=["o"], timeout=60)
+         creates=["o"], timeout=120)
     case("conc/reading a model while it is rewritten",
          "(for i in 1 2 3 4 5 6; do $D train --data d.csv --max-iter 10 --save m.model --quiet 2>/dev/null; done) & "
          "ok=0; for i in 1 2 3 4 5 6 7 8 9 10; do $D info --model m.model > /dev/null && ok=$((ok+1)); done; "
-         "wait; echo ok $ok", 0, out=r"ok 10", shell=True, changes=["m.model"], timeout=60)
+         "wait; echo ok $ok", 0, out=r"ok 10", shell=True, changes=["m.model"], timeout=120)
 
 
 # --------------------------------------------------------------------------
@@ -999,19 +1156,27 @@ def mpi(mpiexec):
     m = mpiexec
     case("mpi/bad data on rank 1", "%s -n 1 $D train --data cls.csv --target label --epochs 2 --save x.model "
          ": -n 1 $D train --data bad.csv --target label --epochs 2 --save x.model" % m, 1,
-         r"rank 1: bad\.csv:3", shell=True, env=env, timeout=90,
+         r"rank 1: bad\.csv:3", shell=True, env=env, timeout=180,
          setup=files(bad__csv="x1,x2,label\n1,2,cat\n1,oops,dog\n"))
     case("mpi/a full device on rank 0", "%s -n 2 $D train --data d.csv --epochs 2 --save full --quiet" % m,
-         1, r"No space left", shell=True, env=env, timeout=90, setup=lambda d: mknod_or_skip(d, "full", 7))
+         1, r"No space left", shell=True, env=env, timeout=180, setup=lambda d: mknod_or_skip(d, "full", 7))
     case("mpi/output = input", "%s -n 2 $D train --data d.csv --epochs 2 --save d.csv" % m, 2,
-         r"is the --data file", shell=True, env=env, timeout=90)
+         r"is the --data file", shell=True, env=env, timeout=180)
     case("mpi/a bad model on every rank", "%s -n 2 $D eval --model d.csv --data d.csv" % m, 1,
-         r"not a descent model file", shell=True, env=env, timeout=90)
+         r"not a descent model file", shell=True, env=env, timeout=180)
+    # On Ctrl-C Open MPI 4 sends SIGTERM and SIGKILLs the ranks still running
+    # about odls_base_sigkill_timeout later (1 s by default): rank 0 has that
+    # long to finish its step and save, which a busy machine can exceed
+    # (docs/SCALING.md). The claim here is that the ranks stop together and
+    # rank 0 saves, not how fast; mpirun takes about twice the timeout.
+    ienv = dict(env, OMPI_MCA_odls_base_sigkill_timeout="5")
     for np_ in (1, 2, 3):
-        case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=90, env=env,
+        case("mpi/SIGINT to mpirun, %d ranks" % np_, None, None, timeout=180, env=ienv,
              creates=["sig.model", "sig.jsonl"],
-             run=mpi_interrupt(m, np_, env),
-             check=lambda d, r: None if b"the model so far is saved" in r.err else "no saving message")
+             run=mpi_interrupt(m, np_, ienv),
+             check=lambda d, r: ("no saving message" if b"the model so far is saved" not in r.err else
+                                 "the saving message is printed %d times" % r.err.count(b"so far is saved")
+                                 if r.err.count(b"so far is saved") != 1 else is_model("sig.model")(d, r)))
 
 
 def mpi_interrupt(mpiexec, np_, env):
@@ -1022,16 +1187,18 @@ def mpi_interrupt(mpiexec, np_, env):
         p = subprocess.Popen([mpiexec, "-n", str(np_), descent, "train", "--data", "cls.csv", "--target",
                               "label", "--layers", "64:relu", "--epochs", "100000000", "--batch", "4",
                               "--save", "sig.model", "--log", "sig.jsonl", "--quiet"], cwd=d, env=e,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_for_temp(d, "sig.jsonl")
-        time.sleep(1.5)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        # mpirun can take many seconds to start ranks on a busy machine.
+        ready = wait_for_temp(d, "sig.jsonl", c.timeout / 2, lines=True, proc=p)
+        time.sleep(0.5)
         p.send_signal(signal.SIGINT)
         timed_out = False
         try:
             out, err = p.communicate(timeout=c.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
             out, err = p.communicate()
-        return Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        return r if ready else not_ready(r, "the ranks did not start training", c.timeout / 2)
     return run

@@ -51,10 +51,11 @@ class Case:
           for standard output; creates: files the case may make; changes:
           existing files it may change; setup(dir): makes the case's own
           files; check(dir, result): more assertions, returns an error or
-          None; timeout: seconds."""
+          None; timeout: seconds (a hang, not speed: generous, since a
+          busy CI machine runs several builds at once)."""
 
     def __init__(self, name, argv, status, msg=None, out=None, creates=(), changes=(),
-                 setup=None, check=None, timeout=30, shell=False, stdin=None, env=None,
+                 setup=None, check=None, timeout=120, shell=False, stdin=None, env=None,
                  run=None, mpi=False, signals_ok=()):
         self.name, self.argv, self.status, self.msg, self.out = name, argv, status, msg, out
         self.creates, self.changes = set(creates), set(changes)
@@ -135,6 +136,8 @@ def snapshot(d):
 def judge(c, r, before, after, workdir):
     """The list of what went wrong (empty: the case passed)."""
     bad = []
+    if getattr(r, "problem", None):
+        bad.append(r.problem)
     if r.timed_out:
         bad.append("did not end within %d s" % c.timeout)
     if SANITIZER.search(r.err) or SANITIZER.search(r.out):
