@@ -48,12 +48,16 @@ w1() { # THREADS LOAD
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 
+# bench/twocores: what the two vCPUs give two threads right now (shared
+# core? cross-die transfers?), printed after each round's idle runs.
+[ -x "$B/bench/twocores" ] || sh bench/build_drivers.sh "$B" >&2 || true
 "$CLI" --version | sed -n 2p >&2
 grep -m1 'model name' /proc/cpuinfo >&2
 for r in $(seq 1 "$ROUNDS"); do
     wait_quiet
     echo "== round $r: load average $(cut -d' ' -f1-3 /proc/loadavg), runnable $(running) ==" >&2
     s1=$(w1 1 idle); s2=$(w1 2 idle)
+    [ -x "$B/bench/twocores" ] && "$B/bench/twocores" 100 | sed 's/^/  /' >&2
     spin_start
     b1=$(w1 1 busy); b0=$(w1 0 busy)
     spin_stop

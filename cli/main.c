@@ -77,6 +77,9 @@ static int dispatch(int argc, char **argv)
         if (!quiet) usage(stderr);
         return EXIT_USAGE;
     }
+    /* A setting the library ignores is said once, whatever the command. */
+    const char *env = dsc_env_problems();
+    if (env && !quiet) fprintf(stderr, "descent: warning: %s\n", env);
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         if (!quiet) usage(stdout);

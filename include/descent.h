@@ -61,6 +61,15 @@ const char *dsc_version(void);
 /** The build's choices in one line: GEMM kernel, OpenMP, zlib, CBLAS. */
 const char *dsc_build_info(void);
 
+/** What is wrong with the environment variables the library reads
+ *  (DSC_NUM_THREADS, DSC_GEMM_KERNEL), e.g. "DSC_NUM_THREADS='abc' is not
+ *  a whole number of threads from 1 to 256; ignored", several joined by
+ *  "; ", or NULL when nothing is. The library goes on with its defaults
+ *  for a value it ignores; a program may report this (the CLI prints it
+ *  as a warning). Reads the variables if they have not been read yet;
+ *  thread-safe; the text stays valid for the life of the process. */
+const char *dsc_env_problems(void);
+
 /** Chooses the matrix multiply for the whole process: 0 the built-in
  *  kernel (the default: results do not depend on the thread count), 1
  *  CBLAS. Returns 1 if the choice is in effect (0 when asking for CBLAS in a

@@ -61,5 +61,30 @@ for k in portable avx2+fma avx512f; do
 done
 expect_status 0 "DSC_GEMM_KERNEL=nonsense is ignored" env DSC_GEMM_KERNEL=nonsense "$cli" --version
 expect_grep "gemm: built-in (" "a kernel is still chosen"
+expect_grep "descent: warning: DSC_GEMM_KERNEL='nonsense' names no kernel (.*portable); ignored" \
+  "a kernel name that is none is reported"
+if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  expect_status 0 "DSC_GEMM_KERNEL=avx512f without AVX-512" env DSC_GEMM_KERNEL=avx512f "$cli" --version
+  expect_grep "DSC_GEMM_KERNEL='avx512f': this CPU cannot run that kernel; ignored" \
+    "a kernel this CPU lacks is reported"
+fi
+# The thread count from the environment: a bad one is reported, training
+# goes on with the default.
+for v in abc 0 -2 3x; do
+  expect_status 0 "DSC_NUM_THREADS='$v'" env DSC_NUM_THREADS="$v" "$cli" gradcheck \
+    --inputs 3 --outputs 2 --layers 4:tanh --batch 5 --seed 5
+  expect_grep "descent: warning: DSC_NUM_THREADS='$v' is not a whole number of threads from 1 to 256; ignored" \
+    "DSC_NUM_THREADS='$v' is reported"
+done
+expect_status 0 "DSC_NUM_THREADS=100000" env DSC_NUM_THREADS=100000 "$cli" --version
+expect_grep "descent: warning: DSC_NUM_THREADS='100000' is more than 256; using 256" "a count too large is capped"
+expect_status 0 "two bad settings" env DSC_NUM_THREADS=x DSC_GEMM_KERNEL=y "$cli" --version
+expect_grep "DSC_NUM_THREADS='x' is not .*; ignored; DSC_GEMM_KERNEL='y' names no kernel" "both are reported, on one line"
+expect_status 0 "good settings" env DSC_NUM_THREADS=2 DSC_GEMM_KERNEL=portable "$cli" --version
+if grep -q warning "$tmp/out"; then
+  failed=$((failed + 1)); echo "FAIL: good settings gave a warning"; cat "$tmp/out"
+else
+  passed=$((passed + 1))
+fi
 
 finish

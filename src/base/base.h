@@ -123,4 +123,7 @@ double dsc_seconds(void);
  * default: DSC_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process
  * may run on (read once); 1 in builds without threads. */
 int dsc_threads(int t);
+/* Why DSC_NUM_THREADS is being ignored (not a whole number from 1 to 256)
+ * or capped, or NULL. */
+const char *dsc_threads_env_problem(void);
 #endif

@@ -17,12 +17,19 @@
  * Which thread runs a piece never changes what the piece computes, so
  * results are the same for any thread count.
  *
- * The taking protocol: one 64-bit ticket holds the next piece, the number
- * of pieces and the number of threads allowed. A thread takes a piece by
- * compare-and-swap on the whole word, so a helper that read an old job's
- * ticket can only ever take a piece of the job that is current when its
- * swap succeeds. The job's fields are written before its ticket is
- * published (release) and read only after a successful take (acquire); the
+ * The taking protocol: one 64-bit ticket holds the pieces not yet taken,
+ * [lo, hi), and the number of threads allowed. The caller takes pieces
+ * from the front, helpers from the back: with two threads each keeps
+ * about the same half of every loop from one step to the next, so the
+ * data it wrote last step (weights, velocities, activations, its packed
+ * panels) is still in its own core's caches. On a host that places the
+ * two vCPUs on different core complexes, a line the other core wrote costs
+ * a cross-die transfer (a ping-pong between them took 350-1000 ns there),
+ * and taking pieces in turn from one end moved half of every array
+ * between the cores each step. A thread takes a piece by compare-and-swap
+ * on the whole word, so a helper that read an old job's ticket can only
+ * ever take a piece of the job that is current when its swap succeeds. The job's fields are written
+ * before its ticket is published (release) and read only after a successful take (acquire); the
  * caller changes them only after every taken piece is reported done, so
  * no thread reads them while they change. Sleep and wake-up use futexes on
  * Linux (a condition variable elsewhere); every fact a thread acts on is
@@ -32,6 +39,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,11 +119,10 @@ static void word_wake(_Atomic uint32_t *w)
 
 /* ---- the pool ---------------------------------------------------------- */
 
-#define TICKET(next, pieces, width)                                                                \
-    ((uint64_t)(next) | (uint64_t)(pieces) << 24 | (uint64_t)(width) << 48)
-#define T_NEXT(t)   ((uint32_t)((t)&PIECES_MAX))
-#define T_PIECES(t) ((uint32_t)(((t) >> 24) & PIECES_MAX))
-#define T_WIDTH(t)  ((uint32_t)((t) >> 48))
+#define TICKET(lo, hi, width) ((uint64_t)(lo) | (uint64_t)(hi) << 24 | (uint64_t)(width) << 48)
+#define T_LO(t)               ((uint32_t)((t)&PIECES_MAX))
+#define T_HI(t)               ((uint32_t)(((t) >> 24) & PIECES_MAX))
+#define T_WIDTH(t)            ((uint32_t)((t) >> 48))
 
 static struct {
     /* Written by whoever takes or finishes a piece: a line each. */
@@ -129,6 +136,7 @@ static struct {
     _Alignas(64) dsc_range_fn fn;
     void *ctx;
     size_t n, piece;
+    uint32_t pieces;
     /* Set while a caller holds the pool; other callers run inline. */
     atomic_flag busy;
     _Atomic int helpers;     /* helper threads running */
@@ -137,16 +145,18 @@ static struct {
 
 static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Takes the next piece for thread id, if any is left that it may take. */
-static int take(uint32_t id, uint32_t *piece, uint32_t *pieces)
+/* Takes the next piece for thread id, if any is left that it may take:
+ * the caller (id 0) the first one left, a helper the last. */
+static int take(uint32_t id, uint32_t *piece)
 {
     uint64_t t = atomic_load_explicit(&pool.ticket, memory_order_relaxed);
     for (;;) {
-        if (T_NEXT(t) >= T_PIECES(t) || id >= T_WIDTH(t)) return 0;
-        if (atomic_compare_exchange_weak_explicit(&pool.ticket, &t, t + 1, memory_order_acquire,
+        uint32_t lo = T_LO(t), hi = T_HI(t);
+        if (lo >= hi || id >= T_WIDTH(t)) return 0;
+        uint64_t next = id == 0 ? TICKET(lo + 1, hi, T_WIDTH(t)) : TICKET(lo, hi - 1, T_WIDTH(t));
+        if (atomic_compare_exchange_weak_explicit(&pool.ticket, &t, next, memory_order_acquire,
                                                   memory_order_relaxed)) {
-            *piece = T_NEXT(t);
-            *pieces = T_PIECES(t);
+            *piece = id == 0 ? lo : hi - 1;
             return 1;
         }
     }
@@ -163,8 +173,11 @@ static void run_piece(uint32_t p)
  * piece wakes the caller if it went to sleep. */
 static void work(uint32_t id)
 {
-    uint32_t p, pieces;
-    while (take(id, &p, &pieces)) {
+    uint32_t p;
+    while (take(id, &p)) {
+        /* Read before the piece is reported done: after that the caller
+         * may publish the next job. */
+        uint32_t pieces = pool.pieces;
         run_piece(p);
         /* seq_cst, paired with the caller's: either it sees this count, or
          * this sees that it sleeps. */
@@ -264,6 +277,7 @@ void dsc_parallel_for(int threads, int par, size_t n, size_t piece, dsc_range_fn
             pool.ctx = ctx;
             pool.n = n;
             pool.piece = piece;
+            pool.pieces = pieces;
             atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
             atomic_store_explicit(&pool.ticket, TICKET(0, pieces, threads), memory_order_release);
             atomic_fetch_add(&pool.gen, 1);
@@ -298,25 +312,42 @@ void dsc_parallel_for(int threads, int par, size_t n, size_t piece, dsc_range_fn
 
 /* ---- the default thread count ------------------------------------------ */
 
+/* Why DSC_NUM_THREADS was ignored or changed, if it was (also in builds
+ * without threads, which read it only to say so). */
+static char env_problem[160];
+
+/* A positive count from the environment variable name, or 0. With why
+ * set, a value that is not one says so there (OMP_NUM_THREADS may hold
+ * OpenMP's lists, "4,2", meant for other libraries: its first number is
+ * taken silently). */
+static int env_count(const char *name, int why)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\n') end++;
+    if (end == s || v < 1 || (why && *end)) {
+        if (why)
+            snprintf(env_problem, sizeof env_problem,
+                     "%s='%.32s' is not a whole number of threads from 1 to %d; ignored", name, s,
+                     POOL_MAX);
+        return 0;
+    }
+    if (v > POOL_MAX && why)
+        snprintf(env_problem, sizeof env_problem, "%s='%.32s' is more than %d; using %d", name, s,
+                 POOL_MAX, POOL_MAX);
+    return v > POOL_MAX ? POOL_MAX : (int)v;
+}
+
 #ifndef DSC_NO_THREADS
 static int default_threads = 1;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
-/* A positive count from the environment variable name, or 0. */
-static int env_count(const char *name)
-{
-    const char *s = getenv(name);
-    if (!s) return 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || v < 1) return 0;
-    return v > POOL_MAX ? POOL_MAX : (int)v;
-}
-
 static void find_default(void)
 {
-    int t = env_count("DSC_NUM_THREADS");
-    if (!t) t = env_count("OMP_NUM_THREADS");
+    int t = env_count("DSC_NUM_THREADS", 1);
+    if (!t) t = env_count("OMP_NUM_THREADS", 0);
 #if defined(__linux__)
     cpu_set_t set;
     if (!t && sched_getaffinity(0, sizeof set, &set) == 0) t = CPU_COUNT(&set);
@@ -328,6 +359,21 @@ static void find_default(void)
     default_threads = t;
 }
 #endif
+
+const char *dsc_threads_env_problem(void)
+{
+#ifdef DSC_NO_THREADS
+    /* One thread only: nothing else can race this. */
+    static int read;
+    if (!read) {
+        env_count("DSC_NUM_THREADS", 1);
+        read = 1;
+    }
+#else
+    pthread_once(&default_once, find_default);
+#endif
+    return env_problem[0] ? env_problem : NULL;
+}
 
 int dsc_threads(int t)
 {

@@ -58,10 +58,28 @@ enum { KC_MAX = 256, MB_MAX = 96, NB_MAX = 192, MC_CAP = 1024, NC_CAP = 1024 };
 
 /* Below this many multiply-adds, waking threads costs more than it saves. */
 #define PARALLEL_MIN_WORK 65536.0
+/* Multiply-adds a thread must get, per float of the kernel's register tile,
+ * before another thread is planned: handing work to a second core costs
+ * some microseconds (waking it, and its reading what the first wrote),
+ * which on Zen 5 with the 12 x 32 kernel (384 floats: 6.3 M multiply-adds,
+ * about 50 us) made 2 threads slower than 1 below about 8 M: square 128
+ * 154 against 217 GFLOP/s, W2's 128 x 128 x 256 180 against 222, W3's
+ * 128 x 10 x 128 68 against 122. A kernel with a smaller tile is slower per
+ * multiply-add, so the threshold falls with it (AVX2's 6 x 16: 1.6 M). */
+#define THREAD_WORK_PER_TILE_FLOAT 16384.0
 /* Up to this many, a plain loop beats packing. */
 #define TINY_WORK 512.0
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Threads worth planning for work multiply-adds, at most t. */
+static int threads_for(double work, const dsc_gemm_kernel *kd, int t)
+{
+    double per = THREAD_WORK_PER_TILE_FLOAT * (double)(kd->mr * kd->nr);
+    double most = work / per;
+    if (most < 1.0) return 1;
+    return most < (double)t ? (int)most : t;
+}
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 static size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
@@ -116,10 +134,12 @@ static size_t even_block(size_t len, size_t max, size_t unit)
 }
 
 /* With several threads, C is cut into at least TILES_PER_THREAD tiles per
- * thread where the shape allows, so that the last tiles even out the
- * threads' shares (a 128 x 128 product in two 72- and 56-row tiles kept
- * one thread idle a fifth of the time). Tile sizes do not change what is
- * computed: only the k blocks do. */
+ * thread where the shape allows (a thread that loses its core holds back
+ * at most one tile), and into tiles that share the work out evenly: W1's
+ * forward product (128 x 256) was cut into nine 48 x 96 tiles, five for
+ * one thread and four for the other, and ran at 79 % of OpenBLAS's rate on
+ * two threads. Tile sizes do not change what is computed: only the k
+ * blocks do. */
 #define TILES_PER_THREAD 4
 
 /* The next smaller block for len than b (> unit): one more piece, of
@@ -131,22 +151,92 @@ static size_t smaller_block(size_t len, size_t b, size_t unit)
     return next < b ? next : b - unit;
 }
 
+/* The busiest thread's work, in register tiles plus one for each tile's
+ * overhead, when T threads take the tiles of an M x N grid of register
+ * tiles cut in a x b blocks, each the next tile as it becomes free (equal
+ * speeds). */
+static size_t makespan(size_t M, size_t N, size_t a, size_t b, int T)
+{
+    size_t load[8] = {0};
+    size_t tm = ceil_div(M, a), tn = ceil_div(N, b);
+    for (size_t t = 0; t < tm * tn; t++) {
+        size_t i = t / tn, j = t % tn;
+        size_t w = min_sz(a, M - i * a) * min_sz(b, N - j * b) + 1;
+        int least = 0;
+        for (int q = 1; q < T; q++)
+            if (load[q] < load[least]) least = q;
+        load[least] += w;
+    }
+    size_t most = 0;
+    for (int q = 0; q < T; q++)
+        if (load[q] > most) most = load[q];
+    return most;
+}
+
+/* A few plans per thread, by shape: training asks for the same handful of
+ * shapes every step, and the search below takes microseconds. */
+typedef struct {
+    size_t m, n, mr, nr, mb, nb;
+    int threads;
+} plan_memo;
+static _Thread_local plan_memo memo[8];
+static _Thread_local unsigned memo_next;
+
+/* Searches the tile sizes for small grids (minibatch products): the
+ * fewest register tiles for the busiest thread, then the fewest tiles.
+ * Returns 0 when it does not apply. */
+static int plan_even(gemm_job *g, int nthreads)
+{
+    size_t M = ceil_div(g->m, g->mr), N = ceil_div(g->n, g->nr);
+    size_t want = (size_t)nthreads * TILES_PER_THREAD;
+    size_t amax = MB_MAX / g->mr, bmax = NB_MAX / g->nr;
+    /* Many tiles of the largest size even out by themselves. */
+    if (nthreads > 8 || ceil_div(M, amax) * ceil_div(N, bmax) >= 4 * want) return 0;
+    for (unsigned i = 0; i < DSC_COUNT_OF(memo); i++) {
+        const plan_memo *e = &memo[i];
+        if (e->m == g->m && e->n == g->n && e->mr == g->mr && e->nr == g->nr &&
+            e->threads == nthreads) {
+            g->mb = e->mb, g->nb = e->nb;
+            return 1;
+        }
+    }
+    size_t best = SIZE_MAX, best_tiles = 0;
+    for (size_t a = 1; a <= min_sz(amax, M); a++) {
+        for (size_t b = 1; b <= min_sz(bmax, N); b++) {
+            size_t tiles = ceil_div(M, a) * ceil_div(N, b);
+            /* Enough tiles where the grid allows, but not many more. */
+            if ((tiles < want && tiles < M * N) || tiles > 4 * want) continue;
+            size_t w = makespan(M, N, a, b, nthreads);
+            if (w < best || (w == best && tiles < best_tiles)) {
+                best = w, best_tiles = tiles;
+                g->mb = a * g->mr, g->nb = b * g->nr;
+            }
+        }
+    }
+    if (best == SIZE_MAX) return 0;
+    memo[memo_next++ % DSC_COUNT_OF(memo)] =
+        (plan_memo){g->m, g->n, g->mr, g->nr, g->mb, g->nb, nthreads};
+    return 1;
+}
+
 static void plan(gemm_job *g, int nthreads)
 {
     g->mb = even_block(g->m, MB_MAX, g->mr);
     g->nb = even_block(g->n, NB_MAX, g->nr);
-    while (nthreads > 1 &&
-           ceil_div(g->m, g->mb) * ceil_div(g->n, g->nb) < (size_t)nthreads * TILES_PER_THREAD) {
-        /* Split the side whose tiles hold more register tiles. */
-        int rows = g->mb / g->mr >= g->nb / g->nr;
-        if (!rows && g->nb == g->nr) rows = 1;
-        if (rows && g->mb == g->mr) rows = 0;
-        if (rows && g->mb > g->mr) {
-            g->mb = smaller_block(g->m, g->mb, g->mr);
-        } else if (!rows && g->nb > g->nr) {
-            g->nb = smaller_block(g->n, g->nb, g->nr);
-        } else {
-            break;
+    if (nthreads > 1 && !plan_even(g, nthreads)) {
+        while (ceil_div(g->m, g->mb) * ceil_div(g->n, g->nb) <
+               (size_t)nthreads * TILES_PER_THREAD) {
+            /* Split the side whose tiles hold more register tiles. */
+            int rows = g->mb / g->mr >= g->nb / g->nr;
+            if (!rows && g->nb == g->nr) rows = 1;
+            if (rows && g->mb == g->mr) rows = 0;
+            if (rows && g->mb > g->mr) {
+                g->mb = smaller_block(g->m, g->mb, g->mr);
+            } else if (!rows && g->nb > g->nr) {
+                g->nb = smaller_block(g->n, g->nb, g->nr);
+            } else {
+                break;
+            }
         }
     }
     g->kcs = ceil_div(g->k, ceil_div(g->k, KC_MAX));
@@ -403,8 +493,8 @@ static void gemm_narrow(const gemm_job *g, int threads)
                         pb + p * NARROW);
     narrow_job job = {g, pb};
     size_t panels = ceil_div(g->m, NARROW);
-    int par = (double)g->m * (double)g->n * (double)g->k >= PARALLEL_MIN_WORK;
-    dsc_parallel_for(dsc_threads(threads), par, panels, 1, narrow_panels, &job);
+    int t = threads_for((double)g->m * (double)g->n * (double)g->k, g->kd, dsc_threads(threads));
+    dsc_parallel_for(t, t > 1, panels, 1, narrow_panels, &job);
 }
 
 /* C = beta * C, for k == 0 or alpha == 0 (A and B are then not read). */
@@ -789,8 +879,7 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
                   .kd = dsc_gemm_kernel_now()};
     g.mr = g.kd->mr;
     g.nr = g.kd->nr;
-    int nthreads = dsc_threads(threads);
-    if ((double)m * (double)n * (double)k < PARALLEL_MIN_WORK) nthreads = 1;
+    int nthreads = threads_for((double)m * (double)n * (double)k, g.kd, dsc_threads(threads));
     plan(&g, nthreads);
 
     /* Tiny products (the seed's 1-2-1 network) cost more to pack than to

@@ -40,6 +40,9 @@ void dsc_gemm_pack_b(int trans_b, const float *B, size_t ldb, size_t j0, size_t 
  * "avx2+fma" or "portable"; read once, ignored when this CPU lacks it),
  * else the fastest this CPU has. */
 const dsc_gemm_kernel *dsc_gemm_kernel_now(void);
+/* Why DSC_GEMM_KERNEL is being ignored (it names no kernel, or one this
+ * CPU lacks), or NULL when it is unset or in use. */
+const char *dsc_gemm_env_problem(void);
 /* The kernel of that name if this CPU can run it, else NULL. */
 const dsc_gemm_kernel *dsc_gemm_kernel_named(const char *name);
 /* Fills out[0..cap) with the kernels this CPU can run, fastest first;

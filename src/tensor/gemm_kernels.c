@@ -12,6 +12,8 @@
  * them (FMA), so they give the same bits whatever their tile; the portable
  * kernel rounds the product and the sum separately (the build forbids
  * contraction), so it can differ from them in the last bits. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,8 +479,39 @@ size_t dsc_gemm_kernels(const dsc_gemm_kernel **out, size_t cap)
 /* The pinned kernel (dsc_gemm_pin), else DSC_GEMM_KERNEL's if this CPU has
  * it (read once), else the fastest this CPU has. */
 static const dsc_gemm_kernel *_Atomic pinned;
-static const dsc_gemm_kernel *_Atomic from_env;
-static _Atomic int env_read;
+static const dsc_gemm_kernel *from_env;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+/* Why DSC_GEMM_KERNEL was ignored, if it was. */
+static char env_problem[160];
+
+/* Reads DSC_GEMM_KERNEL, once. */
+static void read_env(void)
+{
+    const char *name = getenv("DSC_GEMM_KERNEL");
+    const dsc_gemm_kernel *k = name && *name ? dsc_gemm_kernel_named(name) : NULL;
+    if (name && *name && !k) {
+        int known = 0;
+        char names[64] = "";
+        for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+            known |= strcmp(kernels[i]->name, name) == 0;
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", kernels[i]->name);
+        }
+        if (known)
+            snprintf(env_problem, sizeof env_problem,
+                     "DSC_GEMM_KERNEL='%.32s': this CPU cannot run that kernel; ignored", name);
+        else
+            snprintf(env_problem, sizeof env_problem,
+                     "DSC_GEMM_KERNEL='%.32s' names no kernel (%s); ignored", name, names);
+    }
+    from_env = k;
+}
+
+const char *dsc_gemm_env_problem(void)
+{
+    pthread_once(&env_once, read_env);
+    return env_problem[0] ? env_problem : NULL;
+}
 
 const dsc_gemm_kernel *dsc_gemm_pin(const dsc_gemm_kernel *k)
 {
@@ -489,14 +522,8 @@ const dsc_gemm_kernel *dsc_gemm_kernel_now(void)
 {
     const dsc_gemm_kernel *k = atomic_load_explicit(&pinned, memory_order_relaxed);
     if (k) return k;
-    if (!atomic_load_explicit(&env_read, memory_order_acquire)) {
-        /* Racing first calls read the same variable and store the same
-         * answer. */
-        const char *name = getenv("DSC_GEMM_KERNEL");
-        atomic_store(&from_env, name ? dsc_gemm_kernel_named(name) : NULL);
-        atomic_store_explicit(&env_read, 1, memory_order_release);
-    }
-    k = atomic_load_explicit(&from_env, memory_order_relaxed);
+    pthread_once(&env_once, read_env);
+    k = from_env;
     if (k) return k;
     const dsc_gemm_kernel *best;
     dsc_gemm_kernels(&best, 1);

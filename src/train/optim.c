@@ -176,9 +176,49 @@ static void step_gd(float *p, const float *g, const uint8_t *mask, float *steps,
     }
 }
 
+/* Momentum over every parameter, no mask, no steps kept (training's
+ * usual case): step_momentum's arithmetic, element by element, compiled
+ * for the build's target and once more for AVX-512, picked at run time. A
+ * distribution build (no -march) ran the update as SSE2 code: 7.2 % of a
+ * W1 epoch's CPU time on Zen 5 against 4.4 % in a -march=native build
+ * (perf, 1 thread). Element-wise, no multiply-add fused
+ * (-ffp-contract=off): the same bits from every copy. */
+#define MOMENTUM_ALL_BODY                                                                          \
+    for (size_t i = 0; i < n; i++) {                                                               \
+        double gi = (double)g[i] + wd * p[i];                                                      \
+        double vi = mu * v[i] + gi;                                                                \
+        v[i] = (float)vi;                                                                          \
+        p[i] -= (float)(lr * (nesterov ? gi + mu * vi : vi));                                      \
+    }
+
+static void momentum_all(float *restrict p, const float *restrict g, size_t n, double lr, double wd,
+                         double mu, float *restrict v, int nesterov)
+{
+    MOMENTUM_ALL_BODY
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) static void
+momentum_all_avx512(float *restrict p, const float *restrict g, size_t n, double lr, double wd,
+                    double mu, float *restrict v, int nesterov)
+{
+    MOMENTUM_ALL_BODY
+}
+#endif
+
 static void step_momentum(float *p, const float *g, const uint8_t *mask, float *steps, size_t n,
                           double lr, double wd, double mu, float *v, int nesterov)
 {
+    if (!mask && !steps) {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("avx512f")) {
+            momentum_all_avx512(p, g, n, lr, wd, mu, v, nesterov);
+            return;
+        }
+#endif
+        momentum_all(p, g, n, lr, wd, mu, v, nesterov);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float d = 0.0f;
         if (!FROZEN(i)) {

@@ -2,6 +2,7 @@
 status and message expected; run.py checks the rest (no file harmed, no
 temporary file left, no sanitizer, no hang) for every one of them."""
 import os
+import re
 import signal
 import stat
 import struct
@@ -50,6 +51,7 @@ def define(descent, mpiexec):
     lessons()
     concurrency(descent)
     json_everywhere()
+    environment()
     if mpiexec:
         mpi(mpiexec)
 
@@ -1144,6 +1146,24 @@ def json_everywhere():
 
 # --------------------------------------------------------------------------
 # MPI
+
+def environment():
+    """Environment variables the library reads: a value it cannot use is
+    named in a warning, and the run goes on with the default."""
+    for v in ("abc", "0", "-1", "2x", "1e3"):
+        case("env/DSC_NUM_THREADS=%s" % v, TRAIN, 0,
+             r"descent: warning: DSC_NUM_THREADS='%s' is not a whole number of threads from 1 to 256; ignored"
+             % re.escape(v), env={"DSC_NUM_THREADS": v})
+    case("env/DSC_NUM_THREADS too large", ["--version"], 0,
+         r"DSC_NUM_THREADS='99999' is more than 256; using 256", env={"DSC_NUM_THREADS": "99999"})
+    case("env/DSC_GEMM_KERNEL=bogus", TRAIN, 0,
+         r"descent: warning: DSC_GEMM_KERNEL='bogus' names no kernel \(.*portable\); ignored",
+         env={"DSC_GEMM_KERNEL": "bogus"})
+    case("env/DSC_GEMM_KERNEL=bogus, version", ["--version"], 0,
+         r"DSC_GEMM_KERNEL='bogus' names no kernel", out=r"gemm: built-in \(", env={"DSC_GEMM_KERNEL": "bogus"})
+    case("env/DSC_GEMM_KERNEL too long", ["--version"], 0, r"DSC_GEMM_KERNEL='x{32}' names no kernel",
+         env={"DSC_GEMM_KERNEL": "x" * 5000})
+
 
 def mpi(mpiexec):
     env = {"OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_ALLOW_RUN_AS_ROOT": "1",
