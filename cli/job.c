@@ -66,6 +66,9 @@ size_t job_opts_table(job_opts *o, cli_opt *t)
         {"lbfgs-history", OPT_SIZE, &o->lbfgs_history, "M",
          "L-BFGS pairs kept (8; torch style 100)", 0},
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 (adamw: decoupled) (0)", 0},
+        {"l2", OPT_DOUBLE, &o->l2, "A",
+         "L2 on weights as scikit-learn's MLP alpha: A/2 ||W||^2 / rows in each batch's loss (0)",
+         0},
         {"relu-grad-at-zero", OPT_STRING, &o->relu0, "V", "ReLU's derivative at 0: 0, 1, random",
          0},
         {"threads", OPT_SIZE, &o->threads, "N", "threads, also OpenBLAS's (0: all cores)", 0},
@@ -117,6 +120,7 @@ int job_check_opts(const job_opts *o, const cli_command *c)
     if ((st = out_of_range("grad-tol", o->grad_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
         (st = out_of_range("loss-tol", o->loss_tol, 0, 0, inf, 1, "0 turns it off")) >= 0 ||
         (st = out_of_range("weight-decay", o->weight_decay, 0, 0, inf, 1, "0: none")) >= 0 ||
+        (st = out_of_range("l2", o->l2, 0, 0, inf, 1, "0: none")) >= 0 ||
         (st = out_of_range("momentum", o->momentum, 0, 0, 1, 1, "a fraction of the last step")) >=
             0 ||
         (st = out_of_range("beta1", o->beta1, 0, 0, 1, 1, "an average's decay")) >= 0 ||
@@ -389,6 +393,7 @@ int job_run(dsc_model *m, const dsc_dataset *d, const dsc_dataset *val, const jo
     p.beta2 = o->beta2;
     p.eps = o->eps;
     p.weight_decay = o->weight_decay;
+    p.l2 = o->l2;
     p.rms_alpha = o->rms_alpha;
     p.lbfgs_history = o->lbfgs_history;
     p.lr_gamma = o->lr_gamma;

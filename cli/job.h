@@ -13,7 +13,8 @@ typedef struct {
     const char *loss, *optimizer, *schedule, *only, *trace, *plot_dir, *sweep, *relu0, *init;
     const char *gemm;        /* "builtin" or "cblas" */
     const char *lbfgs_style; /* "descent" or "torch" */
-    double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, lr_min, lr_gamma;
+    double lr, tol, grad_tol, loss_tol, momentum, beta1, beta2, eps, weight_decay, l2, lr_min,
+        lr_gamma;
     double rms_alpha;
     size_t lbfgs_history;
     long max_iter;
@@ -34,7 +35,7 @@ typedef struct {
 void job_opts_init(job_opts *o);
 /* Appends the shared options to opts (which has room for at least
  * JOB_N_OPTS more) and returns how many were added. */
-#define JOB_N_OPTS 30
+#define JOB_N_OPTS 31
 size_t job_opts_table(job_opts *o, cli_opt *opts);
 
 /* Reads `name value` lines (# comments, blank lines) into the model's

@@ -693,7 +693,9 @@ typedef struct {
 typedef struct {
     size_t epoch;    /**< 0-based */
     size_t epochs;   /**< requested */
-    double loss;     /**< mean training loss over the epoch's batches */
+    double loss;     /**< mean training loss over the epoch's rows (each batch's loss,
+                          before its update, weighted by its rows; SSR: mean of the
+                          batches' sums) */
     double val_loss; /**< validation loss, or NaN without validation data */
     double seconds;  /**< time since training started */
 } dsc_epoch_info;
@@ -759,6 +761,13 @@ typedef struct {
     dsc_lbfgs_style lbfgs_style;
     /** lbfgs: correction pairs kept; 0 (default): 8, or 100 in torch style. */
     size_t lbfgs_history;
+    /** L2 penalty on the weights (not the biases) as scikit-learn's MLP
+     *  applies its alpha: each batch's loss gains l2 / 2 * ||W||^2 / rows
+     *  and the weights' gradient l2 * W / rows (rows: the batch's); the
+     *  losses reported while training (steps, epochs) include it, the final
+     *  pass of dsc_train_result.loss does not (a run stopped by a callback
+     *  reports its last batch's loss, which does). 0 (default): none. */
+    double l2;
     void *user;
     /** When not NULL, the run stops before its next update once *stop is
      *  non-zero (DSC_ECANCELLED, stop reason DSC_STOP_CALLBACK, as a

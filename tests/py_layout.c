@@ -4,108 +4,79 @@
  * added in C changes the size, so the test fails until Python has it too. */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "descent.h"
 
-static int first_struct = 1, first_field;
+/* One row per field: its struct (name and size), its name and offset. */
+typedef struct {
+    const char *type;
+    size_t size;
+    const char *field;
+    size_t offset;
+} row;
 
-static void open_struct(const char *name, size_t size)
-{
-    printf("%s\n  \"%s\": {\"size\": %zu, \"fields\": {", first_struct ? "{" : ",", name, size);
-    first_struct = 0;
-    first_field = 1;
-}
+// clang-format off
+#define F(T, f) {#T, sizeof(T), #f, offsetof(T, f)}
+#define STEP(f)    F(dsc_step_info, f)
+#define EPOCH(f)   F(dsc_epoch_info, f)
+#define STATE(f)   F(dsc_train_state, f)
+#define PARAMS(f)  F(dsc_train_params, f)
+#define RESULT(f)  F(dsc_train_result, f)
+#define SUMMARY(f) F(dsc_model_summary, f)
+#define METRICS(f) F(dsc_metrics, f)
+#define CSV(f)     F(dsc_csv_options, f)
+#define LIMITS(f)  F(dsc_limits, f)
 
-static void field(const char *name, size_t offset)
-{
-    printf("%s\"%s\": %zu", first_field ? "" : ", ", name, offset);
-    first_field = 0;
-}
+static const row rows[] = {
+    STEP(iter), STEP(epoch), STEP(loss), STEP(learning_rate), STEP(params), STEP(grads),
+    STEP(steps), STEP(n_params), STEP(rows), STEP(n_rows),
 
-static void close_struct(void) { printf("}}"); }
+    EPOCH(epoch), EPOCH(epochs), EPOCH(loss), EPOCH(val_loss), EPOCH(seconds),
 
-#define STRUCT(T)   open_struct(#T, sizeof(T))
-#define FIELD(T, f) field(#f, offsetof(T, f))
+    STATE(epoch), STATE(iterations), STATE(optimizer_t), STATE(n_state), STATE(state),
+    STATE(best_val), STATE(since_best), STATE(n_best), STATE(best),
+
+    PARAMS(loss), PARAMS(optimizer), PARAMS(learning_rate), PARAMS(momentum), PARAMS(beta1),
+    PARAMS(beta2), PARAMS(eps), PARAMS(rms_alpha), PARAMS(weight_decay), PARAMS(dropout),
+    PARAMS(schedule), PARAMS(lr_gamma), PARAMS(lr_step), PARAMS(lr_min), PARAMS(batch),
+    PARAMS(epochs), PARAMS(step_tol), PARAMS(max_iter), PARAMS(grad_tol), PARAMS(loss_tol),
+    PARAMS(only), PARAMS(seed), PARAMS(threads), PARAMS(val), PARAMS(patience), PARAMS(on_step),
+    PARAMS(on_step_light), PARAMS(on_epoch), PARAMS(on_checkpoint), PARAMS(checkpoint_every),
+    PARAMS(resume), PARAMS(lbfgs_style), PARAMS(lbfgs_history), PARAMS(l2), PARAMS(user),
+    PARAMS(stop),
+
+    RESULT(stop), RESULT(iterations), RESULT(epochs), RESULT(loss), RESULT(val_loss),
+    RESULT(grad_norm), RESULT(max_step), RESULT(seconds), RESULT(at_rounding_level),
+    RESULT(comm_seconds), RESULT(wait_seconds),
+
+    SUMMARY(loss), SUMMARY(optimizer), SUMMARY(stop), SUMMARY(iterations), SUMMARY(epochs),
+    SUMMARY(samples), SUMMARY(loss_value), SUMMARY(val_loss), SUMMARY(accuracy), SUMMARY(seconds),
+
+    METRICS(n), METRICS(loss), METRICS(accuracy), METRICS(n_classes), METRICS(confusion),
+    METRICS(precision), METRICS(recall), METRICS(f1), METRICS(mse), METRICS(mae), METRICS(r2),
+
+    CSV(target), CSV(ignore), CSV(features), CSV(target_kind), CSV(keep), CSV(limits),
+
+    LIMITS(max_bytes), LIMITS(max_line_bytes), LIMITS(max_rows),
+};
+// clang-format on
 
 int main(void)
 {
-    STRUCT(dsc_step_info);
-    FIELD(dsc_step_info, iter), FIELD(dsc_step_info, epoch), FIELD(dsc_step_info, loss);
-    FIELD(dsc_step_info, learning_rate), FIELD(dsc_step_info, params);
-    FIELD(dsc_step_info, grads), FIELD(dsc_step_info, steps), FIELD(dsc_step_info, n_params);
-    FIELD(dsc_step_info, rows), FIELD(dsc_step_info, n_rows);
-    close_struct();
-
-    STRUCT(dsc_epoch_info);
-    FIELD(dsc_epoch_info, epoch), FIELD(dsc_epoch_info, epochs), FIELD(dsc_epoch_info, loss);
-    FIELD(dsc_epoch_info, val_loss), FIELD(dsc_epoch_info, seconds);
-    close_struct();
-
-    STRUCT(dsc_train_state);
-    FIELD(dsc_train_state, epoch), FIELD(dsc_train_state, iterations);
-    FIELD(dsc_train_state, optimizer_t), FIELD(dsc_train_state, n_state);
-    FIELD(dsc_train_state, state), FIELD(dsc_train_state, best_val);
-    FIELD(dsc_train_state, since_best), FIELD(dsc_train_state, n_best);
-    FIELD(dsc_train_state, best);
-    close_struct();
-
-    STRUCT(dsc_train_params);
-    FIELD(dsc_train_params, loss), FIELD(dsc_train_params, optimizer);
-    FIELD(dsc_train_params, learning_rate), FIELD(dsc_train_params, momentum);
-    FIELD(dsc_train_params, beta1), FIELD(dsc_train_params, beta2), FIELD(dsc_train_params, eps);
-    FIELD(dsc_train_params, rms_alpha), FIELD(dsc_train_params, weight_decay);
-    FIELD(dsc_train_params, dropout), FIELD(dsc_train_params, schedule);
-    FIELD(dsc_train_params, lr_gamma), FIELD(dsc_train_params, lr_step);
-    FIELD(dsc_train_params, lr_min), FIELD(dsc_train_params, batch);
-    FIELD(dsc_train_params, epochs), FIELD(dsc_train_params, step_tol);
-    FIELD(dsc_train_params, max_iter), FIELD(dsc_train_params, grad_tol);
-    FIELD(dsc_train_params, loss_tol), FIELD(dsc_train_params, only);
-    FIELD(dsc_train_params, seed), FIELD(dsc_train_params, threads), FIELD(dsc_train_params, val);
-    FIELD(dsc_train_params, patience), FIELD(dsc_train_params, on_step);
-    FIELD(dsc_train_params, on_step_light), FIELD(dsc_train_params, on_epoch);
-    FIELD(dsc_train_params, on_checkpoint), FIELD(dsc_train_params, checkpoint_every);
-    FIELD(dsc_train_params, resume), FIELD(dsc_train_params, lbfgs_style);
-    FIELD(dsc_train_params, lbfgs_history), FIELD(dsc_train_params, user);
-    FIELD(dsc_train_params, stop);
-    close_struct();
-
-    STRUCT(dsc_train_result);
-    FIELD(dsc_train_result, stop), FIELD(dsc_train_result, iterations);
-    FIELD(dsc_train_result, epochs), FIELD(dsc_train_result, loss);
-    FIELD(dsc_train_result, val_loss), FIELD(dsc_train_result, grad_norm);
-    FIELD(dsc_train_result, max_step), FIELD(dsc_train_result, seconds);
-    FIELD(dsc_train_result, at_rounding_level), FIELD(dsc_train_result, comm_seconds);
-    FIELD(dsc_train_result, wait_seconds);
-    close_struct();
-
-    STRUCT(dsc_model_summary);
-    FIELD(dsc_model_summary, loss), FIELD(dsc_model_summary, optimizer);
-    FIELD(dsc_model_summary, stop), FIELD(dsc_model_summary, iterations);
-    FIELD(dsc_model_summary, epochs), FIELD(dsc_model_summary, samples);
-    FIELD(dsc_model_summary, loss_value), FIELD(dsc_model_summary, val_loss);
-    FIELD(dsc_model_summary, accuracy), FIELD(dsc_model_summary, seconds);
-    close_struct();
-
-    STRUCT(dsc_metrics);
-    FIELD(dsc_metrics, n), FIELD(dsc_metrics, loss), FIELD(dsc_metrics, accuracy);
-    FIELD(dsc_metrics, n_classes), FIELD(dsc_metrics, confusion), FIELD(dsc_metrics, precision);
-    FIELD(dsc_metrics, recall), FIELD(dsc_metrics, f1), FIELD(dsc_metrics, mse);
-    FIELD(dsc_metrics, mae), FIELD(dsc_metrics, r2);
-    close_struct();
-
-    STRUCT(dsc_csv_options);
-    FIELD(dsc_csv_options, target), FIELD(dsc_csv_options, ignore);
-    FIELD(dsc_csv_options, features), FIELD(dsc_csv_options, target_kind);
-    FIELD(dsc_csv_options, keep), FIELD(dsc_csv_options, limits);
-    close_struct();
-
-    STRUCT(dsc_limits);
-    FIELD(dsc_limits, max_bytes), FIELD(dsc_limits, max_line_bytes), FIELD(dsc_limits, max_rows);
-    close_struct();
-
+    const char *open = NULL; /* the struct being printed */
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const row *r = &rows[i];
+        int same = open && strcmp(open, r->type) == 0;
+        if (!same)
+            printf("%s\n  \"%s\": {\"size\": %zu, \"fields\": {", open ? "}}," : "{", r->type,
+                   r->size);
+        printf("%s\"%s\": %zu", same ? ", " : "", r->field, r->offset);
+        open = r->type;
+    }
     /* Enumerations the package names by value. */
-    printf(",\n  \"enums\": {\"DSC_ECANCELLED\": %d, \"DSC_EDIVERGED\": %d, ", (int)DSC_ECANCELLED,
-           (int)DSC_EDIVERGED);
+    printf("}},\n  \"enums\": {\"DSC_ECANCELLED\": %d, \"DSC_EDIVERGED\": %d, ",
+           (int)DSC_ECANCELLED, (int)DSC_EDIVERGED);
     printf("\"DSC_EUNSUPPORTED\": %d, \"DSC_ELIMIT\": %d}\n}\n", (int)DSC_EUNSUPPORTED,
            (int)DSC_ELIMIT);
     return 0;

@@ -180,6 +180,7 @@ class TrainParams(Structure):
         ("resume", POINTER(TrainState)),
         ("lbfgs_style", c_int),
         ("lbfgs_history", c_size_t),
+        ("l2", c_double),
         ("user", c_void_p),
         ("stop", POINTER(c_int)),
         ("_spare", c_char * _SPARE),

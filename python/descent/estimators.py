@@ -10,10 +10,11 @@ as descent's model-file bytes, so ``model_.save(path)`` and the command line
 The options are descent's (the command line's names), with defaults chosen
 for tables rather than the seed's lesson: Adam at learning rate 0.001 in
 batches of 200 rows for up to 200 epochs, stopping when the training loss
-has not improved by ``tol`` for ``n_iter_no_change`` epochs, inputs
-standardised, weights drawn as Glorot's uniform: the same recipe as
-scikit-learn's MLPClassifier and MLPRegressor, so ``layers="100:relu"`` is
-their ``hidden_layer_sizes=(100,)``.
+has not improved by ``tol`` for more than ``n_iter_no_change`` epochs (the
+loss of an epoch being the mean over its rows, with the L2 term ``alpha``),
+inputs standardised, weights and biases drawn as MLP draws them: the same
+recipe and stopping rule as scikit-learn's MLPClassifier and MLPRegressor,
+so ``layers="100:relu"`` is their ``hidden_layer_sizes=(100,)``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,28 @@ class _EarlyStop:
         return self.count > self.n
 
 
+def _init_like_mlp(m: Model, rs: np.random.RandomState) -> None:
+    """scikit-learn's MLP initialisation (``_init_coef``): weights AND biases
+    uniform in +-sqrt(6 / (fan_in + fan_out)), or +-sqrt(2 / ...) when the
+    hidden layers are all sigmoid (MLP's 'logistic'), drawn layer by layer,
+    weights first, from ``rs``. With the same int random_state as an
+    MLPClassifier, the network starts from the very same numbers (sklearn
+    keeps a weight matrix as inputs x outputs, descent as outputs x inputs).
+    Models with convolution or pooling keep the library's draw."""
+    layers = m.layers
+    units = [m.inputs] + [u for u, _ in layers]
+    if sum(a * b + b for a, b in zip(units, units[1:])) != m.params.size:
+        return
+    hidden = [act for _, act in layers[:-1]]
+    factor = 2.0 if hidden and all(act == "sigmoid" for act in hidden) else 6.0
+    parts = []
+    for fan_in, fan_out in zip(units, units[1:]):
+        bound = math.sqrt(factor / (fan_in + fan_out))
+        coef = rs.uniform(-bound, bound, (fan_in, fan_out))
+        parts += [coef.T.ravel(), rs.uniform(-bound, bound, fan_out)]
+    m.params = np.concatenate(parts)
+
+
 class _DescentEstimator(BaseEstimator):
     """What the classifier and the regressor share."""
 
@@ -74,6 +97,7 @@ class _DescentEstimator(BaseEstimator):
         tol: Optional[float] = 1e-4,
         n_iter_no_change: int = 10,
         weight_decay: float = 0.0,
+        alpha: float = 1e-4,
         dropout: float = 0.0,
         standardize: bool = True,
         val: Optional[float] = None,
@@ -84,7 +108,7 @@ class _DescentEstimator(BaseEstimator):
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
-        weight_init: str = "xavier_uniform",
+        weight_init: str = "sklearn",
         loss: Optional[str] = None,
         threads: int = 0,
         random_state: Any = None,
@@ -99,6 +123,7 @@ class _DescentEstimator(BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.weight_decay = weight_decay
+        self.alpha = alpha
         self.dropout = dropout
         self.standardize = standardize
         self.val = val
@@ -145,13 +170,20 @@ class _DescentEstimator(BaseEstimator):
             )
         hidden = self.layers.strip()
         spec = f"{n_in} -> {hidden}{' -> ' if hidden else ''}{n_out}:{self._output}"
-        m = Model(spec, weight_init=self.weight_init, seed=seed)
+        mlp_init = self.weight_init == "sklearn"
+        m = Model(spec, weight_init="xavier_uniform" if mlp_init else self.weight_init, seed=seed)
+        if mlp_init:
+            _init_like_mlp(m, check_random_state(self.random_state))
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             m.input_names = [str(c) for c in names]
         return m
 
     def _train(self, X: np.ndarray, Y: np.ndarray, epochs: int, first: bool, seed: int) -> None:
+        if not (float(self.alpha) >= 0 and math.isfinite(float(self.alpha))):
+            raise InvalidArgumentError(
+                f"alpha (the L2 penalty) must be a finite number >= 0, not {self.alpha!r}"
+            )
         data = Dataset(X, Y)
         m: Model = self.model_
         if first and self.standardize:
@@ -181,6 +213,7 @@ class _DescentEstimator(BaseEstimator):
             beta2=self.beta2,
             eps=self.eps,
             weight_decay=self.weight_decay,
+            l2=float(self.alpha),
             threads=self.threads,
             dropout=self.dropout,
             patience=self.patience,
@@ -239,7 +272,12 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         than ``n_iter_no_change`` epochs; None or 0: run every epoch.
     n_iter_no_change : int, default 10
     weight_decay : float, default 0
-        L2 penalty added to the gradient (adamw: decoupled).
+        L2 penalty added to the gradient of every parameter (adamw:
+        decoupled), as PyTorch's optimizers apply it.
+    alpha : float, default 1e-4
+        MLPClassifier's L2 penalty, applied as it does: on the weights only,
+        each batch's loss gaining alpha / 2 * ||W||^2 / rows (so the loss
+        the ``tol`` rule watches includes it, as MLP's ``loss_curve_``).
     dropout : float, default 0
         Dropout rate after hidden layers while training.
     standardize : bool, default True
@@ -254,10 +292,11 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         Learning-rate schedule: constant, step, exp, cosine.
     lr_min, momentum, beta1, beta2, eps : float
         As the command line's options of the same names.
-    weight_init : str, default "xavier_uniform"
-        Glorot's uniform draw, as MLPClassifier initialises (on a 100,000-row
-        table it beat He-uniform, the command line's default before ReLU:
-        98.26 % against 98.21 % over 4 seeds); or default, normal,
+    weight_init : str, default "sklearn"
+        MLPClassifier's own draw: Glorot's uniform for the weights and the
+        biases alike, from ``random_state`` with numpy, so that an int
+        random_state starts from the same numbers as an MLPClassifier given
+        it; or the library's draws (biases 0): xavier_uniform, default, normal,
         xavier_normal, he_uniform, he_normal.
     loss : str, optional
         Default "ce" (cross-entropy).

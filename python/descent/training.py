@@ -211,6 +211,7 @@ def train(
     lbfgs_style: str = "descent",
     lbfgs_history: Optional[int] = None,
     weight_decay: float = 0.0,
+    l2: float = 0.0,
     relu_grad_at_zero: str = "0",
     threads: int = 0,
     gemm: Optional[str] = None,
@@ -306,6 +307,11 @@ def train(
         L-BFGS pairs kept (8; torch style 100).
     weight_decay : float, default 0
         L2 (adamw: decoupled).
+    l2 : float, default 0
+        L2 on the weights (not the biases) as scikit-learn's MLP applies its
+        ``alpha``: each batch's loss gains l2 / 2 * ||W||^2 / rows, so the
+        weights' gradient l2 * W / rows; the losses reported while training
+        include it.
     relu_grad_at_zero : str, default "0"
         ReLU's derivative at 0: "0", "1" or "random".
     threads : int, default 0
@@ -381,8 +387,8 @@ def train(
         raise InvalidArgumentError(f"rms_alpha must be in [0, 1], not {rms_alpha}")
     if tol is not None and tol < 0:
         raise InvalidArgumentError("tol must be >= 0 (0 turns the rule off)")
-    if grad_tol < 0 or loss_tol < 0 or weight_decay < 0:
-        raise InvalidArgumentError("grad_tol, loss_tol and weight_decay must be >= 0")
+    if grad_tol < 0 or loss_tol < 0 or weight_decay < 0 or l2 < 0:
+        raise InvalidArgumentError("grad_tol, loss_tol, weight_decay and l2 must be >= 0")
     if gemm is not None:
         if gemm not in ("builtin", "cblas"):
             raise InvalidArgumentError(f"gemm must be builtin or cblas, not {gemm!r}")
@@ -473,6 +479,7 @@ def train(
             lbfgs_style=lbfgs_style,
             lbfgs_history=lbfgs_history,
             weight_decay=weight_decay,
+            l2=l2,
             threads=threads,
             dropout=dropout,
             patience=patience,
@@ -529,6 +536,7 @@ def fit(
     p.only = None if only is None else only.encode()
     p.momentum, p.beta1, p.beta2, p.eps = opts["momentum"], opts["beta1"], opts["beta2"], opts["eps"]
     p.weight_decay = opts["weight_decay"]
+    p.l2 = opts.get("l2", 0.0)
     p.rms_alpha = opts.get("rms_alpha", 0.99)
     p.lbfgs_style = _enum("lbfgs_style", opts.get("lbfgs_style", "descent"))
     p.lbfgs_history = opts.get("lbfgs_history") or 0
@@ -607,6 +615,7 @@ class _Run:
         self.history: List[Dict[str, float]] = []
         self.error: Optional[BaseException] = None
         self.keep_state = False
+        self.epochs = 0
         self.optimizer = ""
         self.state: Optional[OptimizerState] = None
         self.pending: Optional[Progress] = None  # the epoch's progress, for on_checkpoint
@@ -653,8 +662,14 @@ class _Run:
 
     def on_checkpoint(self, st_p, user) -> int:
         try:
-            if self.keep_state:
-                st = st_p.contents
+            stop = False
+            if self.pending is not None:
+                p, self.pending = self.pending, None
+                stop = bool(self.callback(p))
+            st = st_p.contents
+            # The state is copied only when the run ends here: a copy every
+            # epoch was a tenth of an epoch on digits.
+            if self.keep_state and (stop or st.epoch >= self.epochs):
                 n = int(st.n_state)
                 arr = (
                     np.ctypeslib.as_array(st.state, shape=(n,)).copy()
@@ -664,12 +679,9 @@ class _Run:
                 self.state = OptimizerState(
                     self.optimizer, int(st.iterations), int(st.optimizer_t), arr
                 )
-            if self.ckpt_path is not None and self.file_every and st_p.contents.epoch % self.file_every == 0:
+            if self.ckpt_path is not None and self.file_every and st.epoch % self.file_every == 0:
                 check(_capi.checkpoint_save(self.m._h, st_p, os.fsencode(self.ckpt_path)))
-            if self.pending is not None:
-                p, self.pending = self.pending, None
-                return 1 if self.callback(p) else 0
-            return 0
+            return 1 if stop else 0
         except BaseException as exc:  # noqa: BLE001
             self.error = exc
             return 1
@@ -713,6 +725,7 @@ def _run(m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimiz
     ckpt = os.fspath(save) + ".ckpt" if save is not None else None
     run = _Run(m, va, callback, log_file, ckpt)
     run.keep_state, run.optimizer = keep_state and p.epochs > 0, optimizer
+    run.epochs = p.epochs
     run.file_every = checkpoint_every if ckpt is not None else 0
     keep = []  # the C callbacks live until the run ends
     epochs = p.epochs

@@ -109,6 +109,68 @@ def test_the_state_kept_is_the_one_where_the_loss_rule_stopped(iris):
     assert st.optimizer_t == st.iterations
 
 
+@pytest.mark.parametrize("layers, activation", [("7:relu", "relu"), ("7:sigmoid,5:sigmoid", "logistic")])
+def test_starts_from_mlpclassifiers_numbers(layers, activation):
+    # MLP's own _init_coef (weights and biases, Glorot uniform; factor 2
+    # before logistic units) from the same int random_state: the same start.
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils import check_random_state
+
+    sizes = [4] + [int(part.split(":")[0]) for part in layers.split(",")] + [3]
+    mlp = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), activation=activation, random_state=11)
+    mlp._random_state = check_random_state(11)
+    want = []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        coef, intercept = mlp._init_coef(fan_in, fan_out, np.float64)
+        want += [coef.T.ravel(), intercept]
+    m = DescentClassifier(layers, random_state=11)._new_model(4, 3, 0)
+    assert np.array_equal(m.params, np.concatenate(want).astype(np.float32))
+
+
+def test_the_stopping_rule_is_mlpclassifiers():
+    # MLPClassifier's own loss curves, replayed through the estimators'
+    # rule: it stops at the epoch MLP stopped.
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from descent.estimators import _EarlyStop
+    from descent.training import Progress
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:600])
+    for tol, n, batch in ((1e-2, 2, 200), (1e-3, 5, 200), (1e-4, 10, 64)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp = MLPClassifier(
+                (20,), tol=tol, n_iter_no_change=n, batch_size=batch, max_iter=300, random_state=0
+            )
+            mlp.fit(X, y[:600])
+        assert mlp.n_iter_ < 300
+        rule = _EarlyStop(tol, n, False)
+        stops = [rule(Progress(e + 1, 300, -1, loss, float("nan"), 0.0)) for e, loss in enumerate(mlp.loss_curve_)]
+        assert stops.index(True) == mlp.n_iter_ - 1 and stops.count(True) == 1
+
+
+def test_alpha_is_in_the_loss_as_mlp_puts_it(iris):
+    # One full-batch epoch: its loss is the loss at the starting weights
+    # plus alpha / 2 ||W||^2 / rows, weights only (MLP's _backprop).
+    X, y = iris
+    X = X.astype(np.float32)
+    kw = dict(layers="6:relu", epochs=1, tol=None, batch=0, standardize=False, random_state=5)
+    start = DescentClassifier(**kw)._new_model(4, 3, 0)
+    start.classes = ["0", "1", "2"]
+    data = descent.Dataset(X, np.eye(3, dtype=np.float32)[y])
+    w = start.params[[name.startswith("w") for name in start.param_names]]
+    for alpha in (0.0, 1e-4, 5.0):
+        est = DescentClassifier(alpha=alpha, **kw).fit(X, y)
+        want = start.loss(data, "ce") + 0.5 * alpha * float(np.sum(w.astype(np.float64) ** 2)) / 150
+        assert est.loss_curve_[0] == pytest.approx(want, rel=1e-5)
+    assert DescentClassifier().get_params()["alpha"] == 1e-4
+    with pytest.raises(descent.InvalidArgumentError, match="alpha"):
+        DescentClassifier(alpha=-1.0).fit(X, y)
+
+
 def test_string_labels_unseen_in_fit_raise_descents_message(iris):
     X, y = iris
     names = np.array(["setosa", "versicolor", "virginica"])[y]

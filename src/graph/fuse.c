@@ -3,6 +3,9 @@
  * (DSC_COMPILE_FUSE_): a fused op keeps none of the values in between, which
  * inference, gradient checks and explanations look at.
  *
+ * (Also: the softmax or sigmoid a cross-entropy on logits does not read is
+ * not run; see drop_unread_output.)
+ *
  * Two patterns, both a chain of dense layers ending in a squared error:
  *  - linear_ssr (op_linear.c): a linear model with one output on large
  *    batches (the seed's line on a million points). The separate ops stream
@@ -140,6 +143,21 @@ static void fuse_pool(dsc_graph *g, const unsigned *uses, dsc_node i)
     dsc_clear_error();
 }
 
+/* A cross-entropy on logits (dsc_loss_of) reads the layer's logits, not
+ * the softmax or sigmoid made of them: in a training graph that activation
+ * then feeds nothing, and computing it was 7 % of a digits step (10
+ * classes, a libm exp per value). It is marked dead, not run. */
+static void drop_unread_output(dsc_graph *g, const unsigned *uses, dsc_node loss)
+{
+    dsc_node z = g->nodes[loss].in[0];
+    for (size_t i = (size_t)z + 1; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (!uses[i] && i != (size_t)loss && n->n_in == 1 && n->in[0] == z &&
+            (n->op == DSC_OP_SOFTMAX || n->op == DSC_OP_SIGMOID))
+            n->dead = 1;
+    }
+}
+
 void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
 {
     unsigned *uses = dsc_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *uses);
@@ -151,6 +169,8 @@ void dsc_graph_fuse(dsc_graph *g, size_t max_batch)
         if ((op == DSC_OP_SSR || op == DSC_OP_MSE) && !g->nodes[i].dead)
             fuse_loss(g, uses, (dsc_node)i, max_batch);
         if (op == DSC_OP_MAXPOOL) fuse_pool(g, uses, (dsc_node)i);
+        if (op == DSC_OP_CE_LOGITS || op == DSC_OP_BCE_LOGITS)
+            drop_unread_output(g, uses, (dsc_node)i);
     }
     dsc_free(uses);
 }
