@@ -10,7 +10,7 @@ import subprocess
 import time
 import zlib
 
-from run import (ROOT, Result, all_of, case, chunks, file_json, gzip_bytes, idx_images,
+from run import (ROOT, all_of, case, chunks, file_json, finish, gzip_bytes, idx_images,
                  idx_labels, is_model, is_type, mknod_or_skip, recrc, replace_chunk, run_cmd,
                  stdout_json, strs, with_chunk, write)
 
@@ -892,14 +892,7 @@ def signal_run(sig, delay, argv_text, stdin_text=None, after_temp=None, after_li
         except ProcessLookupError:
             pass
         t_sig = time.time()
-        timed_out = False
-        try:
-            out, err = p.communicate(timeout=c.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = finish(p, t0, c.timeout)
         r.after_signal = time.time() - t_sig
         return r if ready else not_ready(r, "the run did not start training", c.timeout / 2)
     return run
@@ -968,14 +961,7 @@ def double_interrupt(cmd):
             p.send_signal(signal.SIGINT)
         except ProcessLookupError:
             pass
-        timed_out = False
-        try:
-            out, err = p.communicate(timeout=c.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = finish(p, t0, c.timeout)
         return r if ready else not_ready(r, "the run did not start training", c.timeout / 2)
     return run
 
@@ -1238,13 +1224,6 @@ def mpi_interrupt(mpiexec, np_, env):
         ready = wait_for_temp(d, "sig.jsonl", c.timeout / 2, lines=True, proc=p)
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)
-        timed_out = False
-        try:
-            out, err = p.communicate(timeout=c.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-        r = Result(p.returncode, out, err, time.time() - t0, timed_out)
+        r = finish(p, t0, c.timeout)
         return r if ready else not_ready(r, "the ranks did not start training", c.timeout / 2)
     return run

@@ -97,6 +97,12 @@ def run_cmd(descent, argv, cwd, timeout, shell=False, stdin=None, env=None):
     p = subprocess.Popen(cmd, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.PIPE if inp is not None else (stdin or subprocess.DEVNULL),
                          start_new_session=True)
+    return finish(p, t0, timeout, inp)
+
+
+def finish(p, t0, timeout, inp=None):
+    """Waits for p (started in a session of its own at t0) at most timeout
+    seconds, then kills its whole process group; its Result."""
     timed_out = False
     try:
         out, err = p.communicate(inp, timeout=timeout)
