@@ -507,6 +507,8 @@ static void test_sweep(void)
     CHECK_OK(dsc_plot_sweep_figure(m, d, DSC_LOSS_SSR, &t, ib, &f));
     svg = f ? figure_svg(f) : NULL;
     CHECK(svg && strstr(svg, "Nothing was trained: the model as given, b3 = 0") != NULL);
+    /* The point is the model's own b3, not the curve's bottom. */
+    CHECK(svg && strstr(svg, "the model: b3 = 0<") != NULL);
     CHECK(svg && strstr(svg, "was trained: each step") == NULL);
     CHECK(svg && count_in_panel(svg, 0, "class=\"pt\"") == 1);
     free(svg);

@@ -133,6 +133,24 @@ static double curve_bottom(const double *xs, const double *ls, size_t n, size_t 
     return xm;
 }
 
+/* Panel 0 of a slice figure: the loss against the parameter, and a line
+ * at the bottom of the curve, which it returns (NAN: at an end of the
+ * sweep, no bottom inside it). */
+static dsc_status slice_panel(dsc_figure *f, const char *sub, const char *name, const char *ln,
+                              const double *xs, const double *ls, size_t n, size_t best, double *xm)
+{
+    *xm = curve_bottom(xs, ls, n, best);
+    dsc_status s = dsc_panel_setup(f, 0, sub, name, ln, 0);
+    if (!s) s = dsc_panel_line(f, 0, xs, ls, n, ln, "#CC79A7", 0);
+    if (!s && isfinite(*xm)) {
+        char label[128], vb[32];
+        dsc_plot_fmt(vb, sizeof vb, *xm);
+        snprintf(label, sizeof label, "lowest %s: %s = %s", ln, name, vb);
+        s = dsc_panel_vline(f, 0, *xm, label, "#555555", 1);
+    }
+    return s;
+}
+
 #define PATH_MAX_POINTS 2000
 
 /* Every parameter moved: (1) the slice at the final values with the end
@@ -167,15 +185,9 @@ static dsc_status moved_sweep_figure(const dsc_model *m, const dsc_dataset *d, d
     snprintf(sub, sizeof sub, "Other parameters changed too: the slice at their final values");
     snprintf(yl, sizeof yl, "%s", name);
     if ((s = dsc_figure_new(title, 2, &f))) goto done;
+    double xm = NAN;
     s = dsc_figure_set_layout(f, 2, 520, 420);
-    if (!s) s = dsc_panel_setup(f, 0, sub, name, ln, 0);
-    if (!s) s = dsc_panel_line(f, 0, xs, ls, n, ln, "#CC79A7", 0);
-    double xm = curve_bottom(xs, ls, n, best);
-    if (!s && isfinite(xm)) {
-        dsc_plot_fmt(vb, sizeof vb, xm);
-        snprintf(label, sizeof label, "lowest %s: %s = %s", ln, name, vb);
-        s = dsc_panel_vline(f, 0, xm, label, "#555555", 1);
-    }
+    if (!s) s = slice_panel(f, sub, name, ln, xs, ls, n, best, &xm);
     if (!s) {
         dsc_plot_fmt(vb, sizeof vb, v);
         snprintf(label, sizeof label, "end of the run: %s = %s", name, vb);
@@ -298,15 +310,9 @@ dsc_status dsc_plot_sweep_figure(const dsc_model *m, const dsc_dataset *d, dsc_l
         snprintf(sub, sizeof sub, "Only %s was trained: each step lies on the curve", name);
     dsc_figure *f;
     if ((s = dsc_figure_new(title, 1, &f))) goto fail;
+    double xm = NAN;
     s = dsc_figure_set_layout(f, 1, 720, 460);
-    if (!s) s = dsc_panel_setup(f, 0, sub, name, ln, 0);
-    if (!s) s = dsc_panel_line(f, 0, xs, ls, SWEEP_POINTS, ln, "#CC79A7", 0);
-    double xm = curve_bottom(xs, ls, SWEEP_POINTS, best);
-    if (!s && isfinite(xm)) {
-        dsc_plot_fmt(vb, sizeof vb, xm);
-        snprintf(label, sizeof label, "lowest %s: %s = %s", ln, name, vb);
-        s = dsc_panel_vline(f, 0, xm, label, "#555555", 1);
-    }
+    if (!s) s = slice_panel(f, sub, name, ln, xs, ls, SWEEP_POINTS, best, &xm);
     if (!s && rows && !updates) {
         snprintf(label, sizeof label, "the model: %s = %s", name, vb);
         s = dsc_panel_points(f, 0, sx, sy, 1, label, "#0072B2", DSC_MARKER_CIRCLE);
