@@ -5,6 +5,7 @@
 #include "base/base.h"
 #include "check.h"
 #include "descent.h"
+#include "train/dist.h"
 
 static const float seed_x[] = {0.5f, 2.3f, 2.9f}, seed_y[] = {1.4f, 1.9f, 3.2f};
 
@@ -283,6 +284,125 @@ static void test_determinism(void)
     dsc_dataset_free(cls);
 }
 
+/* Sample groups (train.c): a step cut into G groups of rows computes the
+ * batch's gradient (the same up to rounding as one group: a mean divides
+ * by the whole batch, dropout masks and ReLU's random kink choices are the
+ * batch element's), and the same bits for any thread count. */
+typedef struct {
+    float *grads;
+    double loss;
+    size_t n_rows;
+    int got;
+} first_step;
+
+static int grab_first(const dsc_step_info *s, void *user)
+{
+    first_step *f = user;
+    if (!f->got) {
+        memcpy(f->grads, s->grads, s->n_params * sizeof(float));
+        f->loss = s->loss;
+        f->n_rows = s->n_rows;
+        f->got = 1;
+    }
+    return 0;
+}
+
+enum { GROUP_IN = 8, GROUP_N = 290, GROUP_PARAMS = 8 * 32 + 32 + 32 * 16 + 16 + 16 * 3 + 3 };
+
+static void group_run(const dsc_dataset *d, size_t groups, int threads, dsc_loss loss, int variant,
+                      float *params, first_step *f)
+{
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("8 -> 32:relu -> 16:relu -> 3:softmax", &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 5));
+    dsc_model_set_relu_grad(m, DSC_RELU_GRAD_RANDOM);
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = loss;
+    p.optimizer = variant == 2 ? DSC_OPT_LBFGS : DSC_OPT_MOMENTUM;
+    p.learning_rate = 0.05;
+    if (variant != 2) {
+        p.batch = 100; /* 3 groups of 33-34 rows, the last batch 90 */
+        p.epochs = 2;
+        p.dropout = 0.3;
+    } else {
+        p.max_iter = 4;
+    }
+    p.l2 = variant == 1 ? 0.01 : 0.0;
+    if (variant == 1) p.only = "layer1.weight,layer3.bias";
+    p.seed = 3;
+    p.threads = threads;
+    p.on_step = grab_first;
+    p.user = f;
+    f->got = 0;
+    dsc_train_groups_forced = groups;
+    dsc_train_result r;
+    dsc_status s = dsc_train(m, d, &p, &r);
+    dsc_train_groups_forced = 0;
+    CHECK_OK(s);
+    CHECK(f->got);
+    CHECK(dsc_model_param_count(m) == GROUP_PARAMS);
+    memcpy(params, dsc_model_params(m), GROUP_PARAMS * sizeof(float));
+    dsc_model_free(m);
+}
+
+static void test_sample_groups(void)
+{
+    static float x[GROUP_N * GROUP_IN], y[GROUP_N * 3];
+    dsc_rng rng;
+    dsc_rng_seed(&rng, 41, 0);
+    for (int i = 0; i < GROUP_N; i++) {
+        double s = 0;
+        /* Every seventh row all zeros: a ReLU's input is then exactly 0
+         * (zero biases), where the random rule chooses. */
+        for (int j = 0; j < GROUP_IN; j++)
+            s += x[i * GROUP_IN + j] = i % 7 ? (float)dsc_rng_normal(&rng) : 0.0f;
+        for (int k = 0; k < 3; k++) y[i * 3 + k] = (s > 1) + (s > -1) == k;
+    }
+    dsc_dataset *d;
+    CHECK_OK(dsc_dataset_from_arrays(x, y, GROUP_N, GROUP_IN, 3, &d));
+    static float p1[GROUP_PARAMS], p3[GROUP_PARAMS], p3b[GROUP_PARAMS];
+    static float g1[GROUP_PARAMS], g3[GROUP_PARAMS], g3b[GROUP_PARAMS];
+    dsc_loss losses[] = {DSC_LOSS_CE, DSC_LOSS_MSE, DSC_LOSS_SSR};
+    for (int variant = 0; variant < 3; variant++)
+        for (size_t li = 0; li < sizeof losses / sizeof *losses; li++) {
+            first_step f1 = {g1, 0, 0, 0}, f3 = {g3, 0, 0, 0}, f3b = {g3b, 0, 0, 0};
+            group_run(d, 1, 1, losses[li], variant, p1, &f1);
+            group_run(d, 3, 1, losses[li], variant, p3, &f3);
+            group_run(d, 3, 2, losses[li], variant, p3b, &f3b);
+            /* Any thread count: the same bits. */
+            CHECK(memcmp(p3, p3b, sizeof p3) == 0);
+            CHECK(memcmp(g3, g3b, sizeof g3) == 0);
+            /* The batch's gradient and loss, whatever the groups. */
+            double big = 0, diff = 0;
+            for (size_t i = 0; i < GROUP_PARAMS; i++) {
+                big = fmax(big, fabs(g1[i]));
+                diff = fmax(diff, fabs((double)g1[i] - g3[i]));
+            }
+            if (!(diff <= 1e-5 * big) || !(fabs(f1.loss - f3.loss) <= 1e-5 * fabs(f1.loss)))
+                fprintf(stderr, "groups: variant %d loss %d: gradient %g of %g, loss %.9g %.9g\n",
+                        variant, (int)losses[li], diff, big, f1.loss, f3.loss);
+            CHECK(big > 0 && diff <= 1e-5 * big);
+            CHECK_NEAR(f1.loss, f3.loss, 1e-5 * fabs(f1.loss));
+            CHECK(f1.n_rows == f3.n_rows);
+        }
+    dsc_dataset_free(d);
+    /* The rule: Fashion-MNIST's 784-256-128-10 at 128 rows in 2 groups;
+     * the seed's network and small steps whole. */
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("784 -> 256:relu -> 128:relu -> 10:softmax", &m));
+    CHECK(dsc_train_group_count(m, 128) == 2);
+    CHECK(dsc_train_group_count(m, 256) == 4);
+    CHECK(dsc_train_group_count(m, 100) == 1);
+    dsc_model_free(m);
+    CHECK_OK(dsc_model_new("16 -> 256:relu -> 128:tanh -> 3:softmax", &m));
+    CHECK(dsc_train_group_count(m, 256) == 2); /* test_determinism's */
+    dsc_model_free(m);
+    CHECK_OK(dsc_model_new("1 -> 2:softplus -> 1:identity", &m));
+    CHECK(dsc_train_group_count(m, 1u << 20) == 1);
+    dsc_model_free(m);
+}
+
 /* Early stopping restores the parameters of the best validation loss. */
 static int count_epochs(const dsc_epoch_info *e, void *user)
 {
@@ -530,6 +650,7 @@ int main(void)
     test_stopping_rules();
     test_every_optimizer();
     test_determinism();
+    test_sample_groups();
     test_early_stopping();
     return check_report();
 }

@@ -54,6 +54,13 @@ struct dsc_graph {
     size_t batch, max_batch;
     dsc_relu_grad relu_rule;
     uint64_t relu_seed, pass; /* pass counts forwards, for random choices */
+    /* When this graph runs one group of a larger batch (train.c's sample
+     * groups): the rows a mean loss divides by (the whole batch's, so the
+     * groups' gradients add up to the batch's; 0: this graph's own rows),
+     * and the first row of the group in the batch, so random choices
+     * (dropout, ReLU's kink) are those of the same element of the batch
+     * whichever group computes it. */
+    size_t loss_rows, row_off;
     int threads;
     int forward_done;
     size_t unbound;     /* inputs with no data bound yet */
@@ -107,6 +114,19 @@ static inline size_t dsc_rows(const dsc_graph *g, const dsc_gnode *n)
 static inline size_t dsc_size(const dsc_graph *g, const dsc_gnode *n)
 {
     return dsc_rows(g, n) * n->cols;
+}
+
+/* The rows a mean loss over `rows` rows divides by (see loss_rows). */
+static inline double dsc_loss_rows(const dsc_graph *g, size_t rows)
+{
+    return (double)(g->loss_rows ? g->loss_rows : rows);
+}
+
+/* The index in the whole batch of node n's element 0, for random choices
+ * (see row_off); a node of fixed rows is not split by groups. */
+static inline uint64_t dsc_elem_off(const dsc_graph *g, const dsc_gnode *n)
+{
+    return n->batch_rows ? (uint64_t)g->row_off * n->cols : 0;
 }
 
 /* Shape rules shared by several ops. */

@@ -25,7 +25,7 @@ typedef struct {
     const float *x, *y, *dy; /* the input, the output, the output's gradient */
     size_t cols;             /* softmax: the row length */
     const dsc_graph *g;      /* the kink rule and its key */
-    uint64_t key;
+    uint64_t key, off;       /* off: element 0's index in the whole batch */
 } act_job;
 
 /* Defines name(job, lo, hi), which runs the body (the last argument) for
@@ -102,8 +102,9 @@ static uint64_t kink_key(const dsc_graph *g, const dsc_gnode *n)
 #define KINK_BACKWARD(name)                                                                        \
     ACT_LOOP(name##_grad_range, out[i] += name##_d(x[i], y[i]) * dy[i])                            \
     ACT_LOOP(name##_grad_kink_range, {                                                             \
-        float d =                                                                                  \
-            x[i] == 0.0f && dsc_kink_right(job->g, job->key, i) ? 1.0f : name##_d(x[i], y[i]);     \
+        float d = x[i] == 0.0f && dsc_kink_right(job->g, job->key, i + job->off)                   \
+                      ? 1.0f                                                                       \
+                      : name##_d(x[i], y[i]);                                                      \
         out[i] += d * dy[i];                                                                       \
     })                                                                                             \
     static void name##_backward(dsc_graph *g, dsc_gnode *n)                                        \
@@ -120,6 +121,7 @@ static uint64_t kink_key(const dsc_graph *g, const dsc_gnode *n)
             return;                                                                                \
         }                                                                                          \
         job.key = kink_key(g, n);                                                                  \
+        job.off = dsc_elem_off(g, n);                                                              \
         act_run(g, dsc_size(g, n), 1, name##_grad_kink_range, &job);                               \
     }
 
@@ -316,7 +318,8 @@ ACT_LOOP(relu_grad_range, {
     out[i] = x[i] > 0.0f ? sum : out[i];
 })
 ACT_LOOP(relu_grad_kink_range, {
-    if (x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(job->g, job->key, i))) out[i] += dy[i];
+    if (x[i] > 0.0f || (x[i] == 0.0f && dsc_kink_right(job->g, job->key, i + job->off)))
+        out[i] += dy[i];
 })
 
 /* Where the derivative is 0, dx is left as it is (not dx + 0 x dy), as a
@@ -333,6 +336,7 @@ static void relu_backward(dsc_graph *g, dsc_gnode *n)
         return;
     }
     job.key = kink_key(g, n);
+    job.off = dsc_elem_off(g, n);
     act_run(g, dsc_size(g, n), 1, relu_grad_kink_range, &job);
 }
 

@@ -10,7 +10,7 @@ static int kept(const dsc_graph *g, const dsc_gnode *n, size_t i)
     uint64_t key = dsc_hash64(g->relu_seed ^ 0x5bd1e9955bd1e995ULL) ^
                    dsc_hash64(g->pass * 0x9e3779b97f4a7c15ULL + (uint64_t)(n - g->nodes));
     /* The top 24 bits as a uniform number in [0, 1). */
-    double u = (double)(dsc_hash64(key ^ (uint64_t)i) >> 40) / 16777216.0;
+    double u = (double)(dsc_hash64(key ^ (i + dsc_elem_off(g, n))) >> 40) / 16777216.0;
     return u >= n->fp[0];
 }
 

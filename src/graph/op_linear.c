@@ -125,7 +125,7 @@ static void linear_ssr_forward(dsc_graph *g, dsc_gnode *n)
     double total[MAX_K + 2] = {0};
     for (size_t c = 0; c < chunks; c++)
         for (size_t j = 0; j < k + 2; j++) total[j] += part[c][j];
-    double s = n->ip[0] ? 1.0 / (double)rows : 1.0;
+    double s = n->ip[0] ? 1.0 / dsc_loss_rows(g, rows) : 1.0;
     n->val.data[0] = (float)(s * total[0]);
     /* The derivatives, kept after the loss in the node's own buffer. */
     for (size_t j = 0; j < k + 1; j++) n->val.data[1 + j] = (float)(-2.0 * s * total[1 + j]);

@@ -105,12 +105,13 @@ static void elementwise_backward(dsc_graph *g, dsc_gnode *n, loss_deriv_fn dpred
 
 static double elements(dsc_graph *g, const dsc_gnode *n)
 {
-    return (double)dsc_size(g, dsc_in(g, n, 0));
+    const dsc_gnode *a = dsc_in(g, n, 0);
+    return dsc_loss_rows(g, dsc_rows(g, a)) * (double)a->cols;
 }
 
 static double batch_rows(dsc_graph *g, const dsc_gnode *n)
 {
-    return (double)dsc_rows(g, dsc_in(g, n, 0));
+    return dsc_loss_rows(g, dsc_rows(g, dsc_in(g, n, 0)));
 }
 
 /* The forward and backward of an element-wise loss divided by `divisor`
@@ -398,7 +399,7 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
             s -= (double)tr[j] * (zr[j] - lse);
         }
     }
-    n->val.data[0] = (float)(s / (double)rows);
+    n->val.data[0] = (float)(s / dsc_loss_rows(g, rows));
 }
 
 /* dz_j = softmax(z)_j sum_k t_k - t_j: with one-hot (or any normalised)
@@ -447,7 +448,7 @@ static void ce_logits_backward(dsc_graph *g, dsc_gnode *n)
                   .dz = a->requires_grad ? a->grad.data : NULL,
                   .dt = b->requires_grad ? b->grad.data : NULL,
                   .cols = cols,
-                  .k = n->grad.data[0] / (double)rows};
+                  .k = n->grad.data[0] / dsc_loss_rows(g, rows)};
     dsc_parallel_for(dsc_threads(g->threads), rows * cols > LOSS_PAR_MIN, rows,
                      (1024 + cols - 1) / cols, ce_logits_rows, &job);
 }

@@ -79,11 +79,11 @@ static dsc_status net_shape(dsc_graph *g, dsc_gnode *n)
  * 1 (right) or 0 (the left one), into da before the activation's layer_vd
  * reads it. */
 static void choose_at_kinks(const dsc_graph *g, uint64_t id, const float *z, float *da,
-                            size_t count)
+                            size_t count, uint64_t off)
 {
     uint64_t key = dsc_kink_key(g, id);
     for (size_t e = 0; e < count; e++)
-        if (z[e] == 0.0f) da[e] = dsc_kink_right(g, key, e) ? 1.0f : 0.0f;
+        if (z[e] == 0.0f) da[e] = dsc_kink_right(g, key, e + off) ? 1.0f : 0.0f;
 }
 
 /* Layer k's kept values for the current batch: outputs a and local
@@ -115,7 +115,7 @@ static void pass_of(const dsc_graph *g, const dsc_gnode *n, net_pass *p)
     p->rows = g->batch;
     p->L = d->layers;
     p->outs = d->units[d->layers];
-    p->scale = d->mean ? 1.0 / (double)(p->rows * p->outs) : 1.0;
+    p->scale = d->mean ? 1.0 / (dsc_loss_rows(g, p->rows) * (double)p->outs) : 1.0;
     float *base = n->val.data + 1;
     for (size_t k = 0; k < d->layers; k++) {
         p->ly[k].a = base + g->max_batch * d->keep[k];
@@ -149,7 +149,7 @@ static void net_forward(dsc_graph *g, dsc_gnode *n)
         int chosen = g->relu_rule != DSC_RELU_GRAD_ZERO && (act->flags & DSC_OPF_KINK);
         if (chosen)
             choose_at_kinks(g, (uint64_t)(n - g->nodes) * DSC_NET_MAX_LAYERS + k, p.ly[k].a,
-                            p.ly[k].da, p.rows * no);
+                            p.ly[k].da, p.rows * no, (uint64_t)g->row_off * no);
         act->layer_vd(p.ly[k].a, p.ly[k].da, p.rows * no, chosen);
         in = p.ly[k].a;
     }

@@ -50,6 +50,14 @@ static inline void dsc_dist_slice(const dsc_dist *dist, size_t n, size_t *lo, si
     *hi = n * ((size_t)dist->rank + 1) / (size_t)dist->size;
 }
 
+/* Tests: forces the number of sample groups a training step is cut into
+ * (train.c; 0, the default, lets the rule choose from the rows and the
+ * network). Not thread-safe: set it before dsc_train. */
+extern size_t dsc_train_groups_forced;
+/* The number of sample groups a step of at most `rows` rows of m is cut
+ * into (by the rule, or as forced). */
+size_t dsc_train_group_count(const dsc_model *m, size_t rows);
+
 /* dsc_train over dist (NULL: one process). The parameters are first copied
  * from rank 0, and every rank must pass the same data and options: a
  * fingerprint of both is compared and a mismatch fails on every rank. */
