@@ -346,6 +346,66 @@ static void group_run(const dsc_dataset *d, size_t groups, int threads, dsc_loss
     dsc_model_free(m);
 }
 
+/* A checkpoint of epoch 2 kept in memory: the model and the state. */
+typedef struct {
+    dsc_model *m, *at2;
+    float state[2 * GROUP_PARAMS];
+    dsc_train_state st;
+} group_ckpt;
+
+static int keep_epoch2(const dsc_train_state *st, void *user)
+{
+    group_ckpt *c = user;
+    if (st->epoch != 2) return 0;
+    CHECK(st->n_state <= 2 * GROUP_PARAMS && st->n_best == 0);
+    c->st = *st;
+    memcpy(c->state, st->state, st->n_state * sizeof(float));
+    c->st.state = c->state;
+    CHECK_OK(dsc_model_clone(c->m, &c->at2));
+    return 0;
+}
+
+/* Resumed from a checkpoint, a run in groups (dropout: the forward count
+ * picks the masks) ends on the same bits as the run never stopped. */
+static void test_groups_resume(const dsc_dataset *d)
+{
+    dsc_model *m;
+    CHECK_OK(dsc_model_new("8 -> 32:relu -> 16:relu -> 3:softmax", &m));
+    CHECK_OK(dsc_model_init(m, DSC_INIT_DEFAULT, 6));
+    dsc_train_params p;
+    dsc_train_params_init(&p);
+    p.loss = DSC_LOSS_CE;
+    p.optimizer = DSC_OPT_MOMENTUM;
+    p.learning_rate = 0.05;
+    p.batch = 100;
+    p.epochs = 4;
+    p.dropout = 0.3;
+    p.seed = 8;
+    static group_ckpt c;
+    c.m = m;
+    c.at2 = NULL;
+    p.on_checkpoint = keep_epoch2;
+    p.checkpoint_every = 1;
+    p.user = &c;
+    dsc_train_groups_forced = 3;
+    dsc_train_result r;
+    CHECK_OK(dsc_train(m, d, &p, &r));
+    CHECK(c.at2 != NULL);
+    if (c.at2) {
+        p.on_checkpoint = NULL;
+        p.checkpoint_every = 0;
+        p.resume = &c.st;
+        p.threads = 2;
+        CHECK_OK(dsc_train(c.at2, d, &p, &r));
+        CHECK(r.epochs == 4);
+        CHECK(memcmp(dsc_model_params(m), dsc_model_params(c.at2), GROUP_PARAMS * sizeof(float)) ==
+              0);
+        dsc_model_free(c.at2);
+    }
+    dsc_train_groups_forced = 0;
+    dsc_model_free(m);
+}
+
 static void test_sample_groups(void)
 {
     static float x[GROUP_N * GROUP_IN], y[GROUP_N * 3];
@@ -386,6 +446,7 @@ static void test_sample_groups(void)
             CHECK_NEAR(f1.loss, f3.loss, 1e-5 * fabs(f1.loss));
             CHECK(f1.n_rows == f3.n_rows);
         }
+    test_groups_resume(d);
     dsc_dataset_free(d);
     /* The rule: Fashion-MNIST's 784-256-128-10 at 128 rows in 2 groups;
      * the seed's network and small steps whole. */
