@@ -20,6 +20,8 @@ so ``layers="100:relu"`` is their ``hidden_layer_sizes=(100,)``.
 from __future__ import annotations
 
 import math
+import numbers
+import threading
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -28,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from . import _capi
 from .data import Dataset, encode_labels, one_hot
 from .errors import InvalidArgumentError
 from .model import Model
@@ -58,18 +61,37 @@ class _EarlyStop:
         return self.count > self.n
 
 
-def _init_like_mlp(m: Model, rs: np.random.RandomState) -> None:
+_local = threading.local()
+
+
+def _random_state(seed: Any) -> np.random.RandomState:
+    """``check_random_state(seed)``, except that for an int this thread's one
+    RandomState is re-seeded and returned: the same draws as a new
+    ``RandomState(seed)``, whose construction (entropy from the OS and a
+    SeedSequence, then the legacy seeding) cost a tenth of a whole iris fit.
+    Use it at once: the next call re-seeds it."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        rs = getattr(_local, "rs", None)
+        if rs is None:
+            rs = _local.rs = np.random.RandomState()
+        rs.seed(seed)
+        return rs
+    return check_random_state(seed)
+
+
+def _init_like_mlp(m: Model, rs: np.random.RandomState) -> bool:
     """scikit-learn's MLP initialisation (``_init_coef``): weights AND biases
     uniform in +-sqrt(6 / (fan_in + fan_out)), or +-sqrt(2 / ...) when the
     hidden layers are all sigmoid (MLP's 'logistic'), drawn layer by layer,
     weights first, from ``rs``. With the same int random_state as an
     MLPClassifier, the network starts from the very same numbers (sklearn
     keeps a weight matrix as inputs x outputs, descent as outputs x inputs).
-    Models with convolution or pooling keep the library's draw."""
+    Returns False, drawing nothing, for a model with convolution or pooling
+    (the caller then uses the library's draw)."""
     layers = m.layers
     units = [m.inputs] + [u for u, _ in layers]
-    if sum(a * b + b for a, b in zip(units, units[1:])) != m.params.size:
-        return
+    if sum(a * b + b for a, b in zip(units, units[1:])) != _capi.model_param_count(m._h):
+        return False
     hidden = [act for _, act in layers[:-1]]
     factor = 2.0 if hidden and all(act == "sigmoid" for act in hidden) else 6.0
     parts = []
@@ -78,6 +100,7 @@ def _init_like_mlp(m: Model, rs: np.random.RandomState) -> None:
         coef = rs.uniform(-bound, bound, (fan_in, fan_out))
         parts += [coef.T.ravel(), rs.uniform(-bound, bound, fan_out)]
     m.params = np.concatenate(parts)
+    return True
 
 
 class _DescentEstimator(BaseEstimator):
@@ -171,9 +194,11 @@ class _DescentEstimator(BaseEstimator):
         hidden = self.layers.strip()
         spec = f"{n_in} -> {hidden}{' -> ' if hidden else ''}{n_out}:{self._output}"
         mlp_init = self.weight_init == "sklearn"
-        m = Model(spec, weight_init="xavier_uniform" if mlp_init else self.weight_init, seed=seed)
-        if mlp_init:
-            _init_like_mlp(m, check_random_state(self.random_state))
+        # MLP's draw replaces the library's, which is skipped (but kept for
+        # the networks MLP's rule does not cover).
+        m = Model(spec, weight_init=None if mlp_init else self.weight_init, seed=seed)
+        if mlp_init and not _init_like_mlp(m, _random_state(self.random_state)):
+            m.init("xavier_uniform", seed)
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             m.input_names = [str(c) for c in names]
@@ -237,7 +262,7 @@ class _DescentEstimator(BaseEstimator):
         self.train_result_ = r
 
     def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return int(_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     # --- the rest ------------------------------------------------------------
 
