@@ -217,7 +217,14 @@ class _DescentEstimator(BaseEstimator):
         tr = data
         if self.val is not None:
             tr, va = data.split(self.val, seed)
-        stopper = _EarlyStop(self.tol, self.n_iter_no_change, self.verbose)
+        # The stopping rule is decided in the library (no call into Python
+        # per epoch) unless verbose asks for a line per epoch.
+        stopper = _EarlyStop(self.tol, self.n_iter_no_change, self.verbose) if self.verbose else None
+        rule = self.tol is not None and self.tol > 0 and stopper is None
+        if int(self.n_iter_no_change) < 0:
+            raise InvalidArgumentError(
+                f"n_iter_no_change must be 0 or more, not {self.n_iter_no_change!r}"
+            )
         opts: Dict[str, Any] = dict(
             optimizer=self.optimizer,
             lr=self.lr,
@@ -239,6 +246,8 @@ class _DescentEstimator(BaseEstimator):
             eps=self.eps,
             weight_decay=self.weight_decay,
             l2=float(self.alpha),
+            no_change_tol=float(self.tol) if rule else 0.0,
+            no_change_epochs=int(self.n_iter_no_change) if rule else 0,
             threads=self.threads,
             dropout=self.dropout,
             patience=self.patience,
@@ -253,10 +262,13 @@ class _DescentEstimator(BaseEstimator):
             callback=stopper,
             resume=resume,
             keep_state=True,
+            history=False,
         )
         self._optimizer_state: Optional[OptimizerState] = state
         self.n_iter_ = (0 if first else getattr(self, "n_iter_", 0)) + r.epochs
-        self.loss_curve_ = ([] if first else list(getattr(self, "loss_curve_", []))) + stopper.curve
+        self.loss_curve_ = ([] if first else list(getattr(self, "loss_curve_", []))) + (
+            stopper.curve if stopper is not None else r.loss_curve
+        )
         self.loss_ = r.loss
         self.t_ = (0 if first else getattr(self, "t_", 0)) + r.iterations * opts["batch"]
         self.train_result_ = r
