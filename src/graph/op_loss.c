@@ -465,7 +465,8 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
     const dsc_gnode *a = dsc_in(g, n, 0);
     const float *z = a->val.data, *t = dsc_in(g, n, 1)->val.data;
     size_t rows = dsc_rows(g, a), cols = a->cols;
-    size_t per = cols && cols <= CE_BLOCK ? CE_BLOCK / cols : 1;
+    int whole = cols <= CE_BLOCK; /* rows whole in x, else one row in pieces */
+    size_t per = cols && whole ? CE_BLOCK / cols : 1;
     double s = 0.0, x[CE_BLOCK], mx[CE_BLOCK], sum[CE_BLOCK], lse[CE_BLOCK];
     for (size_t r0 = 0; r0 < rows && cols > 0; r0 += per) {
         size_t nr = rows - r0 < per ? rows - r0 : per;
@@ -486,22 +487,32 @@ static void ce_logits_forward(dsc_graph *g, dsc_gnode *n)
             for (size_t i = 0; i < nr; i++) {
                 float *kept = kept_row(n, cols, r0 + i);
                 for (size_t j = 0; j < nj; j++) {
-                    put_d(kept + 2 * (j0 + j + 1), x[i * nj + j]);
+                    if (!whole) put_d(kept + 2 * (j0 + j + 1), x[i * nj + j]);
                     sum[i] += x[i * nj + j];
                 }
             }
         }
         memcpy(lse, sum, nr * sizeof *lse);
         log_pos(lse, nr);
+        /* Rows held whole in x become their softmax there, over vectors,
+         * and go to their kept places in one copy each. */
+        if (whole)
+            for (size_t i = 0; i < nr; i++)
+                for (size_t j = 0; j < cols; j++) x[i * cols + j] /= sum[i];
         for (size_t i = 0; i < nr; i++) {
             const float *zr = z + (r0 + i) * cols, *tr = t + (r0 + i) * cols;
             float *kept = kept_row(n, cols, r0 + i);
-            double l = mx[i] + lse[i];
+            double l = mx[i] + lse[i], row = 0.0;
             put_d(kept, l);
-            for (size_t j = 0; j < cols; j++) {
-                put_d(kept + 2 * (j + 1), get_d(kept + 2 * (j + 1)) / sum[i]);
-                s -= (double)tr[j] * (zr[j] - l);
-            }
+            if (whole)
+                memcpy(kept + 2, x + i * cols, cols * sizeof *x);
+            else
+                for (size_t j = 0; j < cols; j++)
+                    put_d(kept + 2 * (j + 1), get_d(kept + 2 * (j + 1)) / sum[i]);
+            /* A row's terms summed apart, then the rows: a chain of `rows`
+             * dependent additions rather than rows x cols. */
+            for (size_t j = 0; j < cols; j++) row += (double)tr[j] * (zr[j] - l);
+            s -= row;
         }
     }
     n->val.data[0] = (float)(s / (double)rows);
