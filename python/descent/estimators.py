@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import threading
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -101,6 +102,30 @@ def _init_like_mlp(m: Model, rs: np.random.RandomState) -> bool:
         parts += [coef.T.ravel(), rs.uniform(-bound, bound, fan_out)]
     m.params = np.concatenate(parts)
     return True
+
+
+#: Below this many multiply-adds in a training step's largest product the
+#: estimators train on one thread when ``threads=0``: the library gives a
+#: product a second thread only from about 1.6 M (AVX2) or 6.3 M (AVX-512)
+#: multiply-adds, so below both a second thread only gets pieces of the
+#: element-wise operations, and handing those over cost more than it saved
+#: (digits, batches of 200: 67.6 against 75.0 ms of CPU, wall 85 against
+#: 92 ms at best, interleaved at load 15; on a quiet machine the waiting
+#: helper's spin cost iris 12.8 ms of CPU for 6.7 ms of wall time).
+SMALL_STEP = 1_600_000
+
+
+def _threads_for(threads: int, m: Model, batch_rows: int) -> int:
+    """``threads``, or 1 for a default (0) on a network whose largest
+    product per step is below SMALL_STEP (DSC_NUM_THREADS still rules when
+    set: the user asked for it)."""
+    if threads or os.environ.get("DSC_NUM_THREADS"):
+        return threads
+    units = [m.inputs] + [u for u, _ in m.layers]
+    if sum(a * b + b for a, b in zip(units, units[1:])) != _capi.model_param_count(m._h):
+        return threads  # convolutions: the library's own plan
+    widest = max(a * b for a, b in zip(units, units[1:]))
+    return 1 if batch_rows * widest < SMALL_STEP else threads
 
 
 class _DescentEstimator(BaseEstimator):
@@ -248,7 +273,7 @@ class _DescentEstimator(BaseEstimator):
             l2=float(self.alpha),
             no_change_tol=float(self.tol) if rule else 0.0,
             no_change_epochs=int(self.n_iter_no_change) if rule else 0,
-            threads=self.threads,
+            threads=_threads_for(self.threads, m, min(self.batch, tr.rows) if self.batch else tr.rows),
             dropout=self.dropout,
             patience=self.patience,
         )
@@ -339,7 +364,10 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         Default "ce" (cross-entropy).
     threads : int, default 0
         Threads for training (0: the library's default, DSC_NUM_THREADS or
-        the cores this process may use).
+        the cores this process may use; but one thread, when DSC_NUM_THREADS
+        is not set, for a network whose largest product per step, batch x
+        inputs x units, is below ``descent.estimators.SMALL_STEP``: 1.6 M
+        multiply-adds, where a second thread cost more than it gave).
     random_state : int, RandomState or None
         Seeds initialisation and shuffles; an int gives the same model bit
         for bit on every run.
