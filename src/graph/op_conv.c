@@ -41,8 +41,10 @@
  * the thread count, so the results do not depend on it.
  *
  * The op keeps, after its value, for each group: cols (K x CH PE), yt (F x
- * CH PE, also dyt in backward) and dcols (K x CH PE), CH samples a chunk;
- * and each group's gradient sums (F K + F): running allocates nothing.
+ * CH PE, also dyt in backward) and dcols (K x CH PE), CH samples a chunk
+ * (fewer when the graph's largest batch gives its groups fewer); and each
+ * group's gradient sums (F K + F); a graph without gradients keeps cols
+ * and yt only. Running allocates nothing.
  *
  * Filters with few weights (a first layer on images) skip all this and are
  * computed directly (conv_direct.c).
@@ -135,7 +137,7 @@ static dsc_status conv_shape(dsc_graph *g, dsc_gnode *n)
     size_t PE = SH == 1 && SW == 1 && !PH && !PW && OH > 1 ? (OH - 1) * W + OW : OH * OW;
     size_t CH = CHUNK_FLOATS / (K * PE);
     n->ip[7] = (int64_t)(CH ? CH : 1);
-    n->keep = n->ip[6] ? 0 : CONV_GROUPS * ((2 * K + F) * PE * (size_t)n->ip[7] + F * K + F);
+    n->keep = 0; /* conv_plan, when the largest batch is known */
     return DSC_OK;
 }
 
@@ -145,18 +147,36 @@ static float *kept(const dsc_graph *g, const dsc_gnode *n)
     return n->val.data + g->max_batch * n->cols;
 }
 
+/* The number of groups for a batch of B, and group k's samples [*s0, *s1). */
+static size_t n_groups(size_t B) { return B < CONV_GROUPS ? B : CONV_GROUPS; }
+
 /* Group k's buffers (cols, yt, dcols) and gradient sums (dw F x K, then db
- * F). */
+ * F); those of backward only in a graph that takes gradients. */
 typedef struct {
     float *cols, *yt, *dcols, *dw, *db;
 } group_bufs;
 
+/* Samples a group's chunk holds at most: the graph's largest batch, not a
+ * training batch, sizes the groups (a 1-row prediction graph kept 8 groups
+ * of a 128-sample batch's buffers, 17 MB). For a smaller batch the groups
+ * are fewer and hold no more samples. */
+static size_t room_samples(const dsc_graph *g, const dsc_gnode *n)
+{
+    size_t B = g->max_batch, G = n_groups(B), per = (B + G - 1) / G, ch = (size_t)n->ip[7];
+    return per < ch ? per : ch;
+}
+
+static size_t group_floats(const dsc_graph *g, const dsc_gnode *n, const geom *q)
+{
+    size_t room = room_samples(g, n) * q->PE;
+    return (q->K + q->F) * room + (g->no_grad ? 0 : q->K * room + q->F * q->K + q->F);
+}
+
 static group_bufs buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q, size_t k)
 {
-    size_t room = (size_t)n->ip[7] * q->PE;
-    size_t each = (2 * q->K + q->F) * room + q->F * q->K + q->F;
+    size_t room = room_samples(g, n) * q->PE;
     group_bufs b;
-    b.cols = kept(g, n) + k * each;
+    b.cols = kept(g, n) + k * group_floats(g, n, q);
     b.yt = b.cols + q->K * room;
     b.dcols = b.yt + q->F * room;
     b.dw = b.dcols + q->K * room;
@@ -164,8 +184,15 @@ static group_bufs buffers(const dsc_graph *g, const dsc_gnode *n, const geom *q,
     return b;
 }
 
-/* The number of groups for a batch of B, and group k's samples [*s0, *s1). */
-static size_t n_groups(size_t B) { return B < CONV_GROUPS ? B : CONV_GROUPS; }
+static void conv_plan(dsc_graph *g, dsc_gnode *n)
+{
+    if (n->ip[6]) {
+        n->keep = 0;
+        return;
+    }
+    geom q = geom_of(g, n);
+    n->keep = n_groups(g->max_batch) * group_floats(g, n, &q);
+}
 
 static void group_samples(size_t B, size_t k, size_t *s0, size_t *s1)
 {
@@ -309,14 +336,14 @@ static void gather_range(void *job_, size_t lo, size_t hi)
     }
 }
 
-/* db[f] (+)= the sum of dyt's row f, in double, in order; `first` sets. */
+/* db[f] (+)= the sum of dyt's row f (eight float lanes, then in double:
+ * dsc_conv_plane_sum; one chain of double additions was a third of this
+ * op's own backward time); `first` sets. */
 static void bias_grad(const geom *q, const float *dyt, float *db, int first)
 {
     size_t BP = q->B * q->PE;
     for (size_t f = 0; f < q->F; f++) {
-        double s = 0.0;
-        const float *r = dyt + f * BP;
-        for (size_t i = 0; i < BP; i++) s += r[i];
+        double s = dsc_conv_plane_sum(dyt + f * BP, BP);
         db[f] = first ? (float)s : db[f] + (float)s;
     }
 }
@@ -475,6 +502,7 @@ const dsc_op_def dsc_op_conv = {
     .shape = conv_shape,
     .forward = conv_forward,
     .backward = conv_backward,
+    .plan = conv_plan,
     .out = {"Conv", "kernel_shape=[KH,KW] strides=[SH,SW] pads=[PH,PW,PH,PW]", DSC_C_LAYER,
             /* One sample: x C x H x W, w F x C x KH x KW, b F, y F x OH x OW. */
             "for (size_t f = 0; f < F; f++) for (size_t oy = 0; oy < OH; oy++) for (size_t ox = "
