@@ -13,7 +13,9 @@
  *  - C is cut into tiles of at most MB_MAX x NB_MAX, and the problem into
  *    super-blocks (whole tiles, whole k blocks) whose packed operands fit
  *    PACK_BUDGET. For each super-block the threads first pack it together,
- *    then take tiles. Every size comes from m, n and k alone and a tile is
+ *    then take tiles. Minibatch products on several threads go another way
+ *    (one job of slabs, each thread packing what it reads: see "slabs"
+ *    below). Every size comes from m, n and k alone and a tile is
  *    computed the same way by whichever thread takes it, so each element of
  *    C sees the same float operations whatever the thread count: results
  *    are bit-identical for 1, 2 or 64 threads.
@@ -431,7 +433,7 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
     }
 }
 
-/* --- minibatch products on several threads: one job, own panels -------
+/* --- slabs: minibatch products on several threads, one job ------------
  * On a host whose two vCPUs sit far apart (a cache line round trip of
  * ~370 ns, reading what the other core wrote at a third of the speed of
  * one's own caches), the super-block path above cost W1's products most
