@@ -226,6 +226,28 @@ def conversion(X, y, repeats, threads):
     }
 
 
+def verdicts(results, speedup=5.0):
+    """Issue 14's two targets, judged on the figures above: at least
+    `speedup` times MLPClassifier's fit speed (the median of the ratios
+    within each split) and at least its accuracy (the mean over the same
+    splits, its standard error beside it) on every data set."""
+    sets = results["datasets"]
+    slow = [f"{n} {r['fit_speedup_median']:.1f}x" for n, r in sets.items() if r["fit_speedup_median"] < speedup]
+    behind = [
+        f"{n} {100 * r['accuracy_diff']:+.2f} points (se {100 * r['accuracy_diff_se']:.2f})"
+        for n, r in sets.items()
+        if r["accuracy_diff"] < 0
+    ]
+    fastest = min(r["fit_speedup_median"] for r in sets.values())
+    return [
+        f"fit speed >= {speedup:g}x MLPClassifier's on every data set: "
+        + ("met" if not slow else "NOT met: " + ", ".join(slow))
+        + f" (lowest {fastest:.1f}x)",
+        "accuracy >= MLPClassifier's on every data set: "
+        + ("met" if not behind else "NOT met: " + ", ".join(behind)),
+    ]
+
+
 def markdown(results):
     """The figures as docs/PYTHON.md's table."""
     lines = [
@@ -314,6 +336,9 @@ def main():
             f"{r['epoch_cpu_speedup_median']:>8.1f}x",
             flush=True,
         )
+    for line in verdicts(results):
+        print(line)
+    results["verdicts"] = verdicts(results)
     name, X, y = data[-1]
     c = conversion(X, y, max(5, args.big_repeats), args.threads)
     results["conversion"] = c

@@ -580,6 +580,7 @@ static const char *stop_words(dsc_stop_reason r)
     case DSC_STOP_DIVERGED: return "the loss became NaN or infinite: the run diverged";
     case DSC_STOP_CALLBACK: return "it was interrupted";
     case DSC_STOP_LINE_SEARCH: return "no step satisfied the line search";
+    case DSC_STOP_NO_CHANGE: return "the training loss stopped improving";
     }
     return "?";
 }

@@ -660,11 +660,12 @@ typedef enum {
     DSC_STOP_EPOCHS,        /**< the requested epochs were completed */
     DSC_STOP_DIVERGED,      /**< the loss or a gradient became NaN/Inf */
     DSC_STOP_CALLBACK,      /**< on_step returned non-zero */
-    DSC_STOP_LINE_SEARCH    /**< L-BFGS: no step satisfied the line search */
+    DSC_STOP_LINE_SEARCH,   /**< L-BFGS: no step satisfied the line search */
+    DSC_STOP_NO_CHANGE      /**< the epochs' training loss stopped improving (no_change_tol) */
 } dsc_stop_reason;
 
 /** "step_size", "max_iter", "gradient", "loss", "epochs", "diverged", "callback",
- *  "line_search_failed". */
+ *  "line_search_failed", "no_change". */
 const char *dsc_stop_name(dsc_stop_reason r);
 
 /** What on_step sees after each parameter update. Pointers are valid only
@@ -774,6 +775,21 @@ typedef struct {
      *  callback's stop), so a signal handler or another thread can stop it
      *  without a callback. The library only reads it, atomically. NULL. */
     const volatile int *stop;
+    /** scikit-learn MLP's stopping rule (its tol and n_iter_no_change), for
+     *  minibatch runs: the run stops (DSC_OK, reason DSC_STOP_NO_CHANGE) once
+     *  the epoch's training loss (dsc_epoch_info.loss) has been above the
+     *  lowest before it minus no_change_tol for more than no_change_epochs
+     *  epochs in a row. Decided in the library, it costs no callback per
+     *  epoch. no_change_tol 0 (default): off. */
+    double no_change_tol;
+    size_t no_change_epochs;
+    /** When not NULL, the loss of each epoch this call runs (dsc_epoch_info.loss)
+     *  goes to loss_curve[0], [1], ...: room for `epochs` values. NULL. */
+    double *loss_curve;
+    /** 1: call on_checkpoint also once at the end of a minibatch run that ran
+     *  out of epochs or met the no_change rule, whatever checkpoint_every
+     *  (the state to resume from later). 0 (default). */
+    int checkpoint_at_end;
 } dsc_train_params;
 
 /** Fills p with the defaults documented on each field. */

@@ -44,7 +44,8 @@ static const row rows[] = {
     PARAMS(only), PARAMS(seed), PARAMS(threads), PARAMS(val), PARAMS(patience), PARAMS(on_step),
     PARAMS(on_step_light), PARAMS(on_epoch), PARAMS(on_checkpoint), PARAMS(checkpoint_every),
     PARAMS(resume), PARAMS(lbfgs_style), PARAMS(lbfgs_history), PARAMS(l2), PARAMS(user),
-    PARAMS(stop),
+    PARAMS(stop), PARAMS(no_change_tol), PARAMS(no_change_epochs), PARAMS(loss_curve),
+    PARAMS(checkpoint_at_end),
 
     RESULT(stop), RESULT(iterations), RESULT(epochs), RESULT(loss), RESULT(val_loss),
     RESULT(grad_norm), RESULT(max_step), RESULT(seconds), RESULT(at_rounding_level),

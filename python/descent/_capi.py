@@ -183,6 +183,10 @@ class TrainParams(Structure):
         ("l2", c_double),
         ("user", c_void_p),
         ("stop", POINTER(c_int)),
+        ("no_change_tol", c_double),
+        ("no_change_epochs", c_size_t),
+        ("loss_curve", POINTER(c_double)),
+        ("checkpoint_at_end", c_int),
         ("_spare", c_char * _SPARE),
     ]
 

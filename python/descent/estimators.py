@@ -20,6 +20,9 @@ so ``layers="100:relu"`` is their ``hidden_layer_sizes=(100,)``.
 from __future__ import annotations
 
 import math
+import numbers
+import os
+import threading
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -28,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from . import _capi
 from .data import Dataset, encode_labels, one_hot
 from .errors import InvalidArgumentError
 from .model import Model
@@ -58,18 +62,37 @@ class _EarlyStop:
         return self.count > self.n
 
 
-def _init_like_mlp(m: Model, rs: np.random.RandomState) -> None:
+_local = threading.local()
+
+
+def _random_state(seed: Any) -> np.random.RandomState:
+    """``check_random_state(seed)``, except that for an int this thread's one
+    RandomState is re-seeded and returned: the same draws as a new
+    ``RandomState(seed)``, whose construction (entropy from the OS and a
+    SeedSequence, then the legacy seeding) cost a tenth of a whole iris fit.
+    Use it at once: the next call re-seeds it."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        rs = getattr(_local, "rs", None)
+        if rs is None:
+            rs = _local.rs = np.random.RandomState()
+        rs.seed(seed)
+        return rs
+    return check_random_state(seed)
+
+
+def _init_like_mlp(m: Model, rs: np.random.RandomState) -> bool:
     """scikit-learn's MLP initialisation (``_init_coef``): weights AND biases
     uniform in +-sqrt(6 / (fan_in + fan_out)), or +-sqrt(2 / ...) when the
     hidden layers are all sigmoid (MLP's 'logistic'), drawn layer by layer,
     weights first, from ``rs``. With the same int random_state as an
     MLPClassifier, the network starts from the very same numbers (sklearn
     keeps a weight matrix as inputs x outputs, descent as outputs x inputs).
-    Models with convolution or pooling keep the library's draw."""
+    Returns False, drawing nothing, for a model with convolution or pooling
+    (the caller then uses the library's draw)."""
     layers = m.layers
     units = [m.inputs] + [u for u, _ in layers]
-    if sum(a * b + b for a, b in zip(units, units[1:])) != m.params.size:
-        return
+    if sum(a * b + b for a, b in zip(units, units[1:])) != _capi.model_param_count(m._h):
+        return False
     hidden = [act for _, act in layers[:-1]]
     factor = 2.0 if hidden and all(act == "sigmoid" for act in hidden) else 6.0
     parts = []
@@ -78,6 +101,31 @@ def _init_like_mlp(m: Model, rs: np.random.RandomState) -> None:
         coef = rs.uniform(-bound, bound, (fan_in, fan_out))
         parts += [coef.T.ravel(), rs.uniform(-bound, bound, fan_out)]
     m.params = np.concatenate(parts)
+    return True
+
+
+#: Below this many multiply-adds in a training step's largest product the
+#: estimators train on one thread when ``threads=0``: the library gives a
+#: product a second thread only from about 1.6 M (AVX2) or 6.3 M (AVX-512)
+#: multiply-adds, so below both a second thread only gets pieces of the
+#: element-wise operations, and handing those over cost more than it saved
+#: (digits, batches of 200: 67.6 against 75.0 ms of CPU, wall 85 against
+#: 92 ms at best, interleaved at load 15; on a quiet machine the waiting
+#: helper's spin cost iris 12.8 ms of CPU for 6.7 ms of wall time).
+SMALL_STEP = 1_600_000
+
+
+def _threads_for(threads: int, m: Model, batch_rows: int) -> int:
+    """``threads``, or 1 for a default (0) on a network whose largest
+    product per step is below SMALL_STEP (DSC_NUM_THREADS still rules when
+    set: the user asked for it)."""
+    if threads or os.environ.get("DSC_NUM_THREADS"):
+        return threads
+    units = [m.inputs] + [u for u, _ in m.layers]
+    if sum(a * b + b for a, b in zip(units, units[1:])) != _capi.model_param_count(m._h):
+        return threads  # convolutions: the library's own plan
+    widest = max(a * b for a, b in zip(units, units[1:]))
+    return 1 if batch_rows * widest < SMALL_STEP else threads
 
 
 class _DescentEstimator(BaseEstimator):
@@ -171,9 +219,11 @@ class _DescentEstimator(BaseEstimator):
         hidden = self.layers.strip()
         spec = f"{n_in} -> {hidden}{' -> ' if hidden else ''}{n_out}:{self._output}"
         mlp_init = self.weight_init == "sklearn"
-        m = Model(spec, weight_init="xavier_uniform" if mlp_init else self.weight_init, seed=seed)
-        if mlp_init:
-            _init_like_mlp(m, check_random_state(self.random_state))
+        # MLP's draw replaces the library's, which is skipped (but kept for
+        # the networks MLP's rule does not cover).
+        m = Model(spec, weight_init=None if mlp_init else self.weight_init, seed=seed)
+        if mlp_init and not _init_like_mlp(m, _random_state(self.random_state)):
+            m.init("xavier_uniform", seed)
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             m.input_names = [str(c) for c in names]
@@ -192,7 +242,14 @@ class _DescentEstimator(BaseEstimator):
         tr = data
         if self.val is not None:
             tr, va = data.split(self.val, seed)
-        stopper = _EarlyStop(self.tol, self.n_iter_no_change, self.verbose)
+        # The stopping rule is decided in the library (no call into Python
+        # per epoch) unless verbose asks for a line per epoch.
+        stopper = _EarlyStop(self.tol, self.n_iter_no_change, self.verbose) if self.verbose else None
+        rule = self.tol is not None and self.tol > 0 and stopper is None
+        if int(self.n_iter_no_change) < 0:
+            raise InvalidArgumentError(
+                f"n_iter_no_change must be 0 or more, not {self.n_iter_no_change!r}"
+            )
         opts: Dict[str, Any] = dict(
             optimizer=self.optimizer,
             lr=self.lr,
@@ -214,7 +271,9 @@ class _DescentEstimator(BaseEstimator):
             eps=self.eps,
             weight_decay=self.weight_decay,
             l2=float(self.alpha),
-            threads=self.threads,
+            no_change_tol=float(self.tol) if rule else 0.0,
+            no_change_epochs=int(self.n_iter_no_change) if rule else 0,
+            threads=_threads_for(self.threads, m, min(self.batch, tr.rows) if self.batch else tr.rows),
             dropout=self.dropout,
             patience=self.patience,
         )
@@ -228,16 +287,19 @@ class _DescentEstimator(BaseEstimator):
             callback=stopper,
             resume=resume,
             keep_state=True,
+            history=False,
         )
         self._optimizer_state: Optional[OptimizerState] = state
         self.n_iter_ = (0 if first else getattr(self, "n_iter_", 0)) + r.epochs
-        self.loss_curve_ = ([] if first else list(getattr(self, "loss_curve_", []))) + stopper.curve
+        self.loss_curve_ = ([] if first else list(getattr(self, "loss_curve_", []))) + (
+            stopper.curve if stopper is not None else r.loss_curve
+        )
         self.loss_ = r.loss
         self.t_ = (0 if first else getattr(self, "t_", 0)) + r.iterations * opts["batch"]
         self.train_result_ = r
 
     def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return int(_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     # --- the rest ------------------------------------------------------------
 
@@ -302,7 +364,10 @@ class DescentClassifier(ClassifierMixin, _DescentEstimator):
         Default "ce" (cross-entropy).
     threads : int, default 0
         Threads for training (0: the library's default, DSC_NUM_THREADS or
-        the cores this process may use).
+        the cores this process may use; but one thread, when DSC_NUM_THREADS
+        is not set, for a network whose largest product per step, batch x
+        inputs x units, is below ``descent.estimators.SMALL_STEP``: 1.6 M
+        multiply-adds, where a second thread cost more than it gave).
     random_state : int, RandomState or None
         Seeds initialisation and shuffles; an int gives the same model bit
         for bit on every run.

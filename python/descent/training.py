@@ -71,6 +71,8 @@ class TrainResult:
     converged: Optional[bool] = None  #: L-BFGS line-search stops: at rounding level?
     history: List[Dict[str, float]] = field(default_factory=list)
     """One entry per epoch: ``loss``, ``val_loss``, ``seconds``."""
+    loss_curve: List[float] = field(default_factory=list)
+    """The training loss of each epoch (minibatch runs)."""
 
 
 @dataclass
@@ -515,11 +517,16 @@ def fit(
     resume_file_state: Optional[_capi.TrainState] = None,
     resume: Optional[OptimizerState] = None,
     keep_state: bool = False,
+    history: bool = True,
 ) -> "tuple[TrainResult, Optional[OptimizerState]]":
     """Trains m in place on tr: the part of train() after the model and the
-    data are settled. ``opts`` holds train()'s optimisation options by name.
-    With ``keep_state`` the optimizer's state after the last epoch comes
-    back too, and ``resume`` continues from such a state for more epochs."""
+    data are settled. ``opts`` holds train()'s optimisation options by name
+    (and ``no_change_tol``/``no_change_epochs``, scikit-learn MLP's stopping
+    rule decided in the library). With ``keep_state`` the optimizer's state
+    after the last epoch comes back too, and ``resume`` continues from such
+    a state for more epochs. ``history=False`` (no callback, log or file
+    checkpoints) spares a call into Python per epoch: the result's history
+    stays empty, its loss_curve is filled by the library."""
     p = _capi.TrainParams()
     _capi.train_params_init(ctypes.byref(p))
     p.loss = _enum("loss", loss_name)
@@ -537,6 +544,8 @@ def fit(
     p.momentum, p.beta1, p.beta2, p.eps = opts["momentum"], opts["beta1"], opts["beta2"], opts["eps"]
     p.weight_decay = opts["weight_decay"]
     p.l2 = opts.get("l2", 0.0)
+    p.no_change_tol = opts.get("no_change_tol", 0.0)
+    p.no_change_epochs = opts.get("no_change_epochs", 0)
     p.rms_alpha = opts.get("rms_alpha", 0.99)
     p.lbfgs_style = _enum("lbfgs_style", opts.get("lbfgs_style", "descent"))
     p.lbfgs_history = opts.get("lbfgs_history") or 0
@@ -561,7 +570,8 @@ def fit(
         resume_struct.best_val = math.inf
         p.resume = ctypes.pointer(resume_struct)
     return _run(
-        m, tr, va, p, loss_name, callback, log, save, checkpoint_every, opts["optimizer"], keep_state
+        m, tr, va, p, loss_name, callback, log, save, checkpoint_every, opts["optimizer"], keep_state,
+        history,
     )
 
 
@@ -619,6 +629,7 @@ class _Run:
         self.optimizer = ""
         self.state: Optional[OptimizerState] = None
         self.pending: Optional[Progress] = None  # the epoch's progress, for on_checkpoint
+        self.at_end = False  # on_checkpoint is called once, at the end
 
     def on_epoch(self, info_p, user) -> int:
         try:
@@ -669,7 +680,7 @@ class _Run:
             st = st_p.contents
             # The state is copied only when the run ends here: a copy every
             # epoch was a tenth of an epoch on digits.
-            if self.keep_state and (stop or st.epoch >= self.epochs):
+            if self.keep_state and (stop or self.at_end or st.epoch >= self.epochs):
                 n = int(st.n_state)
                 arr = (
                     np.ctypeslib.as_array(st.state, shape=(n,)).copy()
@@ -716,7 +727,9 @@ def _call_interruptibly(fn: Callable[[], Any], stop: ctypes.c_int) -> bool:
             interrupted = True
 
 
-def _run(m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimizer, keep_state):
+def _run(
+    m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimizer, keep_state, history=True
+):
     log_tmp = None
     log_file = None
     if log is not None:
@@ -729,7 +742,14 @@ def _run(m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimiz
     run.file_every = checkpoint_every if ckpt is not None else 0
     keep = []  # the C callbacks live until the run ends
     epochs = p.epochs
-    if epochs or log_file is not None:
+    # Without a callback, a log or file checkpoints, the library calls
+    # Python at most once, at the end (each call per epoch was a few percent
+    # of a small data set's fit).
+    lean = not history and callback is None and log_file is None and not run.file_every
+    curve = np.zeros(epochs if lean else 0, dtype=np.float64)
+    if lean:
+        p.loss_curve = curve.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    if (epochs or log_file is not None) and not lean:
         keep.append(_capi.ON_EPOCH(run.on_epoch))
         p.on_epoch = keep[-1]
     if callback is not None and not epochs:
@@ -739,7 +759,11 @@ def _run(m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimiz
     if run.file_every or run.keep_state:
         keep.append(_capi.ON_CHECKPOINT(run.on_checkpoint))
         p.on_checkpoint = keep[-1]
-        p.checkpoint_every = 1 if run.keep_state else checkpoint_every
+        if lean:
+            run.at_end = True
+            p.checkpoint_at_end = 1
+        else:
+            p.checkpoint_every = 1 if run.keep_state else checkpoint_every
     stop = ctypes.c_int(0)
     p.stop = ctypes.pointer(stop)
     r = _capi.TrainResult()
@@ -786,6 +810,11 @@ def _run(m, tr, va, p, loss_name, callback, log, save, checkpoint_every, optimiz
         loss_name=loss_name,
         converged=bool(r.at_rounding_level) if stop_name == "line_search_failed" else None,
         history=run.history,
+        loss_curve=(
+            [float(v) for v in curve[: max(0, int(r.epochs) - int(p.resume.contents.epoch if p.resume else 0))]]
+            if lean
+            else [h["loss"] for h in run.history]
+        ),
     )
     if status in (0, 7, 8):
         _set_summary(m, res, optimizer, tr.rows)

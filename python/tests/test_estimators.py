@@ -152,6 +152,26 @@ def test_the_stopping_rule_is_mlpclassifiers():
         assert stops.index(True) == mlp.n_iter_ - 1 and stops.count(True) == 1
 
 
+def test_the_librarys_stopping_rule_is_the_python_one(iris, capsys):
+    # The rule runs in the library (no call into Python per epoch) unless
+    # verbose prints each epoch, where _EarlyStop decides: both stop at the
+    # same epoch with the same model, loss curve and optimizer state.
+    X, y = iris
+    for tol, n in ((1e-2, 2), (1e-3, 0), (3e-3, 1)):
+        kw = dict(layers="8:relu", batch=30, tol=tol, n_iter_no_change=n, epochs=300, random_state=3)
+        lib = DescentClassifier(**kw).fit(X, y)
+        py = DescentClassifier(verbose=True, **kw).fit(X, y)
+        assert lib.n_iter_ == py.n_iter_ == len(lib.loss_curve_) < 300
+        assert lib.train_result_.stop == "no_change" and py.train_result_.stop == "callback"
+        assert lib.loss_curve_ == py.loss_curve_
+        assert np.array_equal(lib.model_.params, py.model_.params)
+        a, b = lib._optimizer_state, py._optimizer_state
+        assert a.iterations == b.iterations and np.array_equal(a.state, b.state)
+    capsys.readouterr()
+    with pytest.raises(descent.InvalidArgumentError, match="n_iter_no_change"):
+        DescentClassifier(n_iter_no_change=-1).fit(X, y)
+
+
 def test_alpha_is_in_the_loss_as_mlp_puts_it(iris):
     # One full-batch epoch: its loss is the loss at the starting weights
     # plus alpha / 2 ||W||^2 / rows, weights only (MLP's _backprop).

@@ -11,7 +11,8 @@ static const char *const init_names[] = {"default",       "normal",     "xavier_
                                          "xavier_normal", "he_uniform", "he_normal"};
 static const char *const lbfgs_style_names[] = {"descent", "torch"};
 static const char *const stop_names[] = {"step_size", "max_iter", "gradient", "loss",
-                                         "epochs",    "diverged", "callback", "line_search_failed"};
+                                         "epochs",    "diverged", "callback", "line_search_failed",
+                                         "no_change"};
 
 static const char *name_of(const char *const *names, size_t n, int v)
 {

@@ -120,6 +120,9 @@ static dsc_status check_args(const dsc_model *m, const dsc_dataset *d, const dsc
         return dsc_fail(DSC_EINVAL, "early stopping (patience) needs validation data");
     if (!(p->l2 >= 0) || !isfinite(p->l2))
         return dsc_fail(DSC_EINVAL, "the L2 penalty must be a finite number >= 0, not %g", p->l2);
+    if (!(p->no_change_tol >= 0) || !isfinite(p->no_change_tol))
+        return dsc_fail(DSC_EINVAL, "no_change_tol must be a finite number >= 0, not %g",
+                        p->no_change_tol);
     if (p->resume && !p->epochs)
         return dsc_fail(DSC_EINVAL, "resuming needs a minibatch run (epochs)");
     return DSC_OK;
@@ -582,8 +585,9 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
     size_t n = r->d->n, per_epoch = (n + r->batch - 1) / r->batch;
     long max_iter = p->max_iter; /* < 0: no cap */
     double step_tol = p->step_tol < 0 ? 0 : p->step_tol;
-    double best = INFINITY;
-    size_t since_best = 0, iter = 0, first = 0;
+    double best = INFINITY, lowest = INFINITY;
+    size_t since_best = 0, iter = 0, first = 0, no_change = 0;
+    int why = DSC_STOP_EPOCHS;
     if (p->resume) {
         if ((*err = resume_from(r, p->resume, &iter, &best, &since_best))) return DSC_STOP_DIVERGED;
         first = (size_t)p->resume->epoch;
@@ -629,17 +633,27 @@ static int run_epochs(run *r, dsc_train_result *res, dsc_status *err, double t0)
             }
         }
         info.seconds = dsc_seconds() - t0;
+        if (p->loss_curve) p->loss_curve[epoch - first] = info.loss;
         if (p->on_epoch ? agree_stop(r, p->on_epoch(&info, p->user)) : agree_stop(r, 0))
             return DSC_STOP_CALLBACK;
-        if (p->on_checkpoint && p->checkpoint_every && (epoch + 1) % p->checkpoint_every == 0 &&
-            checkpoint(r, epoch + 1, iter, best, since_best))
+        /* scikit-learn's MLP rule, on the same figure on every rank. */
+        if (p->no_change_tol > 0) {
+            no_change = info.loss > lowest - p->no_change_tol ? no_change + 1 : 0;
+            lowest = info.loss < lowest ? info.loss : lowest;
+            if (no_change > p->no_change_epochs) why = DSC_STOP_NO_CHANGE;
+        }
+        int ckpt = p->on_checkpoint &&
+                   ((p->checkpoint_every && (epoch + 1) % p->checkpoint_every == 0) ||
+                    (p->checkpoint_at_end && (why != DSC_STOP_EPOCHS || epoch + 1 == p->epochs)));
+        if (ckpt && checkpoint(r, epoch + 1, iter, best, since_best) && why == DSC_STOP_EPOCHS)
             return DSC_STOP_CALLBACK;
+        if (why != DSC_STOP_EPOCHS) break;
     }
     if (p->patience && isfinite(best)) {
         memcpy(r->m->params, r->best, r->m->n_params * sizeof(float));
         res->val_loss = best;
     }
-    return DSC_STOP_EPOCHS;
+    return why;
 }
 
 /* --- L-BFGS: the line search picks each step ------------------------------- */
