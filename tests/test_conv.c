@@ -275,7 +275,7 @@ static void test_threads_and_allocation(void)
 }
 
 /* A batch larger than the chunks im2col works in (16 channels of 12 x 12:
- * 15 samples a chunk): values and the gradients of weights, bias and
+ * 18 samples a chunk): values and the gradients of weights, bias and
  * input as the sum of one-sample runs. */
 static void test_chunks(void)
 {
@@ -298,7 +298,11 @@ static void test_chunks(void)
         dsc_node t = dsc_activate(g, DSC_ACT_TANH, c);
         dsc_node l = dsc_sum(g, dsc_mul(g, t, t));
         CHECK_OK(dsc_graph_compile(g, one ? 1 : B, NULL, 0));
-        CHECK(g->nodes[c].ip[6] == 0 && g->nodes[c].ip[7] == 15);
+        CHECK(g->nodes[c].ip[6] == 0 && g->nodes[c].ip[7] == 18);
+        /* buffers for the graph's largest batch: 8 groups of 5 samples for
+         * 40 rows (chunks of 15 would fit), one group of one sample for 1 */
+        size_t K = 144, F = 8, PE = 10 * 10, room = one ? 1 : 5, G = one ? 1 : 8;
+        CHECK(g->nodes[c].keep == G * ((2 * K + F) * room * PE + F * K + F));
         float *p = dsc_graph_params(g);
         for (size_t i = 0; i < D; i++) p[i] = 1.0f + 0.1f * val(i, 42);
         for (size_t i = D; i < dsc_graph_param_count(g); i++) p[i] = 0.05f * val(i, 43);
@@ -333,6 +337,29 @@ static void test_chunks(void)
         worst = fmax(worst, fabs(gx_batch[i] - gx_sum[i]) / (1 + fabs(gx_sum[i])));
     CHECK(worst < 1e-4);
     for (size_t i = 0; i < 400; i++) CHECK_NEAR(y_batch[i], y_batch[400 + i], 1e-5);
+
+    /* A graph without gradients keeps patches and products only. */
+    dsc_graph *g;
+    CHECK_OK(dsc_graph_new(&g));
+    size_t dims[3] = {16, 12, 12};
+    dsc_node xin = dsc_input_shaped(g, "x", 3, dims);
+    dsc_node w = dsc_param(g, "w", 8, 144), b = dsc_param(g, "b", 1, 8);
+    dsc_node c = dsc_conv2d(g, xin, w, b, 3, 3, 1, 0);
+    CHECK_OK(dsc_graph_compile(g, 3, NULL, DSC_COMPILE_NO_GRAD));
+    CHECK(g->nodes[c].keep == 3 * (144 + 8) * 10 * 10);
+    float *p = dsc_graph_params(g);
+    for (size_t i = 0; i < dsc_graph_param_count(g); i++) p[i] = 0.05f * val(i, 44);
+    const float *pw = p + dsc_graph_param_offset(g, w), *pb = p + dsc_graph_param_offset(g, b);
+    CHECK_OK(dsc_graph_bind(g, xin, x));
+    CHECK_OK(dsc_graph_forward(g));
+    const float *yv = dsc_graph_value(g, c).data;
+    for (size_t n = 0; n < 3; n++)
+        for (size_t f = 0; f < 8; f++)
+            for (size_t o = 0; o < 100; o++)
+                CHECK_NEAR(yv[(n * 8 + f) * 100 + o],
+                           conv_ref(x, pw, pb, n, 16, 12, 12, f, 3, 3, 1, 1, 0, 0, o / 10, o % 10),
+                           1e-4);
+    dsc_graph_free(g);
 }
 
 /* The fusion pass swaps maxpool(relu(z)) into relu(maxpool(z)) in training

@@ -11,9 +11,9 @@
 #define DSC_CONV_DIRECT_ROW 1024
 
 /* A convolution's sizes for the current batch: a signal has H = KH = SH =
- * 1 and PH = 0. P = OH OW positions, K = C KH KW weights per filter. E: the
- * patch matrix uses the extended layout (stride 1, no padding: PE = (OH -
- * 1) W + OW columns per sample, op_conv.c), else PE = P. */
+ * 1 and PH = 0. P = OH OW positions, K = C KH KW weights per filter. PE:
+ * the columns a sample's plane takes, (OH - 1) W + OW in the direct
+ * kernels' extended layout (conv_pool), P in op_conv.c's patches (E = 0). */
 typedef struct {
     size_t B, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW, P, K, PE;
     int E;
@@ -58,6 +58,7 @@ typedef struct {
     const dsc_conv_geom *q;
     const float *src, *bias, *w, *dy;
     float *dst, *dw, *db;
+    int wide; /* the AVX-512 bodies (dsc_conv_wide) */
 } dsc_conv_job;
 
 /* Runs fn over n tasks of about `work` operations each, in parallel when

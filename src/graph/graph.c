@@ -407,6 +407,11 @@ dsc_status dsc_graph_compile(dsc_graph *g, size_t max_batch, float *params, int 
         for (int k = 0; k < n->n_in; k++) n->requires_grad |= dsc_in(g, n, k)->requires_grad;
     }
 
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        dsc_gnode *n = &g->nodes[i];
+        if (!n->dead && n->def && n->def->plan) n->def->plan(g, n);
+    }
+
     size_t np = round_up(g->n_params);
     if (params) {
         g->params = params;

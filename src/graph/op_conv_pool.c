@@ -12,7 +12,7 @@
  * C x H x W), w (F x C KH KW), b (1 x F). Parameters: ip[0..1] = the
  * convolution's KH, KW (stride 1, no padding), ip[2..5] = the pool's KH,
  * KW, SH, SW. Keeps each output's winner (an offset in the convolution's
- * OH x OW plane) as a 32-bit integer after its value. */
+ * extended plane, rows W apart) as a 32-bit integer after its value. */
 #include <string.h>
 
 #include "conv_internal.h"
@@ -77,13 +77,17 @@ static void forward_range(void *job_, size_t lo, size_t hi)
     float ext[DSC_CONV_EXT_MAX + 32];
     int wide = dsc_conv_wide();
     dsc_conv_tap_offsets(q, off);
+    /* winners as offsets in the extended plane (rows W apart), where
+     * backward puts their gradients: no division there */
+    dsc_pool_geom pe = *p;
+    pe.W = q->W;
     memset(ext + n, 0, 32 * sizeof(float)); /* what the pool may read past the plane */
     for (size_t t = lo; t < hi; t++) {
         size_t s = t / q->F, f = t % q->F;
         dsc_conv_plane_forward(job->x + s * q->C * q->H * q->W, off, job->w + f * q->K, q->K,
                                job->b[f], ext, n, wide);
         /* the plane's rows are W apart in ext */
-        dsc_maxpool_plane(ext, q->W, p, job->y + t * po, job->arg + t * po, ext + n + 32);
+        dsc_maxpool_plane(ext, q->W, &pe, job->y + t * po, job->arg + t * po, ext + n + 32);
     }
 }
 
@@ -116,10 +120,13 @@ static void fill_plane(const void *job_, size_t s, size_t f, float *ext)
     const float *dy = job->dy + t * po;
     const int32_t *arg = job->arg + t * po;
     memset(ext, 0, q->PE * sizeof(float));
-    for (size_t o = 0; o < po; o++) { /* a winner's offset in the OW-wide plane */
-        size_t at = (size_t)arg[o], oy = at / q->OW, ox = at % q->OW;
-        ext[oy * q->W + ox] += dy[o];
+    if (job->p->SH >= job->p->KH && job->p->SW >= job->p->KW) {
+        /* windows apart: each place has at most one winner (a store does
+         * not wait on the one before, as an addition would) */
+        for (size_t o = 0; o < po; o++) ext[arg[o]] = dy[o];
+        return;
     }
+    for (size_t o = 0; o < po; o++) ext[arg[o]] += dy[o];
 }
 
 /* dw[f] and db[f] for the filters [lo, hi), as the separate conv's. */

@@ -157,6 +157,10 @@ typedef struct dsc_op_def {
     dsc_status (*shape)(dsc_graph *g, dsc_gnode *n);
     void (*forward)(dsc_graph *g, dsc_gnode *n);
     void (*backward)(dsc_graph *g, dsc_gnode *n);
+    /* Optional: run by dsc_graph_compile once the largest batch
+     * (g->max_batch) and g->no_grad are known, before memory is laid out;
+     * may set n->keep to the scratch the op needs for that many rows. */
+    void (*plan)(dsc_graph *g, dsc_gnode *n);
     /* Activations: the value and local derivative over `count` elements in
      * place (a holds the inputs on entry), for ops that run a layer inside
      * their own loop (the fused small network). At a kink the derivative is
