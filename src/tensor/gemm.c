@@ -453,6 +453,8 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
 /* ...and C's shorter side is at most this long (larger products keep the
  * super-block path, which already scales). */
 #define SLAB_SIDE_MAX 256
+/* Panels in a slab at most (a long side makes more slabs). */
+#define SLAB_PANELS_MAX 16
 
 typedef struct {
     const gemm_job *g;
@@ -511,7 +513,7 @@ static void slab_range(void *job_, size_t lo, size_t hi)
             const float *w = whole + j->whole_pad * p;
             if (j->by_cols) {
                 for (size_t c = s0; c < s1; c += nr) {
-                    float *pb = part + (c - s0) * kc;
+                    float *pb = part; /* one panel at a time */
                     pack_b_panel(g, c, g->n - c, p, kc, pb);
                     for (size_t i = 0; i < g->m; i += mr)
                         micro_tile(g, kc, w + i * kc, pb, g->C + i * ldc + c, min_sz(mr, g->m - i),
@@ -544,9 +546,11 @@ static int gemm_slabs(const gemm_job *g, int nthreads)
      * leaves few behind, and the taking stays a few line transfers. */
     j.per_slab = j.panels / (4 * (size_t)nthreads);
     if (j.per_slab == 0) j.per_slab = 1;
+    /* A rows slab is packed whole per k block: keep it in L2. */
+    if (j.per_slab > SLAB_PANELS_MAX) j.per_slab = SLAB_PANELS_MAX;
     j.whole_floats = round_up(whole_pad * g->k, 16);
     size_t unit = by_cols ? g->nr : g->mr;
-    j.slot_floats = j.whole_floats + round_up(j.per_slab * unit * g->kcs, 16);
+    j.slot_floats = j.whole_floats + round_up((by_cols ? 1 : j.per_slab) * unit * g->kcs, 16);
     j.buf = scratch(j.slot_floats * (size_t)nthreads);
     if (!j.buf) return 0;
     j.seq = atomic_fetch_add_explicit(&slab_products, 1, memory_order_relaxed) + 1;
