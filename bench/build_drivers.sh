@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the benchmark drivers against BUILD/libdescent.a (a release build
-# made by `make bench`): BUILD/bench/dscbench, BUILD/bench/gemm_bench and
-# BUILD/bench/twocores.
+# made by `make bench`): BUILD/bench/dscbench, BUILD/bench/gemm_bench,
+# BUILD/bench/gemm_best and BUILD/bench/twocores.
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build-bench}
@@ -21,5 +21,7 @@ if "$B/descent" --version 2>/dev/null | grep -q 'zlib: yes'; then LIBS="-lz $LIB
 $CC $CFLAGS -Iinclude bench/dscbench.c "$B/libdescent.a" $LIBS -o "$B/bench/dscbench"
 # shellcheck disable=SC2086
 $CC $CFLAGS $BLASDEF -Iinclude -Isrc bench/gemm_bench.c "$B/libdescent.a" $LIBS -o "$B/bench/gemm_bench"
+# shellcheck disable=SC2086
+$CC $CFLAGS $BLASDEF -Iinclude -Isrc bench/gemm_best.c "$B/libdescent.a" $LIBS -o "$B/bench/gemm_best"
 # shellcheck disable=SC2086
 $CC $CFLAGS -Iinclude -Isrc bench/twocores.c "$B/libdescent.a" $LIBS -o "$B/bench/twocores"

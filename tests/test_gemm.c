@@ -205,10 +205,15 @@ static void test_degenerate(void)
     CHECK(E[0] == 1.0f && E[1] == 2.0f);
 }
 
-/* The result must not depend on the number of threads, bit for bit. */
+/* The result must not depend on the number of threads, bit for bit:
+ * a product on the super-block path with several threads (256 x 300 x
+ * 700), minibatch products cut into slabs of columns (W1's 128 x 784 x 256
+ * and 128 x 256 x 784) or of rows (W1's 784 x 256 x 128; 301 x 70 x 1000,
+ * with edges on both sides), and one too small for a second thread. */
 static void test_thread_determinism(void)
 {
-    static const size_t dims[][3] = {{256, 300, 700}, {128, 784, 256}, {131, 67, 1000}};
+    static const size_t dims[][3] = {{256, 300, 700}, {128, 784, 256}, {131, 67, 1000},
+                                     {128, 256, 784}, {784, 256, 128}, {301, 70, 1000}};
     for (size_t s = 0; s < DSC_COUNT_OF(dims); s++) {
         for (int tr = 0; tr < 4; tr++) {
             int ta = tr & 1, tb = tr >> 1;

@@ -13,7 +13,9 @@
  *  - C is cut into tiles of at most MB_MAX x NB_MAX, and the problem into
  *    super-blocks (whole tiles, whole k blocks) whose packed operands fit
  *    PACK_BUDGET. For each super-block the threads first pack it together,
- *    then take tiles. Every size comes from m, n and k alone and a tile is
+ *    then take tiles. Minibatch products on several threads go another way
+ *    (one job of slabs, each thread packing what it reads: see "slabs"
+ *    below). Every size comes from m, n and k alone and a tile is
  *    computed the same way by whichever thread takes it, so each element of
  *    C sees the same float operations whatever the thread count: results
  *    are bit-identical for 1, 2 or 64 threads.
@@ -304,6 +306,26 @@ typedef struct {
     float *pa, *pb;
 } super_block;
 
+/* Packs the mr rows of A from row i0 (rows of them left in the operand)
+ * and the nr columns of B from column j0, over kc steps of k from p0. */
+static void pack_a_panel(const gemm_job *g, size_t i0, size_t rows, size_t p0, size_t kc,
+                         float *dst)
+{
+    if (g->kd->pack_a_rows && !g->trans_a && rows >= g->mr)
+        g->kd->pack_a_rows(g->A, g->lda, i0, p0, kc, dst);
+    else
+        dsc_gemm_pack_a(g->trans_a, g->A, g->lda, i0, min_sz(g->mr, rows), p0, kc, g->mr, dst);
+}
+
+static void pack_b_panel(const gemm_job *g, size_t j0, size_t cols, size_t p0, size_t kc,
+                         float *dst)
+{
+    if (g->kd->pack_b_cols && g->trans_b && cols >= g->nr)
+        g->kd->pack_b_cols(g->B, g->ldb, j0, p0, kc, dst);
+    else
+        dsc_gemm_pack_b(g->trans_b, g->B, g->ldb, j0, min_sz(g->nr, cols), p0, kc, g->nr, dst);
+}
+
 /* Packs one panel: index t counts the k blocks of the super-block, and
  * within each the A panels, then the B panels. A k block of A is stored as
  * mc_pad x kc (panel after panel), so a tile finds its rows at a fixed
@@ -316,27 +338,34 @@ static void pack_item(const gemm_job *g, const super_block *sb, size_t t)
     size_t p = blk * g->kcs, kc = min_sz(g->kcs, sb->kc - p);
     if (idx < na) {
         size_t i = idx * mr;
-        float *dst = sb->pa + sb->mc_pad * p + i * kc;
-        if (g->kd->pack_a_rows && !g->trans_a && sb->mc - i >= mr)
-            g->kd->pack_a_rows(g->A, g->lda, sb->ci + i, sb->pk + p, kc, dst);
-        else
-            dsc_gemm_pack_a(g->trans_a, g->A, g->lda, sb->ci + i, min_sz(mr, sb->mc - i),
-                            sb->pk + p, kc, mr, dst);
+        pack_a_panel(g, sb->ci + i, sb->mc - i, sb->pk + p, kc, sb->pa + sb->mc_pad * p + i * kc);
     } else {
         size_t j = (idx - na) * nr;
-        float *dst = sb->pb + sb->nc_pad * p + j * kc;
-        if (g->kd->pack_b_cols && g->trans_b && sb->nc - j >= nr)
-            g->kd->pack_b_cols(g->B, g->ldb, sb->cj + j, sb->pk + p, kc, dst);
-        else
-            dsc_gemm_pack_b(g->trans_b, g->B, g->ldb, sb->cj + j, min_sz(nr, sb->nc - j),
-                            sb->pk + p, kc, nr, dst);
+        pack_b_panel(g, sb->cj + j, sb->nc - j, sb->pk + p, kc, sb->pb + sb->nc_pad * p + j * kc);
     }
 }
 
+/* One register tile: c (mr x nr of C's rows) = alpha a b + beta c over kc.
+ * Edge tiles run the same kernel on a local copy, so their elements get
+ * exactly the operations interior ones get. */
+static void micro_tile(const gemm_job *g, size_t kc, const float *pa, const float *pb, float *c,
+                       size_t mr, size_t nr, float beta)
+{
+    size_t ldc = g->ldc, tn = g->nr;
+    if (mr == g->mr && nr == tn) {
+        g->kd->kernel(kc, pa, pb, c, ldc, g->alpha, beta);
+        return;
+    }
+    _Alignas(64) float tmp[TILE_MAX];
+    if (beta != 0.0f) {
+        for (size_t r = 0; r < mr; r++) memcpy(tmp + r * tn, c + r * ldc, nr * sizeof(float));
+    }
+    g->kd->kernel(kc, pa, pb, tmp, tn, g->alpha, beta);
+    for (size_t r = 0; r < mr; r++) memcpy(c + r * ldc, tmp + r * tn, nr * sizeof(float));
+}
+
 /* One tile of C (rows ti.., columns tj.. of the super-block) over all the
- * super-block's k blocks, in order. Edge tiles run the same kernel on a
- * local copy, so their elements get exactly the operations interior ones
- * get. */
+ * super-block's k blocks, in order. */
 static void compute_tile(const gemm_job *g, const super_block *sb, size_t ti, size_t tj)
 {
     size_t rows = min_sz(g->mb, sb->mc - ti), cols = min_sz(g->nb, sb->nc - tj);
@@ -348,23 +377,9 @@ static void compute_tile(const gemm_job *g, const super_block *sb, size_t ti, si
         const float *pa = sb->pa + sb->mc_pad * p + ti * kc;
         const float *pb = sb->pb + sb->nc_pad * p + tj * kc;
         for (size_t jr = 0; jr < cols; jr += tn) {
-            size_t nr = min_sz(tn, cols - jr);
-            for (size_t ir = 0; ir < rows; ir += tm) {
-                size_t mr = min_sz(tm, rows - ir);
-                float *c = C + ir * ldc + jr;
-                if (mr == tm && nr == tn) {
-                    g->kd->kernel(kc, pa + ir * kc, pb + jr * kc, c, ldc, g->alpha, beta);
-                    continue;
-                }
-                _Alignas(64) float tmp[TILE_MAX];
-                if (beta != 0.0f) {
-                    for (size_t r = 0; r < mr; r++)
-                        memcpy(tmp + r * tn, c + r * ldc, nr * sizeof(float));
-                }
-                g->kd->kernel(kc, pa + ir * kc, pb + jr * kc, tmp, tn, g->alpha, beta);
-                for (size_t r = 0; r < mr; r++)
-                    memcpy(c + r * ldc, tmp + r * tn, nr * sizeof(float));
-            }
+            for (size_t ir = 0; ir < rows; ir += tm)
+                micro_tile(g, kc, pa + ir * kc, pb + jr * kc, C + ir * ldc + jr,
+                           min_sz(tm, rows - ir), min_sz(tn, cols - jr), beta);
         }
     }
 }
@@ -416,6 +431,132 @@ static void gemm_blocked(const gemm_job *g, float *pa, float *pb, int nthreads, 
             }
         }
     }
+}
+
+/* --- slabs: minibatch products on several threads, one job ------------
+ * On a host whose two vCPUs sit far apart (a cache line round trip of
+ * ~370 ns, reading what the other core wrote at a third of the speed of
+ * one's own caches), the super-block path above cost W1's products most
+ * of what a second thread brings: two jobs per product (pack, then
+ * tiles), and each thread reading panels the other packed. Here the
+ * product is one job. C is cut into slabs of whole columns (or whole
+ * rows, when C is taller than wide); each thread packs the whole of the
+ * smaller operand into its own slot of scratch once per product, then,
+ * for each slab it takes, packs that slab's part of the other operand k
+ * block by k block and multiplies, reading only what it packed. The
+ * caller takes slabs from the front and helpers from the back, so each
+ * keeps one end of C. Same k blocks, same kernel per register tile: the
+ * same bits as the super-block path and as one thread. */
+
+/* Used when the operand packed whole holds at most this many floats. */
+#define SLAB_WHOLE_MAX ((size_t)1 << 17)
+/* ...and C's shorter side is at most this long (larger products keep the
+ * super-block path, which already scales). */
+#define SLAB_SIDE_MAX 256
+/* Panels in a slab at most (a long side makes more slabs). */
+#define SLAB_PANELS_MAX 16
+
+typedef struct {
+    const gemm_job *g;
+    int by_cols;            /* slabs of columns (A packed whole) or of rows */
+    size_t panels;          /* register-tile panels along the split side */
+    size_t per_slab;        /* panels in a slab */
+    size_t whole_pad;       /* the other side, rounded up to whole panels */
+    size_t whole_floats;    /* the operand packed whole, rounded to 16 */
+    size_t slot_floats;     /* a thread's slot: whole + one slab's k block */
+    float *buf;             /* nthreads slots */
+    uint64_t seq;           /* this product's number */
+    _Atomic unsigned slots; /* slots handed out */
+} slab_job;
+
+static _Atomic uint64_t slab_products;
+/* The product this thread last packed for, and its slot there. */
+static _Thread_local uint64_t slab_seq;
+static _Thread_local float *slab_slot;
+
+static void slab_pack_whole(const slab_job *j, float *dst)
+{
+    const gemm_job *g = j->g;
+    for (size_t p = 0; p < g->k; p += g->kcs) {
+        size_t kc = min_sz(g->kcs, g->k - p);
+        float *d = dst + j->whole_pad * p;
+        if (j->by_cols) {
+            for (size_t i = 0; i < g->m; i += g->mr)
+                pack_a_panel(g, i, g->m - i, p, kc, d + i * kc);
+        } else {
+            for (size_t c = 0; c < g->n; c += g->nr)
+                pack_b_panel(g, c, g->n - c, p, kc, d + c * kc);
+        }
+    }
+}
+
+static void slab_range(void *job_, size_t lo, size_t hi)
+{
+    slab_job *j = job_;
+    const gemm_job *g = j->g;
+    if (slab_seq != j->seq) {
+        unsigned s = atomic_fetch_add_explicit(&j->slots, 1, memory_order_relaxed);
+        slab_slot = j->buf + (size_t)s * j->slot_floats;
+        slab_seq = j->seq;
+        slab_pack_whole(j, slab_slot);
+    }
+    const float *whole = slab_slot;
+    float *part = slab_slot + j->whole_floats;
+    size_t mr = g->mr, nr = g->nr, ldc = g->ldc;
+    size_t unit = j->by_cols ? nr : mr, side = j->by_cols ? g->n : g->m;
+    for (size_t q = lo; q < hi; q++) {
+        size_t s0 = q * j->per_slab * unit;
+        size_t s1 = min_sz(side, (q + 1) * j->per_slab * unit);
+        for (size_t p = 0; p < g->k; p += g->kcs) {
+            size_t kc = min_sz(g->kcs, g->k - p);
+            float beta = p == 0 ? g->beta : 1.0f;
+            const float *w = whole + j->whole_pad * p;
+            if (j->by_cols) {
+                for (size_t c = s0; c < s1; c += nr) {
+                    float *pb = part; /* one panel at a time */
+                    pack_b_panel(g, c, g->n - c, p, kc, pb);
+                    for (size_t i = 0; i < g->m; i += mr)
+                        micro_tile(g, kc, w + i * kc, pb, g->C + i * ldc + c, min_sz(mr, g->m - i),
+                                   min_sz(nr, g->n - c), beta);
+                }
+            } else {
+                for (size_t i = s0; i < s1; i += mr)
+                    pack_a_panel(g, i, g->m - i, p, kc, part + (i - s0) * kc);
+                for (size_t c = 0; c < g->n; c += nr) {
+                    for (size_t i = s0; i < s1; i += mr)
+                        micro_tile(g, kc, part + (i - s0) * kc, w + c * kc, g->C + i * ldc + c,
+                                   min_sz(mr, g->m - i), min_sz(nr, g->n - c), beta);
+                }
+            }
+        }
+    }
+}
+
+/* Runs the product as slabs if its shape suits them; 0 if not (or if
+ * scratch cannot grow). */
+static int gemm_slabs(const gemm_job *g, int nthreads)
+{
+    int by_cols = g->m <= g->n;
+    size_t mpad = round_up(g->m, g->mr), npad = round_up(g->n, g->nr);
+    size_t whole_pad = by_cols ? mpad : npad;
+    if ((by_cols ? g->m : g->n) > SLAB_SIDE_MAX || whole_pad * g->k > SLAB_WHOLE_MAX) return 0;
+    slab_job j = {.g = g, .by_cols = by_cols, .whole_pad = whole_pad};
+    j.panels = by_cols ? npad / g->nr : mpad / g->mr;
+    /* About four slabs per thread: a thread the scheduler holds back
+     * leaves few behind, and the taking stays a few line transfers. */
+    j.per_slab = j.panels / (4 * (size_t)nthreads);
+    if (j.per_slab == 0) j.per_slab = 1;
+    /* A rows slab is packed whole per k block: keep it in L2. */
+    if (j.per_slab > SLAB_PANELS_MAX) j.per_slab = SLAB_PANELS_MAX;
+    j.whole_floats = round_up(whole_pad * g->k, 16);
+    size_t unit = by_cols ? g->nr : g->mr;
+    j.slot_floats = j.whole_floats + round_up((by_cols ? 1 : j.per_slab) * unit * g->kcs, 16);
+    j.buf = scratch(j.slot_floats * (size_t)nthreads);
+    if (!j.buf) return 0;
+    j.seq = atomic_fetch_add_explicit(&slab_products, 1, memory_order_relaxed) + 1;
+    atomic_init(&j.slots, 0);
+    dsc_parallel_for(nthreads, 1, ceil_div(j.panels, j.per_slab), 1, slab_range, &j);
+    return 1;
 }
 
 /* For tiny products, and when scratch cannot be allocated: slow on big
@@ -902,5 +1043,6 @@ void dsc_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alph
     size_t tiles = ceil_div(min_sz(g.mco, m), g.mb) * ceil_div(min_sz(g.nco, n), g.nb);
     if ((size_t)nthreads > tiles) nthreads = (int)tiles;
     int par = nthreads > 1 && (double)m * (double)n * (double)k >= PARALLEL_MIN_WORK;
+    if (par && gemm_slabs(&g, nthreads)) return;
     gemm_blocked(&g, buf, buf + a_floats, nthreads, par);
 }
