@@ -932,9 +932,10 @@ def signals(descent):
             for i in range(60000)))
     # Judged by the CPU the run spends after the signal (one pass over the
     # data costs about 1.3 CPU seconds here, stopping a step and a save:
-    # 0.01), so a busy machine that delays the run does not fail it; by the
-    # wall time only when /proc cannot say.
-    limit = 2.0 if SANITIZED else 0.3
+    # 0.01-0.02 on a quiet machine, 0.33 once in CI beside other tests, where
+    # waiting threads spin), so a busy machine that delays the run does not
+    # fail it; by the wall time only when /proc cannot say.
+    limit = 2.0 if SANITIZED else 0.9
 
     def prompt(d, r):
         spent = r.cpu_after_signal if r.cpu_after_signal is not None else r.after_signal
